@@ -1,0 +1,3 @@
+//! Configuration: schema (SPEC §10), loading with `--set` overrides, validation.
+mod schema;
+pub use schema::*;

@@ -1,0 +1,217 @@
+//! The configuration schema of SPEC §10. Every field here is a documented TOML key (docs/config.md).
+//! Unknown keys are rejected by serde (`deny_unknown_fields`); value ranges are checked in `validate.rs`.
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub lattice: LatticeConfig,
+    pub time: TimeConfig,
+    pub gauge: GaugeConfig,
+    pub gravity: GravityConfig,
+    pub matter: MatterConfig,
+    pub cq: CqConfig,
+    pub initial: InitialConfig,
+    pub output: OutputConfig,
+    pub run: RunConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LatticeConfig {
+    /// N1 N2 N3 (x fastest). A direction of size 1 is homogeneous (derivatives along it vanish).
+    pub shape: [usize; 3],
+    /// Coordinate spacing h.
+    pub spacing: f64,
+}
+impl Default for LatticeConfig {
+    fn default() -> Self {
+        Self { shape: [16, 16, 16], spacing: 0.1 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeConfig {
+    /// dt = courant * h (ignored when `dt` is given).
+    pub courant: f64,
+    /// Explicit time step; overrides `courant`.
+    pub dt: Option<f64>,
+    /// End time (ignored when `steps` is given).
+    pub t_end: f64,
+    /// Explicit number of steps; overrides `t_end`.
+    pub steps: Option<u64>,
+}
+impl Default for TimeConfig {
+    fn default() -> Self {
+        Self { courant: 0.25, dt: None, t_end: 1.0, steps: None }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Lapse {
+    #[default]
+    Geodesic,
+    Harmonic,
+    OnePlusLog,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct GaugeConfig {
+    pub lapse: Lapse,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GravityConfig {
+    /// Finite-difference order: 2 or 4.
+    pub fd_order: u32,
+    /// Kreiss–Oliger dissipation strength σ ≥ 0.
+    pub dissipation: f64,
+    /// Cosmological constant Λ.
+    pub cosmological_constant: f64,
+}
+impl Default for GravityConfig {
+    fn default() -> Self {
+        Self { fd_order: 4, dissipation: 0.0, cosmological_constant: 0.0 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Representation {
+    #[default]
+    None,
+    Dense,
+    Ensemble,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Renormalization {
+    #[default]
+    Vacuum,
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MatterConfig {
+    /// Scalar field mass m ≥ 0.
+    pub mass: f64,
+    pub representation: Representation,
+    /// Ensemble size M (representation = "ensemble").
+    pub members: u32,
+    pub renormalization: Renormalization,
+}
+impl Default for MatterConfig {
+    fn default() -> Self {
+        Self { mass: 1.0, representation: Representation::None, members: 64, renormalization: Renormalization::Vacuum }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoiseKind {
+    #[default]
+    Tensor,
+    TraceOnly,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CqConfig {
+    /// D2 ≥ 0 (0 = classical GR + field, no CQ noise).
+    pub diffusion: f64,
+    /// β ≤ 1/3.
+    pub beta: f64,
+    pub noise: NoiseKind,
+    /// ℓ ≥ 0 (0 = white).
+    pub correlation_length: f64,
+    /// C_extra as a multiple of ¼𝒟⁻¹ (≥ 0).
+    pub decoherence_excess: f64,
+}
+impl Default for CqConfig {
+    fn default() -> Self {
+        Self { diffusion: 0.0, beta: 0.0, noise: NoiseKind::Tensor, correlation_length: 0.0, decoherence_excess: 0.0 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitialKind {
+    Minkowski,
+    LinearWave,
+    GaugeWave,
+    #[default]
+    Frw,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InitialConfig {
+    pub kind: InitialKind,
+    /// frw: a0 (g = a0² δ), > 0.
+    pub scale_factor: f64,
+    /// frw: homogeneous mean field φ̄.
+    pub phi: f64,
+    /// frw: dφ̄/dt.
+    pub phi_dot: f64,
+    /// waves: amplitude A (wavelength = box length along x).
+    pub amplitude: f64,
+}
+impl Default for InitialConfig {
+    fn default() -> Self {
+        Self { kind: InitialKind::Frw, scale_factor: 1.0, phi: 0.0, phi_dot: 0.0, amplitude: 1e-8 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputConfig {
+    pub file: PathBuf,
+    /// Steps between timeseries rows / progress summaries (≥ 1).
+    pub timeseries_every: u64,
+    /// Steps between snapshots, 0 = none.
+    pub snapshot_every: u64,
+    /// Steps between checkpoints, 0 = none.
+    pub checkpoint_every: u64,
+}
+impl Default for OutputConfig {
+    fn default() -> Self {
+        Self { file: PathBuf::from("cqgrav.h5"), timeseries_every: 1, snapshot_every: 0, checkpoint_every: 0 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackendChoice {
+    #[default]
+    Auto,
+    Gpu,
+    Cpu,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precision {
+    F32,
+    #[default]
+    F64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    pub backend: BackendChoice,
+    pub precision: Precision,
+    pub seed: u64,
+}
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self { backend: BackendChoice::Auto, precision: Precision::F64, seed: 1 }
+    }
+}

@@ -1,0 +1,17 @@
+//! cqgrav — lattice solver for classical-quantum (CQ) gravity.
+//!
+//! Layout (one concept per file):
+//! - [`physics`]: the equations (ADM right-hand sides, Ricci tensor, scalar field, gauge, initial data,
+//!   constraints, diagnostics) as pure functions of local data. No grid loops, no GPU.
+//! - [`numerics`]: lattice geometry, finite-difference stencils, Kreiss–Oliger dissipation, RK4, stability bounds.
+//! - [`backend`]: the two implementations of one time step — `cpu` (Rust, rayon, f32/f64) and `gpu` (wgpu/WGSL).
+//! - [`gpu`]: wgpu plumbing (adapter, buffers, shader variants, dispatch). No physics.
+//! - [`config`]: the TOML schema of SPEC §10, validation and `--set` overrides.
+//! - [`cli`]: the `cqgrav` subcommands.
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod gpu;
+pub mod numerics;
+pub mod physics;
+pub mod state;

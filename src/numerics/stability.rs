@@ -1,0 +1,1 @@
+//! Time-step stability bounds (filled in by the config validation work).
