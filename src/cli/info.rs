@@ -1,0 +1,3 @@
+pub fn info() -> anyhow::Result<()> {
+    anyhow::bail!("info: not yet wired")
+}
