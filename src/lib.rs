@@ -11,6 +11,7 @@
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod diagnostics;
 pub mod gpu;
 pub mod numerics;
 pub mod physics;

@@ -24,20 +24,36 @@ pub const VAR_NAMES: [&str; NVARS] = [
     "phi", "pi_phi",
 ];
 
-/// The full classical state on the lattice, always held on the host in f64
-/// (the GPU backend converts on upload/download when it runs in f32).
+/// The full classical state on the lattice, held on the host in f64 (the GPU backend converts on
+/// upload/download when it runs in f32).
+///
+/// The metric is stored as a constant background plus a perturbation: the `G` slots of `data` hold
+/// δg_ab = g_ab − ḡ_ab with ḡ_ab = `background`. Stencils act on δg only, so a small perturbation keeps its
+/// full relative precision (a 1e-8 wave on g ≈ δ would otherwise lose 8 of its 16 digits, and all of them
+/// in f32). Use [`State::metric`] for the full g_ab.
 #[derive(Debug, Clone, PartialEq)]
 pub struct State {
     pub lattice: Lattice,
     pub data: Vec<f64>,
+    /// ḡ_ab (constant in space and time).
+    pub background: [f64; 6],
     pub t: f64,
     pub step: u64,
 }
 
+/// The flat metric δ_ab in storage order.
+pub const FLAT: [f64; 6] = [1.0, 0.0, 0.0, 1.0, 0.0, 1.0];
+
 impl State {
+    /// All fields zero, background metric δ_ab (so g = δ).
     pub fn zeros(lattice: Lattice) -> Self {
         let n = lattice.sites();
-        Self { lattice, data: vec![0.0; NVARS * n], t: 0.0, step: 0 }
+        Self { lattice, data: vec![0.0; NVARS * n], background: FLAT, t: 0.0, step: 0 }
+    }
+    /// Full metric g_ab = ḡ_ab + δg_ab at site i.
+    pub fn metric(&self, i: usize) -> [f64; 6] {
+        let n = self.lattice.sites();
+        std::array::from_fn(|k| self.background[k] + self.data[(var::G + k) * n + i])
     }
     pub fn field(&self, v: usize) -> &[f64] {
         let n = self.lattice.sites();

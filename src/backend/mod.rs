@@ -1,1 +1,80 @@
-//! backend
+//! Time stepping backends. Both implement [`Stepper`] over the same discrete equations:
+//! `cpu` (Rust twin, rayon) and `gpu` (wgpu/WGSL).
+pub mod cpu;
+
+use crate::config::{BackendChoice, Config, Precision};
+use crate::numerics::lattice::Lattice;
+use crate::numerics::stencil::Stencil;
+use crate::physics::adm_rhs::RhsParams;
+use crate::state::State;
+
+/// Everything that fixes the discrete equations of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct StepperSetup {
+    pub lattice: Lattice,
+    pub stencil: Stencil,
+    pub dissipation: f64,
+    pub params: RhsParams<f64>,
+    pub dt: f64,
+    pub precision: Precision,
+    /// Background metric ḡ_ab of the state's δg storage (state.rs), taken from the state by
+    /// [`StepperSetup::with_background_of`].
+    pub background: [f64; 6],
+}
+
+impl StepperSetup {
+    pub fn from_config(cfg: &Config) -> Self {
+        Self {
+            lattice: Lattice::new(cfg.lattice.shape, cfg.lattice.spacing),
+            stencil: Stencil::new(cfg.gravity.fd_order),
+            dissipation: cfg.gravity.dissipation,
+            params: RhsParams {
+                lambda: cfg.gravity.cosmological_constant,
+                mass: cfg.matter.mass,
+                lapse: cfg.gauge.lapse,
+                background: [1.0, 0.0, 0.0, 1.0, 0.0, 1.0],
+            },
+            dt: cfg.dt(),
+            precision: cfg.run.precision,
+            background: [1.0, 0.0, 0.0, 1.0, 0.0, 1.0],
+        }
+    }
+    /// The same setup with the state's background metric ḡ_ab.
+    pub fn with_background_of(mut self, state: &State) -> Self {
+        self.background = state.background;
+        self.params.background = state.background;
+        self
+    }
+    /// t = step·dt (computed, not accumulated, so restarts reproduce it exactly).
+    pub fn time_at(&self, step: u64) -> f64 {
+        step as f64 * self.dt
+    }
+}
+
+/// A backend that advances the state by whole RK4 steps.
+pub trait Stepper {
+    fn advance(&mut self, steps: u64) -> anyhow::Result<()>;
+    /// The current state (converted to f64), with its step and time.
+    fn download(&mut self) -> anyhow::Result<State>;
+    fn upload(&mut self, state: &State);
+    fn description(&self) -> String;
+}
+
+/// A CPU stepper in the requested precision.
+pub fn cpu_stepper(setup: StepperSetup, state: &State) -> Box<dyn Stepper> {
+    match setup.precision {
+        Precision::F32 => Box::new(cpu::CpuStepper::<f32>::new(setup, state)),
+        Precision::F64 => Box::new(cpu::CpuStepper::<f64>::new(setup, state)),
+    }
+}
+
+/// The stepper the config asks for (`run.backend`), and a note on the choice for the user.
+pub fn make_stepper(cfg: &Config, state: &State) -> anyhow::Result<(Box<dyn Stepper>, String)> {
+    let setup = StepperSetup::from_config(cfg).with_background_of(state);
+    match cfg.run.backend {
+        BackendChoice::Cpu => Ok((cpu_stepper(setup, state), "CPU backend (run.backend = \"cpu\")".into())),
+        BackendChoice::Gpu | BackendChoice::Auto => {
+            anyhow::bail!("GPU backend not wired yet")
+        }
+    }
+}

@@ -1,1 +1,8 @@
-//! physics
+//! The equations of SPEC §2–§5 as pure functions of local data (no lattice loops, no GPU).
+pub mod adm_rhs;
+pub mod constraints;
+pub mod gauge;
+pub mod initial_data;
+pub mod ricci;
+pub mod scalar_field;
+pub mod tensor;

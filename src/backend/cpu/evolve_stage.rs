@@ -1,0 +1,88 @@
+//! One fused RK4 stage (numerics/rk4.rs): gather derivatives of the stage input, evaluate the ADM + scalar
+//! right-hand side (physics/adm_rhs.rs) plus Kreiss–Oliger dissipation, and combine into the accumulator and
+//! the next stage input. The metric slots of the state hold δg_ab = g_ab − ḡ_ab (backend/mod.rs).
+//! Twin: shaders/evolve_stage.wgsl.
+use super::fd::{d1, gradient, hessian, ko, Fd};
+use crate::numerics::lattice::Lattice;
+use crate::numerics::real::Real;
+use crate::numerics::rk4::Rk4Stage;
+use crate::physics::adm_rhs::{adm_rhs, RhsParams, SiteData};
+use crate::physics::ricci::SymDerivs;
+use crate::state::{var, NVARS};
+use rayon::prelude::*;
+
+/// Right-hand side (with dissipation) of all variables at site i of the state u.
+#[inline]
+pub fn site_rhs<T: Real>(fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, u: &[T], flux: &[T], i: usize) -> [T; NVARS] {
+    let n = lat.sites();
+    let c = lat.coords(i);
+    let f = |v: usize| &u[v * n..(v + 1) * n];
+    let mut s = SiteData::<T>::default();
+    let mut dg = SymDerivs::<T>::default();
+    for k in 0..6 {
+        let gk = f(var::G + k);
+        s.g[k] = p.background[k] + gk[i];
+        s.pi[k] = u[(var::PI + k) * n + i];
+        let grad = gradient(fd, lat, gk, c);
+        for (axis, gv) in grad.iter().enumerate() {
+            dg.d[axis][k] = *gv;
+        }
+        let hess = hessian(fd, lat, gk, c);
+        for (pair, hv) in hess.iter().enumerate() {
+            dg.dd[pair][k] = *hv;
+        }
+    }
+    s.dg = dg;
+    s.lapse = u[var::LAPSE * n + i];
+    s.phi = u[var::PHI * n + i];
+    s.pi_phi = u[var::PI_PHI * n + i];
+    s.dlapse = gradient(fd, lat, f(var::LAPSE), c);
+    s.ddlapse = hessian(fd, lat, f(var::LAPSE), c);
+    s.dphi = gradient(fd, lat, f(var::PHI), c);
+    s.div_flux = d1(fd, lat, &flux[0..n], c, 0) + d1(fd, lat, &flux[n..2 * n], c, 1) + d1(fd, lat, &flux[2 * n..3 * n], c, 2);
+    let mut rhs = adm_rhs(&s, p);
+    for (v, r) in rhs.iter_mut().enumerate() {
+        *r = *r + ko(fd, lat, f(v), c);
+    }
+    rhs
+}
+
+/// Buffers of one stage. `input` is read with stencils; `y` and `acc` pointwise.
+pub struct StageBuffers<'a, T> {
+    pub input: &'a [T],
+    pub flux: &'a [T],
+}
+
+/// Evaluate the right-hand side on every site into `k` (site-major scratch).
+pub fn rhs_all<T: Real>(fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, b: &StageBuffers<T>, k: &mut Vec<[T; NVARS]>) {
+    let n = lat.sites();
+    k.resize(n, [T::zero(); NVARS]);
+    k.par_iter_mut().enumerate().for_each(|(i, ki)| *ki = site_rhs(fd, lat, p, b.input, b.flux, i));
+}
+
+/// The RK4 combination of a stage (pointwise): acc ← base + w·dt·k, next ← y + c·dt·k; the last stage
+/// writes y ← acc + w·dt·k. `next` is ignored by the last stage.
+/// The products w·dt and c·dt are formed in f64 and rounded once, as on the GPU.
+pub fn combine<T: Real>(st: &Rk4Stage, dt: f64, k: &[[T; NVARS]], y: &mut [T], acc: &mut [T], next: &mut [T]) {
+    let n = k.len();
+    let wdt = T::c(st.w * dt);
+    let cdt = T::c(st.c * dt);
+    if st.is_last() {
+        y.par_chunks_mut(n).zip(acc.par_chunks(n)).enumerate().for_each(|(v, (yv, av))| {
+            for i in 0..n {
+                yv[i] = av[i] + wdt * k[i][v];
+            }
+        });
+        return;
+    }
+    let first = st.is_first();
+    acc.par_chunks_mut(n).zip(next.par_chunks_mut(n)).zip(y.par_chunks(n)).enumerate().for_each(
+        |(v, ((av, nv), yv))| {
+            for i in 0..n {
+                let base = if first { yv[i] } else { av[i] };
+                av[i] = base + wdt * k[i][v];
+                nv[i] = yv[i] + cdt * k[i][v];
+            }
+        },
+    );
+}

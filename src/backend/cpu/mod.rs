@@ -1,0 +1,97 @@
+//! The CPU backend: the float64 (or float32) twin of every GPU kernel, parallel over sites with rayon.
+pub mod constraints;
+pub mod evolve_stage;
+pub mod fd;
+pub mod scalar_flux;
+
+use super::{Stepper, StepperSetup};
+use crate::numerics::real::Real;
+use crate::numerics::rk4::STAGES;
+use crate::physics::adm_rhs::RhsParams;
+use crate::state::{State, NVARS};
+use evolve_stage::{combine, rhs_all, StageBuffers};
+use fd::Fd;
+
+pub struct CpuStepper<T: Real> {
+    setup: StepperSetup,
+    fd: Fd<T>,
+    params: RhsParams<T>,
+    y: Vec<T>,
+    acc: Vec<T>,
+    u1: Vec<T>,
+    u2: Vec<T>,
+    flux: Vec<T>,
+    k: Vec<[T; NVARS]>,
+    step: u64,
+}
+
+impl<T: Real> CpuStepper<T> {
+    pub fn new(setup: StepperSetup, state: &State) -> Self {
+        let n = setup.lattice.sites();
+        let fd = Fd::new(&setup.stencil, setup.lattice.spacing, setup.dissipation);
+        let params = RhsParams {
+            lambda: T::c(setup.params.lambda),
+            mass: T::c(setup.params.mass),
+            lapse: setup.params.lapse,
+            background: setup.background.map(T::c),
+        };
+        let mut s = Self {
+            setup,
+            fd,
+            params,
+            y: vec![T::zero(); NVARS * n],
+            acc: vec![T::zero(); NVARS * n],
+            u1: vec![T::zero(); NVARS * n],
+            u2: vec![T::zero(); NVARS * n],
+            flux: vec![T::zero(); 3 * n],
+            k: Vec::with_capacity(n),
+            step: 0,
+        };
+        s.upload(state);
+        s
+    }
+
+    fn rk4_step(&mut self) {
+        let lat = self.setup.lattice;
+        let dt = self.setup.dt;
+        for st in STAGES {
+            // stage inputs: y, u1, u2, u1; stage outputs: u1, u2, u1, y
+            let input: &[T] = match st.index {
+                0 => &self.y,
+                1 | 3 => &self.u1,
+                _ => &self.u2,
+            };
+            scalar_flux::scalar_flux(&self.fd, &lat, &self.params.background, input, &mut self.flux);
+            rhs_all(&self.fd, &lat, &self.params, &StageBuffers { input, flux: &self.flux }, &mut self.k);
+            let next = if st.index == 1 { &mut self.u2 } else { &mut self.u1 };
+            combine(&st, dt, &self.k, &mut self.y, &mut self.acc, next);
+        }
+    }
+}
+
+impl<T: Real> Stepper for CpuStepper<T> {
+    fn advance(&mut self, steps: u64) -> anyhow::Result<()> {
+        for _ in 0..steps {
+            self.rk4_step();
+            self.step += 1;
+        }
+        Ok(())
+    }
+    fn download(&mut self) -> anyhow::Result<State> {
+        Ok(State {
+            lattice: self.setup.lattice,
+            data: self.y.iter().map(|x| x.as_f64()).collect(),
+            background: self.setup.background,
+            t: self.setup.time_at(self.step),
+            step: self.step,
+        })
+    }
+    fn upload(&mut self, state: &State) {
+        assert_eq!(state.background, self.setup.background, "state and stepper disagree on the background metric");
+        self.y = state.data.iter().map(|&x| T::c(x)).collect();
+        self.step = state.step;
+    }
+    fn description(&self) -> String {
+        format!("cpu ({} threads, {})", rayon::current_num_threads(), std::any::type_name::<T>())
+    }
+}

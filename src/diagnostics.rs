@@ -1,0 +1,153 @@
+//! The diagnostics of SPEC §6, evaluated on the host from a downloaded state in float64 (with the CPU twin's
+//! stencils), one row of the timeseries per output interval. Stencils act on δg (state.rs).
+use crate::backend::cpu::constraints::{constraint_fields, norms, ConstraintNorms};
+use crate::backend::cpu::fd::{gradient, hessian, Fd};
+use crate::backend::StepperSetup;
+use crate::physics::ricci::{ricci, SymDerivs};
+use crate::physics::scalar_field;
+use crate::physics::tensor::{contract, inverse, sandwich};
+use crate::state::{var, State};
+use rayon::prelude::*;
+
+/// One timeseries row (SPEC §10 names).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Diagnostics {
+    pub t: f64,
+    pub step: u64,
+    /// a = ⟨√g⟩^{1/3}
+    pub a: f64,
+    /// H = ⟨K⟩/3, K = g^ab K_ab = −π/(2√g)
+    pub hubble: f64,
+    pub constraints: ConstraintNorms,
+    /// Σ ΔV N G_abcd π^ab π^cd
+    pub e_kin_grav: f64,
+    /// −Σ ΔV N √g R
+    pub e_pot_grav: f64,
+    /// Σ ΔV N Ĥ_m
+    pub e_matter: f64,
+    pub phi_mean: f64,
+    /// ⟨δφ²⟩ box mean (0 for the classical representation `none`)
+    pub phi2_mean: f64,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Sums {
+    sqrtg: f64,
+    trace_k: f64,
+    kin: f64,
+    pot: f64,
+    matter: f64,
+    phi: f64,
+}
+
+pub fn diagnostics(state: &State, setup: &StepperSetup) -> Diagnostics {
+    let lat = &state.lattice;
+    let n = lat.sites();
+    let fd = Fd::<f64>::new(&setup.stencil, lat.spacing, 0.0);
+    let u = &state.data;
+    let f = |v: usize| &u[v * n..(v + 1) * n];
+    let dv = lat.cell_volume();
+    let mass = setup.params.mass;
+    let s = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let c = lat.coords(i);
+            let g = state.metric(i);
+            let pi: [f64; 6] = std::array::from_fn(|k| u[(var::PI + k) * n + i]);
+            let lapse = u[var::LAPSE * n + i];
+            let (ginv, det) = inverse(&g);
+            let sqrtg = det.sqrt();
+            let trpi = contract(&pi, &g);
+            let kin = (contract(&pi, &sandwich(&g, &pi)) - 0.5 * trpi * trpi) / sqrtg;
+            let mut der = SymDerivs::<f64>::default();
+            for k in 0..6 {
+                let gg = gradient(&fd, lat, f(var::G + k), c);
+                let hh = hessian(&fd, lat, f(var::G + k), c);
+                for a in 0..3 {
+                    der.d[a][k] = gg[a];
+                }
+                for p in 0..6 {
+                    der.dd[p][k] = hh[p];
+                }
+            }
+            let (ric, _) = ricci(&ginv, &der);
+            let dphi = gradient(&fd, lat, f(var::PHI), c);
+            let phi = u[var::PHI * n + i];
+            let rho = scalar_field::energy_density(&ginv, sqrtg, phi, u[var::PI_PHI * n + i], &dphi, mass);
+            Sums {
+                sqrtg,
+                trace_k: -0.5 * trpi / sqrtg,
+                kin: lapse * kin,
+                pot: -lapse * sqrtg * contract(&ginv, &ric),
+                matter: lapse * rho,
+                phi,
+            }
+        })
+        .reduce(Sums::default, |a, b| Sums {
+            sqrtg: a.sqrtg + b.sqrtg,
+            trace_k: a.trace_k + b.trace_k,
+            kin: a.kin + b.kin,
+            pot: a.pot + b.pot,
+            matter: a.matter + b.matter,
+            phi: a.phi + b.phi,
+        });
+    let cf = constraint_fields(&fd, lat, &state.background, u, setup.params.lambda, mass);
+    let nn = n as f64;
+    Diagnostics {
+        t: state.t,
+        step: state.step,
+        a: (s.sqrtg / nn).cbrt(),
+        hubble: s.trace_k / nn / 3.0,
+        constraints: norms(&cf),
+        e_kin_grav: s.kin * dv,
+        e_pot_grav: s.pot * dv,
+        e_matter: s.matter * dv,
+        phi_mean: s.phi / nn,
+        phi2_mean: 0.0,
+    }
+}
+
+/// The first non-finite value or non-physical state (det g ≤ 0, N ≤ 0), as a message naming step, time,
+/// field and site; `None` when the state is healthy.
+pub fn health_check(state: &State) -> Option<String> {
+    let lat = &state.lattice;
+    let n = lat.sites();
+    let where_ = |i: usize| {
+        let c = lat.coords(i);
+        format!("site (x, y, z) = ({}, {}, {})", c[0], c[1], c[2])
+    };
+    for (v, name) in crate::state::VAR_NAMES.iter().enumerate() {
+        if let Some(i) = state.field(v).iter().position(|x| !x.is_finite()) {
+            return Some(format!(
+                "non-finite {name} = {} at step {}, t = {:.6}, {}: the run became unstable (reduce time.courant, add \
+                 gravity.dissipation, or raise the resolution)",
+                state.field(v)[i],
+                state.step,
+                state.t,
+                where_(i)
+            ));
+        }
+    }
+    for i in 0..n {
+        let g = state.metric(i);
+        let d = crate::physics::tensor::det(&g);
+        if d <= 0.0 || g[0] <= 0.0 {
+            return Some(format!(
+                "the metric stopped being positive definite (det g = {d:.3e}) at step {}, t = {:.6}, {}",
+                state.step,
+                state.t,
+                where_(i)
+            ));
+        }
+        let lapse = state.data[var::LAPSE * n + i];
+        if lapse <= 0.0 {
+            return Some(format!(
+                "the lapse collapsed (N = {lapse:.3e}) at step {}, t = {:.6}, {}",
+                state.step,
+                state.t,
+                where_(i)
+            ));
+        }
+    }
+    None
+}

@@ -1,0 +1,115 @@
+//! Initial data (SPEC §10 `initial.kind`): Minkowski, the Alcubierre et al. (2004) linear and gauge waves
+//! (wave along x, wavelength = box length), and homogeneous FRW with a massive scalar field.
+//! The wave solutions are also exact solutions at any time t, used by the tests.
+//! Momenta follow from ∂t g_ab = 2N K_ab and π^ab = √g (K^ab − g^ab K) (SPEC §1–§2).
+use super::tensor::{contract, inverse, sandwich, Sym};
+use crate::config::{Config, InitialKind};
+use crate::numerics::lattice::Lattice;
+use crate::state::{var, State};
+use std::f64::consts::PI;
+
+/// π^ab = √g (K^ab − g^ab K) for K_ab = ∂t g_ab / (2N).
+pub fn momentum_from_metric_rate(g: &Sym<f64>, gdot: &Sym<f64>, lapse: f64) -> Sym<f64> {
+    let (ginv, det) = inverse(g);
+    let k_low: Sym<f64> = std::array::from_fn(|k| gdot[k] / (2.0 * lapse));
+    let k_up = sandwich(&ginv, &k_low);
+    let tr = contract(&ginv, &k_low);
+    std::array::from_fn(|k| det.sqrt() * (k_up[k] - ginv[k] * tr))
+}
+
+/// Store one site; `dg` is the metric perturbation δg_ab = g_ab − ḡ_ab (state.rs), computed directly by the
+/// caller so that no precision is lost forming g − ḡ.
+fn set_site(s: &mut State, i: usize, dg: &Sym<f64>, pi: &Sym<f64>, lapse: f64, phi: f64, pi_phi: f64) {
+    let n = s.lattice.sites();
+    for k in 0..6 {
+        s.data[(var::G + k) * n + i] = dg[k];
+        s.data[(var::PI + k) * n + i] = pi[k];
+    }
+    s.data[var::LAPSE * n + i] = lapse;
+    s.data[var::PHI * n + i] = phi;
+    s.data[var::PI_PHI * n + i] = pi_phi;
+}
+
+/// Flat space, unit lapse, field at rest at zero.
+pub fn minkowski(lat: Lattice) -> State {
+    let mut s = State::zeros(lat);
+    for i in 0..lat.sites() {
+        set_site(&mut s, i, &[0.0; 6], &[0.0; 6], 1.0, 0.0, 0.0);
+    }
+    s
+}
+
+/// Linear gravitational wave, h_yy = −h_zz = A sin(2π(x − t)/d), d = box length along x, N = 1 (exact to O(A²)).
+pub fn linear_wave(lat: Lattice, amplitude: f64, t: f64) -> State {
+    let mut s = State::zeros(lat);
+    let d = lat.box_lengths()[0];
+    let kw = 2.0 * PI / d;
+    for i in 0..lat.sites() {
+        let x = lat.position(i)[0];
+        let ph = kw * (x - t);
+        let hw = amplitude * ph.sin();
+        let hdot = -amplitude * kw * ph.cos();
+        let g = [1.0, 0.0, 0.0, 1.0 + hw, 0.0, 1.0 - hw];
+        let gdot = [0.0, 0.0, 0.0, hdot, 0.0, -hdot];
+        let pi = momentum_from_metric_rate(&g, &gdot, 1.0);
+        set_site(&mut s, i, &[0.0, 0.0, 0.0, hw, 0.0, -hw], &pi, 1.0, 0.0, 0.0);
+    }
+    s.t = t;
+    s
+}
+
+/// Gauge wave, g_xx = 1 − H, N = √(1 − H), H = A sin(2π(x − t)/d): flat space in harmonic slicing (exact).
+pub fn gauge_wave(lat: Lattice, amplitude: f64, t: f64) -> State {
+    let mut s = State::zeros(lat);
+    let d = lat.box_lengths()[0];
+    let kw = 2.0 * PI / d;
+    for i in 0..lat.sites() {
+        let x = lat.position(i)[0];
+        let ph = kw * (x - t);
+        let hh = amplitude * ph.sin();
+        let hdot = -amplitude * kw * ph.cos();
+        let g = [1.0 - hh, 0.0, 0.0, 1.0, 0.0, 1.0];
+        let gdot = [-hdot, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let lapse = (1.0 - hh).sqrt();
+        let pi = momentum_from_metric_rate(&g, &gdot, lapse);
+        set_site(&mut s, i, &[-hh, 0.0, 0.0, 0.0, 0.0, 0.0], &pi, lapse, 0.0, 0.0);
+    }
+    s.t = t;
+    s
+}
+
+/// Initial Hubble rate on the expanding branch of the Friedmann equation H² = (ρ + 2Λ)/6,
+/// ρ = ½ φ̇² + ½ m² φ² (units 16πG = 1).
+pub fn frw_hubble(mass: f64, lambda: f64, phi: f64, phi_dot: f64) -> f64 {
+    let rho = 0.5 * phi_dot * phi_dot + 0.5 * mass * mass * phi * phi;
+    ((rho + 2.0 * lambda) / 6.0).sqrt()
+}
+
+/// Homogeneous FRW: g = a0² δ, N = 1, φ̄ = φ0, π_φ = a0³ φ̇0, π^ab = −2 a0 H0 δ^ab (Hamiltonian constraint,
+/// expanding branch).
+pub fn frw(lat: Lattice, a0: f64, mass: f64, lambda: f64, phi: f64, phi_dot: f64) -> State {
+    let mut s = State::zeros(lat);
+    let h0 = frw_hubble(mass, lambda, phi, phi_dot);
+    let a2 = a0 * a0;
+    s.background = [a2, 0.0, 0.0, a2, 0.0, a2];
+    let p = -2.0 * a0 * h0;
+    let pi = [p, 0.0, 0.0, p, 0.0, p];
+    for i in 0..lat.sites() {
+        set_site(&mut s, i, &[0.0; 6], &pi, 1.0, phi, a0 * a2 * phi_dot);
+    }
+    s
+}
+
+/// The initial state a config asks for.
+pub fn initial_state(cfg: &Config) -> State {
+    let lat = Lattice::new(cfg.lattice.shape, cfg.lattice.spacing);
+    let ic = &cfg.initial;
+    match ic.kind {
+        InitialKind::Minkowski => minkowski(lat),
+        InitialKind::LinearWave => linear_wave(lat, ic.amplitude, 0.0),
+        InitialKind::GaugeWave => gauge_wave(lat, ic.amplitude, 0.0),
+        InitialKind::Frw => {
+            frw(lat, ic.scale_factor, cfg.matter.mass, cfg.gravity.cosmological_constant, ic.phi, ic.phi_dot)
+        }
+    }
+}

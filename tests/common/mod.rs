@@ -1,0 +1,69 @@
+//! Test harness: build stepper setups without a config file and run either backend.
+#![allow(dead_code)]
+use cqgrav::backend::{cpu_stepper, StepperSetup};
+use cqgrav::config::{Lapse, Precision};
+use cqgrav::numerics::lattice::Lattice;
+use cqgrav::numerics::stencil::Stencil;
+use cqgrav::physics::adm_rhs::RhsParams;
+use cqgrav::state::State;
+
+pub struct Setup {
+    pub shape: [usize; 3],
+    pub h: f64,
+    pub order: u32,
+    pub dissipation: f64,
+    pub mass: f64,
+    pub lambda: f64,
+    pub lapse: Lapse,
+    pub dt: f64,
+    pub precision: Precision,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            shape: [8, 8, 8],
+            h: 0.1,
+            order: 4,
+            dissipation: 0.0,
+            mass: 1.0,
+            lambda: 0.0,
+            lapse: Lapse::Geodesic,
+            dt: 0.025,
+            precision: Precision::F64,
+        }
+    }
+}
+
+impl Setup {
+    pub fn lattice(&self) -> Lattice {
+        Lattice::new(self.shape, self.h)
+    }
+    pub fn build(&self) -> StepperSetup {
+        StepperSetup {
+            lattice: self.lattice(),
+            stencil: Stencil::new(self.order),
+            dissipation: self.dissipation,
+            params: RhsParams { lambda: self.lambda, mass: self.mass, lapse: self.lapse, background: [1.0, 0.0, 0.0, 1.0, 0.0, 1.0] },
+            dt: self.dt,
+            precision: self.precision,
+            background: [1.0, 0.0, 0.0, 1.0, 0.0, 1.0],
+        }
+    }
+}
+
+pub fn run_cpu(setup: &Setup, init: &State, steps: u64) -> State {
+    let mut st = cpu_stepper(setup.build().with_background_of(init), init);
+    st.advance(steps).unwrap();
+    st.download().unwrap()
+}
+
+/// max |a − b| over one field.
+pub fn max_diff(a: &State, b: &State, v: usize) -> f64 {
+    a.field(v).iter().zip(b.field(v)).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+}
+
+/// max |a − b| over all fields.
+pub fn max_diff_all(a: &State, b: &State) -> f64 {
+    a.data.iter().zip(&b.data).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+}

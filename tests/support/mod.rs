@@ -1,0 +1,5 @@
+//! Independent reference calculations shared by the integration tests (`mod support;` in tests/*.rs).
+#![allow(dead_code, clippy::needless_range_loop)]
+
+pub mod frw_ode;
+pub mod ricci_reference;
