@@ -1,6 +1,7 @@
 //! Time stepping backends. Both implement [`Stepper`] over the same discrete equations:
 //! `cpu` (Rust twin, rayon) and `gpu` (wgpu/WGSL).
 pub mod cpu;
+pub mod gpu;
 
 use crate::config::{BackendChoice, Config, Precision};
 use crate::numerics::lattice::Lattice;
@@ -73,8 +74,20 @@ pub fn make_stepper(cfg: &Config, state: &State) -> anyhow::Result<(Box<dyn Step
     let setup = StepperSetup::from_config(cfg).with_background_of(state);
     match cfg.run.backend {
         BackendChoice::Cpu => Ok((cpu_stepper(setup, state), "CPU backend (run.backend = \"cpu\")".into())),
-        BackendChoice::Gpu | BackendChoice::Auto => {
-            anyhow::bail!("GPU backend not wired yet")
+        BackendChoice::Gpu => {
+            let st = gpu::GpuStepper::new(setup, state)?;
+            let note = format!("GPU backend: {}", st.context().describe());
+            Ok((Box::new(st), note))
         }
+        BackendChoice::Auto => match gpu::GpuStepper::new(setup, state) {
+            Ok(st) => {
+                let note = format!("GPU backend (auto): {}", st.context().describe());
+                Ok((Box::new(st), note))
+            }
+            Err(e) => Ok((
+                cpu_stepper(setup, state),
+                format!("CPU backend (auto: no usable GPU — {e:#}), {} threads", rayon::current_num_threads()),
+            )),
+        },
     }
 }

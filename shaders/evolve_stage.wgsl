@@ -1,0 +1,79 @@
+// One fused RK4 stage (src/numerics/rk4.rs): derivatives of the stage input, ADM + scalar right-hand side
+// (adm_rhs.wgsl) plus Kreiss–Oliger dissipation, then the stage combination
+//   acc ← (stage 0 ? y : acc) + w·dt·k,  next ← y + c·dt·k;   last stage: y ← acc + w·dt·k.
+// Twin: src/backend/cpu/evolve_stage.rs. Metric slots hold δg_ab; g = ḡ + δg.
+//#include "lattice.wgsl"
+//#include "stencil.wgsl"
+//#include "tensor.wgsl"
+//#include "ricci.wgsl"
+//#include "scalar_field.wgsl"
+//#include "gauge.wgsl"
+//#include "adm_rhs.wgsl"
+
+@group(0) @binding(0) var<storage, read> pu: array<u32>;
+@group(0) @binding(1) var<storage, read> pr: array<real>;
+@group(0) @binding(2) var<storage, read> u_in: array<real>;
+@group(0) @binding(3) var<storage, read> flux: array<real>;
+@group(0) @binding(4) var<storage, read_write> y: array<real>;
+@group(0) @binding(5) var<storage, read_write> acc: array<real>;
+@group(0) @binding(6) var<storage, read_write> next: array<real>;
+
+// ∂_axis F^a of the flux component a.
+fn d1_flux(a: u32, c: vec3<u32>, axis: u32) -> real {
+    let r = i32(pu[3]);
+    let base = a * n_sites();
+    var s = real(0.0);
+    for (var k = -r; k <= r; k++) {
+        s = s + pr[P_C1 + u32(k + r)] * flux[base + shifted(c, axis, k)];
+    }
+    return s * pr[P_INV_D1];
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_index(gid, nwg);
+    let n = n_sites();
+    if i >= n {
+        return;
+    }
+    let c = site_coords(i);
+    var s: SiteData;
+    for (var k = 0u; k < 6u; k++) {
+        s.g[k] = pr[P_BG + k] + u_in[(V_G + k) * n + i];
+        s.pi[k] = u_in[(V_PI + k) * n + i];
+        let grad = gradient_in(V_G + k, c);
+        for (var axis = 0u; axis < 3u; axis++) {
+            s.dg.d[axis][k] = grad[axis];
+        }
+        let hess = hessian_in(V_G + k, c);
+        for (var p = 0u; p < 6u; p++) {
+            s.dg.dd[p][k] = hess[p];
+        }
+    }
+    s.lapse = u_in[V_LAPSE * n + i];
+    s.phi = u_in[V_PHI * n + i];
+    s.pi_phi = u_in[V_PIPHI * n + i];
+    s.dlapse = gradient_in(V_LAPSE, c);
+    s.ddlapse = hessian_in(V_LAPSE, c);
+    s.dphi = gradient_in(V_PHI, c);
+    s.div_flux = d1_flux(0u, c, 0u) + d1_flux(1u, c, 1u) + d1_flux(2u, c, 2u);
+    var rhs = adm_rhs(s, pr[P_LAMBDA], pr[P_MASS], pu[5]);
+
+    let stage = pu[6];
+    let wdt = pr[P_WDT];
+    let cdt = pr[P_CDT];
+    for (var v = 0u; v < NVARS; v++) {
+        let k = rhs[v] + ko_in(v, c);
+        let idx = v * n + i;
+        if stage == 3u {
+            y[idx] = acc[idx] + wdt * k;
+        } else {
+            var base = acc[idx];
+            if stage == 0u {
+                base = y[idx];
+            }
+            acc[idx] = base + wdt * k;
+            next[idx] = y[idx] + cdt * k;
+        }
+    }
+}

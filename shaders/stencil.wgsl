@@ -1,0 +1,62 @@
+// Centred finite differences and Kreiss–Oliger dissipation on the stage input `u_in` (SPEC §2).
+// Twin: src/backend/cpu/fd.rs (same summation order: offsets increasing, one division at the end).
+// The including kernel declares `u_in: array<real>` (structure of arrays, variable v at v·n + i).
+
+// ∂_axis of variable v at site c.
+fn d1_in(v: u32, c: vec3<u32>, axis: u32) -> real {
+    let r = i32(pu[3]);
+    let base = v * n_sites();
+    var acc = real(0.0);
+    for (var k = -r; k <= r; k++) {
+        acc = acc + pr[P_C1 + u32(k + r)] * u_in[base + shifted(c, axis, k)];
+    }
+    return acc * pr[P_INV_D1];
+}
+
+// ∂_axis ∂_axis of variable v (compact stencil).
+fn d2_in(v: u32, c: vec3<u32>, axis: u32) -> real {
+    let r = i32(pu[3]);
+    let base = v * n_sites();
+    var acc = real(0.0);
+    for (var k = -r; k <= r; k++) {
+        acc = acc + pr[P_C2 + u32(k + r)] * u_in[base + shifted(c, axis, k)];
+    }
+    return acc * pr[P_INV_D2];
+}
+
+// ∂_a ∂_b of variable v, a ≠ b (product of first-derivative stencils).
+fn d11_in(v: u32, c: vec3<u32>, a: u32, b: u32) -> real {
+    let r = i32(pu[3]);
+    let base = v * n_sites();
+    var acc = real(0.0);
+    for (var j = -r; j <= r; j++) {
+        for (var k = -r; k <= r; k++) {
+            acc = acc + pr[P_C1 + u32(j + r)] * pr[P_C1 + u32(k + r)] * u_in[base + shifted2(c, a, j, b, k)];
+        }
+    }
+    return acc * pr[P_INV_D11];
+}
+
+fn gradient_in(v: u32, c: vec3<u32>) -> array<real, 3> {
+    return array<real, 3>(d1_in(v, c, 0u), d1_in(v, c, 1u), d1_in(v, c, 2u));
+}
+
+// Second derivatives in storage order xx, xy, xz, yy, yz, zz.
+fn hessian_in(v: u32, c: vec3<u32>) -> array<real, 6> {
+    return array<real, 6>(
+        d2_in(v, c, 0u), d11_in(v, c, 0u, 1u), d11_in(v, c, 0u, 2u),
+        d2_in(v, c, 1u), d11_in(v, c, 1u, 2u), d2_in(v, c, 2u));
+}
+
+// Kreiss–Oliger term Q u of variable v.
+fn ko_in(v: u32, c: vec3<u32>) -> real {
+    let r = i32(pu[4]);
+    let base = v * n_sites();
+    var acc = real(0.0);
+    for (var axis = 0u; axis < 3u; axis++) {
+        for (var k = -r; k <= r; k++) {
+            acc = acc + pr[P_KO + u32(k + r)] * u_in[base + shifted(c, axis, k)];
+        }
+    }
+    return acc * pr[P_KO_SCALE];
+}

@@ -1,0 +1,134 @@
+//! The GPU backend: the RK4 step as a recording of kernel dispatches (per stage: scalar_flux.wgsl, then
+//! evolve_stage.wgsl), the same discrete equations as the CPU twin (backend/cpu). Buffers: y (state),
+//! acc (RK accumulator), u1, u2 (stage inputs), flux; stage 0 reads a copy of y in u2 so that no buffer
+//! is bound both read-only and read-write in one dispatch.
+pub mod params;
+
+use super::{Stepper, StepperSetup};
+use crate::config::Precision;
+use crate::gpu::{Binding, GpuContext, Kernel};
+use crate::numerics::rk4::STAGES;
+use crate::state::{State, NVARS};
+
+pub struct GpuStepper {
+    setup: StepperSetup,
+    ctx: GpuContext,
+    flux_kernel: Kernel,
+    stage_kernel: Kernel,
+    y: wgpu::Buffer,
+    u2: wgpu::Buffer,
+    flux_groups: Vec<wgpu::BindGroup>,
+    stage_groups: Vec<wgpu::BindGroup>,
+    step: u64,
+    /// steps recorded into one command buffer
+    batch: u64,
+}
+
+/// Convert f64 host data to the device precision's bytes.
+fn to_device(data: &[f64], precision: Precision) -> Vec<u8> {
+    match precision {
+        Precision::F64 => bytemuck::cast_slice(data).to_vec(),
+        Precision::F32 => {
+            let v: Vec<f32> = data.iter().map(|&x| x as f32).collect();
+            bytemuck::cast_slice(&v).to_vec()
+        }
+    }
+}
+
+impl GpuStepper {
+    pub fn new(setup: StepperSetup, state: &State) -> anyhow::Result<Self> {
+        let ctx = GpuContext::new(setup.precision)?;
+        Self::with_context(ctx, setup, state)
+    }
+
+    pub fn with_context(ctx: GpuContext, setup: StepperSetup, state: &State) -> anyhow::Result<Self> {
+        let p = setup.precision;
+        let n = setup.lattice.sites();
+        let real_bytes = if p == Precision::F64 { 8 } else { 4 } as u64;
+        let state_bytes = (NVARS * n) as u64 * real_bytes;
+        use Binding::{StorageRead as R, StorageReadWrite as W};
+        let flux_kernel = Kernel::new(&ctx, "scalar_flux", p, "main", &[R, R, R, W])?;
+        let stage_kernel = Kernel::new(&ctx, "evolve_stage", p, "main", &[R, R, R, R, W, W, W])?;
+        let y = ctx.storage_buffer("state y", &to_device(&state.data, p))?;
+        let acc = ctx.storage_buffer_zeroed("rk4 accumulator", state_bytes)?;
+        let u1 = ctx.storage_buffer_zeroed("stage input u1", state_bytes)?;
+        let u2 = ctx.storage_buffer_zeroed("stage input u2", state_bytes)?;
+        let flux = ctx.storage_buffer_zeroed("scalar flux", 3 * n as u64 * real_bytes)?;
+        let mut flux_groups = Vec::new();
+        let mut stage_groups = Vec::new();
+        for st in STAGES {
+            let pu = ctx.storage_buffer("params u32", &params::params_u(&setup, &st))?;
+            let pr_f64 = params::params_r(&setup, &st);
+            let pr = ctx.storage_buffer::<u8>("params real", &to_device(&pr_f64, p))?;
+            // inputs: u2 (copy of y), u1, u2, u1; outputs (next): u1, u2, u1, (unused) u2
+            let (input, next) = match st.index {
+                0 => (&u2, &u1),
+                1 => (&u1, &u2),
+                2 => (&u2, &u1),
+                _ => (&u1, &u2),
+            };
+            flux_groups.push(flux_kernel.bind(&ctx, &[&pu, &pr, input, &flux]));
+            stage_groups.push(stage_kernel.bind(&ctx, &[&pu, &pr, input, &flux, &y, &acc, next]));
+        }
+        let batch = (2_000_000 / n.max(1)).clamp(1, 64) as u64;
+        Ok(Self { setup, ctx, flux_kernel, stage_kernel, y, u2, flux_groups, stage_groups, step: state.step, batch })
+    }
+
+    fn record_step(&self, encoder: &mut wgpu::CommandEncoder) {
+        let n = self.setup.lattice.sites() as u32;
+        encoder.copy_buffer_to_buffer(&self.y, 0, &self.u2, 0, self.y.size());
+        for s in 0..4 {
+            self.flux_kernel.dispatch(encoder, &self.flux_groups[s], n);
+            self.stage_kernel.dispatch(encoder, &self.stage_groups[s], n);
+        }
+    }
+
+    pub fn context(&self) -> &GpuContext {
+        &self.ctx
+    }
+}
+
+impl Stepper for GpuStepper {
+    fn advance(&mut self, steps: u64) -> anyhow::Result<()> {
+        let mut left = steps;
+        while left > 0 {
+            let k = left.min(self.batch);
+            let mut encoder = self.ctx.encoder("rk4 steps");
+            for _ in 0..k {
+                self.record_step(&mut encoder);
+            }
+            self.ctx.submit(encoder);
+            left -= k;
+            self.step += k;
+        }
+        self.ctx.wait()?;
+        Ok(())
+    }
+
+    fn download(&mut self) -> anyhow::Result<State> {
+        let n = NVARS * self.setup.lattice.sites();
+        let data: Vec<f64> = match self.setup.precision {
+            Precision::F64 => self.ctx.read_buffer_range::<f64>(&self.y, 0, n)?,
+            Precision::F32 => self.ctx.read_buffer_range::<f32>(&self.y, 0, n)?.into_iter().map(f64::from).collect(),
+        };
+        Ok(State {
+            lattice: self.setup.lattice,
+            data,
+            background: self.setup.background,
+            t: self.setup.time_at(self.step),
+            step: self.step,
+        })
+    }
+
+    fn upload(&mut self, state: &State) {
+        assert_eq!(state.background, self.setup.background, "state and stepper disagree on the background metric");
+        self.ctx
+            .write_buffer::<u8>(&self.y, 0, &to_device(&state.data, self.setup.precision))
+            .expect("state upload within the buffer");
+        self.step = state.step;
+    }
+
+    fn description(&self) -> String {
+        format!("gpu: {} ({:?})", self.ctx.describe(), self.setup.precision)
+    }
+}
