@@ -18,13 +18,13 @@
 @group(0) @binding(5) var<storage, read_write> acc: array<real>;
 @group(0) @binding(6) var<storage, read_write> next: array<real>;
 
-// ∂_axis F^a of the flux component a.
+// ∂_axis F^a of the flux component a (antisymmetric pairs, as d1_in).
 fn d1_flux(a: u32, c: vec3<u32>, axis: u32) -> real {
     let r = i32(pu[3]);
     let base = a * n_sites();
     var s = real(0.0);
-    for (var k = -r; k <= r; k++) {
-        s = s + pr[P_C1 + u32(k + r)] * flux[base + shifted(c, axis, k)];
+    for (var k = 1; k <= r; k++) {
+        s = s + pr[P_C1 + u32(k + r)] * (flux[base + shifted(c, axis, k)] - flux[base + shifted(c, axis, -k)]);
     }
     return s * pr[P_INV_D1];
 }

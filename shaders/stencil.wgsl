@@ -1,14 +1,15 @@
 // Centred finite differences and Kreiss–Oliger dissipation on the stage input `u_in` (SPEC §2).
-// Twin: src/backend/cpu/fd.rs (same summation order: offsets increasing, one division at the end).
+// Twin: src/backend/cpu/fd.rs (same summation order: first derivatives as antisymmetric pairs
+// c_k (f(+k) − f(−k)), k = 1..r, exact zero on constants; other sums over increasing offsets; one division).
 // The including kernel declares `u_in: array<real>` (structure of arrays, variable v at v·n + i).
 
-// ∂_axis of variable v at site c.
+// ∂_axis of variable v at site c: Σ_{k=1..r} c1[r+k] (u(+k) − u(−k)) / (d1 h).
 fn d1_in(v: u32, c: vec3<u32>, axis: u32) -> real {
     let r = i32(pu[3]);
     let base = v * n_sites();
     var acc = real(0.0);
-    for (var k = -r; k <= r; k++) {
-        acc = acc + pr[P_C1 + u32(k + r)] * u_in[base + shifted(c, axis, k)];
+    for (var k = 1; k <= r; k++) {
+        acc = acc + pr[P_C1 + u32(k + r)] * (u_in[base + shifted(c, axis, k)] - u_in[base + shifted(c, axis, -k)]);
     }
     return acc * pr[P_INV_D1];
 }
@@ -24,15 +25,20 @@ fn d2_in(v: u32, c: vec3<u32>, axis: u32) -> real {
     return acc * pr[P_INV_D2];
 }
 
-// ∂_a ∂_b of variable v, a ≠ b (product of first-derivative stencils).
+// ∂_a ∂_b of variable v, a ≠ b: nested antisymmetric-pair first-derivative stencils.
 fn d11_in(v: u32, c: vec3<u32>, a: u32, b: u32) -> real {
     let r = i32(pu[3]);
     let base = v * n_sites();
     var acc = real(0.0);
-    for (var j = -r; j <= r; j++) {
-        for (var k = -r; k <= r; k++) {
-            acc = acc + pr[P_C1 + u32(j + r)] * pr[P_C1 + u32(k + r)] * u_in[base + shifted2(c, a, j, b, k)];
+    for (var j = 1; j <= r; j++) {
+        var plus = real(0.0);
+        var minus = real(0.0);
+        for (var k = 1; k <= r; k++) {
+            let ck = pr[P_C1 + u32(k + r)];
+            plus = plus + ck * (u_in[base + shifted2(c, a, j, b, k)] - u_in[base + shifted2(c, a, j, b, -k)]);
+            minus = minus + ck * (u_in[base + shifted2(c, a, -j, b, k)] - u_in[base + shifted2(c, a, -j, b, -k)]);
         }
+        acc = acc + pr[P_C1 + u32(j + r)] * (plus - minus);
     }
     return acc * pr[P_INV_D11];
 }

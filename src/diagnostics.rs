@@ -151,3 +151,28 @@ pub fn health_check(state: &State) -> Option<String> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::numerics::lattice::Lattice;
+    use crate::physics::initial_data::minkowski;
+
+    #[test]
+    fn health_check_names_field_site_step_and_time() {
+        let mut s = minkowski(Lattice::new([4, 3, 2], 0.1));
+        assert!(health_check(&s).is_none());
+        s.step = 17;
+        s.t = 0.425;
+        let i = s.lattice.index(2, 1, 1);
+        s.field_mut(var::PI + 4)[i] = f64::NAN;
+        let msg = health_check(&s).unwrap();
+        assert!(msg.contains("pi^yz") && msg.contains("(2, 1, 1)") && msg.contains("step 17") && msg.contains("0.425"), "{msg}");
+        s.field_mut(var::PI + 4)[i] = 0.0;
+        s.field_mut(var::LAPSE)[i] = -0.1;
+        assert!(health_check(&s).unwrap().contains("lapse"));
+        s.field_mut(var::LAPSE)[i] = 1.0;
+        s.field_mut(var::G)[i] = -2.0; // g_xx = −1
+        assert!(health_check(&s).unwrap().contains("positive definite"));
+    }
+}

@@ -1,4 +1,163 @@
+//! `cqgrav check`: load and validate a configuration without running it; print a summary or every problem.
+use crate::config::{self, fmt_num, BackendChoice, Config, InitialKind, Lapse, Precision, Representation};
+use crate::numerics::stability;
+use crate::state::NVARS;
 use std::path::Path;
-pub fn check(_config: Option<&Path>, _set: &[String]) -> anyhow::Result<()> {
-    anyhow::bail!("check: not yet wired")
+
+pub fn check(config: Option<&Path>, set: &[String]) -> anyhow::Result<()> {
+    let source = match config {
+        Some(p) => p.display().to_string(),
+        None => "built-in default example (data/default.toml)".to_string(),
+    };
+    let (loaded, mut problems) = match config::load_lenient(config, set) {
+        Ok(x) => x,
+        Err(e) => return Err(report_failure(&source, &e.lines())),
+    };
+    let review = config::review(&loaded.config);
+    let mut warnings = loaded.warnings.clone();
+    warnings.extend(review.warnings.iter().cloned());
+    problems.extend(review.problems);
+    if !problems.is_empty() {
+        let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        print_warnings(&warnings);
+        return Err(report_failure(&source, &lines));
+    }
+    print!("{}", summary(&source, &loaded.config));
+    print_warnings(&warnings);
+    println!("ok: the configuration is valid");
+    Ok(())
+}
+
+fn report_failure(source: &str, lines: &[String]) -> anyhow::Error {
+    eprintln!("{source}: the configuration is invalid:");
+    for l in lines {
+        eprintln!("  {l}");
+    }
+    anyhow::anyhow!(
+        "config check failed: {} problem{} in {source}",
+        lines.len(),
+        if lines.len() == 1 { "" } else { "s" }
+    )
+}
+
+fn print_warnings(w: &[String]) {
+    for w in w {
+        println!("warning: {w}");
+    }
+}
+
+/// Human-readable size in bytes.
+fn bytes(n: f64) -> String {
+    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut x = n;
+    let mut i = 0;
+    while x >= 1024.0 && i + 1 < U.len() {
+        x /= 1024.0;
+        i += 1;
+    }
+    format!("{x:.1} {}", U[i])
+}
+
+fn summary(source: &str, c: &Config) -> String {
+    let lat = c.lattice();
+    let [n1, n2, n3] = c.lattice.shape;
+    let h = c.lattice.spacing;
+    let dt = c.dt();
+    let steps = c.n_steps();
+    let [l1, l2, l3] = lat.box_lengths();
+    let mut s = String::new();
+    s.push_str(&format!("config      {source}\n"));
+    s.push_str(&format!(
+        "lattice     {n1} x {n2} x {n3} = {} sites, h = {h}, box {l1} x {l2} x {l3}, {} active direction{}\n",
+        lat.sites(),
+        lat.active_dims(),
+        if lat.active_dims() == 1 { "" } else { "s" }
+    ));
+    let how = match (c.time.dt, c.time.steps) {
+        (Some(_), _) => "time.dt".to_string(),
+        (None, _) => format!("courant {} x h", c.time.courant),
+    };
+    let t_final = steps as f64 * dt;
+    let end = match c.time.steps {
+        Some(_) => format!("time.steps = {steps}, ends at t = {t_final}"),
+        None => format!("t_end = {}, {steps} steps, ends at t = {t_final}", c.time.t_end),
+    };
+    s.push_str(&format!("time        dt = {dt} ({how}); {end}\n"));
+    if let Some(b) = stability::stability_bound(c) {
+        let bound = if b.dt_max.is_finite() {
+            format!("dt <= {:.4} (courant <= {:.4})", b.dt_max, b.courant_max)
+        } else {
+            "none (no active direction and no mass term)".to_string()
+        };
+        s.push_str(&format!(
+            "stability   RK4 bound {bound}: fd_order {}, dissipation {}, speed {}, m·N {}, safety {}\n",
+            b.fd_order,
+            b.dissipation,
+            fmt_num(b.wave_speed),
+            fmt_num(b.mass_term),
+            stability::SAFETY
+        ));
+    }
+    let lapse = match c.gauge.lapse {
+        Lapse::Geodesic => "geodesic",
+        Lapse::Harmonic => "harmonic",
+        Lapse::OnePlusLog => "one-plus-log",
+    };
+    let kind = match c.initial.kind {
+        InitialKind::Minkowski => "minkowski".to_string(),
+        InitialKind::LinearWave => format!("linear-wave (A = {})", c.initial.amplitude),
+        InitialKind::GaugeWave => format!("gauge-wave (A = {})", c.initial.amplitude),
+        InitialKind::Frw => format!(
+            "frw (a0 = {}, phi = {}, phi_dot = {})",
+            c.initial.scale_factor, c.initial.phi, c.initial.phi_dot
+        ),
+    };
+    let repr = match c.matter.representation {
+        Representation::None => "none",
+        Representation::Dense => "dense",
+        Representation::Ensemble => "ensemble",
+    };
+    s.push_str(&format!(
+        "physics     initial {kind}; lapse {lapse}; fd_order {}; Λ = {}; m = {}; matter {repr}; D2 = {}\n",
+        c.gravity.fd_order, c.gravity.cosmological_constant, c.matter.mass, c.cq.diffusion
+    ));
+    let backend = match c.run.backend {
+        BackendChoice::Auto => "auto",
+        BackendChoice::Gpu => "gpu",
+        BackendChoice::Cpu => "cpu",
+    };
+    let (precision, word) = match c.run.precision {
+        Precision::F32 => ("f32", 4usize),
+        Precision::F64 => ("f64", 8usize),
+    };
+    s.push_str(&format!(
+        "run         backend {backend}, precision {precision}, seed {}\n",
+        c.run.seed
+    ));
+    let mem = (NVARS * 4 * lat.sites() * word) as f64;
+    s.push_str(&format!(
+        "memory      classical state ~ {} ({NVARS} fields x 4 copies x {} sites x {word} bytes)\n",
+        bytes(mem),
+        lat.sites()
+    ));
+    s.push_str(&format!(
+        "output      {} (timeseries every {} steps, snapshots {}, checkpoints {})\n",
+        c.output.file.display(),
+        c.output.timeseries_every,
+        every(c.output.snapshot_every),
+        if c.output.checkpoint_every == 0 {
+            "final only".to_string()
+        } else {
+            every(c.output.checkpoint_every)
+        }
+    ));
+    s
+}
+
+fn every(n: u64) -> String {
+    if n == 0 {
+        "none".into()
+    } else {
+        format!("every {n} steps")
+    }
 }

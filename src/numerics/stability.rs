@@ -52,7 +52,13 @@ fn symbol_sums(stencil: &Stencil, active_dims: usize) -> Vec<(f64, f64)> {
     let per_axis: Vec<(f64, f64)> = (0..n)
         .map(|i| {
             // θ = π exactly at the last point.
-            let theta = if n == 1 { 0.0 } else if i + 1 == n { std::f64::consts::PI } else { std::f64::consts::PI * i as f64 / (n - 1) as f64 };
+            let theta = if n == 1 {
+                0.0
+            } else if i + 1 == n {
+                std::f64::consts::PI
+            } else {
+                std::f64::consts::PI * i as f64 / (n - 1) as f64
+            };
             (stencil.symbol_ko(theta), -stencil.symbol_d2(theta))
         })
         .collect();
@@ -97,7 +103,8 @@ pub fn stability_limit_dt(
     mass_term: f64,
 ) -> f64 {
     let ok = |x: f64| x.is_finite() && x >= 0.0;
-    if !(h.is_finite() && h > 0.0) || !ok(dissipation) || !ok(wave_speed) || !ok(mass_term) || active_dims > 3 {
+    let valid = h.is_finite() && h > 0.0 && ok(dissipation) && ok(wave_speed) && ok(mass_term) && active_dims <= 3;
+    if !valid {
         return f64::NAN;
     }
     // One sign suffices: R has real coefficients, so |R(conj z)| = |R(z)|.
@@ -297,7 +304,10 @@ mod tests {
             for d in 1..=3 {
                 let sigma = 0.7;
                 let dt = stability_limit_dt(&Stencil::new(order), 0.2, d, sigma, 0.0, 0.0);
-                assert!(close(dt, RK4_REAL_AXIS_LIMIT * 0.2 / (sigma * d as f64), 1e-9), "order {order} d {d}: {dt}");
+                assert!(
+                    close(dt, RK4_REAL_AXIS_LIMIT * 0.2 / (sigma * d as f64), 1e-9),
+                    "order {order} d {d}: {dt}"
+                );
             }
         }
     }

@@ -49,15 +49,17 @@ fn idx(lat: &Lattice, c: [usize; 3]) -> usize {
     c[0] + lat.shape[0] * (c[1] + lat.shape[1] * c[2])
 }
 
-/// ∂_axis f at site c.
+/// ∂_axis f at site c: Σ_{k=1..r} c1[r+k] (f(+k) − f(−k)) / (d1 h).
 #[inline(always)]
 pub fn d1<T: Real>(fd: &Fd<T>, lat: &Lattice, f: &[T], c: [usize; 3], axis: usize) -> T {
-    let r = fd.radius as isize;
+    let r = fd.radius;
     let mut acc = T::zero();
-    for k in -r..=r {
-        let mut cc = c;
-        cc[axis] = wrap(c[axis], k, lat.shape[axis]);
-        acc = acc + fd.c1[(k + r) as usize] * f[idx(lat, cc)];
+    for k in 1..=r {
+        let mut cp = c;
+        let mut cm = c;
+        cp[axis] = wrap(c[axis], k as isize, lat.shape[axis]);
+        cm[axis] = wrap(c[axis], -(k as isize), lat.shape[axis]);
+        acc = acc + fd.c1[r + k] * (f[idx(lat, cp)] - f[idx(lat, cm)]);
     }
     acc * fd.inv_d1
 }
@@ -75,18 +77,27 @@ pub fn d2<T: Real>(fd: &Fd<T>, lat: &Lattice, f: &[T], c: [usize; 3], axis: usiz
     acc * fd.inv_d2
 }
 
-/// ∂_a ∂_b f at site c for a ≠ b (product of first-derivative stencils).
+/// ∂_a ∂_b f at site c for a ≠ b: the first-derivative stencil along b applied to the one along a, both in
+/// antisymmetric-pair form: Σ_j c1[r+j] [ Σ_k c1[r+k] (f(+j,+k) − f(+j,−k)) − Σ_k c1[r+k] (f(−j,+k) − f(−j,−k)) ].
 #[inline(always)]
 pub fn d11<T: Real>(fd: &Fd<T>, lat: &Lattice, f: &[T], c: [usize; 3], a: usize, b: usize) -> T {
-    let r = fd.radius as isize;
+    let r = fd.radius;
+    let at = |j: isize, k: isize| {
+        let mut cc = c;
+        cc[a] = wrap(c[a], j, lat.shape[a]);
+        cc[b] = wrap(c[b], k, lat.shape[b]);
+        f[idx(lat, cc)]
+    };
     let mut acc = T::zero();
-    for j in -r..=r {
-        for k in -r..=r {
-            let mut cc = c;
-            cc[a] = wrap(c[a], j, lat.shape[a]);
-            cc[b] = wrap(c[b], k, lat.shape[b]);
-            acc = acc + fd.c1[(j + r) as usize] * fd.c1[(k + r) as usize] * f[idx(lat, cc)];
+    for j in 1..=r {
+        let mut plus = T::zero();
+        let mut minus = T::zero();
+        for k in 1..=r {
+            let (ji, ki) = (j as isize, k as isize);
+            plus = plus + fd.c1[r + k] * (at(ji, ki) - at(ji, -ki));
+            minus = minus + fd.c1[r + k] * (at(-ji, ki) - at(-ji, -ki));
         }
+        acc = acc + fd.c1[r + j] * (plus - minus);
     }
     acc * fd.inv_d11
 }

@@ -1,0 +1,626 @@
+//! Validation of a deserialised configuration: value ranges (SPEC §2–§4, §10), the RK4 stability bound, and the
+//! features this version does not implement yet. Every problem is collected, not just the first.
+use super::{Config, ConfigError, InitialKind, Lapse, Problem, Representation};
+use crate::numerics::stability::{self, RK4_REAL_AXIS_LIMIT, SAFETY};
+use crate::numerics::stencil::Stencil;
+
+/// Everything [`review`] found: problems (the config is rejected if there is one) and warnings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Review {
+    pub problems: Vec<Problem>,
+    pub warnings: Vec<String>,
+}
+
+/// Validate a configuration: `Ok(warnings)` or `Err(ConfigError::Invalid(all problems))`.
+pub fn validate(cfg: &Config) -> Result<Vec<String>, ConfigError> {
+    let r = review(cfg);
+    if r.problems.is_empty() {
+        Ok(r.warnings)
+    } else {
+        Err(ConfigError::Invalid(r.problems))
+    }
+}
+
+/// All problems and warnings of a configuration: the value checks, then [`unimplemented_features`].
+pub fn review(cfg: &Config) -> Review {
+    let mut r = Review::default();
+    check_values(cfg, &mut r);
+    r.problems.extend(unimplemented_features(cfg));
+    r
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// NOT YET IMPLEMENTED — remove each check here when its feature lands.
+// ------------------------------------------------------------------------------------------------------------
+/// Settings that are valid by SPEC but not implemented in this version of cqgrav: rejected honestly.
+pub fn unimplemented_features(cfg: &Config) -> Vec<Problem> {
+    let mut p = Vec::new();
+    match cfg.matter.representation {
+        Representation::None => {}
+        Representation::Dense | Representation::Ensemble => {
+            let name = if cfg.matter.representation == Representation::Dense {
+                "dense"
+            } else {
+                "ensemble"
+            };
+            p.push(Problem::new(
+                "matter.representation",
+                format!(
+                    "matter.representation = \"{name}\" (quantum Gaussian state, SPEC §4.2) is not implemented in this \
+                     version of cqgrav yet; use matter.representation = \"none\" (classical scalar field)"
+                ),
+            ));
+        }
+    }
+    if cfg.cq.diffusion > 0.0 {
+        p.push(Problem::new(
+            "cq.diffusion",
+            format!(
+                "cq.diffusion = {} (CQ stochastic diffusion of π^ab, SPEC §3) is not implemented in this version of \
+                 cqgrav yet; use cq.diffusion = 0 (classical GR + scalar field)",
+                cfg.cq.diffusion
+            ),
+        ));
+    }
+    p
+}
+
+/// A number with about 3 significant digits, trailing zeros trimmed (for messages).
+pub(crate) fn fmt_num(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let mag = x.abs().log10().floor() as i32;
+    if (-4..6).contains(&mag) {
+        let decimals = (2 - mag).max(0) as usize;
+        let s = format!("{x:.decimals$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    } else {
+        format!("{x:.2e}")
+    }
+}
+
+fn bad(r: &mut Review, key: &str, msg: String) {
+    r.problems.push(Problem::new(key, msg));
+}
+
+fn check_values(cfg: &Config, r: &mut Review) {
+    let l = &cfg.lattice;
+    let order = cfg.gravity.fd_order;
+    let order_ok = order == 2 || order == 4;
+
+    // ---- gravity (SPEC §2)
+    if !order_ok {
+        bad(
+            r,
+            "gravity.fd_order",
+            format!("gravity.fd_order = {order} is not supported; allowed: 2 or 4 (SPEC §2)"),
+        );
+    }
+    let sigma = cfg.gravity.dissipation;
+    if !(sigma.is_finite() && sigma >= 0.0) {
+        bad(
+            r,
+            "gravity.dissipation",
+            format!("gravity.dissipation = {sigma} must be a finite number >= 0"),
+        );
+    }
+    let lambda = cfg.gravity.cosmological_constant;
+    if !lambda.is_finite() {
+        bad(
+            r,
+            "gravity.cosmological_constant",
+            format!("gravity.cosmological_constant = {lambda} must be finite"),
+        );
+    }
+
+    // ---- lattice (SPEC §1)
+    let wave = matches!(cfg.initial.kind, InitialKind::LinearWave | InitialKind::GaugeWave);
+    let min_points = if order_ok { Stencil::new(order).min_points() } else { 0 };
+    let mut shape_ok = true;
+    for (d, &n) in l.shape.iter().enumerate() {
+        if n == 0 {
+            shape_ok = false;
+            bad(
+                r,
+                "lattice.shape",
+                format!("lattice.shape[{d}] = 0: every direction needs at least 1 site"),
+            );
+        } else if n > 1 && n < min_points && !(d == 0 && wave) {
+            shape_ok = false;
+            bad(r,
+                "lattice.shape",
+                format!(
+                    "lattice.shape[{d}] = {n}: lattice too small for the stencil; an active direction needs at least \
+                     {min_points} sites for gravity.fd_order = {order} (2·reach+1, so no stencil wraps onto itself), or \
+                     exactly 1 site to make it homogeneous"
+                ),
+            );
+        }
+    }
+    if l.shape
+        .iter()
+        .try_fold(1usize, |a, &n| a.checked_mul(n))
+        .is_none_or(|s| s > u32::MAX as usize)
+    {
+        shape_ok = false;
+        bad(
+            r,
+            "lattice.shape",
+            format!("lattice.shape = {:?} has too many sites (at most 2^32 - 1)", l.shape),
+        );
+    }
+    let h = l.spacing;
+    let h_ok = h.is_finite() && h > 0.0;
+    if !h_ok {
+        bad(
+            r,
+            "lattice.spacing",
+            format!("lattice.spacing = {h} must be a finite number > 0"),
+        );
+    }
+
+    // ---- initial data (SPEC §8 testbeds, §10)
+    let kind_name = match cfg.initial.kind {
+        InitialKind::Minkowski => "minkowski",
+        InitialKind::LinearWave => "linear-wave",
+        InitialKind::GaugeWave => "gauge-wave",
+        InitialKind::Frw => "frw",
+    };
+    let ini = &cfg.initial;
+    let a0 = ini.scale_factor;
+    if !(a0.is_finite() && a0 > 0.0) {
+        bad(
+            r,
+            "initial.scale_factor",
+            format!("initial.scale_factor = {a0} must be a finite number > 0 (g = a0² δ)"),
+        );
+    }
+    for (k, v) in [("initial.phi", ini.phi), ("initial.phi_dot", ini.phi_dot)] {
+        if !v.is_finite() {
+            bad(r, k, format!("{k} = {v} must be finite"));
+        }
+    }
+    let amp = ini.amplitude;
+    let mut amp_ok = amp.is_finite();
+    if !amp_ok {
+        bad(
+            r,
+            "initial.amplitude",
+            format!("initial.amplitude = {amp} must be finite"),
+        );
+    } else if wave && amp.abs() >= 1.0 {
+        amp_ok = false;
+        let why = if cfg.initial.kind == InitialKind::LinearWave {
+            "g_yy = 1 + A sin and g_zz = 1 − A sin must stay positive, so the metric stays positive definite"
+        } else {
+            "H = 1 − A sin (g_xx = H, lapse √H) must stay positive"
+        };
+        bad(
+            r,
+            "initial.amplitude",
+            format!("initial.amplitude = {amp} for initial.kind = \"{kind_name}\": need |A| < 1 ({why})"),
+        );
+    }
+    if wave && order_ok && l.shape[0] < min_points {
+        shape_ok = false;
+        bad(r,
+            "lattice.shape",
+            format!(
+                "lattice.shape[0] = {}: wavelength not fitting the box: initial.kind = \"{kind_name}\" puts one \
+                 wavelength along x (wavelength = box length N1·h), which needs at least {min_points} sites along x for \
+                 gravity.fd_order = {order}",
+                l.shape[0]
+            ),
+        );
+    } else if wave && l.shape[0] < 16 {
+        r.warnings.push(format!(
+            "lattice.shape[0] = {}: only {} points per wavelength for initial.kind = \"{kind_name}\"; expect a large \
+             truncation error",
+            l.shape[0], l.shape[0]
+        ));
+    }
+    let m = cfg.matter.mass;
+    if !(m.is_finite() && m >= 0.0) {
+        bad(
+            r,
+            "matter.mass",
+            format!("matter.mass = {m} must be a finite number >= 0"),
+        );
+    }
+    if cfg.initial.kind == InitialKind::Frw
+        && m.is_finite()
+        && lambda.is_finite()
+        && ini.phi.is_finite()
+        && ini.phi_dot.is_finite()
+    {
+        // Friedmann: H² = ρ/6 + Λ/3 with ρ = φ̇²/2 + m²φ²/2 (units 16πG = 1); needs a real H.
+        let rho = 0.5 * ini.phi_dot * ini.phi_dot + 0.5 * m * m * ini.phi * ini.phi;
+        let h2 = rho / 6.0 + lambda / 3.0;
+        if h2 < 0.0 {
+            bad(
+                r,
+                "gravity.cosmological_constant",
+                format!(
+                    "gravity.cosmological_constant = {lambda}: the FRW initial data has no real Hubble rate: \
+                     H² = ρ/6 + Λ/3 = {} < 0 (ρ = {} from initial.phi, initial.phi_dot, matter.mass); \
+                     use Λ >= {} or more field energy",
+                    fmt_num(h2),
+                    fmt_num(rho),
+                    fmt_num(-rho / 2.0)
+                ),
+            );
+        }
+    }
+
+    // ---- matter (SPEC §4)
+    if cfg.matter.members < 2 {
+        bad(
+            r,
+            "matter.members",
+            format!(
+                "matter.members = {} must be >= 2 (the ensemble covariance divides by M − 1)",
+                cfg.matter.members
+            ),
+        );
+    }
+
+    // ---- CQ (SPEC §3, §4.1)
+    let cq = &cfg.cq;
+    if !(cq.diffusion.is_finite() && cq.diffusion >= 0.0) {
+        bad(
+            r,
+            "cq.diffusion",
+            format!(
+                "cq.diffusion = {} must be a finite number >= 0 (D2, the diffusion strength)",
+                cq.diffusion
+            ),
+        );
+    }
+    if !cq.beta.is_finite() || cq.beta > 1.0 / 3.0 + 1e-12 {
+        bad(
+            r,
+            "cq.beta",
+            format!(
+                "cq.beta = {} must be a finite number <= 1/3: for β > 1/3 the diffusion tensor \
+                 s^abcd = N√g [½(g^ac g^bd + g^ad g^bc) − β g^ab g^cd] is not positive semi-definite (its trace \
+                 mode has eigenvalue N√g (1 − 3β) < 0), so it is not a covariance (SPEC §3)",
+                cq.beta
+            ),
+        );
+    }
+    let ell = cq.correlation_length;
+    if !(ell.is_finite() && ell >= 0.0) {
+        bad(
+            r,
+            "cq.correlation_length",
+            format!("cq.correlation_length = {ell} must be a finite number >= 0 (0 = white noise)"),
+        );
+    } else if ell > 0.0 && h_ok && shape_ok {
+        let active: Vec<f64> = l.shape.iter().filter(|&&n| n > 1).map(|&n| n as f64 * h).collect();
+        if let Some(lmin) = active.iter().copied().reduce(f64::min) {
+            if ell > 0.25 * lmin {
+                r.warnings.push(format!(
+                    "cq.correlation_length = {ell} exceeds a quarter of the smallest active box length ({}): the \
+                     Gaussian kernel K_ℓ wraps around the periodic box and the noise is nearly uniform{}",
+                    fmt_num(lmin),
+                    if cq.diffusion == 0.0 {
+                        " (it has no effect while cq.diffusion = 0)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+        }
+    }
+    let dex = cq.decoherence_excess;
+    if !(dex.is_finite() && dex >= 0.0) {
+        bad(
+            r,
+            "cq.decoherence_excess",
+            format!(
+                "cq.decoherence_excess = {dex} must be a finite number >= 0: a decoherence rate below saturation \
+                 (C < ¼𝒟⁻¹, the decoherence–diffusion trade-off) is below the complete-positivity bound: the Lindblad \
+                 dynamics would not be completely positive (SPEC §4.1)"
+            ),
+        );
+    }
+
+    // ---- time (SPEC §2) and stability
+    let dt_given = cfg.time.dt.is_some();
+    if let Some(dt) = cfg.time.dt {
+        if !(dt.is_finite() && dt > 0.0) {
+            bad(r, "time.dt", format!("time.dt = {dt} must be a finite number > 0"));
+        }
+    } else {
+        let c = cfg.time.courant;
+        if !(c.is_finite() && c > 0.0) {
+            bad(
+                r,
+                "time.courant",
+                format!("time.courant = {c} must be a finite number > 0 (dt = courant·h)"),
+            );
+        }
+    }
+    match cfg.time.steps {
+        Some(0) => bad(r, "time.steps", "time.steps = 0 must be >= 1".to_string()),
+        Some(_) => {}
+        None => {
+            let t = cfg.time.t_end;
+            if !(t.is_finite() && t > 0.0) {
+                bad(
+                    r,
+                    "time.t_end",
+                    format!("time.t_end = {t} must be a finite number > 0 (or give time.steps)"),
+                );
+            }
+        }
+    }
+    let dt = cfg.dt();
+    let dt_ok = dt.is_finite() && dt > 0.0;
+    let sigma_ok = sigma.is_finite() && sigma >= 0.0;
+    if dt_ok
+        && h_ok
+        && order_ok
+        && sigma_ok
+        && shape_ok
+        && amp_ok
+        && a0 > 0.0
+        && a0.is_finite()
+        && m.is_finite()
+        && m >= 0.0
+    {
+        let active = l.shape.iter().filter(|&&n| n > 1).count();
+        // Pure dissipation: σ·(dt/h)·d ≤ 2.785 (the KO symbol is −1 per axis at θ = π).
+        if sigma > 0.0 && active > 0 && sigma * dt / h * active as f64 > RK4_REAL_AXIS_LIMIT {
+            bad(
+                r,
+                "gravity.dissipation",
+                format!(
+                    "gravity.dissipation = {sigma} is past the RK4 stability limit σ·(dt/h)·d <= {} of Kreiss-Oliger \
+                     dissipation (here dt/h = {}, d = {active} active directions, so σ <= {}); reduce \
+                     gravity.dissipation or the time step",
+                    fmt_num(RK4_REAL_AXIS_LIMIT),
+                    fmt_num(dt / h),
+                    fmt_num(RK4_REAL_AXIS_LIMIT * h / (dt * active as f64))
+                ),
+            );
+        }
+        if let Some(b) = stability::stability_bound(cfg) {
+            if dt > b.dt_max * (1.0 + 1e-12) {
+                let context = format!(
+                    "for fd_order = {order}, dissipation = {sigma}, {active} active direction{} (characteristic speed {}, \
+                     mass term m·N = {}, safety factor {SAFETY})",
+                    if active == 1 { "" } else { "s" },
+                    fmt_num(b.wave_speed),
+                    fmt_num(b.mass_term)
+                );
+                let also = if sigma > 0.0 { " or gravity.dissipation" } else { "" };
+                if dt_given {
+                    bad(r,
+                        "time.dt",
+                        format!(
+                            "time.dt = {dt} exceeds the RK4 stability bound {} (dt/h = {} > {}) {context}; reduce time.dt{also}",
+                            fmt_num(b.dt_max),
+                            fmt_num(dt / h),
+                            fmt_num(b.courant_max)
+                        ),
+                    );
+                } else {
+                    bad(r,
+                        "time.courant",
+                        format!(
+                            "time.courant = {} exceeds the RK4 stability bound {} {context}; reduce time.courant or time.dt{also}",
+                            cfg.time.courant,
+                            fmt_num(b.courant_max)
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    // ---- output (SPEC §7)
+    if cfg.output.timeseries_every == 0 {
+        bad(
+            r,
+            "output.timeseries_every",
+            "output.timeseries_every = 0 must be >= 1 (steps between timeseries rows)".into(),
+        );
+    }
+    if cfg.output.file.as_os_str().is_empty() {
+        bad(
+            r,
+            "output.file",
+            "output.file is empty: give the HDF5 output path, e.g. \"cqgrav.h5\"".into(),
+        );
+    }
+
+    // ---- keys that have no effect for this configuration
+    let d = Config::default();
+    if cfg.initial.kind != InitialKind::Frw {
+        for (k, v, dv) in [
+            ("initial.scale_factor", ini.scale_factor, d.initial.scale_factor),
+            ("initial.phi", ini.phi, d.initial.phi),
+            ("initial.phi_dot", ini.phi_dot, d.initial.phi_dot),
+        ] {
+            if v != dv {
+                r.warnings.push(format!(
+                    "{k} = {v} is used only by initial.kind = \"frw\"; ignored for \"{kind_name}\""
+                ));
+            }
+        }
+    }
+    if !wave && ini.amplitude != d.initial.amplitude {
+        r.warnings.push(format!(
+            "initial.amplitude = {} is used only by the wave kinds; ignored for \"{kind_name}\"",
+            ini.amplitude
+        ));
+    }
+    if cfg.initial.kind == InitialKind::GaugeWave && cfg.gauge.lapse != Lapse::Harmonic {
+        r.warnings.push(
+            "initial.kind = \"gauge-wave\" is an exact solution only with harmonic slicing (gauge.lapse = \"harmonic\", \
+             SPEC §8.3); with another lapse condition it is just initial data"
+                .into(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Config {
+        let mut c = Config::default();
+        c.lattice.shape = [16, 16, 16];
+        c.lattice.spacing = 0.1;
+        c
+    }
+
+    fn keys(c: &Config) -> Vec<String> {
+        review(c).problems.into_iter().map(|p| p.key).collect()
+    }
+
+    #[test]
+    fn default_is_valid() {
+        assert!(validate(&Config::default()).unwrap().is_empty());
+    }
+
+    /// The ℓ > box/4 warning (diffusion = 0 here, because diffusion > 0 is not implemented yet).
+    #[test]
+    fn correlation_length_warning() {
+        let mut c = base();
+        c.cq.correlation_length = 0.5; // box 1.6, quarter 0.4
+        let w = validate(&c).unwrap();
+        assert!(
+            w.iter()
+                .any(|w| w.contains("cq.correlation_length") && w.contains("quarter")),
+            "{w:?}"
+        );
+        c.cq.correlation_length = 0.3;
+        assert!(validate(&c).unwrap().is_empty());
+        // the warning also comes with diffusion > 0 (besides the not-implemented problem)
+        c.cq.correlation_length = 0.5;
+        c.cq.diffusion = 0.1;
+        let r = review(&c);
+        assert!(r.warnings.iter().any(|w| w.contains("cq.correlation_length")));
+        assert!(r
+            .problems
+            .iter()
+            .any(|p| p.key == "cq.diffusion" && p.message.contains("not implemented")));
+    }
+
+    #[test]
+    fn collects_all_problems() {
+        let mut c = base();
+        c.lattice.spacing = -0.1;
+        c.cq.beta = 0.5;
+        c.cq.decoherence_excess = -1.0;
+        c.gravity.fd_order = 3;
+        c.output.timeseries_every = 0;
+        let k = keys(&c);
+        for want in [
+            "lattice.spacing",
+            "cq.beta",
+            "cq.decoherence_excess",
+            "gravity.fd_order",
+            "output.timeseries_every",
+        ] {
+            assert!(k.iter().any(|x| x == want), "{want} not in {k:?}");
+        }
+    }
+
+    #[test]
+    fn beta_one_third_allowed() {
+        let mut c = base();
+        c.cq.beta = 1.0 / 3.0;
+        assert!(validate(&c).is_ok());
+        c.cq.beta = -5.0;
+        assert!(validate(&c).is_ok());
+    }
+
+    #[test]
+    fn stencil_size() {
+        let mut c = base();
+        c.lattice.shape = [16, 6, 1];
+        assert_eq!(keys(&c), vec!["lattice.shape"]);
+        c.gravity.fd_order = 2;
+        assert!(validate(&c).is_ok());
+        c.lattice.shape = [16, 0, 1];
+        assert_eq!(keys(&c), vec!["lattice.shape"]);
+    }
+
+    #[test]
+    fn courant_bound() {
+        let mut c = base();
+        c.time.courant = 0.9;
+        let e = validate(&c).unwrap_err().to_string();
+        assert!(
+            e.contains("time.courant = 0.9 exceeds the RK4 stability bound 0.693"),
+            "{e}"
+        );
+        assert!(e.contains("fd_order = 4, dissipation = 0, 3 active directions"), "{e}");
+        c.time.courant = 0.69;
+        assert!(validate(&c).is_ok());
+        c.time.dt = Some(0.5);
+        assert!(keys(&c) == vec!["time.dt"]);
+    }
+
+    #[test]
+    fn dissipation_bound() {
+        let mut c = base();
+        c.gravity.dissipation = 5.0; // σ·c·d = 5·0.25·3 = 3.75 > 2.785
+        let k = keys(&c);
+        assert!(k.contains(&"gravity.dissipation".to_string()), "{k:?}");
+        c.gravity.dissipation = 0.5;
+        assert!(validate(&c).is_ok());
+    }
+
+    #[test]
+    fn waves() {
+        let mut c = base();
+        c.initial.kind = InitialKind::LinearWave;
+        c.lattice.shape = [1, 1, 1];
+        let e = validate(&c).unwrap_err().to_string();
+        assert!(e.contains("wavelength not fitting the box"), "{e}");
+        c.lattice.shape = [32, 1, 1];
+        c.initial.amplitude = 1.0;
+        assert_eq!(keys(&c), vec!["initial.amplitude"]);
+        c.initial.kind = InitialKind::GaugeWave;
+        c.gauge.lapse = Lapse::Harmonic;
+        c.initial.amplitude = 0.01;
+        assert!(validate(&c).unwrap().is_empty());
+    }
+
+    #[test]
+    fn frw_needs_real_hubble_rate() {
+        let mut c = base();
+        c.initial.phi = 0.0;
+        c.gravity.cosmological_constant = -0.1;
+        assert_eq!(keys(&c), vec!["gravity.cosmological_constant"]);
+    }
+
+    #[test]
+    fn unimplemented() {
+        let mut c = base();
+        c.matter.representation = Representation::Dense;
+        let e = validate(&c).unwrap_err().to_string();
+        assert!(
+            e.contains("matter.representation") && e.contains("not implemented"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn fmt() {
+        assert_eq!(fmt_num(0.69296), "0.693");
+        assert_eq!(fmt_num(1.0), "1");
+        assert_eq!(fmt_num(2.785293), "2.79");
+        assert_eq!(fmt_num(0.0001234), "0.000123");
+        assert_eq!(fmt_num(1.5e-7), "1.50e-7");
+    }
+}

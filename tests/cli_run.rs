@@ -1,0 +1,41 @@
+//! Issue 2 acceptance 5: `cqgrav run` with no config runs the built-in default example and exits 0 — through
+//! the GPU path (software Vulkan in CI) with `auto`, and on the CPU when asked; a bad `--set` is refused.
+use std::process::Command;
+
+fn cqgrav(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cqgrav")).args(args).env("NODEVICE_SELECT", "1").output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+#[test]
+fn default_example_runs_and_exits_zero() {
+    let (ok, text) = cqgrav(&["run", "--quiet"]);
+    println!("{text}");
+    assert!(ok, "cqgrav run failed:\n{text}");
+    assert!(text.contains("default example"));
+    assert!(text.contains("done: 40 steps"));
+    // the summaries show expansion with a small Hamiltonian constraint
+    let last = text.lines().filter(|l| l.trim_start().starts_with("step")).last().unwrap();
+    assert!(last.contains("t = 2.00000"), "{last}");
+}
+
+#[test]
+fn default_example_on_cpu_matches_gpu_summary() {
+    let (ok_c, cpu) = cqgrav(&["run", "--quiet", "--set", "run.backend=cpu"]);
+    let (ok_g, gpu) = cqgrav(&["run", "--quiet", "--set", "run.backend=gpu"]);
+    assert!(ok_c, "{cpu}");
+    assert!(ok_g, "the GPU backend must run on the software Vulkan device in CI:\n{gpu}");
+    assert!(cpu.contains("on cpu"));
+    assert!(gpu.contains("on gpu"));
+    // same printed diagnostics (6–8 significant digits) from both backends
+    let rows = |t: &str| t.lines().filter(|l| l.trim_start().starts_with("step")).map(String::from).collect::<Vec<_>>();
+    assert_eq!(rows(&cpu), rows(&gpu));
+}
+
+#[test]
+fn run_refuses_bad_input_naming_the_key() {
+    let (ok, text) = cqgrav(&["run", "--quiet", "--set", "cq.beta=0.5"]);
+    assert!(!ok);
+    assert!(text.contains("cq.beta"), "{text}");
+}

@@ -1,0 +1,321 @@
+//! `cqgrav check` end to end (SPEC §10): every bad input is rejected with a message naming the key; the shipped
+//! example configs pass. Runs the real binary on configs written to a temporary directory.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cqgrav");
+
+/// A fresh, unique temporary directory, removed when dropped.
+struct TempDir(PathBuf);
+impl TempDir {
+    fn new() -> Self {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let p = std::env::temp_dir().join(format!(
+            "cqgrav-config-check-{}-{}-{nanos}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct Out {
+    ok: bool,
+    text: String,
+}
+
+fn check_path(path: Option<&Path>, sets: &[&str]) -> Out {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("check");
+    if let Some(p) = path {
+        cmd.arg(p);
+    }
+    for s in sets {
+        cmd.arg("--set").arg(s);
+    }
+    let o = cmd.output().expect("run cqgrav");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    Out {
+        ok: o.status.success(),
+        text,
+    }
+}
+
+/// `cqgrav check` on a config file with the given text.
+fn check_text(toml: &str, sets: &[&str]) -> Out {
+    let dir = TempDir::new();
+    let p = dir.0.join("case.toml");
+    std::fs::write(&p, toml).unwrap();
+    check_path(Some(&p), sets)
+}
+
+/// A small valid base config (16³, order 4) that tests modify.
+const BASE: &str = r#"
+[lattice]
+shape = [16, 16, 16]
+spacing = 0.1
+[time]
+courant = 0.25
+t_end = 0.5
+[initial]
+kind = "minkowski"
+"#;
+
+#[track_caller]
+fn rejected(out: &Out, needles: &[&str]) {
+    assert!(!out.ok, "expected rejection, got success:\n{}", out.text);
+    for n in needles {
+        assert!(out.text.contains(n), "expected {n:?} in the output:\n{}", out.text);
+    }
+}
+
+#[test]
+fn base_config_passes() {
+    let out = check_text(BASE, &[]);
+    assert!(out.ok, "{}", out.text);
+    assert!(out.text.contains("16 x 16 x 16"), "{}", out.text);
+    assert!(out.text.contains("RK4 bound"), "{}", out.text);
+}
+
+#[test]
+fn default_example_passes() {
+    let out = check_path(None, &[]);
+    assert!(out.ok, "{}", out.text);
+    assert!(out.text.contains("built-in default example"), "{}", out.text);
+    assert!(out.text.contains("frw"), "{}", out.text);
+}
+
+#[test]
+fn example_configs_pass() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/examples");
+    let mut n = 0;
+    for name in ["minkowski", "linear-wave", "gauge-wave", "frw"] {
+        let p = dir.join(format!("{name}.toml"));
+        let out = check_path(Some(&p), &[]);
+        assert!(out.ok, "{name}: {}", out.text);
+        assert!(!out.text.contains("warning"), "{name} has warnings: {}", out.text);
+        n += 1;
+    }
+    assert_eq!(n, 4);
+}
+
+#[test]
+fn unknown_key() {
+    let out = check_text(&BASE.replace("spacing = 0.1", "spacing = 0.1\nshapee = [8, 8, 8]"), &[]);
+    rejected(&out, &["lattice.shapee", "shape, spacing", "case.toml:5:1"]);
+}
+
+#[test]
+fn unknown_table() {
+    let out = check_text(&format!("{BASE}\n[latice]\nshape = [8, 8, 8]\n"), &[]);
+    rejected(&out, &["latice", "valid tables", "lattice, time"]);
+}
+
+#[test]
+fn wrong_type() {
+    let out = check_text(&BASE.replace("spacing = 0.1", "spacing = \"small\""), &[]);
+    rejected(&out, &["lattice.spacing", "invalid type", "a number", "case.toml:4:11"]);
+    let out = check_text(&BASE.replace("[16, 16, 16]", "[16, 16]"), &[]);
+    rejected(&out, &["lattice.shape", "array of 3 integers"]);
+}
+
+#[test]
+fn bad_enum_value() {
+    let out = check_text(&format!("{BASE}\n[gauge]\nlapse = \"maximal\"\n"), &[]);
+    rejected(
+        &out,
+        &["gauge.lapse", "maximal", "\"geodesic\", \"harmonic\", \"one-plus-log\""],
+    );
+    let out = check_text(BASE, &["run.backend=cuda"]);
+    rejected(
+        &out,
+        &[
+            "run.backend",
+            "cuda",
+            "\"auto\", \"gpu\", \"cpu\"",
+            "--set run.backend=cuda",
+        ],
+    );
+}
+
+#[test]
+fn beta_above_one_third() {
+    let out = check_text(&format!("{BASE}\n[cq]\nbeta = 0.34\n"), &[]);
+    rejected(&out, &["cq.beta", "0.34", "1/3", "positive semi-definite"]);
+}
+
+#[test]
+fn negative_spacing() {
+    let out = check_text(&BASE.replace("spacing = 0.1", "spacing = -0.1"), &[]);
+    rejected(&out, &["lattice.spacing", "-0.1", "> 0"]);
+}
+
+#[test]
+fn courant_past_the_bound() {
+    let out = check_text(&BASE.replace("courant = 0.25", "courant = 0.9"), &[]);
+    rejected(
+        &out,
+        &[
+            "time.courant = 0.9 exceeds the RK4 stability bound 0.693",
+            "fd_order = 4, dissipation = 0, 3 active directions",
+        ],
+    );
+    let out = check_text(BASE, &["time.dt=0.2"]);
+    rejected(&out, &["time.dt", "RK4 stability bound"]);
+    // order 2 in 1-D allows courant up to 0.98·√2 ≈ 1.386
+    let one_d = BASE.replace("[16, 16, 16]", "[16, 1, 1]");
+    assert!(check_text(&one_d, &["gravity.fd_order=2", "time.courant=1.3", "matter.mass=0"]).ok);
+    rejected(
+        &check_text(&one_d, &["gravity.fd_order=2", "time.courant=1.4", "matter.mass=0"]),
+        &["time.courant"],
+    );
+}
+
+#[test]
+fn lattice_too_small_for_the_stencil() {
+    let out = check_text(&BASE.replace("[16, 16, 16]", "[16, 6, 16]"), &[]);
+    rejected(&out, &["lattice.shape", "too small for the stencil", "7"]);
+    // 1 is a homogeneous direction, fine; order 2 needs only 5
+    assert!(check_text(&BASE.replace("[16, 16, 16]", "[16, 1, 16]"), &[]).ok);
+    assert!(check_text(&BASE.replace("[16, 16, 16]", "[16, 6, 16]"), &["gravity.fd_order=2"]).ok);
+    rejected(
+        &check_text(&BASE.replace("[16, 16, 16]", "[16, 0, 16]"), &[]),
+        &["lattice.shape"],
+    );
+}
+
+#[test]
+fn wavelength_not_fitting_the_box() {
+    let out = check_text(
+        &BASE
+            .replace("\"minkowski\"", "\"linear-wave\"")
+            .replace("[16, 16, 16]", "[1, 16, 16]"),
+        &[],
+    );
+    rejected(&out, &["lattice.shape", "wavelength not fitting the box"]);
+    let out = check_text(
+        &BASE.replace("\"minkowski\"", "\"gauge-wave\""),
+        &["lattice.shape=[4,1,1]", "gauge.lapse=harmonic"],
+    );
+    rejected(&out, &["lattice.shape", "wavelength not fitting the box"]);
+}
+
+#[test]
+fn wave_amplitude() {
+    let out = check_text(
+        &BASE.replace("\"minkowski\"", "\"gauge-wave\"\namplitude = 1.5"),
+        &["gauge.lapse=harmonic"],
+    );
+    rejected(&out, &["initial.amplitude", "1.5", "|A| < 1"]);
+}
+
+#[test]
+fn negative_diffusion() {
+    let out = check_text(&format!("{BASE}\n[cq]\ndiffusion = -1.0\n"), &[]);
+    rejected(&out, &["cq.diffusion", "-1", ">= 0"]);
+}
+
+#[test]
+fn negative_correlation_length() {
+    let out = check_text(&format!("{BASE}\n[cq]\ncorrelation_length = -0.5\n"), &[]);
+    rejected(&out, &["cq.correlation_length", "-0.5", ">= 0"]);
+}
+
+#[test]
+fn correlation_length_warning() {
+    // ℓ > box/4 is a warning, not an error (and ℓ has no effect at D2 = 0).
+    let out = check_text(&format!("{BASE}\n[cq]\ncorrelation_length = 0.5\n"), &[]);
+    assert!(out.ok, "{}", out.text);
+    assert!(out.text.contains("warning: cq.correlation_length"), "{}", out.text);
+}
+
+#[test]
+fn negative_decoherence_excess() {
+    let out = check_text(&format!("{BASE}\n[cq]\ndecoherence_excess = -0.1\n"), &[]);
+    rejected(&out, &["cq.decoherence_excess", "-0.1", "completely positive"]);
+}
+
+#[test]
+fn fd_order_3() {
+    let out = check_text(&format!("{BASE}\n[gravity]\nfd_order = 3\n"), &[]);
+    rejected(&out, &["gravity.fd_order", "3", "2 or 4"]);
+}
+
+#[test]
+fn set_with_unknown_key() {
+    let out = check_text(BASE, &["lattice.spacingg=0.2"]);
+    rejected(
+        &out,
+        &["lattice.spacingg", "shape, spacing", "--set lattice.spacingg=0.2"],
+    );
+    let out = check_text(BASE, &["lattic.spacing=0.2"]);
+    rejected(&out, &["lattic", "valid tables"]);
+    let out = check_text(BASE, &["noequals"]);
+    rejected(&out, &["KEY=VALUE"]);
+}
+
+#[test]
+fn set_overrides_are_applied() {
+    // the override fixes the bad value in the file
+    let bad = BASE.replace("courant = 0.25", "courant = 0.9");
+    assert!(!check_text(&bad, &[]).ok);
+    let out = check_text(&bad, &["time.courant=0.3", "lattice.shape=[8,8,8]", "run.backend=cpu"]);
+    assert!(out.ok, "{}", out.text);
+    assert!(
+        out.text.contains("8 x 8 x 8") && out.text.contains("backend cpu"),
+        "{}",
+        out.text
+    );
+}
+
+#[test]
+fn unimplemented_features_are_refused_honestly() {
+    let out = check_text(&format!("{BASE}\n[matter]\nrepresentation = \"dense\"\n"), &[]);
+    rejected(&out, &["matter.representation", "not implemented in this version"]);
+    let out = check_text(&format!("{BASE}\n[cq]\ndiffusion = 0.1\n"), &[]);
+    rejected(&out, &["cq.diffusion", "not implemented in this version"]);
+}
+
+#[test]
+fn all_problems_reported_at_once() {
+    let text =
+        BASE.replace("spacing = 0.1", "spacing = 0.1\ncolour = 1") + "\n[cq]\nbeta = 0.5\ndecoherence_excess = -1\n";
+    let out = check_text(&text, &["gravity.fd_order=3"]);
+    rejected(
+        &out,
+        &[
+            "lattice.colour",
+            "cq.beta",
+            "cq.decoherence_excess",
+            "gravity.fd_order",
+            "4 problems",
+        ],
+    );
+}
+
+#[test]
+fn syntax_error_has_position() {
+    let out = check_text("[lattice]\nshape = [8, 8\n", &[]);
+    rejected(&out, &["case.toml:", "invalid TOML"]);
+}
+
+#[test]
+fn missing_file() {
+    let out = check_path(Some(Path::new("/nonexistent/cqgrav.toml")), &[]);
+    rejected(&out, &["/nonexistent/cqgrav.toml"]);
+}
