@@ -7,7 +7,7 @@ use cqgrav::backend::gpu::GpuStepper;
 use cqgrav::backend::{Stepper, StepperSetup};
 use cqgrav::config::{Lapse, Precision};
 use cqgrav::physics::initial_data::{frw, linear_wave, minkowski};
-use cqgrav::state::{var, State, NVARS};
+use cqgrav::state::{var, State};
 use std::f64::consts::PI;
 
 fn gpu(setup: StepperSetup, init: &State) -> Option<GpuStepper> {

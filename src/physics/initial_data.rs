@@ -39,43 +39,36 @@ pub fn minkowski(lat: Lattice) -> State {
     s
 }
 
-/// Linear gravitational wave, h_yy = −h_zz = A sin(2π(x − t)/d), d = box length along x, N = 1 (exact to O(A²)).
-pub fn linear_wave(lat: Lattice, amplitude: f64, t: f64) -> State {
+/// A plane wave along x with phase θ = 2π(x − t)/d, d = box length along x. `fields(sin θ, −(2π/d) cos θ)`
+/// returns (δg_ab, ∂t g_ab, N) at a site from the wave profile s = sin θ and its time derivative ṡ.
+fn plane_wave_x(lat: Lattice, t: f64, fields: impl Fn(f64, f64) -> (Sym<f64>, Sym<f64>, f64)) -> State {
     let mut s = State::zeros(lat);
-    let d = lat.box_lengths()[0];
-    let kw = 2.0 * PI / d;
+    let kw = 2.0 * PI / lat.box_lengths()[0];
     for i in 0..lat.sites() {
-        let x = lat.position(i)[0];
-        let ph = kw * (x - t);
-        let hw = amplitude * ph.sin();
-        let hdot = -amplitude * kw * ph.cos();
-        let g = [1.0, 0.0, 0.0, 1.0 + hw, 0.0, 1.0 - hw];
-        let gdot = [0.0, 0.0, 0.0, hdot, 0.0, -hdot];
-        let pi = momentum_from_metric_rate(&g, &gdot, 1.0);
-        set_site(&mut s, i, &[0.0, 0.0, 0.0, hw, 0.0, -hw], &pi, 1.0, 0.0, 0.0);
+        let ph = kw * (lat.position(i)[0] - t);
+        let (dg, gdot, lapse) = fields(ph.sin(), -kw * ph.cos());
+        let g: Sym<f64> = std::array::from_fn(|k| crate::state::FLAT[k] + dg[k]);
+        let pi = momentum_from_metric_rate(&g, &gdot, lapse);
+        set_site(&mut s, i, &dg, &pi, lapse, 0.0, 0.0);
     }
     s.t = t;
     s
 }
 
+/// Linear gravitational wave, h_yy = −h_zz = A sin(2π(x − t)/d), N = 1 (exact to O(A²)).
+pub fn linear_wave(lat: Lattice, amplitude: f64, t: f64) -> State {
+    plane_wave_x(lat, t, |sin, sdot| {
+        let (h, hdot) = (amplitude * sin, amplitude * sdot);
+        ([0.0, 0.0, 0.0, h, 0.0, -h], [0.0, 0.0, 0.0, hdot, 0.0, -hdot], 1.0)
+    })
+}
+
 /// Gauge wave, g_xx = 1 − H, N = √(1 − H), H = A sin(2π(x − t)/d): flat space in harmonic slicing (exact).
 pub fn gauge_wave(lat: Lattice, amplitude: f64, t: f64) -> State {
-    let mut s = State::zeros(lat);
-    let d = lat.box_lengths()[0];
-    let kw = 2.0 * PI / d;
-    for i in 0..lat.sites() {
-        let x = lat.position(i)[0];
-        let ph = kw * (x - t);
-        let hh = amplitude * ph.sin();
-        let hdot = -amplitude * kw * ph.cos();
-        let g = [1.0 - hh, 0.0, 0.0, 1.0, 0.0, 1.0];
-        let gdot = [-hdot, 0.0, 0.0, 0.0, 0.0, 0.0];
-        let lapse = (1.0 - hh).sqrt();
-        let pi = momentum_from_metric_rate(&g, &gdot, lapse);
-        set_site(&mut s, i, &[-hh, 0.0, 0.0, 0.0, 0.0, 0.0], &pi, lapse, 0.0, 0.0);
-    }
-    s.t = t;
-    s
+    plane_wave_x(lat, t, |sin, sdot| {
+        let (hh, hdot) = (amplitude * sin, amplitude * sdot);
+        ([-hh, 0.0, 0.0, 0.0, 0.0, 0.0], [-hdot, 0.0, 0.0, 0.0, 0.0, 0.0], (1.0 - hh).sqrt())
+    })
 }
 
 /// Initial Hubble rate on the expanding branch of the Friedmann equation H² = (ρ + 2Λ)/6,
