@@ -28,6 +28,54 @@ pub struct Diagnostics {
     pub phi_mean: f64,
     /// ⟨δφ²⟩ box mean (0 for the classical representation `none`)
     pub phi2_mean: f64,
+    /// smallest symplectic eigenvalue of Γ relative to ½ (NaN: no quantum state, representation `none`)
+    pub state_min_symplectic: f64,
+    /// wall-clock seconds per step over the last output interval (set by the driver)
+    pub wall_per_step: f64,
+}
+
+impl Diagnostics {
+    /// The timeseries columns (SPEC §10 names, in that order) of this row. Output writers iterate over this,
+    /// so a diagnostic added here reaches every writer.
+    pub fn columns(&self) -> Vec<(&'static str, f64)> {
+        let c = &self.constraints;
+        vec![
+            ("t", self.t),
+            ("step", self.step as f64),
+            ("a", self.a),
+            ("hubble", self.hubble),
+            ("ham_l2", c.ham_l2),
+            ("ham_linf", c.ham_linf),
+            ("ham_rel", c.ham_rel),
+            ("mom_l2", c.mom_l2),
+            ("mom_linf", c.mom_linf),
+            ("mom_rel", c.mom_rel),
+            ("e_kin_grav", self.e_kin_grav),
+            ("e_pot_grav", self.e_pot_grav),
+            ("e_matter", self.e_matter),
+            ("phi_mean", self.phi_mean),
+            ("phi2_mean", self.phi2_mean),
+            ("state_min_symplectic", self.state_min_symplectic),
+            ("wall_per_step", self.wall_per_step),
+        ]
+    }
+}
+
+/// The constraint fields of a snapshot (SPEC §7 `ham`, `mom`), site order of SPEC §1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ConstraintFields {
+    pub ham: Vec<f64>,
+    pub mom: [Vec<f64>; 3],
+}
+
+/// 𝓗 and 𝓗_a of a state on the host (CPU twin, f64).
+pub fn constraint_field_values(state: &State, setup: &StepperSetup) -> ConstraintFields {
+    let fd = Fd::<f64>::new(&setup.stencil, state.lattice.spacing, 0.0);
+    let cf = constraint_fields(&fd, &state.lattice, &state.background, &state.data, setup.params.lambda, setup.params.mass);
+    ConstraintFields {
+        ham: cf.iter().map(|c| c.ham).collect(),
+        mom: std::array::from_fn(|a| cf.iter().map(|c| c.mom[a]).collect()),
+    }
 }
 
 #[derive(Default, Clone, Copy)]
@@ -104,6 +152,8 @@ pub fn diagnostics(state: &State, setup: &StepperSetup) -> Diagnostics {
         e_matter: s.matter * dv,
         phi_mean: s.phi / nn,
         phi2_mean: 0.0,
+        state_min_symplectic: f64::NAN,
+        wall_per_step: 0.0,
     }
 }
 

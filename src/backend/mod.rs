@@ -7,6 +7,7 @@ use crate::config::{BackendChoice, Config, Precision};
 use crate::numerics::lattice::Lattice;
 use crate::numerics::stencil::Stencil;
 use crate::physics::adm_rhs::RhsParams;
+use crate::diagnostics::{ConstraintFields, Diagnostics};
 use crate::state::State;
 
 /// Everything that fixes the discrete equations of a run.
@@ -59,6 +60,18 @@ pub trait Stepper {
     fn download(&mut self) -> anyhow::Result<State>;
     fn upload(&mut self, state: &State);
     fn description(&self) -> String;
+    /// The discrete equations this stepper integrates.
+    fn setup(&self) -> &StepperSetup;
+    /// SPEC §6 diagnostics of the current state. Default: download and evaluate on the host (CPU twin).
+    fn diagnostics(&mut self) -> anyhow::Result<Diagnostics> {
+        let s = self.download()?;
+        Ok(crate::diagnostics::diagnostics(&s, self.setup()))
+    }
+    /// Constraint fields 𝓗, 𝓗_a of the current state (for snapshots). Default: on the host (CPU twin).
+    fn constraint_fields(&mut self) -> anyhow::Result<ConstraintFields> {
+        let s = self.download()?;
+        Ok(crate::diagnostics::constraint_field_values(&s, self.setup()))
+    }
 }
 
 /// A CPU stepper in the requested precision.

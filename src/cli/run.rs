@@ -68,7 +68,7 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool) -> anyhow::Result
             pb.abandon();
             anyhow::bail!("{problem}");
         }
-        let d = diagnostics(&s, &setup);
+        let d = stepper.diagnostics()?;
         say(&pb, summary(&d));
     }
     pb.finish_and_clear();

@@ -91,6 +91,9 @@ impl<T: Real> Stepper for CpuStepper<T> {
         self.y = state.data.iter().map(|&x| T::c(x)).collect();
         self.step = state.step;
     }
+    fn setup(&self) -> &StepperSetup {
+        &self.setup
+    }
     fn description(&self) -> String {
         format!("cpu ({} threads, {})", rayon::current_num_threads(), std::any::type_name::<T>())
     }

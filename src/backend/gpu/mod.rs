@@ -128,6 +128,9 @@ impl Stepper for GpuStepper {
         self.step = state.step;
     }
 
+    fn setup(&self) -> &StepperSetup {
+        &self.setup
+    }
     fn description(&self) -> String {
         format!("gpu: {} ({:?})", self.ctx.describe(), self.setup.precision)
     }
