@@ -181,9 +181,12 @@ pub fn health_check(state: &State) -> Option<String> {
     for i in 0..n {
         let g = state.metric(i);
         let d = crate::physics::tensor::det(&g);
-        if d <= 0.0 || g[0] <= 0.0 {
+        // Sylvester: all leading principal minors positive
+        let minor2 = g[0] * g[3] - g[1] * g[1];
+        if g[0] <= 0.0 || minor2 <= 0.0 || d <= 0.0 {
             return Some(format!(
-                "the metric stopped being positive definite (det g = {d:.3e}) at step {}, t = {:.6}, {}",
+                "the metric stopped being positive definite (leading minors g_xx = {:.3e}, {minor2:.3e}, det g = {d:.3e}) at step {}, t = {:.6}, {}",
+                g[0],
                 state.step,
                 state.t,
                 where_(i)

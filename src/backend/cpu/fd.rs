@@ -64,15 +64,18 @@ pub fn d1<T: Real>(fd: &Fd<T>, lat: &Lattice, f: &[T], c: [usize; 3], axis: usiz
     acc * fd.inv_d1
 }
 
-/// ∂_axis ∂_axis f at site c (compact stencil).
+/// ∂_axis ∂_axis f at site c (compact stencil): Σ_{k=1..r} c2[r+k] ((f(+k) − f0) + (f(−k) − f0)) / (d2 h²).
 #[inline(always)]
 pub fn d2<T: Real>(fd: &Fd<T>, lat: &Lattice, f: &[T], c: [usize; 3], axis: usize) -> T {
-    let r = fd.radius as isize;
+    let r = fd.radius;
+    let f0 = f[idx(lat, c)];
     let mut acc = T::zero();
-    for k in -r..=r {
-        let mut cc = c;
-        cc[axis] = wrap(c[axis], k, lat.shape[axis]);
-        acc = acc + fd.c2[(k + r) as usize] * f[idx(lat, cc)];
+    for k in 1..=r {
+        let mut cp = c;
+        let mut cm = c;
+        cp[axis] = wrap(c[axis], k as isize, lat.shape[axis]);
+        cm[axis] = wrap(c[axis], -(k as isize), lat.shape[axis]);
+        acc = acc + fd.c2[r + k] * ((f[idx(lat, cp)] - f0) + (f[idx(lat, cm)] - f0));
     }
     acc * fd.inv_d2
 }
@@ -120,16 +123,19 @@ pub fn gradient<T: Real>(fd: &Fd<T>, lat: &Lattice, f: &[T], c: [usize; 3]) -> [
     [d1(fd, lat, f, c, 0), d1(fd, lat, f, c, 1), d1(fd, lat, f, c, 2)]
 }
 
-/// Kreiss–Oliger dissipation term Q f at site c (zero when σ = 0).
+/// Kreiss–Oliger dissipation term Q f at site c (zero when σ = 0), in deviation form per axis.
 #[inline(always)]
 pub fn ko<T: Real>(fd: &Fd<T>, lat: &Lattice, f: &[T], c: [usize; 3]) -> T {
-    let r = fd.ko_radius as isize;
+    let r = fd.ko_radius;
+    let f0 = f[idx(lat, c)];
     let mut acc = T::zero();
     for axis in 0..3 {
-        for k in -r..=r {
-            let mut cc = c;
-            cc[axis] = wrap(c[axis], k, lat.shape[axis]);
-            acc = acc + fd.ko[(k + r) as usize] * f[idx(lat, cc)];
+        for k in 1..=r {
+            let mut cp = c;
+            let mut cm = c;
+            cp[axis] = wrap(c[axis], k as isize, lat.shape[axis]);
+            cm[axis] = wrap(c[axis], -(k as isize), lat.shape[axis]);
+            acc = acc + fd.ko[r + k] * ((f[idx(lat, cp)] - f0) + (f[idx(lat, cm)] - f0));
         }
     }
     acc * fd.ko_scale
