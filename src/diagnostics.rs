@@ -1,13 +1,24 @@
-//! The diagnostics of SPEC §6, evaluated on the host from a downloaded state in float64 (with the CPU twin's
-//! stencils), one row of the timeseries per output interval. Stencils act on δg (state.rs).
-use crate::backend::cpu::constraints::{constraint_fields, norms, ConstraintNorms};
-use crate::backend::cpu::fd::{gradient, hessian, Fd};
+//! The diagnostics of SPEC §6: one timeseries row per output interval, built from the box reductions of the
+//! per-site values (backend/cpu/diagnostics.rs on the CPU, shaders/diagnostics.wgsl on the GPU), plus the
+//! health check of the state.
+use crate::backend::cpu::diagnostics::{all_site_values, col, reduce_columns, NCOL};
+use crate::backend::cpu::fd::Fd;
 use crate::backend::StepperSetup;
-use crate::physics::ricci::{ricci, SymDerivs};
-use crate::physics::scalar_field;
-use crate::physics::tensor::{contract, inverse, sandwich};
+use crate::numerics::lattice::Lattice;
 use crate::state::{var, State};
-use rayon::prelude::*;
+
+/// Constraint norms (SPEC §5): L2 = root mean square over sites, L∞, and relative = L2 of the constraint over
+/// L2 of the sum of the absolute values of its terms (0 when the constraint vanishes identically). For 𝓗_a the
+/// per-site value is the Euclidean norm of the 3-vector.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ConstraintNorms {
+    pub ham_l2: f64,
+    pub ham_linf: f64,
+    pub ham_rel: f64,
+    pub mom_l2: f64,
+    pub mom_linf: f64,
+    pub mom_rel: f64,
+}
 
 /// One timeseries row (SPEC §10 names).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -68,93 +79,47 @@ pub struct ConstraintFields {
     pub mom: [Vec<f64>; 3],
 }
 
-/// 𝓗 and 𝓗_a of a state on the host (CPU twin, f64).
-pub fn constraint_field_values(state: &State, setup: &StepperSetup) -> ConstraintFields {
-    let fd = Fd::<f64>::new(&setup.stencil, state.lattice.spacing, 0.0);
-    let cf = constraint_fields(&fd, &state.lattice, &state.background, &state.data, setup.params.lambda, setup.params.mass);
-    ConstraintFields {
-        ham: cf.iter().map(|c| c.ham).collect(),
-        mom: std::array::from_fn(|a| cf.iter().map(|c| c.mom[a]).collect()),
-    }
-}
-
-#[derive(Default, Clone, Copy)]
-struct Sums {
-    sqrtg: f64,
-    trace_k: f64,
-    kin: f64,
-    pot: f64,
-    matter: f64,
-    phi: f64,
-}
-
-pub fn diagnostics(state: &State, setup: &StepperSetup) -> Diagnostics {
-    let lat = &state.lattice;
-    let n = lat.sites();
-    let fd = Fd::<f64>::new(&setup.stencil, lat.spacing, 0.0);
-    let u = &state.data;
-    let f = |v: usize| &u[v * n..(v + 1) * n];
-    let dv = lat.cell_volume();
-    let mass = setup.params.mass;
-    let s = (0..n)
-        .into_par_iter()
-        .map(|i| {
-            let c = lat.coords(i);
-            let g = state.metric(i);
-            let pi: [f64; 6] = std::array::from_fn(|k| u[(var::PI + k) * n + i]);
-            let lapse = u[var::LAPSE * n + i];
-            let (ginv, det) = inverse(&g);
-            let sqrtg = det.sqrt();
-            let trpi = contract(&pi, &g);
-            let kin = (contract(&pi, &sandwich(&g, &pi)) - 0.5 * trpi * trpi) / sqrtg;
-            let mut der = SymDerivs::<f64>::default();
-            for k in 0..6 {
-                let gg = gradient(&fd, lat, f(var::G + k), c);
-                let hh = hessian(&fd, lat, f(var::G + k), c);
-                for a in 0..3 {
-                    der.d[a][k] = gg[a];
-                }
-                for p in 0..6 {
-                    der.dd[p][k] = hh[p];
-                }
-            }
-            let (ric, _) = ricci(&ginv, &der);
-            let dphi = gradient(&fd, lat, f(var::PHI), c);
-            let phi = u[var::PHI * n + i];
-            let rho = scalar_field::energy_density(&ginv, sqrtg, phi, u[var::PI_PHI * n + i], &dphi, mass);
-            Sums {
-                sqrtg,
-                trace_k: -0.5 * trpi / sqrtg,
-                kin: lapse * kin,
-                pot: -lapse * sqrtg * contract(&ginv, &ric),
-                matter: lapse * rho,
-                phi,
-            }
-        })
-        .reduce(Sums::default, |a, b| Sums {
-            sqrtg: a.sqrtg + b.sqrtg,
-            trace_k: a.trace_k + b.trace_k,
-            kin: a.kin + b.kin,
-            pot: a.pot + b.pot,
-            matter: a.matter + b.matter,
-            phi: a.phi + b.phi,
-        });
-    let cf = constraint_fields(&fd, lat, &state.background, u, setup.params.lambda, mass);
-    let nn = n as f64;
+/// A timeseries row from the box reductions of the per-site values (any backend, any precision).
+pub fn finish(sums: &[f64; NCOL], lattice: &Lattice, t: f64, step: u64) -> Diagnostics {
+    let n = lattice.sites() as f64;
+    let dv = lattice.cell_volume();
+    let rel = |a: f64, b: f64| if a == 0.0 { 0.0 } else { (a / b).sqrt() };
     Diagnostics {
-        t: state.t,
-        step: state.step,
-        a: (s.sqrtg / nn).cbrt(),
-        hubble: s.trace_k / nn / 3.0,
-        constraints: norms(&cf),
-        e_kin_grav: s.kin * dv,
-        e_pot_grav: s.pot * dv,
-        e_matter: s.matter * dv,
-        phi_mean: s.phi / nn,
+        t,
+        step,
+        a: (sums[col::SQRTG] / n).cbrt(),
+        hubble: sums[col::TRACE_K] / n / 3.0,
+        constraints: ConstraintNorms {
+            ham_l2: (sums[col::HAM2] / n).sqrt(),
+            ham_linf: sums[col::HAM_MAX],
+            ham_rel: rel(sums[col::HAM2], sums[col::HAM_ABS2]),
+            mom_l2: (sums[col::MOM2] / n).sqrt(),
+            mom_linf: sums[col::MOM_MAX],
+            mom_rel: rel(sums[col::MOM2], sums[col::MOM_ABS2]),
+        },
+        e_kin_grav: sums[col::KIN] * dv,
+        e_pot_grav: sums[col::POT] * dv,
+        e_matter: sums[col::MATTER] * dv,
+        phi_mean: sums[col::PHI] / n,
         phi2_mean: 0.0,
         state_min_symplectic: f64::NAN,
         wall_per_step: 0.0,
     }
+}
+
+/// Diagnostics of a host state with the CPU twin in f64.
+pub fn diagnostics(state: &State, setup: &StepperSetup) -> Diagnostics {
+    let fd = Fd::<f64>::new(&setup.stencil, state.lattice.spacing, 0.0);
+    let (cols, _) = all_site_values(&fd, &state.lattice, &state.background, &state.data, setup.params.lambda, setup.params.mass);
+    finish(&reduce_columns(&cols), &state.lattice, state.t, state.step)
+}
+
+/// 𝓗 and 𝓗_a of a host state with the CPU twin in f64.
+pub fn constraint_field_values(state: &State, setup: &StepperSetup) -> ConstraintFields {
+    let fd = Fd::<f64>::new(&setup.stencil, state.lattice.spacing, 0.0);
+    let (_, [ham, mx, my, mz]) =
+        all_site_values(&fd, &state.lattice, &state.background, &state.data, setup.params.lambda, setup.params.mass);
+    ConstraintFields { ham, mom: [mx, my, mz] }
 }
 
 /// The first non-finite value or non-physical state (det g ≤ 0, N ≤ 0), as a message naming step, time,

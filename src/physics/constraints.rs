@@ -27,6 +27,12 @@ pub struct SiteConstraints<T> {
     pub ham_abs: T,
     pub mom: [T; 3],
     pub mom_abs: [T; 3],
+    /// the terms of 𝓗: G_abcd π^ab π^cd, −√g R, Ĥ_m (for the energy diagnostics of SPEC §6)
+    pub kinetic: T,
+    pub potential: T,
+    pub matter: T,
+    /// √g
+    pub sqrtg: T,
 }
 
 pub fn constraints<T: Real>(c: &ConstraintData<T>, lambda: T, mass: T) -> SiteConstraints<T> {
@@ -60,5 +66,5 @@ pub fn constraints<T: Real>(c: &ConstraintData<T>, lambda: T, mass: T) -> SiteCo
         mom[a] = t_div + t_gam + t_mat;
         mom_abs[a] = t_div.abs() + t_gam.abs() + t_mat.abs();
     }
-    SiteConstraints { ham, ham_abs, mom, mom_abs }
+    SiteConstraints { ham, ham_abs, mom, mom_abs, kinetic, potential, matter, sqrtg }
 }

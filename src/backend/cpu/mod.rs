@@ -1,5 +1,6 @@
 //! The CPU backend: the float64 (or float32) twin of every GPU kernel, parallel over sites with rayon.
-pub mod constraints;
+pub mod diagnostics;
+pub mod reduce;
 pub mod evolve_stage;
 pub mod fd;
 pub mod scalar_flux;
@@ -8,6 +9,7 @@ use super::{Stepper, StepperSetup};
 use crate::numerics::real::Real;
 use crate::numerics::rk4::STAGES;
 use crate::physics::adm_rhs::RhsParams;
+use crate::diagnostics::{finish, Diagnostics};
 use crate::state::{State, NVARS};
 use evolve_stage::{combine, rhs_all, StageBuffers};
 use fd::Fd;
@@ -93,6 +95,13 @@ impl<T: Real> Stepper for CpuStepper<T> {
     }
     fn setup(&self) -> &StepperSetup {
         &self.setup
+    }
+    /// Evaluated on the stepper's own state in its precision (twin of the GPU reduction).
+    fn diagnostics(&mut self) -> anyhow::Result<Diagnostics> {
+        let bg = self.params.background;
+        let (cols, _) = diagnostics::all_site_values(&self.fd, &self.setup.lattice, &bg, &self.y, self.params.lambda, self.params.mass);
+        let sums = diagnostics::reduce_columns(&cols).map(|x| x.as_f64());
+        Ok(finish(&sums, &self.setup.lattice, self.setup.time_at(self.step), self.step))
     }
     fn description(&self) -> String {
         format!("cpu ({} threads, {})", rayon::current_num_threads(), std::any::type_name::<T>())

@@ -2,10 +2,12 @@
 //! evolve_stage.wgsl), the same discrete equations as the CPU twin (backend/cpu). Buffers: y (state),
 //! acc (RK accumulator), u1, u2 (stage inputs), flux; stage 0 reads a copy of y in u2 so that no buffer
 //! is bound both read-only and read-write in one dispatch.
+pub mod diagnostics;
 pub mod params;
 
 use super::{Stepper, StepperSetup};
 use crate::config::Precision;
+use crate::diagnostics::{finish, ConstraintFields, Diagnostics};
 use crate::gpu::{Binding, GpuContext, Kernel};
 use crate::numerics::rk4::STAGES;
 use crate::state::{State, NVARS};
@@ -22,6 +24,7 @@ pub struct GpuStepper {
     step: u64,
     /// steps recorded into one command buffer
     batch: u64,
+    diag: diagnostics::GpuDiagnostics,
 }
 
 /// Convert f64 host data to the device precision's bytes.
@@ -54,6 +57,7 @@ impl GpuStepper {
         let u1 = ctx.storage_buffer_zeroed("stage input u1", state_bytes)?;
         let u2 = ctx.storage_buffer_zeroed("stage input u2", state_bytes)?;
         let flux = ctx.storage_buffer_zeroed("scalar flux", 3 * n as u64 * real_bytes)?;
+        let mut diag = None;
         let mut flux_groups = Vec::new();
         let mut stage_groups = Vec::new();
         for st in STAGES {
@@ -67,11 +71,15 @@ impl GpuStepper {
                 2 => (&u2, &u1),
                 _ => (&u1, &u2),
             };
+            if st.index == 0 {
+                diag = Some(diagnostics::GpuDiagnostics::new(&ctx, p, n, &pu, &pr, &y)?);
+            }
             flux_groups.push(flux_kernel.bind(&ctx, &[&pu, &pr, input, &flux]));
             stage_groups.push(stage_kernel.bind(&ctx, &[&pu, &pr, input, &flux, &y, &acc, next]));
         }
         let batch = (2_000_000 / n.max(1)).clamp(1, 64) as u64;
-        Ok(Self { setup, ctx, flux_kernel, stage_kernel, y, u2, flux_groups, stage_groups, step: state.step, batch })
+        let diag = diag.expect("stage 0 exists");
+        Ok(Self { setup, ctx, flux_kernel, stage_kernel, y, u2, flux_groups, stage_groups, step: state.step, batch, diag })
     }
 
     fn record_step(&self, encoder: &mut wgpu::CommandEncoder) {
@@ -133,5 +141,16 @@ impl Stepper for GpuStepper {
     }
     fn description(&self) -> String {
         format!("gpu: {} ({:?})", self.ctx.describe(), self.setup.precision)
+    }
+
+    /// Reduced on the device: only NCOL numbers come back.
+    fn diagnostics(&mut self) -> anyhow::Result<Diagnostics> {
+        let sums = self.diag.reduce(&self.ctx)?;
+        Ok(finish(&sums, &self.setup.lattice, self.setup.time_at(self.step), self.step))
+    }
+
+    fn constraint_fields(&mut self) -> anyhow::Result<ConstraintFields> {
+        let [ham, mx, my, mz] = self.diag.constraint_fields(&self.ctx)?;
+        Ok(ConstraintFields { ham, mom: [mx, my, mz] })
     }
 }
