@@ -43,7 +43,49 @@ pub struct Diagnostics {
     pub state_min_symplectic: f64,
     /// wall-clock seconds per step over the last output interval (set by the driver)
     pub wall_per_step: f64,
+    /// realised statistics of the last step's CQ noise increments (SPEC §3, §6); zeros when D2 = 0
+    pub noise: NoiseDiagnostics,
 }
+
+// ---- CQ noise diagnostics (issue 4) -------------------------------------------------------------------------
+/// Realised statistics of the CQ noise increments dW^ab of the last step against their expected values
+/// (docs/physics.md, "Noise diagnostics"). Box means over the n sites, with g and N at the start of that step
+/// (the ones the increments were drawn with); K(0) = [`crate::physics::cq_noise::kernel_at_zero`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct NoiseDiagnostics {
+    /// `noise_mean` = ⟨g_ab dW^ab⟩ (expected 0)
+    pub mean: f64,
+    /// `noise_var` = ⟨g_ac g_bd dW^ab dW^cd⟩, the squared g-norm of the increments
+    pub var: f64,
+    /// `noise_var_expected` = D2 dt K(0) (6 − 3β) ⟨N√g⟩ (`tensor`), D2 dt K(0) · 3 ⟨N√g⟩ (`trace-only`)
+    pub var_expected: f64,
+    /// `noise_trace_var` = ⟨(g_ab dW^ab)²⟩
+    pub trace_var: f64,
+    /// `noise_trace_var_expected` = D2 dt K(0) · 3(1 − 3β) ⟨N√g⟩ (`tensor`), D2 dt K(0) · 9 ⟨N√g⟩ (`trace-only`)
+    pub trace_var_expected: f64,
+}
+
+impl NoiseDiagnostics {
+    /// From the box sums of the per-site columns (τ = g_ab dW^ab, q = g_ac g_bd dW^ab dW^cd, τ², N√g) of
+    /// backend/cpu/cq_noise.rs (twin shaders/cq_noise.wgsl).
+    pub fn from_sums(sums: &[f64; 4], setup: &StepperSetup) -> Self {
+        use crate::physics::cq_noise::{gnorm_rate, kernel_at_zero, trace_rate};
+        let p = &setup.noise;
+        if !p.is_active() {
+            return Self::default();
+        }
+        let n = setup.lattice.sites() as f64;
+        let unit = p.diffusion * setup.dt * kernel_at_zero(p.correlation_length, &setup.lattice) * sums[3] / n;
+        Self {
+            mean: sums[0] / n,
+            var: sums[1] / n,
+            var_expected: unit * gnorm_rate(p.beta, p.kind),
+            trace_var: sums[2] / n,
+            trace_var_expected: unit * trace_rate(p.beta, p.kind),
+        }
+    }
+}
+// ---- end CQ noise diagnostics -------------------------------------------------------------------------------
 
 impl Diagnostics {
     /// The timeseries columns (SPEC §10 names, in that order) of this row. Output writers iterate over this,
@@ -68,6 +110,11 @@ impl Diagnostics {
             ("phi2_mean", self.phi2_mean),
             ("state_min_symplectic", self.state_min_symplectic),
             ("wall_per_step", self.wall_per_step),
+            ("noise_mean", self.noise.mean),
+            ("noise_var", self.noise.var),
+            ("noise_var_expected", self.noise.var_expected),
+            ("noise_trace_var", self.noise.trace_var),
+            ("noise_trace_var_expected", self.noise.trace_var_expected),
         ]
     }
 }
@@ -104,6 +151,7 @@ pub fn finish(sums: &[f64; NCOL], lattice: &Lattice, t: f64, step: u64) -> Diagn
         phi2_mean: 0.0,
         state_min_symplectic: f64::NAN,
         wall_per_step: 0.0,
+        noise: NoiseDiagnostics::default(),
     }
 }
 

@@ -287,8 +287,31 @@ fn set_overrides_are_applied() {
 fn unimplemented_features_are_refused_honestly() {
     let out = check_text(&format!("{BASE}\n[matter]\nrepresentation = \"dense\"\n"), &[]);
     rejected(&out, &["matter.representation", "not implemented in this version"]);
-    let out = check_text(&format!("{BASE}\n[cq]\ndiffusion = 0.1\n"), &[]);
-    rejected(&out, &["cq.diffusion", "not implemented in this version"]);
+}
+
+/// Issue 4 acceptance 6: with the CQ noise implemented, D2 > 0 is accepted; β > 1/3, D2 < 0 and ℓ < 0 are
+/// rejected (also together with D2 > 0), and ℓ above a quarter of the box is a warning.
+#[test]
+fn cq_noise_settings() {
+    let noisy = format!("{BASE}\n[cq]\ndiffusion = 0.1\nbeta = -1.0\nnoise = \"tensor\"\n");
+    let out = check_text(&noisy, &[]);
+    assert!(out.ok, "{}", out.text);
+    assert!(!out.text.contains("warning"), "{}", out.text);
+    assert!(check_text(&noisy, &["cq.noise=\"trace-only\"", "cq.correlation_length=0.2"]).ok);
+    rejected(&check_text(&noisy, &["cq.beta=0.34"]), &["cq.beta", "0.34", "1/3", "positive semi-definite"]);
+    rejected(&check_text(&noisy, &["cq.diffusion=-0.1"]), &["cq.diffusion", "-0.1", ">= 0"]);
+    rejected(&check_text(&noisy, &["cq.correlation_length=-0.2"]), &["cq.correlation_length", "-0.2", ">= 0"]);
+    // box 1.6: a quarter is 0.4
+    let out = check_text(&noisy, &["cq.correlation_length=0.5"]);
+    assert!(out.ok, "{}", out.text);
+    assert!(out.text.contains("warning: cq.correlation_length") && out.text.contains("quarter"), "{}", out.text);
+    // ℓ below the spacing with noise on: not resolved
+    let out = check_text(&noisy, &["cq.correlation_length=0.05"]);
+    assert!(out.ok && out.text.contains("not resolved"), "{}", out.text);
+    // the testing switch is accepted with a warning
+    let out = check_text(&noisy, &["cq.frozen_drift=true"]);
+    assert!(out.ok && out.text.contains("warning: cq.frozen_drift"), "{}", out.text);
+    rejected(&check_text(&noisy, &["cq.frozen_drift=1"]), &["cq.frozen_drift"]);
 }
 
 #[test]

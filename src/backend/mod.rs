@@ -22,6 +22,11 @@ pub struct StepperSetup {
     /// Background metric ḡ_ab of the state's δg storage (state.rs), taken from the state by
     /// [`StepperSetup::with_background_of`].
     pub background: [f64; 6],
+    /// CQ noise of π^ab (SPEC §3; issue 4): D2, β, kind, ℓ, seed. Off when D2 = 0.
+    pub noise: crate::physics::cq_noise::NoiseParams,
+    /// false = frozen drift (`cq.frozen_drift`, for tests): the deterministic RK4 update is skipped and each step
+    /// only adds the noise increments to π^ab.
+    pub drift: bool,
 }
 
 impl StepperSetup {
@@ -39,6 +44,14 @@ impl StepperSetup {
             dt: cfg.dt(),
             precision: cfg.run.precision,
             background: [1.0, 0.0, 0.0, 1.0, 0.0, 1.0],
+            noise: crate::physics::cq_noise::NoiseParams {
+                diffusion: cfg.cq.diffusion,
+                beta: cfg.cq.beta,
+                kind: cfg.cq.noise,
+                correlation_length: cfg.cq.correlation_length,
+                seed: cfg.run.seed,
+            },
+            drift: !cfg.cq.frozen_drift,
         }
     }
     /// The same setup with the state's background metric ḡ_ab.
@@ -65,8 +78,25 @@ pub trait Stepper {
     /// SPEC §6 diagnostics of the current state. Default: download and evaluate on the host (CPU twin).
     fn diagnostics(&mut self) -> anyhow::Result<Diagnostics> {
         let s = self.download()?;
-        Ok(crate::diagnostics::diagnostics(&s, self.setup()))
+        let mut d = crate::diagnostics::diagnostics(&s, self.setup());
+        d.noise = self.noise_diagnostics()?;
+        Ok(d)
     }
+    // ---- CQ noise (issue 4) ----
+    /// The CQ noise increments dW^ab of the last step taken (SPEC §3): `Some(v)` with v of length 6·n, component k
+    /// (storage order xx, xy, xz, yy, yz, zz) of site i at `v[k·n + i]`, converted to f64; `None` when the noise
+    /// is off (D2 = 0). The increments of step m → m+1 are drawn at its start from g, N at t_m (before the RK4
+    /// update of the drift) and added to π^ab at its end; they are what the quantum conditioning of SPEC §4.1
+    /// consumes. Zeros before the first step after construction. On the GPU the same data stays on the device
+    /// ([`gpu::GpuStepper::noise_buffer`]).
+    fn noise_increments(&mut self) -> anyhow::Result<Option<Vec<f64>>> {
+        Ok(None)
+    }
+    /// Realised statistics of the last step's increments (`noise_*` timeseries columns); zeros when D2 = 0.
+    fn noise_diagnostics(&mut self) -> anyhow::Result<crate::diagnostics::NoiseDiagnostics> {
+        Ok(Default::default())
+    }
+    // ---- end CQ noise ----
     /// Constraint fields 𝓗, 𝓗_a of the current state (for snapshots). Default: on the host (CPU twin).
     fn constraint_fields(&mut self) -> anyhow::Result<ConstraintFields> {
         let s = self.download()?;

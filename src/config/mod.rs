@@ -127,6 +127,7 @@ pub const KEYS: &[KeyInfo] = keys![
     "cq"."noise" => "one of \"tensor\", \"trace-only\"",
     "cq"."correlation_length" => "a number >= 0",
     "cq"."decoherence_excess" => "a number >= 0",
+    "cq"."frozen_drift" => "a boolean (testing: true switches off the deterministic drift)",
     "initial"."kind" => "one of \"minkowski\", \"linear-wave\", \"gauge-wave\", \"frw\"",
     "initial"."scale_factor" => "a number > 0",
     "initial"."phi" => "a finite number",

@@ -133,10 +133,12 @@ pub struct CqConfig {
     pub correlation_length: f64,
     /// C_extra as a multiple of ¼𝒟⁻¹ (≥ 0).
     pub decoherence_excess: f64,
+    /// Testing: switch off the deterministic drift (each step only adds the noise to π^ab).
+    pub frozen_drift: bool,
 }
 impl Default for CqConfig {
     fn default() -> Self {
-        Self { diffusion: 0.0, beta: 0.0, noise: NoiseKind::Tensor, correlation_length: 0.0, decoherence_excess: 0.0 }
+        Self { diffusion: 0.0, beta: 0.0, noise: NoiseKind::Tensor, correlation_length: 0.0, decoherence_excess: 0.0, frozen_drift: false }
     }
 }
 

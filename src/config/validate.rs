@@ -52,16 +52,6 @@ pub fn unimplemented_features(cfg: &Config) -> Vec<Problem> {
             ));
         }
     }
-    if cfg.cq.diffusion > 0.0 {
-        p.push(Problem::new(
-            "cq.diffusion",
-            format!(
-                "cq.diffusion = {} (CQ stochastic diffusion of π^ab, SPEC §3) is not implemented in this version of \
-                 cqgrav yet; use cq.diffusion = 0 (classical GR + scalar field)",
-                cfg.cq.diffusion
-            ),
-        ));
-    }
     p
 }
 
@@ -317,6 +307,20 @@ fn check_values(cfg: &Config, r: &mut Review) {
             }
         }
     }
+    if ell.is_finite() && ell > 0.0 && h_ok && ell < h && cq.diffusion > 0.0 {
+        r.warnings.push(format!(
+            "cq.correlation_length = {ell} is below the lattice spacing h = {h}: the Gaussian kernel K_ℓ is not resolved \
+             by the lattice; the noise keeps the local variance K_ℓ(0) = (2πℓ²)^(-3/2) but is nearly white (use \
+             cq.correlation_length = 0 for white noise, or ℓ >= h)"
+        ));
+    }
+    if cq.frozen_drift {
+        r.warnings.push(
+            "cq.frozen_drift = true: the deterministic drift is switched off (testing only): the metric, lapse and \
+             field stay frozen and each step only adds the CQ noise to π^ab"
+                .into(),
+        );
+    }
     let dex = cq.decoherence_excess;
     if !(dex.is_finite() && dex >= 0.0) {
         bad(
@@ -490,7 +494,7 @@ mod tests {
         assert!(validate(&Config::default()).unwrap().is_empty());
     }
 
-    /// The ℓ > box/4 warning (diffusion = 0 here, because diffusion > 0 is not implemented yet).
+    /// The ℓ > box/4 warning, with and without noise.
     #[test]
     fn correlation_length_warning() {
         let mut c = base();
@@ -503,15 +507,18 @@ mod tests {
         );
         c.cq.correlation_length = 0.3;
         assert!(validate(&c).unwrap().is_empty());
-        // the warning also comes with diffusion > 0 (besides the not-implemented problem)
+        // the warning also comes with diffusion > 0, which is accepted (issue 4)
         c.cq.correlation_length = 0.5;
         c.cq.diffusion = 0.1;
         let r = review(&c);
         assert!(r.warnings.iter().any(|w| w.contains("cq.correlation_length")));
-        assert!(r
-            .problems
-            .iter()
-            .any(|p| p.key == "cq.diffusion" && p.message.contains("not implemented")));
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        // ℓ below the spacing: a warning when the noise is on
+        c.cq.correlation_length = 0.05;
+        let w = validate(&c).unwrap();
+        assert!(w.iter().any(|w| w.contains("not resolved")), "{w:?}");
+        c.cq.frozen_drift = true;
+        assert!(validate(&c).unwrap().iter().any(|w| w.contains("cq.frozen_drift")));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Numerical methods, free of physics: lattice geometry, stencils, time integration, stability.
 pub mod lattice;
+pub mod philox;
 pub mod real;
 pub mod rk4;
 pub mod stability;

@@ -1,6 +1,7 @@
 //! The equations of SPEC §2–§5 as pure functions of local data (no lattice loops, no GPU).
 pub mod adm_rhs;
 pub mod constraints;
+pub mod cq_noise;
 pub mod gauge;
 pub mod initial_data;
 pub mod ricci;

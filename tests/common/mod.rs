@@ -48,6 +48,8 @@ impl Setup {
             dt: self.dt,
             precision: self.precision,
             background: [1.0, 0.0, 0.0, 1.0, 0.0, 1.0],
+            noise: Default::default(),
+            drift: true,
         }
     }
 }

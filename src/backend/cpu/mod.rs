@@ -1,4 +1,5 @@
 //! The CPU backend: the float64 (or float32) twin of every GPU kernel, parallel over sites with rayon.
+pub mod cq_noise; // CQ noise (issue 4)
 pub mod diagnostics;
 pub mod reduce;
 pub mod evolve_stage;
@@ -25,6 +26,8 @@ pub struct CpuStepper<T: Real> {
     flux: Vec<T>,
     k: Vec<[T; NVARS]>,
     step: u64,
+    /// CQ noise (issue 4): None when D2 = 0
+    noise: Option<cq_noise::CpuNoise<T>>,
 }
 
 impl<T: Real> CpuStepper<T> {
@@ -48,6 +51,10 @@ impl<T: Real> CpuStepper<T> {
             flux: vec![T::zero(); 3 * n],
             k: Vec::with_capacity(n),
             step: 0,
+            noise: setup
+                .noise
+                .is_active()
+                .then(|| cq_noise::CpuNoise::new(setup.noise, setup.lattice, setup.background, setup.dt)),
         };
         s.upload(state);
         s
@@ -74,7 +81,16 @@ impl<T: Real> CpuStepper<T> {
 impl<T: Real> Stepper for CpuStepper<T> {
     fn advance(&mut self, steps: u64) -> anyhow::Result<()> {
         for _ in 0..steps {
-            self.rk4_step();
+            // CQ noise (issue 4): increments from the state at the start of the step, added after the drift
+            if let Some(nz) = &mut self.noise {
+                nz.draw(self.step, &self.y);
+            }
+            if self.setup.drift {
+                self.rk4_step();
+            }
+            if let Some(nz) = &self.noise {
+                nz.add_to(&mut self.y);
+            }
             self.step += 1;
         }
         Ok(())
@@ -101,8 +117,21 @@ impl<T: Real> Stepper for CpuStepper<T> {
         let bg = self.params.background;
         let (cols, _) = diagnostics::all_site_values(&self.fd, &self.setup.lattice, &bg, &self.y, self.params.lambda, self.params.mass);
         let sums = diagnostics::reduce_columns(&cols).map(|x| x.as_f64());
-        Ok(finish(&sums, &self.setup.lattice, self.setup.time_at(self.step), self.step))
+        let mut d = finish(&sums, &self.setup.lattice, self.setup.time_at(self.step), self.step);
+        d.noise = self.noise_diagnostics()?; // CQ noise (issue 4)
+        Ok(d)
     }
+    // ---- CQ noise (issue 4) ----
+    fn noise_increments(&mut self) -> anyhow::Result<Option<Vec<f64>>> {
+        Ok(self.noise.as_ref().map(|nz| nz.increments().iter().map(|x| x.as_f64()).collect()))
+    }
+    fn noise_diagnostics(&mut self) -> anyhow::Result<crate::diagnostics::NoiseDiagnostics> {
+        Ok(match &self.noise {
+            Some(nz) => crate::diagnostics::NoiseDiagnostics::from_sums(&nz.stat_sums(), &self.setup),
+            None => Default::default(),
+        })
+    }
+    // ---- end CQ noise ----
     fn description(&self) -> String {
         format!("cpu ({} threads, {})", rayon::current_num_threads(), std::any::type_name::<T>())
     }
