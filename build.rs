@@ -53,6 +53,7 @@ struct Expanded {
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=shaders");
+    git_commit();
 
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
@@ -103,6 +104,31 @@ fn main() {
     }
 
     write_table(&out_dir, &expanded);
+}
+
+/// `CQGRAV_GIT_COMMIT` for the output provenance (SPEC §7): `git rev-parse HEAD` at build time, or "unknown".
+fn git_commit() {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let commit = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=CQGRAV_GIT_COMMIT={commit}");
+    // rebuild when HEAD moves (only files that exist: a missing path would rerun every build)
+    if let Some(dir) = git(&["rev-parse", "--absolute-git-dir"]) {
+        let dir = PathBuf::from(dir);
+        let mut watch = vec![dir.join("HEAD"), dir.join("packed-refs")];
+        if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            watch.push(dir.join(r));
+        }
+        for p in watch.into_iter().filter(|p| p.exists()) {
+            println!("cargo:rerun-if-changed={}", p.display());
+        }
+    }
 }
 
 /// `shaders/*.wgsl`, keyed by file name. A missing directory is an empty set.

@@ -2,13 +2,15 @@
 # Install what cqgrav needs to build and test, skipping whatever is already there (safe to run again).
 #
 #   Debian/Ubuntu packages: build-essential pkg-config libhdf5-dev mesa-vulkan-drivers libvulkan1
-#                           python3 python3-pip
+#                           python3 python3-pip python3-venv
 #     (mesa-vulkan-drivers provides lavapipe, the software Vulkan device the GPU path runs on when the
 #      machine has no GPU.)
 #   Rust toolchain:         rustup (minimal profile), only when `cargo` is not on PATH.
+#   Python venv .venv/:     h5py, numpy, xarray (pip), for the output tests (tests/output_layout.rs,
+#                           tests/crash_safety.rs read cqgrav's HDF5 files with h5py); scripts/test.sh points
+#                           the tests at it with CQGRAV_PYTHON.
 #
-# Python: the tests need only the standard library. numpy and sympy are needed only to regenerate
-# data/reference/ricci_reference.json (optional; not installed here).
+# sympy is needed only to regenerate data/reference/ricci_reference.json (optional; not installed here).
 #
 # Run it (`scripts/bootstrap.sh`) or source it (`source scripts/bootstrap.sh`): when sourced, a freshly
 # installed cargo is also on the caller's PATH. scripts/run-example.sh and scripts/test.sh source it.
@@ -22,7 +24,7 @@ _cqgrav_is_installed() {
 
 cqgrav_bootstrap() {
     local say="[bootstrap]"
-    local apt_packages=(build-essential pkg-config libhdf5-dev mesa-vulkan-drivers libvulkan1 python3 python3-pip)
+    local apt_packages=(build-essential pkg-config libhdf5-dev mesa-vulkan-drivers libvulkan1 python3 python3-pip python3-venv)
 
     # Root runs apt-get directly; anyone else through sudo when it exists.
     local sudo=()
@@ -91,6 +93,22 @@ cqgrav_bootstrap() {
     v="${v%% *}"
     if [ "$(printf '%s\n%s\n' "1.87.0" "$v" | sort -V | head -n1)" != "1.87.0" ]; then
         echo "$say warning: cqgrav needs Rust >= 1.87 (found $v); update it, e.g. with \`rustup update stable\`" >&2
+    fi
+
+    # ---- Python venv for the output tests
+    local root venv
+    root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+    venv="$root/.venv"
+    local py_packages=(h5py numpy xarray)
+    if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import h5py, numpy, xarray" >/dev/null 2>&1; then
+        echo "$say Python venv $venv: ${py_packages[*]} present"
+    else
+        if [ ! -x "$venv/bin/python" ]; then
+            echo "$say + python3 -m venv $venv"
+            python3 -m venv "$venv"
+        fi
+        echo "$say + $venv/bin/python -m pip install --quiet ${py_packages[*]}"
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${py_packages[@]}"
     fi
 
     # ---- what the GPU path will run on

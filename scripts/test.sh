@@ -6,7 +6,8 @@
 # installed by the bootstrap). They are never skipped here: CQGRAV_ALLOW_NO_GPU is unset, so a machine with no
 # usable adapter at all fails them. Each test prints its measured numbers with
 #   cargo test --all-targets -- --nocapture
-# (docs/validation.md collects them). Exit status: cargo's.
+# (docs/validation.md collects them). The output tests (tests/output_layout.rs, tests/crash_safety.rs) run
+# tests/python/check_output.py with the venv's python (CQGRAV_PYTHON). Exit status: cargo's.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,6 +16,8 @@ cd "$root"
 # shellcheck source=scripts/bootstrap.sh
 source "$root/scripts/bootstrap.sh"
 
+# The output tests read cqgrav's HDF5 files with h5py/xarray from the venv the bootstrap made.
+export CQGRAV_PYTHON="$root/.venv/bin/python"
 # Silences a harmless warning of Mesa's device-select Vulkan layer.
 export NODEVICE_SELECT=1
 # The GPU tests must run, not skip.

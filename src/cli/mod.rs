@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 mod check;
 mod info;
+mod inspect;
+mod plot;
 mod run;
 
 #[derive(Parser, Debug)]
@@ -25,6 +27,17 @@ pub enum Command {
         /// Do not show the progress bar (summaries are still printed).
         #[arg(long)]
         quiet: bool,
+        /// Continue the run of this output file (or its `<file>.d/checkpoint.h5`) from its checkpoint, bit for
+        /// bit, writing to the same file. The configuration is the checkpoint's (or CONFIG's) plus `--set`;
+        /// extend it with e.g. `--set time.t_end=4`. Physics, lattice and precision keys must match the
+        /// checkpoint's unless changed explicitly with `--set`.
+        #[arg(long, value_name = "FILE")]
+        restart: Option<PathBuf>,
+        /// Run R independent realisations of the CQ noise (seeds derived from run.seed, docs/physics.md §3),
+        /// each writing `<stem>_rNNNN.h5`, plus `<stem>_ensemble.h5` with the mean and variance of every
+        /// timeseries column across realisations.
+        #[arg(long, value_name = "R", conflicts_with = "restart")]
+        realizations: Option<u32>,
     },
     /// Validate a config without running: unknown keys, wrong types, out-of-range values, stability.
     Check {
@@ -33,16 +46,44 @@ pub enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+    /// Summarise an output file: provenance, config, steps, last t, constraint extremes, snapshots, checkpoint.
+    Inspect {
+        /// The HDF5 output file (`output.file` of the run).
+        file: PathBuf,
+    },
+    /// Write PNG plots of an output file's timeseries (a, H, constraint norms, energies).
+    Plot {
+        /// The HDF5 output file.
+        file: PathBuf,
+        /// Directory for the PNG files (created if needed); default `<file>.plots` beside the file.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// List the GPU adapters wgpu sees, the one cqgrav would choose, its f64 support and limits, and CPU threads.
     Info,
+    /// Benchmark the step and each kernel: site-steps/s, bytes per site, bandwidth against a copy kernel measured
+    /// in the same run (benches/RESULTS.md).
+    Bench(crate::bench::BenchArgs),
 }
 
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { config, set, quiet } => run::run(config.as_deref(), &set, quiet),
+        Command::Run { config, set, quiet, restart, realizations: Some(r) } => {
+            let _ = restart;
+            crate::ensemble::run_realizations(config.as_deref(), &set, r, |extra| {
+                run::run(config.as_deref(), &[set.as_slice(), extra].concat(), quiet, None)
+            })
+            .map(|e| println!("ensemble of {r}: {}", e.summary_file.display()))
+        }
+        Command::Run { config, set, quiet, restart, realizations: None } => {
+            run::run(config.as_deref(), &set, quiet, restart.as_deref())
+        }
+        Command::Inspect { file } => inspect::inspect(&file),
+        Command::Plot { file, out } => plot::plot(&file, out.as_deref()),
         Command::Check { config, set } => check::check(config.as_deref(), &set),
         Command::Info => info::info(),
+        Command::Bench(args) => crate::bench::bench(&args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,13 +1,21 @@
-//! `cqgrav run [CONFIG] [--set key=value …]`: load and validate the config, build the initial state and the
-//! stepper (GPU, CPU or auto), step to the end with a progress bar, and every output interval check the
-//! state's health and print a one-line summary of the SPEC §6 diagnostics.
-use crate::backend::{make_stepper, StepperSetup};
-use crate::config::load_and_validate;
-use crate::diagnostics::{diagnostics, health_check, Diagnostics};
+//! `cqgrav run [CONFIG] [--set key=value …] [--restart FILE]`: load and validate the config (or continue a
+//! checkpointed run), build the state and the stepper (GPU, CPU or auto), step to the end with a progress bar,
+//! and at each output event check the state's health, print a one-line summary of the SPEC §6 diagnostics and
+//! write the SPEC §7 output (timeseries rows, snapshots, checkpoints; `crate::io`).
+//!
+//! Events happen at absolute steps (multiples of `output.timeseries_every`, `snapshot_every`,
+//! `checkpoint_every`, and the last step), so a restarted run writes exactly what the uninterrupted run writes.
+use crate::backend::{make_stepper, Stepper, StepperSetup};
+use crate::config::{load, load_and_validate, Config, LoadedConfig};
+use crate::diagnostics::{health_check, Diagnostics};
+use crate::io::checkpoint::precision_name;
+use crate::io::writer::history_line;
+use crate::io::{Checkpoint, OutputPaths, OutputWriter, RunMeta, SnapshotData};
 use crate::physics::initial_data::initial_state;
-use anyhow::Context;
+use crate::state::State;
+use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 fn summary(d: &Diagnostics) -> String {
@@ -17,23 +25,23 @@ fn summary(d: &Diagnostics) -> String {
     )
 }
 
-pub fn run(config: Option<&Path>, set: &[String], quiet: bool) -> anyhow::Result<()> {
-    let loaded = load_and_validate(config, set).map_err(|e| anyhow::anyhow!("invalid configuration:\n  {}", e.lines().join("\n  ")))?;
-    for w in &loaded.warnings {
-        eprintln!("warning: {w}");
-    }
+fn invalid(e: crate::config::ConfigError) -> anyhow::Error {
+    anyhow::anyhow!("invalid configuration:\n  {}", e.lines().join("\n  "))
+}
+
+pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&Path>) -> anyhow::Result<()> {
+    let start = match restart {
+        None => fresh(config, set)?,
+        Some(file) => resumed(config, set, file)?,
+    };
+    let Start { loaded, state, note, history_what, checkpoint } = start;
     let cfg = &loaded.config;
-    match config {
-        Some(p) => println!("cqgrav {}: running {}", env!("CARGO_PKG_VERSION"), p.display()),
-        None => println!("cqgrav {}: running the built-in default example (data/default.toml)", env!("CARGO_PKG_VERSION")),
-    }
-    let state = initial_state(cfg);
     let setup = StepperSetup::from_config(cfg).with_background_of(&state);
-    let (mut stepper, note) = make_stepper(cfg, &state).context("could not set up the time stepper")?;
+    let (mut stepper, choice) = make_stepper(cfg, &state).context("could not set up the time stepper")?;
     let steps = cfg.n_steps();
-    let every = cfg.output.timeseries_every.max(1);
+    let first = state.step;
     println!(
-        "{note}\nlattice {:?}, h = {}, dt = {}, {steps} steps to t = {:.6}, fd_order {}, lapse {:?}, precision {:?}",
+        "{choice}\nlattice {:?}, h = {}, dt = {}, {steps} steps to t = {:.6}, fd_order {}, lapse {:?}, precision {:?}",
         cfg.lattice.shape,
         cfg.lattice.spacing,
         setup.dt,
@@ -42,42 +50,320 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool) -> anyhow::Result
         cfg.gauge.lapse,
         cfg.run.precision
     );
+    if let Some(n) = note {
+        println!("{n}");
+    }
+    // the backend of the segment that wrote the checkpoint ends its history line (history_line)
+    let wrote = checkpoint.as_ref().and_then(|c| c.history.last()).and_then(|l| l.rsplit_once(" on ")).map(|(_, b)| b.to_string());
+    let kind = |d: &str| d.split_whitespace().next().unwrap_or("").to_string();
+    if let Some(b) = wrote.filter(|b| kind(b) != kind(&stepper.description())) {
+        eprintln!(
+            "warning: the checkpoint was written on {b} and the run continues on {}: the backends agree to round-off, \
+             not bit for bit",
+            stepper.description()
+        );
+    }
+    let out = &cfg.output;
+    let every = |n: u64| if n == 0 { "none".to_string() } else { format!("every {n} steps") };
     println!(
-        "note: this version prints the diagnostics only; HDF5 output ({}) is not written yet",
-        cfg.output.file.display()
+        "output {} (+ {} and {}): timeseries every {} steps, snapshots {}, checkpoints {} and at the end",
+        out.file.display(),
+        OutputPaths::new(&out.file).dir.display(),
+        OutputPaths::new(&out.file).xdmf.display(),
+        out.timeseries_every.max(1),
+        every(out.snapshot_every),
+        every(out.checkpoint_every)
     );
+    let meta = RunMeta {
+        config_text: loaded.text.clone(),
+        lattice_shape: cfg.lattice.shape,
+        spacing: cfg.lattice.spacing,
+        dt: setup.dt,
+        seed: cfg.run.seed,
+        precision: cfg.run.precision,
+        backend: stepper.description(),
+        device: choice.clone(),
+        background: state.background,
+        history: checkpoint.as_ref().map(|c| c.history.clone()).unwrap_or_default().into_iter()
+            .chain([history_line(history_what, first, &stepper.description())])
+            .collect(),
+    };
+    let mut writer = match &checkpoint {
+        None => OutputWriter::create(&out.file, meta)?,
+        Some(c) => {
+            let (w, rows, snaps) = OutputWriter::resume(&out.file, meta, c)?;
+            if rows + snaps > 0 {
+                println!(
+                    "note: dropped {rows} timeseries row{} and {snaps} snapshot{} written after the checkpoint (the run went on before it stopped)",
+                    if rows == 1 { "" } else { "s" },
+                    if snaps == 1 { "" } else { "s" }
+                );
+            }
+            w
+        }
+    };
 
-    let pb = if quiet { ProgressBar::hidden() } else { ProgressBar::new(steps) };
+    let pb = if quiet { ProgressBar::hidden() } else { ProgressBar::new(steps - first) };
     pb.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}  {per_sec}  ETA {eta}")
             .expect("valid progress template"),
     );
-    // indicatif swallows println on a hidden bar (--quiet, or output not a terminal): print directly then
-    let say = |pb: &ProgressBar, line: String| if pb.is_hidden() { println!("{line}") } else { pb.println(line) };
-    say(&pb, summary(&diagnostics(&state, &setup)));
     let started = Instant::now();
-    let mut done = 0u64;
-    while done < steps {
-        let k = every.min(steps - done);
-        stepper.advance(k)?;
-        done += k;
-        pb.set_position(done);
-        let s = stepper.download()?;
-        pb.set_message(format!("t = {:.4}", s.t));
-        if let Some(problem) = health_check(&s) {
-            pb.abandon();
-            anyhow::bail!("{problem}");
+    let result = drive(stepper.as_mut(), &mut writer, cfg, steps, checkpoint.is_none(), &pb);
+    if let Err(e) = result {
+        pb.abandon();
+        // keep the rows computed so far (the checkpoint stays the last healthy one)
+        if let Err(fe) = writer.flush() {
+            eprintln!("warning: {fe:#}");
         }
-        let d = stepper.diagnostics()?;
-        say(&pb, summary(&d));
+        return Err(e);
     }
     pb.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
+    let ran = steps - first;
     println!(
-        "done: {steps} steps in {wall:.2} s ({:.3e} s/step, {:.3e} site-steps/s) on {}",
-        wall / steps.max(1) as f64,
-        (steps as f64 * setup.lattice.sites() as f64) / wall.max(1e-12),
+        "done: {ran} steps in {wall:.2} s ({:.3e} s/step, {:.3e} site-steps/s) on {}",
+        wall / ran.max(1) as f64,
+        (ran as f64 * setup.lattice.sites() as f64) / wall.max(1e-12),
         stepper.description()
     );
+    println!(
+        "wrote {}: {} timeseries rows, {} snapshots, checkpoint at step {steps}",
+        out.file.display(),
+        writer.timeseries().len(),
+        writer.snapshots().len()
+    );
     Ok(())
+}
+
+/// What a run starts from.
+struct Start {
+    loaded: LoadedConfig,
+    state: State,
+    note: Option<String>,
+    history_what: &'static str,
+    checkpoint: Option<Checkpoint>,
+}
+
+fn fresh(config: Option<&Path>, set: &[String]) -> anyhow::Result<Start> {
+    let loaded = load_and_validate(config, set).map_err(invalid)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    match config {
+        Some(p) => println!("cqgrav {}: running {}", env!("CARGO_PKG_VERSION"), p.display()),
+        None => println!("cqgrav {}: running the built-in default example (data/default.toml)", env!("CARGO_PKG_VERSION")),
+    }
+    let state = initial_state(&loaded.config);
+    Ok(Start { loaded, state, note: None, history_what: "started", checkpoint: None })
+}
+
+/// Keys the continuation depends on: a difference from the checkpoint's config is refused unless the key is
+/// given with `--set` (then a warning). `lattice.shape` cannot change at all (the state has that shape).
+fn guarded(table: &str, key: &str) -> bool {
+    matches!(table, "lattice" | "gravity" | "gauge" | "matter" | "cq" | "initial")
+        || matches!((table, key), ("time", "dt") | ("time", "courant") | ("run", "precision") | ("run", "seed"))
+}
+
+/// The dotted keys of `--set` arguments.
+fn set_keys(set: &[String]) -> Vec<String> {
+    set.iter()
+        .map(|a| a.split_once('=').map_or(a.as_str(), |(k, _)| k).split('.').map(str::trim).collect::<Vec<_>>().join("."))
+        .collect()
+}
+
+/// (key, checkpoint value, new value) for every key whose value differs.
+fn differences(old: &Config, new: &Config) -> anyhow::Result<Vec<(String, String, String)>> {
+    let old = toml::Table::try_from(old)?;
+    let new = toml::Table::try_from(new)?;
+    let show = |v: Option<&toml::Value>| v.map_or("(not set)".to_string(), |v| v.to_string());
+    let mut diffs = Vec::new();
+    for k in crate::config::KEYS {
+        let get = |t: &toml::Table| t.get(k.table).and_then(|t| t.get(k.key)).cloned();
+        let (a, b) = (get(&old), get(&new));
+        if a != b {
+            diffs.push((k.dotted(), show(a.as_ref()), show(b.as_ref())));
+        }
+    }
+    Ok(diffs)
+}
+
+fn resumed(config: Option<&Path>, set: &[String], file: &Path) -> anyhow::Result<Start> {
+    let paths = OutputPaths::from_user_path(file);
+    let ckpt_path = paths.checkpoint();
+    if !ckpt_path.exists() {
+        let why = if paths.main.exists() {
+            format!("{} exists but has no checkpoint ({} not found)", paths.main.display(), ckpt_path.display())
+        } else {
+            format!("neither {} nor its checkpoint {} exists", paths.main.display(), ckpt_path.display())
+        };
+        bail!("cannot restart from {}: {why}; a run writes its checkpoint every output.checkpoint_every steps and at its end", file.display());
+    }
+    let ckpt = Checkpoint::read(&ckpt_path).with_context(|| format!("cannot restart from {}", file.display()))?;
+    let user_keys = set_keys(set);
+    if user_keys.iter().any(|k| k == "output.file") {
+        bail!(
+            "--restart continues writing to {} itself; output.file cannot be changed (copy {} and {} to continue elsewhere)",
+            paths.main.display(),
+            paths.main.display(),
+            paths.dir.display()
+        );
+    }
+
+    // The checkpoint's configuration, as a file that load() can read.
+    let tmp = paths.dir.join(format!(".checkpoint-config.toml.tmp.{}", std::process::id()));
+    std::fs::write(&tmp, &ckpt.config_text).with_context(|| format!("writing {}", tmp.display()))?;
+    let mut sets: Vec<String> = set.to_vec();
+    sets.push(format!("output.file={}", toml::Value::String(paths.main.display().to_string())));
+    let base: PathBuf = config.map_or_else(|| tmp.clone(), Path::to_path_buf);
+    let old = load(Some(&tmp), &[]);
+    let new = load_and_validate(Some(&base), &sets);
+    let _ = std::fs::remove_file(&tmp);
+    let old = old.map_err(|e| anyhow::anyhow!("the checkpoint's configuration does not load:\n  {}", e.lines().join("\n  ")))?;
+    let mut loaded = new.map_err(invalid)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+
+    let step = ckpt.state.step;
+    let mut refused = Vec::new();
+    let mut note = Vec::new();
+    for (key, was, now) in differences(&old.config, &loaded.config)? {
+        let (table, k) = key.split_once('.').unwrap_or((&key, ""));
+        if !guarded(table, k) {
+            continue;
+        }
+        if key == "lattice.shape" {
+            refused.push(format!("{key}: checkpoint {was}, now {now} (cannot change: the stored state has the checkpoint's shape)"));
+        } else if user_keys.contains(&key) {
+            eprintln!("warning: {key} changed from {was} (checkpoint) to {now} by --set: the continuation is not the original run");
+        } else {
+            refused.push(format!("{key}: checkpoint {was}, now {now} (pass --set {key}=… to change it deliberately)"));
+        }
+    }
+    if !refused.is_empty() {
+        bail!(
+            "cannot restart from {}: the configuration differs from the checkpoint's in keys the run depends on:\n  {}",
+            ckpt_path.display(),
+            refused.join("\n  ")
+        );
+    }
+    let cfg = &loaded.config;
+    let steps = cfg.n_steps();
+    if steps <= step {
+        bail!(
+            "the checkpoint in {} is at step {step} (t = {}), and the configuration ends at step {steps}: nothing to run; \
+             extend the run with --set time.t_end=… or --set time.steps=…",
+            ckpt_path.display(),
+            ckpt.state.t
+        );
+    }
+    if ckpt.precision != cfg.run.precision {
+        note.push(format!("note: the checkpoint was written by a {} run", precision_name(ckpt.precision)));
+    }
+    // provenance: the text says where the configuration came from
+    let source = match config {
+        Some(p) => format!("# source: {} (restart from {} at step {step})", p.display(), ckpt_path.display()),
+        None => format!("# source: the checkpoint {} (step {step}) and the --set lines below", ckpt_path.display()),
+    };
+    loaded.text = loaded.text.lines().map(|l| if l.starts_with("# source: ") { source.as_str() } else { l }).collect::<Vec<_>>().join("\n") + "\n";
+
+    let mut state = ckpt.state.clone();
+    state.lattice = cfg.lattice();
+    state.t = StepperSetup::from_config(cfg).time_at(step);
+    println!(
+        "cqgrav {}: restarting {} from its checkpoint at step {step}, t = {}",
+        env!("CARGO_PKG_VERSION"),
+        paths.main.display(),
+        state.t
+    );
+    Ok(Start {
+        loaded,
+        state,
+        note: (!note.is_empty()).then(|| note.join("\n")),
+        history_what: "restarted from the checkpoint",
+        checkpoint: Some(ckpt),
+    })
+}
+
+/// Steps to `steps`, writing a row / snapshot / checkpoint at each event. `initial`: also write the step-0
+/// row and snapshot (a restart has them from the checkpoint).
+fn drive(
+    stepper: &mut dyn Stepper,
+    writer: &mut OutputWriter,
+    cfg: &Config,
+    steps: u64,
+    initial: bool,
+    pb: &ProgressBar,
+) -> anyhow::Result<()> {
+    // indicatif swallows println on a hidden bar (--quiet, or output not a terminal): print directly then
+    let say = |line: String| if pb.is_hidden() { println!("{line}") } else { pb.println(line) };
+    let out = &cfg.output;
+    let every = out.timeseries_every.max(1);
+    // the next multiple of m after s (never, for m = 0)
+    let next = |s: u64, m: u64| s.checked_div(m).map_or(u64::MAX, |q| (q + 1) * m);
+    let first = stepper.download()?.step;
+    let mut done = first;
+    let mut last_row = (Instant::now(), done);
+
+    let d = stepper.diagnostics()?;
+    say(summary(&d));
+    if initial {
+        writer.push_row(&d.columns());
+        if out.snapshot_every > 0 {
+            let s = stepper.download()?;
+            let cf = stepper.constraint_fields()?;
+            writer.write_snapshot(&SnapshotData::from_state(&s, &cf, None))?;
+        }
+        writer.flush()?;
+    }
+    while done < steps {
+        let target = next(done, every).min(next(done, out.snapshot_every)).min(next(done, out.checkpoint_every)).min(steps);
+        stepper.advance(target - done)?;
+        done = target;
+        pb.set_position(done - first);
+        let s = stepper.download()?;
+        pb.set_message(format!("t = {:.4}", s.t));
+        if let Some(problem) = health_check(&s) {
+            bail!("{problem}");
+        }
+        if done % every == 0 || done == steps {
+            let mut d = stepper.diagnostics()?;
+            d.wall_per_step = last_row.0.elapsed().as_secs_f64() / (done - last_row.1) as f64;
+            last_row = (Instant::now(), done);
+            writer.push_row(&d.columns());
+            say(summary(&d));
+        }
+        if out.snapshot_every > 0 && done % out.snapshot_every == 0 {
+            let cf = stepper.constraint_fields()?;
+            writer.write_snapshot(&SnapshotData::from_state(&s, &cf, None))?;
+        }
+        if (out.checkpoint_every > 0 && done % out.checkpoint_every == 0) || done == steps {
+            writer.write_checkpoint(&s)?;
+        }
+        writer.flush_if_due()?;
+    }
+    writer.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_keys_are_dotted_and_trimmed() {
+        assert_eq!(set_keys(&[" gravity . dissipation = 0.1".into(), "run.seed=3".into()]), ["gravity.dissipation", "run.seed"]);
+    }
+
+    #[test]
+    fn differences_name_the_keys() {
+        let a = Config::default();
+        let mut b = a.clone();
+        b.gravity.dissipation = 0.5;
+        b.time.steps = Some(7);
+        let d = differences(&a, &b).unwrap();
+        let keys: Vec<&str> = d.iter().map(|x| x.0.as_str()).collect();
+        assert_eq!(keys, ["time.steps", "gravity.dissipation"]);
+        assert!(guarded("gravity", "dissipation") && !guarded("time", "steps") && !guarded("output", "file"));
+    }
 }

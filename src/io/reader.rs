@@ -1,0 +1,123 @@
+//! Reading a main output file back (`cqgrav inspect`, `cqgrav plot`, tests).
+use super::checkpoint::{Checkpoint, FORMAT as CHECKPOINT_FORMAT};
+use super::h5util::{read_array_attr, read_scalar_attr, read_str_attr};
+use super::snapshot::SnapshotData;
+use super::timeseries::Timeseries;
+use super::writer::FORMAT;
+use super::OutputPaths;
+use anyhow::{bail, Context, Result};
+use std::path::Path;
+
+/// One entry of `/snapshots`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotEntry {
+    /// The group name (6-digit step).
+    pub name: String,
+    /// (step, t) read through the external link; the error when its file cannot be read.
+    pub info: std::result::Result<(u64, f64), String>,
+}
+
+/// The checkpoint as seen from the main file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckpointEntry {
+    pub step: u64,
+    pub t: f64,
+}
+
+/// The content of a main output file, less the snapshot fields (read those with [`OutputFile::snapshot`]).
+#[derive(Debug, Clone)]
+pub struct OutputFile {
+    pub paths: OutputPaths,
+    /// Root attributes as text, in file order (name, value).
+    pub attrs: Vec<(String, String)>,
+    pub config_text: String,
+    pub lattice_shape: [usize; 3],
+    pub spacing: f64,
+    pub dt: f64,
+    pub timeseries: Timeseries,
+    pub snapshots: Vec<SnapshotEntry>,
+    /// `None`: the file has no `/checkpoint` link; `Some(Err)`: the link does not resolve.
+    pub checkpoint: Option<std::result::Result<CheckpointEntry, String>>,
+}
+
+impl OutputFile {
+    pub fn open(path: &Path) -> Result<Self> {
+        let f = hdf5::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        Self::read(&f, path).with_context(|| format!("reading {}", path.display()))
+    }
+
+    fn read(f: &hdf5::File, path: &Path) -> Result<Self> {
+        match read_str_attr(f, "format") {
+            Ok(s) if s == FORMAT => {}
+            Ok(s) if s == CHECKPOINT_FORMAT => {
+                bail!("this is a checkpoint file; give the main output file (the one beside the .d directory)")
+            }
+            _ => bail!("not a cqgrav output file (no root attribute format = {FORMAT:?})"),
+        }
+        let mut attrs = Vec::new();
+        for name in f.attr_names()? {
+            let a = f.attr(&name)?;
+            let integer = matches!(
+                a.dtype().and_then(|d| d.to_descriptor()),
+                Ok(hdf5::types::TypeDescriptor::Unsigned(_) | hdf5::types::TypeDescriptor::Integer(_))
+            );
+            let text = if let Ok(s) = read_str_attr(f, &name) {
+                s
+            } else if let (true, Ok(v)) = (integer, a.read_raw::<u64>()) {
+                // integers (seed, shape) exactly, not through f64
+                if v.len() == 1 { format!("{}", v[0]) } else { format!("{v:?}") }
+            } else if let Ok(v) = a.read_raw::<f64>() {
+                if v.len() == 1 { format!("{}", v[0]) } else { format!("{v:?}") }
+            } else {
+                "?".into()
+            };
+            attrs.push((name, text));
+        }
+        let shape = read_array_attr::<u64>(f, "lattice_shape")?;
+        let ts = Timeseries::read(&f.group("timeseries").context("opening group /timeseries")?)?;
+        let mut snapshots = Vec::new();
+        let sg = f.group("snapshots").context("opening group /snapshots")?;
+        let mut names = sg.member_names()?;
+        names.sort();
+        for name in names {
+            let info = (|| -> Result<(u64, f64)> {
+                let g = sg.group(&name)?;
+                Ok((read_scalar_attr(&g, "step")?, read_scalar_attr(&g, "t")?))
+            })()
+            .map_err(|e| format!("cannot read /snapshots/{name}: {e:#}"));
+            snapshots.push(SnapshotEntry { name, info });
+        }
+        let checkpoint = f.link_exists("checkpoint").then(|| {
+            (|| -> Result<CheckpointEntry> {
+                let g = f.group("checkpoint")?;
+                Ok(CheckpointEntry { step: read_scalar_attr(&g, "step")?, t: read_scalar_attr(&g, "t")? })
+            })()
+            .map_err(|e| format!("cannot read /checkpoint: {e:#}"))
+        });
+        Ok(Self {
+            paths: OutputPaths::new(path),
+            attrs,
+            config_text: read_str_attr(f, "config")?,
+            lattice_shape: [shape[0] as usize, shape[1] as usize, shape[2] as usize],
+            spacing: read_scalar_attr(f, "spacing")?,
+            dt: read_scalar_attr(f, "dt")?,
+            timeseries: ts,
+            snapshots,
+            checkpoint,
+        })
+    }
+
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs.iter().find(|a| a.0 == name).map(|a| a.1.as_str())
+    }
+
+    /// One snapshot's fields, read from its file.
+    pub fn snapshot(&self, step: u64) -> Result<SnapshotData> {
+        SnapshotData::read(&self.paths.snapshot(step))
+    }
+
+    /// The checkpoint, read from its file.
+    pub fn read_checkpoint(&self) -> Result<Checkpoint> {
+        Checkpoint::read(&self.paths.checkpoint())
+    }
+}

@@ -1,0 +1,100 @@
+//! One snapshot file `<file>.d/snapshot_NNNNNN.h5` (SPEC §7 `/snapshots/<index>`, reached from the main file
+//! through an external link): root attributes t, step; datasets g, pi (6,N3,N2,N1), lapse, phi, pi_phi,
+//! phi2, ham (N3,N2,N1), mom (3,N3,N2,N1); chunked, deflate-compressed, in the run's precision.
+use super::h5util::{read_f64, read_scalar_attr, write_array_attr, write_field, write_scalar_attr};
+use crate::config::Precision;
+use crate::diagnostics::ConstraintFields;
+use crate::state::{var, State};
+use anyhow::{Context, Result};
+use std::path::Path;
+
+/// Dataset names in file order, with their number of components (1 = scalar field).
+pub const DATASETS: [(&str, usize); 8] =
+    [("g", 6), ("pi", 6), ("lapse", 1), ("phi", 1), ("pi_phi", 1), ("phi2", 1), ("ham", 1), ("mom", 3)];
+
+/// A snapshot listed in the main file (and in each checkpoint).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SnapshotInfo {
+    pub step: u64,
+    pub t: f64,
+}
+
+/// The content of a snapshot, every field as f64 in C order of its shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotData {
+    pub t: f64,
+    pub step: u64,
+    /// (N1, N2, N3)
+    pub shape: [usize; 3],
+    /// (name, dataset shape, values), in [`DATASETS`] order.
+    pub fields: Vec<(String, Vec<usize>, Vec<f64>)>,
+}
+
+impl SnapshotData {
+    /// The snapshot of `state`: the full metric g = ḡ + δg, the other fields as stored; `phi2` = ⟨δφ²⟩ (zero
+    /// when `None`: no quantum state); 𝓗 and 𝓗_a from `cf`.
+    pub fn from_state(state: &State, cf: &ConstraintFields, phi2: Option<&[f64]>) -> Self {
+        let n = state.lattice.sites();
+        let [n1, n2, n3] = state.lattice.shape;
+        let g: Vec<f64> =
+            (0..6).flat_map(|k| state.field(var::G + k).iter().map(move |&d| state.background[k] + d)).collect();
+        let pi: Vec<f64> = state.data[var::PI * n..(var::PI + 6) * n].to_vec();
+        let mom: Vec<f64> = cf.mom.iter().flat_map(|c| c.iter().copied()).collect();
+        let f3 = |c: usize| if c == 1 { vec![n3, n2, n1] } else { vec![c, n3, n2, n1] };
+        let fields = vec![
+            ("g", g),
+            ("pi", pi),
+            ("lapse", state.field(var::LAPSE).to_vec()),
+            ("phi", state.field(var::PHI).to_vec()),
+            ("pi_phi", state.field(var::PI_PHI).to_vec()),
+            ("phi2", phi2.map_or_else(|| vec![0.0; n], <[f64]>::to_vec)),
+            ("ham", cf.ham.clone()),
+            ("mom", mom),
+        ];
+        let fields = fields
+            .into_iter()
+            .zip(DATASETS)
+            .map(|((name, v), (_, c))| (name.to_owned(), f3(c), v))
+            .collect();
+        Self { t: state.t, step: state.step, shape: state.lattice.shape, fields }
+    }
+
+    pub fn field(&self, name: &str) -> Option<&[f64]> {
+        self.fields.iter().find(|f| f.0 == name).map(|f| f.2.as_slice())
+    }
+
+    /// Writes the snapshot file at `path` (not atomically: see [`super::atomic_write`]).
+    pub fn write(&self, path: &Path, spacing: f64, precision: Precision) -> Result<()> {
+        let file = hdf5::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        write_scalar_attr(&file, "t", self.t)?;
+        write_scalar_attr(&file, "step", self.step)?;
+        write_scalar_attr(&file, "spacing", spacing)?;
+        write_array_attr(&file, "lattice_shape", &self.shape.map(|n| n as u64))?;
+        for (name, shape, v) in &self.fields {
+            match precision {
+                Precision::F32 => write_field::<f32>(&file, name, shape, v, |x| x as f32)?,
+                Precision::F64 => write_field::<f64>(&file, name, shape, v, |x| x)?,
+            };
+        }
+        file.close().with_context(|| format!("closing {}", path.display()))
+    }
+
+    /// Reads a snapshot file (f32 data converted to f64).
+    pub fn read(path: &Path) -> Result<Self> {
+        let file = hdf5::File::open(path).with_context(|| format!("opening snapshot {}", path.display()))?;
+        Self::read_group(&file).with_context(|| format!("reading snapshot {}", path.display()))
+    }
+
+    /// Reads a snapshot from an open group (a snapshot file's root, or `/snapshots/NNNNNN` of a main file).
+    pub fn read_group(g: &hdf5::Group) -> Result<Self> {
+        let t = read_scalar_attr::<f64>(g, "t")?;
+        let step = read_scalar_attr::<u64>(g, "step")?;
+        let mut fields = Vec::new();
+        for (name, _) in DATASETS {
+            let (shape, v) = read_f64(g, name)?;
+            fields.push((name.to_owned(), shape, v));
+        }
+        let s = &fields[2].1; // lapse: (N3, N2, N1)
+        Ok(Self { t, step, shape: [s[2], s[1], s[0]], fields })
+    }
+}
