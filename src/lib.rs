@@ -7,12 +7,16 @@
 //! - [`backend`]: the two implementations of one time step — `cpu` (Rust, rayon, f32/f64) and `gpu` (wgpu/WGSL).
 //! - [`gpu`]: wgpu plumbing (adapter, buffers, shader variants, dispatch). No physics.
 //! - [`config`]: the TOML schema of SPEC §10, validation and `--set` overrides.
+//! - [`io`]: output files (SPEC §7): HDF5 main file, snapshots, checkpoint, XDMF sidecar.
 //! - [`cli`]: the `cqgrav` subcommands.
 pub mod backend;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod diagnostics;
+pub mod ensemble; // issue 4: realisations (`cqgrav run --realizations R`)
 pub mod gpu;
+pub mod io;
 pub mod numerics;
 pub mod physics;
 pub mod state;

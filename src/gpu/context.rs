@@ -256,6 +256,13 @@ impl GpuContext {
     /// Opens the preferred adapter (module docs), with `SHADER_F64` when `precision` is f64
     /// and the adapter's own limits (e.g. storage bindings over wgpu's 128 MiB default).
     pub fn new(precision: Precision) -> Result<GpuContext, GpuError> {
+        Self::new_with_features(precision, wgpu::Features::empty())
+    }
+
+    /// As [`GpuContext::new`], also requesting the features of `extra` that the chosen adapter supports
+    /// (opt-in, e.g. `TIMESTAMP_QUERY | TIMESTAMP_QUERY_INSIDE_ENCODERS` for `cqgrav bench`). Unsupported ones
+    /// are left out without an error: check [`GpuContext::features`] for what was enabled.
+    pub fn new_with_features(precision: Precision, extra: wgpu::Features) -> Result<GpuContext, GpuError> {
         let filter = name_filter();
         let mut seen = Vec::new();
         let mut tried = wgpu::Backends::empty();
@@ -265,7 +272,7 @@ impl GpuContext {
             let reports: Vec<&AdapterReport> = tier.iter().map(|(_, r)| r).collect();
             if let Some(i) = select(&reports, filter.as_deref()) {
                 let (adapter, report) = &tier[i];
-                return Self::open(adapter, report, precision);
+                return Self::open(adapter, report, precision, extra);
             }
             seen.extend(tier.into_iter().map(|(_, r)| r));
         }
@@ -284,8 +291,9 @@ impl GpuContext {
         adapter: &wgpu::Adapter,
         report: &AdapterReport,
         precision: Precision,
+        extra: wgpu::Features,
     ) -> Result<GpuContext, GpuError> {
-        let mut features = wgpu::Features::empty();
+        let mut features = extra & report.features;
         if precision == Precision::F64 {
             if !report.supports_f64() {
                 return Err(GpuError::NoF64 {

@@ -3,6 +3,7 @@
 //! acc (RK accumulator), u1, u2 (stage inputs), flux; stage 0 reads a copy of y in u2 so that no buffer
 //! is bound both read-only and read-write in one dispatch.
 pub mod diagnostics;
+pub mod noise; // CQ noise (issue 4)
 pub mod params;
 
 use super::{Stepper, StepperSetup};
@@ -25,6 +26,8 @@ pub struct GpuStepper {
     /// steps recorded into one command buffer
     batch: u64,
     diag: diagnostics::GpuDiagnostics,
+    /// CQ noise (issue 4): None when D2 = 0
+    noise: Option<noise::GpuNoise>,
 }
 
 /// Convert f64 host data to the device precision's bytes.
@@ -79,20 +82,118 @@ impl GpuStepper {
         }
         let batch = (2_000_000 / n.max(1)).clamp(1, 64) as u64;
         let diag = diag.expect("stage 0 exists");
-        Ok(Self { setup, ctx, flux_kernel, stage_kernel, y, u2, flux_groups, stage_groups, step: state.step, batch, diag })
+        let noise = if setup.noise.is_active() { Some(noise::GpuNoise::new(&ctx, &setup, &y, state.step)?) } else { None };
+        Ok(Self { setup, ctx, flux_kernel, stage_kernel, y, u2, flux_groups, stage_groups, step: state.step, batch, diag, noise })
     }
 
     fn record_step(&self, encoder: &mut wgpu::CommandEncoder) {
         let n = self.setup.lattice.sites() as u32;
-        encoder.copy_buffer_to_buffer(&self.y, 0, &self.u2, 0, self.y.size());
-        for s in 0..4 {
-            self.flux_kernel.dispatch(encoder, &self.flux_groups[s], n);
-            self.stage_kernel.dispatch(encoder, &self.stage_groups[s], n);
+        // CQ noise (issue 4): increments from the state at the start of the step; the drift can be frozen
+        if let Some(nz) = &self.noise {
+            nz.record_pre(encoder);
         }
+        if self.setup.drift {
+            encoder.copy_buffer_to_buffer(&self.y, 0, &self.u2, 0, self.y.size());
+            for s in 0..4 {
+                self.flux_kernel.dispatch(encoder, &self.flux_groups[s], n);
+                self.stage_kernel.dispatch(encoder, &self.stage_groups[s], n);
+            }
+        }
+        if let Some(nz) = &self.noise {
+            nz.record_post(encoder);
+        }
+    }
+
+    /// The CQ noise increments dW^ab on the device (6 components SoA, the run's precision; see
+    /// [`Stepper::noise_increments`]); None when D2 = 0. For the kernels of the quantum conditioning (SPEC §4.1).
+    pub fn noise_buffer(&self) -> Option<&wgpu::Buffer> {
+        self.noise.as_ref().map(|nz| nz.increments_buffer())
+    }
+
+    /// The device's CQ-noise step counter (must equal the stepper's step; tests).
+    pub fn noise_device_step(&self) -> anyhow::Result<Option<u64>> {
+        Ok(match &self.noise {
+            Some(nz) => Some(nz.device_step(&self.ctx)?),
+            None => None,
+        })
     }
 
     pub fn context(&self) -> &GpuContext {
         &self.ctx
+    }
+
+    /// Instrumentation (`cqgrav bench`, src/bench/): the operations [`Self::record_step`] records for one RK4
+    /// step, in the same order; recording them in order with [`StepOp::record`] is one step. A bench puts its
+    /// timestamps between them; nothing else uses this.
+    ///
+    /// **Keep in sync with `record_step`**: a kernel added to the step (e.g. the CQ noise, `"cq_noise"`) must be
+    /// listed here under its shader's name, or the bench cannot time it. tests/bench_smoke.rs checks that
+    /// replaying these ops reproduces `advance(1)` bit for bit.
+    pub fn step_ops(&self) -> Vec<StepOp<'_>> {
+        let n = self.setup.lattice.sites() as u32;
+        let mut ops = Vec::new();
+        // CQ noise (issue 4): as in record_step
+        if let Some(nz) = &self.noise {
+            for (name, kernel, group) in nz.pre_ops() {
+                ops.push(StepOp::Dispatch { name, stage: None, kernel, group, threads: n });
+            }
+        }
+        let stages = if self.setup.drift { 0..4 } else { 0..0 };
+        if self.setup.drift {
+            ops.push(StepOp::Copy { name: "copy_y_u2", src: &self.y, dst: &self.u2 });
+        }
+        for s in stages {
+            ops.push(StepOp::Dispatch {
+                name: "scalar_flux",
+                stage: Some(s),
+                kernel: &self.flux_kernel,
+                group: &self.flux_groups[s],
+                threads: n,
+            });
+            ops.push(StepOp::Dispatch {
+                name: "evolve_stage",
+                stage: Some(s),
+                kernel: &self.stage_kernel,
+                group: &self.stage_groups[s],
+                threads: n,
+            });
+        }
+        if let Some(nz) = &self.noise {
+            let (name, kernel, group) = nz.post_op();
+            ops.push(StepOp::Dispatch { name, stage: None, kernel, group, threads: n });
+        }
+        ops
+    }
+}
+
+/// One operation of the recorded RK4 step ([`GpuStepper::step_ops`]; instrumentation for `cqgrav bench`).
+pub enum StepOp<'a> {
+    /// `copy_buffer_to_buffer` of the whole `src` into `dst`.
+    Copy { name: &'static str, src: &'a wgpu::Buffer, dst: &'a wgpu::Buffer },
+    /// One dispatch of `kernel` over `threads` threads; `stage` is the RK4 stage (0..4) when it has one.
+    Dispatch { name: &'static str, stage: Option<usize>, kernel: &'a Kernel, group: &'a wgpu::BindGroup, threads: u32 },
+}
+
+impl StepOp<'_> {
+    /// The shader's file stem (`"scalar_flux"`, `"evolve_stage"`, …) or `"copy_y_u2"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepOp::Copy { name, .. } | StepOp::Dispatch { name, .. } => name,
+        }
+    }
+    /// The RK4 stage of a per-stage kernel.
+    pub fn stage(&self) -> Option<usize> {
+        match self {
+            StepOp::Copy { .. } => None,
+            StepOp::Dispatch { stage, .. } => *stage,
+        }
+    }
+    /// Records the operation into `encoder`, exactly as `record_step` does.
+    pub fn record(&self, encoder: &mut wgpu::CommandEncoder) {
+        match self {
+            StepOp::Copy { src, dst, .. } => encoder.copy_buffer_to_buffer(src, 0, dst, 0, src.size()),
+            StepOp::Dispatch { kernel, group, threads, .. } => kernel.dispatch(encoder, group, *threads),
+        }
     }
 }
 
@@ -134,6 +235,9 @@ impl Stepper for GpuStepper {
             .write_buffer::<u8>(&self.y, 0, &to_device(&state.data, self.setup.precision))
             .expect("state upload within the buffer");
         self.step = state.step;
+        if let Some(nz) = &self.noise {
+            nz.set_step(&self.ctx, state.step).expect("noise step counter within its buffer"); // CQ noise (issue 4)
+        }
     }
 
     fn setup(&self) -> &StepperSetup {
@@ -146,8 +250,25 @@ impl Stepper for GpuStepper {
     /// Reduced on the device: only NCOL numbers come back.
     fn diagnostics(&mut self) -> anyhow::Result<Diagnostics> {
         let sums = self.diag.reduce(&self.ctx)?;
-        Ok(finish(&sums, &self.setup.lattice, self.setup.time_at(self.step), self.step))
+        let mut d = finish(&sums, &self.setup.lattice, self.setup.time_at(self.step), self.step);
+        d.noise = self.noise_diagnostics()?; // CQ noise (issue 4)
+        Ok(d)
     }
+
+    // ---- CQ noise (issue 4) ----
+    fn noise_increments(&mut self) -> anyhow::Result<Option<Vec<f64>>> {
+        Ok(match &self.noise {
+            Some(nz) => Some(nz.increments(&self.ctx)?),
+            None => None,
+        })
+    }
+    fn noise_diagnostics(&mut self) -> anyhow::Result<crate::diagnostics::NoiseDiagnostics> {
+        Ok(match &self.noise {
+            Some(nz) => crate::diagnostics::NoiseDiagnostics::from_sums(&nz.stat_sums(&self.ctx)?, &self.setup),
+            None => Default::default(),
+        })
+    }
+    // ---- end CQ noise ----
 
     fn constraint_fields(&mut self) -> anyhow::Result<ConstraintFields> {
         let [ham, mx, my, mz] = self.diag.constraint_fields(&self.ctx)?;
