@@ -2,4 +2,7 @@
 #![allow(dead_code, clippy::needless_range_loop)]
 
 pub mod frw_ode;
+pub mod lindblad_moments;
+pub mod mode_functions;
 pub mod ricci_reference;
+pub mod single_site_exact;
