@@ -122,6 +122,11 @@ pub fn describe(name: &str) -> &'static str {
         "phi2_mean" => "box mean of <delta phi^2> (0 without a quantum state)",
         "state_min_symplectic" => "smallest symplectic eigenvalue of Gamma relative to 1/2 (NaN: no quantum state)",
         "wall_per_step" => "wall-clock seconds per step over the last output interval (0 for the first row of a run or restart)",
+        "noise_mean" => "box mean of g_ab dW^ab over the last step's CQ noise increments (expected 0)",
+        "noise_var" => "box mean of g_ac g_bd dW^ab dW^cd of the last step's increments",
+        "noise_var_expected" => "expected value of noise_var: D2 dt K(0) (6 - 3 beta) <N sqrt(g)> (tensor), 3 D2 dt K(0) <N sqrt(g)> (trace-only)",
+        "noise_trace_var" => "box mean of (g_ab dW^ab)^2 of the last step's increments",
+        "noise_trace_var_expected" => "expected value of noise_trace_var: 3 (1 - 3 beta) D2 dt K(0) <N sqrt(g)> (tensor), 9 D2 dt K(0) <N sqrt(g)> (trace-only)",
         _ => "see docs/output.md",
     }
 }
