@@ -6,8 +6,9 @@
 //!
 //! Python: $CQGRAV_PYTHON, else <repo>/.venv/bin/python, else python3, with h5py and numpy (scripts/test.sh
 //! creates the venv). Without them the test fails, saying so.
+mod common;
 use cqgrav::io::{Checkpoint, OutputFile};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -38,22 +39,6 @@ seed = 3
 
 const TRIALS: usize = 10;
 
-fn python() -> PathBuf {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut candidates: Vec<PathBuf> = std::env::var_os("CQGRAV_PYTHON").map(PathBuf::from).into_iter().collect();
-    candidates.push(repo.join(".venv/bin/python"));
-    candidates.push(PathBuf::from("python3"));
-    for p in &candidates {
-        let ok = Command::new(p).args(["-c", "import h5py, numpy"]).output().is_ok_and(|o| o.status.success());
-        if ok {
-            return p.clone();
-        }
-    }
-    panic!(
-        "no Python with h5py and numpy (tried {candidates:?}): run scripts/test.sh, which creates .venv with them, \
-         or set CQGRAV_PYTHON to a python that has them"
-    );
-}
 
 fn checker(py: &Path, dir: &Path, args: &[&str]) -> (bool, String) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_output.py");
@@ -80,7 +65,7 @@ impl Rng {
 
 #[test]
 fn sigkill_at_random_moments_leaves_readable_correct_files() {
-    let py = python();
+    let py = common::python_with("h5py, numpy");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("c.toml"), CONFIG).unwrap();

@@ -3,27 +3,16 @@
 //! without any adapter the tests fail unless CQGRAV_ALLOW_NO_GPU=1.
 mod common;
 use common::*;
-use cqgrav::backend::gpu::GpuStepper;
-use cqgrav::backend::{Stepper, StepperSetup};
+use cqgrav::backend::Stepper;
 use cqgrav::config::{Lapse, Precision};
 use cqgrav::physics::initial_data::{frw, linear_wave, minkowski};
 use cqgrav::state::{var, State};
 use std::f64::consts::PI;
 
-fn gpu(setup: StepperSetup, init: &State) -> Option<GpuStepper> {
-    match GpuStepper::new(setup, init) {
-        Ok(s) => Some(s),
-        Err(e) if std::env::var("CQGRAV_ALLOW_NO_GPU").as_deref() == Ok("1") => {
-            eprintln!("skipping GPU test (CQGRAV_ALLOW_NO_GPU=1): {e:#}");
-            None
-        }
-        Err(e) => panic!("no usable GPU adapter for the GPU-path tests: {e:#}\n(install mesa-vulkan-drivers for the software Vulkan device)"),
-    }
-}
 
 fn run_both(s: &Setup, init: &State, steps: u64) -> Option<(State, State)> {
     let setup = s.build().with_background_of(init);
-    let mut g = gpu(setup, init)?;
+    let mut g = gpu_stepper(setup, init)?;
     println!("{}", g.description());
     g.advance(steps).unwrap();
     let cpu = {
@@ -74,7 +63,7 @@ fn gpu_minkowski_is_stationary() {
         let s = Setup { precision, lapse: Lapse::Harmonic, dissipation: 0.1, ..Default::default() };
         let init = minkowski(s.lattice());
         let setup = s.build().with_background_of(&init);
-        let Some(mut g) = gpu(setup, &init) else { return };
+        let Some(mut g) = gpu_stepper(setup, &init) else { return };
         g.advance(100).unwrap();
         let out = g.download().unwrap();
         let dev = max_diff_all(&out, &init);

@@ -10,7 +10,6 @@
 //! The GPU tests run on any adapter (lavapipe in CI) and fail without one unless CQGRAV_ALLOW_NO_GPU=1.
 mod common;
 use common::*;
-use cqgrav::backend::gpu::GpuStepper;
 use cqgrav::backend::{cpu_stepper, Stepper, StepperSetup};
 use cqgrav::config::{NoiseKind, Precision};
 use cqgrav::gpu::{Binding, GpuContext, GpuError, Kernel};
@@ -23,16 +22,6 @@ fn allow_no_gpu() -> bool {
     std::env::var("CQGRAV_ALLOW_NO_GPU").as_deref() == Ok("1")
 }
 
-fn gpu_stepper(setup: StepperSetup, init: &State) -> Option<GpuStepper> {
-    match GpuStepper::new(setup, init) {
-        Ok(s) => Some(s),
-        Err(e) if allow_no_gpu() => {
-            eprintln!("skipping GPU test (CQGRAV_ALLOW_NO_GPU=1): {e:#}");
-            None
-        }
-        Err(e) => panic!("no usable GPU adapter for the GPU noise tests: {e:#}\n(install mesa-vulkan-drivers)"),
-    }
-}
 
 /// A deterministic stream of u32 (SplitMix64), independent of Philox.
 struct Words(u64);

@@ -6,7 +6,8 @@
 //!
 //! Python: $CQGRAV_PYTHON, else <repo>/.venv/bin/python, else python3, with h5py, numpy and xarray
 //! (scripts/test.sh creates the venv). Without them the test fails, saying so.
-use std::path::{Path, PathBuf};
+mod common;
+use std::path::Path;
 use std::process::Command;
 
 /// Non-cubic (N1, N2, N3) = (9, 8, 7), so an axis-order mistake shows as a wrong shape; a linear wave along x,
@@ -31,26 +32,10 @@ backend = "cpu"
 seed = 11
 "#;
 
-fn python() -> PathBuf {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut candidates: Vec<PathBuf> = std::env::var_os("CQGRAV_PYTHON").map(PathBuf::from).into_iter().collect();
-    candidates.push(repo.join(".venv/bin/python"));
-    candidates.push(PathBuf::from("python3"));
-    for p in &candidates {
-        let ok = Command::new(p).args(["-c", "import h5py, numpy, xarray"]).output().is_ok_and(|o| o.status.success());
-        if ok {
-            return p.clone();
-        }
-    }
-    panic!(
-        "no Python with h5py, numpy and xarray (tried {candidates:?}): run scripts/test.sh, which creates .venv with \
-         them, or set CQGRAV_PYTHON to a python that has them"
-    );
-}
 
 fn checker(dir: &Path, args: &[&str]) -> (bool, String) {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(python()).arg(repo.join("tests/python/check_output.py")).args(args).current_dir(dir).output().unwrap();
+    let out = Command::new(common::python_with("h5py, numpy, xarray")).arg(repo.join("tests/python/check_output.py")).args(args).current_dir(dir).output().unwrap();
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
@@ -102,7 +87,7 @@ with h5py.File("run.h5", "r") as f:
     assert np.all(g[0] == 1.0) and np.all(g[1] == 0.0), "g_xx = 1, g_xy = 0 for this wave"
     print("axis order ok")
 "#;
-    let out = Command::new(python()).args(["-c", script]).current_dir(d).output().unwrap();
+    let out = Command::new(common::python_with("h5py, numpy, xarray")).args(["-c", script]).current_dir(d).output().unwrap();
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 
     // inspect

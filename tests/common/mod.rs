@@ -69,3 +69,39 @@ pub fn max_diff(a: &State, b: &State, v: usize) -> f64 {
 pub fn max_diff_all(a: &State, b: &State) -> f64 {
     a.data.iter().zip(&b.data).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
 }
+
+/// A GPU stepper; `None` (with a message) when no usable adapter exists and CQGRAV_ALLOW_NO_GPU=1, a panic
+/// otherwise (the GPU path must run in CI, on lavapipe).
+pub fn gpu_stepper(setup: StepperSetup, init: &State) -> Option<cqgrav::backend::gpu::GpuStepper> {
+    match cqgrav::backend::gpu::GpuStepper::new(setup, init) {
+        Ok(s) => Some(s),
+        Err(e) if std::env::var("CQGRAV_ALLOW_NO_GPU").as_deref() == Ok("1") => {
+            eprintln!("skipping GPU test (CQGRAV_ALLOW_NO_GPU=1): {e:#}");
+            None
+        }
+        Err(e) => panic!("no usable GPU adapter for the GPU-path tests: {e:#}\n(install mesa-vulkan-drivers for the software Vulkan device)"),
+    }
+}
+
+/// A Python interpreter that imports `modules` (comma-separated): $CQGRAV_PYTHON, then .venv (made by
+/// scripts/test.sh), then python3; panics with the fix when none does.
+pub fn python_with(modules: &str) -> std::path::PathBuf {
+    use std::path::{Path, PathBuf};
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut candidates: Vec<PathBuf> = std::env::var_os("CQGRAV_PYTHON").map(PathBuf::from).into_iter().collect();
+    candidates.push(repo.join(".venv/bin/python"));
+    candidates.push(PathBuf::from("python3"));
+    for p in &candidates {
+        let ok = std::process::Command::new(p)
+            .args(["-c", &format!("import {modules}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if ok {
+            return p.clone();
+        }
+    }
+    panic!(
+        "no Python with {modules} (tried {candidates:?}): run scripts/test.sh, which creates .venv with them, or set \
+         CQGRAV_PYTHON to a python that has them"
+    );
+}
