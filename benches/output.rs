@@ -67,7 +67,8 @@ fn writer(dir: &Path, setup: &StepperSetup, loaded: &config::LoadedConfig, p: Pr
 fn snapshot(st: &mut dyn Stepper, w: &mut OutputWriter) {
     let s = st.download().unwrap();
     let cf = st.constraint_fields().unwrap();
-    w.write_snapshot(&SnapshotData::from_state(&s, &cf, None)).unwrap();
+    w.write_snapshot(SnapshotData::from_state(&s, &cf, None)).unwrap();
+    w.finish().unwrap();
 }
 
 fn time<F: FnMut()>(reps: usize, mut f: F) -> f64 {

@@ -113,7 +113,7 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&
     if let Err(e) = result {
         pb.abandon();
         // keep the rows computed so far (the checkpoint stays the last healthy one)
-        if let Err(fe) = writer.flush() {
+        if let Err(fe) = writer.finish() {
             eprintln!("warning: {fe:#}");
         }
         return Err(e);
@@ -313,7 +313,7 @@ fn drive(
         if out.snapshot_every > 0 {
             let s = stepper.download()?;
             let cf = stepper.constraint_fields()?;
-            writer.write_snapshot(&SnapshotData::from_state(&s, &cf, None))?;
+            writer.write_snapshot(SnapshotData::from_state(&s, &cf, None))?;
         }
         writer.flush()?;
     }
@@ -336,14 +336,14 @@ fn drive(
         }
         if out.snapshot_every > 0 && done % out.snapshot_every == 0 {
             let cf = stepper.constraint_fields()?;
-            writer.write_snapshot(&SnapshotData::from_state(&s, &cf, None))?;
+            writer.write_snapshot(SnapshotData::from_state(&s, &cf, None))?;
         }
         if (out.checkpoint_every > 0 && done % out.checkpoint_every == 0) || done == steps {
             writer.write_checkpoint(&s)?;
         }
         writer.flush_if_due()?;
     }
-    writer.flush()
+    writer.finish()
 }
 
 #[cfg(test)]

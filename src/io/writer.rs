@@ -54,6 +54,9 @@ pub struct OutputWriter {
     checkpoint_step: Option<u64>,
     last_flush: Instant,
     dirty: bool,
+    /// The snapshot being written on a background thread (at most one), recorded in the main file only once
+    /// its file is complete and renamed into place.
+    pending: Option<(std::thread::JoinHandle<Result<()>>, SnapshotInfo)>,
 }
 
 impl OutputWriter {
@@ -106,7 +109,16 @@ impl OutputWriter {
     fn empty(path: &Path, meta: RunMeta) -> Self {
         let paths = OutputPaths::new(path);
         remove_stale_tmp_files(&paths.dir);
-        Self { paths, meta, ts: Timeseries::default(), snaps: Vec::new(), checkpoint_step: None, last_flush: Instant::now(), dirty: true }
+        Self {
+            paths,
+            meta,
+            ts: Timeseries::default(),
+            snaps: Vec::new(),
+            checkpoint_step: None,
+            last_flush: Instant::now(),
+            dirty: true,
+            pending: None,
+        }
     }
 
     pub fn paths(&self) -> &OutputPaths {
@@ -128,21 +140,50 @@ impl OutputWriter {
         self.dirty = true;
     }
 
-    /// Writes the snapshot file, then flushes the main file that links it.
-    pub fn write_snapshot(&mut self, snap: &SnapshotData) -> Result<()> {
+    /// Writes the snapshot file on a background thread (waiting for the previous one first); the main file links
+    /// it once the file is complete ([`OutputWriter::settle`]).
+    pub fn write_snapshot(&mut self, snap: SnapshotData) -> Result<()> {
+        // One snapshot in flight: compression and disk writes overlap the next steps, not the stepping thread.
+        self.settle(true)?;
         let (spacing, precision) = (self.meta.spacing, self.meta.precision);
-        atomic_write(&self.paths.snapshot(snap.step), &self.paths.dir, &format!("snapshot at step {}", snap.step), |tmp| {
-            snap.write(tmp, spacing, precision)
-        })?;
-        self.snaps.retain(|s| s.step != snap.step);
-        self.snaps.push(SnapshotInfo { step: snap.step, t: snap.t });
+        let (path, dir) = (self.paths.snapshot(snap.step), self.paths.dir.clone());
+        let info = SnapshotInfo { step: snap.step, t: snap.t };
+        let handle = std::thread::Builder::new()
+            .name(format!("snapshot {}", snap.step))
+            .spawn(move || {
+                atomic_write(&path, &dir, &format!("snapshot at step {}", snap.step), |tmp| snap.write(tmp, spacing, precision))
+            })
+            .context("starting the snapshot writer thread")?;
+        self.pending = Some((handle, info));
+        Ok(())
+    }
+
+    /// Records the background snapshot once its file is in place (waiting for it when `wait`), then flushes
+    /// the main file so it links the new snapshot. The main file never names a snapshot file that is not
+    /// complete, which is what keeps a killed run's output readable.
+    fn settle(&mut self, wait: bool) -> Result<()> {
+        let done = self.pending.as_ref().is_some_and(|(h, _)| wait || h.is_finished());
+        if !done {
+            return Ok(());
+        }
+        let (handle, info) = self.pending.take().expect("pending snapshot");
+        handle.join().map_err(|_| anyhow::anyhow!("the snapshot writer thread panicked (step {})", info.step))??;
+        self.snaps.retain(|s| s.step != info.step);
+        self.snaps.push(info);
         self.snaps.sort_by_key(|s| s.step);
+        self.flush()
+    }
+
+    /// Waits for the snapshot in flight and flushes: the end of a run (or of its error path).
+    pub fn finish(&mut self) -> Result<()> {
+        self.settle(true)?;
         self.flush()
     }
 
     /// Rewrites the checkpoint with `state` (as the stepper holds it) and the rows and snapshots so far. The
     /// main file is flushed before (so whenever a checkpoint exists, the main file has its rows) and after.
     pub fn write_checkpoint(&mut self, state: &State) -> Result<()> {
+        self.settle(true)?;
         if self.dirty {
             self.flush()?;
         }
@@ -166,6 +207,7 @@ impl OutputWriter {
 
     /// Flushes when rows are pending and the last flush is [`FLUSH_INTERVAL`] old.
     pub fn flush_if_due(&mut self) -> Result<()> {
+        self.settle(false)?;
         if self.dirty && self.last_flush.elapsed() >= FLUSH_INTERVAL {
             self.flush()?;
         }
