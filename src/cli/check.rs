@@ -121,6 +121,21 @@ fn summary(source: &str, c: &Config) -> String {
         "physics     initial {kind}; lapse {lapse}; fd_order {}; Λ = {}; m = {}; matter {repr}; D2 = {}\n",
         c.gravity.fd_order, c.gravity.cosmological_constant, c.matter.mass, c.cq.diffusion
     ));
+    if c.cq.diffusion > 0.0 {
+        let noise = match c.cq.noise {
+            crate::config::NoiseKind::Tensor => format!("tensor, β = {}", c.cq.beta),
+            crate::config::NoiseKind::TraceOnly => "trace-only".to_string(),
+        };
+        let corr = if c.cq.correlation_length > 0.0 {
+            format!("Gaussian-correlated, ℓ = {}", c.cq.correlation_length)
+        } else {
+            "white (ℓ = 0)".to_string()
+        };
+        s.push_str(&format!(
+            "cq noise    {noise}, {corr}{}\n",
+            if c.cq.frozen_drift { "; deterministic drift OFF (cq.frozen_drift, testing)" } else { "" }
+        ));
+    }
     let backend = match c.run.backend {
         BackendChoice::Auto => "auto",
         BackendChoice::Gpu => "gpu",
