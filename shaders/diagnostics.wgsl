@@ -1,6 +1,7 @@
 // Per-site diagnostic values (SPEC §5, §6) and their first reduction pass inside each workgroup.
 // Twin: src/backend/cpu/diagnostics.rs (site_values) and src/backend/cpu/reduce.rs (the 64-wide tree).
-// Columns (NCOL = 12): √g, K, N·Gππ, −N√gR, N·Ĥ_m, φ, 𝓗², (Σ|terms|)², |𝓗_a|², (Σ|terms_a|)² summed; |𝓗|, |𝓗_a| max.
+// Columns (NCOL = 13): √g, K, N·Gππ, −N√gR, N·Ĥ_m, φ, 𝓗², (Σ|terms|)², |𝓗_a|², (Σ|terms_a|)² summed; |𝓗|, |𝓗_a|
+// and the health indicator max(−g_xx, −(g_xx g_yy − g_xy²), −det g, −N) maximised (columns ≥ 10).
 // Also writes the constraint fields cfields = (𝓗, 𝓗_x, 𝓗_y, 𝓗_z) for snapshots.
 //#include "lattice.wgsl"
 //#include "stencil.wgsl"
@@ -15,10 +16,10 @@
 @group(0) @binding(3) var<storage, read_write> cfields: array<real>;
 @group(0) @binding(4) var<storage, read_write> partial: array<real>;
 
-const NCOL: u32 = 12u;
-var<workgroup> sh: array<array<real, 64>, 12>;
+const NCOL: u32 = 13u;
+var<workgroup> sh: array<array<real, 64>, 13>;
 
-fn site_values(i: u32) -> array<real, 12> {
+fn site_values(i: u32) -> array<real, 13> {
     let n = n_sites();
     let c = site_coords(i);
     var d: ConstraintData;
@@ -48,16 +49,18 @@ fn site_values(i: u32) -> array<real, 12> {
     cfields[n + i] = s.mom[0];
     cfields[2u * n + i] = s.mom[1];
     cfields[3u * n + i] = s.mom[2];
-    return array<real, 12>(
+    let minor2 = d.g[0] * d.g[3] - d.g[1] * d.g[1];
+    let health = max(max(-d.g[0], -minor2), max(-(s.sqrtg * s.sqrtg), -lapse));
+    return array<real, 13>(
         s.sqrtg, -half * contract(d.pi, d.g) / s.sqrtg, lapse * s.kinetic, lapse * s.potential, lapse * s.matter,
-        d.phi, s.ham * s.ham, s.ham_abs * s.ham_abs, mom2, mom_abs2, abs(s.ham), sqrt(mom2));
+        d.phi, s.ham * s.ham, s.ham_abs * s.ham_abs, mom2, mom_abs2, abs(s.ham), sqrt(mom2), health);
 }
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
     let i = flat_index(gid, nwg);
-    var vals: array<real, 12>;
+    var vals: array<real, 13>;
     if i < n_sites() {
         vals = site_values(i);
     }

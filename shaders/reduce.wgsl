@@ -1,5 +1,5 @@
 // One further pass of the box reductions: each block of 64 partial values of each column reduced to one
-// (columns 0–9 summed, 10–11 maximised, as in diagnostics.wgsl). Twin: src/backend/cpu/reduce.rs (reduce_pass).
+// (columns 0–9 summed, 10 and above maximised, as in diagnostics.wgsl). Twin: src/backend/cpu/reduce.rs (reduce_pass).
 // rp: [0] = m (values per column in `src`), [1] = number of columns.
 
 @group(0) @binding(0) var<storage, read> rp: array<u32>;

@@ -43,6 +43,9 @@ pub struct Diagnostics {
     pub state_min_symplectic: f64,
     /// wall-clock seconds per step over the last output interval (set by the driver)
     pub wall_per_step: f64,
+    /// health indicator (not a timeseries column): > 0 when the metric stopped being positive definite or the
+    /// lapse is not positive somewhere; see [`Diagnostics::healthy`]
+    pub health: f64,
     /// realised statistics of the last step's CQ noise increments (SPEC §3, §6); zeros when D2 = 0
     pub noise: NoiseDiagnostics,
 }
@@ -88,6 +91,15 @@ impl NoiseDiagnostics {
 // ---- end CQ noise diagnostics -------------------------------------------------------------------------------
 
 impl Diagnostics {
+    /// False when the reductions show a non-finite value (a NaN or Inf anywhere propagates into the sums), a
+    /// metric that is not positive definite, or a non-positive lapse: then the state must be downloaded and
+    /// [`health_check`] names field, site, step and time.
+    pub fn healthy(&self) -> bool {
+        let c = &self.constraints;
+        let sums = [self.a, self.hubble, c.ham_l2, c.ham_rel, c.mom_l2, c.mom_rel, self.e_kin_grav, self.e_pot_grav, self.e_matter, self.phi_mean];
+        self.health <= 0.0 && sums.iter().all(|x| x.is_finite())
+    }
+
     /// The timeseries columns (SPEC §10 names, in that order) of this row. Output writers iterate over this,
     /// so a diagnostic added here reaches every writer.
     pub fn columns(&self) -> Vec<(&'static str, f64)> {
@@ -151,6 +163,7 @@ pub fn finish(sums: &[f64; NCOL], lattice: &Lattice, t: f64, step: u64) -> Diagn
         phi2_mean: 0.0,
         state_min_symplectic: f64::NAN,
         wall_per_step: 0.0,
+        health: sums[col::HEALTH],
         noise: NoiseDiagnostics::default(),
     }
 }

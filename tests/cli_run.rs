@@ -39,3 +39,29 @@ fn run_refuses_bad_input_naming_the_key() {
     assert!(!ok);
     assert!(text.contains("cq.beta"), "{text}");
 }
+
+/// The health check runs on the device reductions; when they fire, the run downloads the state and names
+/// field, site, step and time. Violent CQ noise (D2 = 0.01 on h = 0.2) destroys the default example within
+/// ~15 steps, on the CPU and on the GPU.
+#[test]
+fn unstable_run_stops_naming_field_and_site() {
+    for backend in ["cpu", "gpu"] {
+        let (ok, text) = cqgrav(&[
+            "run",
+            "--quiet",
+            "--set",
+            &format!("run.backend={backend}"),
+            "--set",
+            "cq.diffusion=0.01",
+            "--set",
+            "output.file=\"unstable_test.h5\"",
+        ]);
+        assert!(!ok, "{backend}: the run should have stopped:\n{text}");
+        let err = text.lines().find(|l| l.starts_with("error")).unwrap_or("");
+        println!("{backend}: {err}");
+        assert!(
+            (err.contains("non-finite") || err.contains("positive definite") || err.contains("lapse")) && err.contains("site"),
+            "{backend}: {err}"
+        );
+    }
+}

@@ -151,6 +151,18 @@ fn gpu_reductions_match_cpu_twin() {
             worst = worst.max(rel);
             assert!(rel <= tol, "{precision:?} {name}: GPU {a:e} vs CPU {b:e}");
         }
+        assert!(dg.healthy() && dc.healthy() && dg.health == dc.health, "health {} vs {}", dg.health, dc.health);
+        // a non-positive lapse at one site is seen by both reductions
+        let mut bad = init.clone();
+        let n = bad.lattice.sites();
+        bad.data[var::LAPSE * n + 517] = -0.25;
+        g.upload(&bad);
+        c.upload(&bad);
+        let (hg, hc) = (g.diagnostics().unwrap(), c.diagnostics().unwrap());
+        assert!(!hg.healthy() && !hc.healthy(), "health {} / {}", hg.health, hc.health);
+        assert!((hg.health - 0.25).abs() < 1e-6 && (hc.health - 0.25).abs() < 1e-12);
+        g.upload(&init);
+        c.upload(&init);
         let (fg, fc) = (g.constraint_fields().unwrap(), c.constraint_fields().unwrap());
         let scale = fc.ham.iter().fold(0.0f64, |m, x| m.max(x.abs()));
         let dmax = fg.ham.iter().zip(&fc.ham).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));

@@ -322,24 +322,39 @@ fn drive(
         stepper.advance(target - done)?;
         done = target;
         pb.set_position(done - first);
-        let s = stepper.download()?;
-        pb.set_message(format!("t = {:.4}", s.t));
-        if let Some(problem) = health_check(&s) {
-            bail!("{problem}");
+        // Health from the device reductions (a NaN/Inf anywhere reaches the sums; det g, g_xx, the 2×2 minor and
+        // N are checked by a max reduction): the state is downloaded only to locate a problem, for a snapshot
+        // or for a checkpoint, never just to look at it.
+        let mut d = stepper.diagnostics()?;
+        pb.set_message(format!("t = {:.4}", d.t));
+        if !d.healthy() {
+            let s = stepper.download()?;
+            bail!(
+                "{}",
+                health_check(&s).unwrap_or_else(|| format!(
+                    "non-finite diagnostics at step {}, t = {:.6} (the state itself is finite: a diagnostic overflowed); \
+                     the run became unstable (reduce time.courant, add gravity.dissipation, or raise the resolution)",
+                    s.step, s.t
+                ))
+            );
         }
         if done % every == 0 || done == steps {
-            let mut d = stepper.diagnostics()?;
             d.wall_per_step = last_row.0.elapsed().as_secs_f64() / (done - last_row.1) as f64;
             last_row = (Instant::now(), done);
             writer.push_row(&d.columns());
             say(summary(&d));
         }
-        if out.snapshot_every > 0 && done % out.snapshot_every == 0 {
-            let cf = stepper.constraint_fields()?;
-            writer.write_snapshot(SnapshotData::from_state(&s, &cf, None))?;
-        }
-        if (out.checkpoint_every > 0 && done % out.checkpoint_every == 0) || done == steps {
-            writer.write_checkpoint(&s)?;
+        let snapshot = out.snapshot_every > 0 && done % out.snapshot_every == 0;
+        let checkpoint = (out.checkpoint_every > 0 && done % out.checkpoint_every == 0) || done == steps;
+        if snapshot || checkpoint {
+            let s = stepper.download()?;
+            if snapshot {
+                let cf = stepper.constraint_fields()?;
+                writer.write_snapshot(SnapshotData::from_state(&s, &cf, None))?;
+            }
+            if checkpoint {
+                writer.write_checkpoint(&s)?;
+            }
         }
         writer.flush_if_due()?;
     }

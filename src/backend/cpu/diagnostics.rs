@@ -11,7 +11,7 @@ use crate::state::var;
 use rayon::prelude::*;
 
 /// Columns of the per-site diagnostic vector and how each is reduced over the box.
-pub const NCOL: usize = 12;
+pub const NCOL: usize = 13;
 pub mod col {
     pub const SQRTG: usize = 0;
     pub const TRACE_K: usize = 1;
@@ -28,6 +28,9 @@ pub mod col {
     pub const MOM_ABS2: usize = 9;
     pub const HAM_MAX: usize = 10;
     pub const MOM_MAX: usize = 11;
+    /// max over sites of max(−g_xx, −(g_xx g_yy − g_xy²), −det g, −N): > 0 exactly when the metric is not
+    /// positive definite (Sylvester) or the lapse is not positive somewhere (the run's health check)
+    pub const HEALTH: usize = 12;
 }
 pub const OPS: [Op; NCOL] = [
     Op::Sum,
@@ -40,6 +43,7 @@ pub const OPS: [Op; NCOL] = [
     Op::Sum,
     Op::Sum,
     Op::Sum,
+    Op::Max,
     Op::Max,
     Op::Max,
 ];
@@ -93,6 +97,8 @@ pub fn site_values<T: Real>(
     out[col::MOM_ABS2] = mom_abs2;
     out[col::HAM_MAX] = s.ham.abs();
     out[col::MOM_MAX] = mom2.sqrt();
+    let minor2 = d.g[0] * d.g[3] - d.g[1] * d.g[1];
+    out[col::HEALTH] = (-d.g[0]).max(-minor2).max(-(s.sqrtg * s.sqrtg)).max(-lapse);
     (out, [s.ham, s.mom[0], s.mom[1], s.mom[2]])
 }
 
