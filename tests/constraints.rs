@@ -109,33 +109,13 @@ fn linear_wave_constraints_are_second_order_in_amplitude() {
     }
 }
 
-/// A smooth, fully 3-D state (not a solution) exercising every diagnostic term.
-fn perturbed(s: &Setup) -> State {
-    let lat = s.lattice();
-    let mut st = State::zeros(lat);
-    let n = lat.sites();
-    for i in 0..n {
-        let p = lat.position(i);
-        let l = lat.box_lengths();
-        let (x, y, z) = (2.0 * PI * p[0] / l[0], 2.0 * PI * p[1] / l[1], 2.0 * PI * p[2] / l[2]);
-        let w = [(x + y).sin(), (y - z).cos(), (x + 2.0 * z).sin(), (x - y + z).cos(), (2.0 * y).sin(), (z - x).sin()];
-        for k in 0..6 {
-            st.data[(var::G + k) * n + i] = 0.05 * w[k];
-            st.data[(var::PI + k) * n + i] = 0.02 * w[(k + 3) % 6];
-        }
-        st.data[var::LAPSE * n + i] = 1.0 + 0.05 * w[1];
-        st.data[var::PHI * n + i] = 0.3 + 0.1 * w[4];
-        st.data[var::PI_PHI * n + i] = 0.05 * w[2];
-    }
-    st
-}
 
 #[test]
 fn gpu_reductions_match_cpu_twin() {
     // 9×10×11 = 990 sites: more than one workgroup, a partial last block, and a second reduction pass
     for precision in [Precision::F64, Precision::F32] {
         let s = Setup { shape: [9, 10, 11], h: 0.1, precision, lambda: 0.2, ..Default::default() };
-        let init = perturbed(&s);
+        let init = smooth_3d_state(s.lattice(), 0.05, 0.05);
         let setup = s.build().with_background_of(&init);
         let Some(mut g) = gpu_stepper(setup, &init) else { return };
         let mut c = cpu_stepper(setup, &init);

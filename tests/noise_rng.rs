@@ -16,7 +16,6 @@ use cqgrav::gpu::{Binding, GpuContext, GpuError, Kernel};
 use cqgrav::numerics::philox;
 use cqgrav::physics::cq_noise::NoiseParams;
 use cqgrav::state::{var, State};
-use std::f64::consts::PI;
 
 fn allow_no_gpu() -> bool {
     std::env::var("CQGRAV_ALLOW_NO_GPU").as_deref() == Ok("1")
@@ -153,28 +152,10 @@ fn gpu_philox_bits_match_cpu() {
     assert!(worst_abs < 2e-5, "GPU Box–Muller differs by {worst_abs}");
 }
 
-/// A smooth inhomogeneous state (metric, lapse, momenta, field) on 8³, not a constraint solution.
-fn inhomogeneous_state(lat: cqgrav::numerics::lattice::Lattice) -> State {
-    let mut st = State::zeros(lat);
-    let l = lat.box_lengths();
-    let n = lat.sites();
-    for i in 0..n {
-        let p = lat.position(i);
-        let (x, y, z) = (2.0 * PI * p[0] / l[0], 2.0 * PI * p[1] / l[1], 2.0 * PI * p[2] / l[2]);
-        let w = [(x + y).sin(), (y - z).cos(), (x + 2.0 * z).sin(), (x - y + z).cos(), (2.0 * y).sin(), (z - x).sin()];
-        for k in 0..6 {
-            st.data[(var::G + k) * n + i] = 0.15 * w[k];
-            st.data[(var::PI + k) * n + i] = 0.02 * w[(k + 2) % 6];
-        }
-        st.data[var::LAPSE * n + i] = 1.0 + 0.1 * w[3];
-        st.data[var::PHI * n + i] = 0.3 + 0.1 * w[4];
-    }
-    st
-}
 
 fn noisy_setup(precision: Precision, kind: NoiseKind, beta: f64, ell: f64, seed: u64) -> (StepperSetup, State) {
     let s = Setup { shape: [8, 8, 8], h: 0.125, dt: 0.02, precision, dissipation: 0.05, ..Default::default() };
-    let init = inhomogeneous_state(s.lattice());
+    let init = smooth_3d_state(s.lattice(), 0.15, 0.1);
     let mut setup = s.build().with_background_of(&init);
     setup.noise = NoiseParams { diffusion: 0.01, beta, kind, correlation_length: ell, seed };
     (setup, init)

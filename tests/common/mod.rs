@@ -105,3 +105,27 @@ pub fn python_with(modules: &str) -> std::path::PathBuf {
          CQGRAV_PYTHON to a python that has them"
     );
 }
+
+/// A smooth, fully 3-D, non-symmetric state (not a solution of the constraints): every variable and every
+/// stencil direction matters, so it exercises every term of the kernels. δg_ab = `metric_amp`·w_k,
+/// π^ab = 0.02·w_{k+2}, N = 1 + `lapse_amp`·w_3, φ = 0.3 + 0.1·w_4, π_φ = 0.05·w_5, with six periodic modes w.
+pub fn smooth_3d_state(lat: cqgrav::numerics::lattice::Lattice, metric_amp: f64, lapse_amp: f64) -> State {
+    use cqgrav::state::var;
+    use std::f64::consts::PI;
+    let mut st = State::zeros(lat);
+    let l = lat.box_lengths();
+    let n = lat.sites();
+    for i in 0..n {
+        let p = lat.position(i);
+        let (x, y, z) = (2.0 * PI * p[0] / l[0], 2.0 * PI * p[1] / l[1], 2.0 * PI * p[2] / l[2]);
+        let w = [(x + y).sin(), (y - z).cos(), (x + 2.0 * z).sin(), (x - y + z).cos(), (2.0 * y).sin(), (z - x).sin()];
+        for k in 0..6 {
+            st.data[(var::G + k) * n + i] = metric_amp * w[k];
+            st.data[(var::PI + k) * n + i] = 0.02 * w[(k + 2) % 6];
+        }
+        st.data[var::LAPSE * n + i] = 1.0 + lapse_amp * w[3];
+        st.data[var::PHI * n + i] = 0.3 + 0.1 * w[4];
+        st.data[var::PI_PHI * n + i] = 0.05 * w[5];
+    }
+    st
+}
