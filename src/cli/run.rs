@@ -302,11 +302,11 @@ fn drive(
     let every = out.timeseries_every.max(1);
     // the next multiple of m after s (never, for m = 0)
     let next = |s: u64, m: u64| s.checked_div(m).map_or(u64::MAX, |q| (q + 1) * m);
-    let first = stepper.download()?.step;
+    let d = stepper.diagnostics()?;
+    let first = d.step;
     let mut done = first;
     let mut last_row = (Instant::now(), done);
 
-    let d = stepper.diagnostics()?;
     say(summary(&d));
     if initial {
         writer.push_row(&d.columns());
