@@ -1,7 +1,7 @@
 //! The diagnostics of SPEC §6: one timeseries row per output interval, built from the box reductions of the
 //! per-site values (backend/cpu/diagnostics.rs on the CPU, shaders/diagnostics.wgsl on the GPU), plus the
 //! health check of the state.
-use crate::backend::cpu::diagnostics::{all_site_values, col, reduce_columns, NCOL};
+use crate::backend::cpu::diagnostics::{all_site_values_quantum, col, reduce_columns, NCOL};
 use crate::backend::cpu::fd::Fd;
 use crate::backend::StepperSetup;
 use crate::numerics::lattice::Lattice;
@@ -171,15 +171,54 @@ pub fn finish(sums: &[f64; NCOL], lattice: &Lattice, t: f64, step: u64) -> Diagn
 /// Diagnostics of a host state with the CPU twin in f64.
 pub fn diagnostics(state: &State, setup: &StepperSetup) -> Diagnostics {
     let fd = Fd::<f64>::new(&setup.stencil, state.lattice.spacing, 0.0);
-    let (cols, _) = all_site_values(&fd, &state.lattice, &state.background, &state.data, setup.params.lambda, setup.params.mass);
-    finish(&reduce_columns(&cols), &state.lattice, state.t, state.step)
+    let q = quantum_site_terms(state, setup);
+    let (cols, _) = all_site_values_quantum(
+        &fd,
+        &state.lattice,
+        &state.background,
+        &state.data,
+        setup.params.lambda,
+        setup.params.mass,
+        &q.as_ref().map(|q| q.iter().map(|s| [s.rho, s.mom[0], s.mom[1], s.mom[2]]).collect::<Vec<_>>()).unwrap_or_default(),
+    );
+    let mut d = finish(&reduce_columns(&cols), &state.lattice, state.t, state.step);
+    if let Some(q) = q {
+        // issue 5: ⟨δφ²⟩ box mean and the physicality of Γ (SPEC §6)
+        d.phi2_mean = q.iter().map(|s| s.phi2).sum::<f64>() / q.len() as f64;
+        d.state_min_symplectic =
+            crate::numerics::symplectic::min_symplectic_ratio(&state.gamma, state.lattice.sites(), state.lattice.cell_volume());
+    }
+    d
 }
+
+/// The quantum field's per-site terms (representation `dense`; None without a quantum state).
+pub fn quantum_site_terms(state: &State, setup: &StepperSetup) -> Option<Vec<crate::physics::gaussian_dynamics::SiteQuantum>> {
+    let params = setup.quantum?;
+    if state.gamma.is_empty() {
+        return None;
+    }
+    let model = crate::physics::gaussian_dynamics::GaussianModel::new(state.lattice, setup.stencil, params);
+    let c = model.coeffs_of(&state.data, &state.background).ok()?;
+    Some(model.site_quantum(&c, &state.gamma))
+}
+
+/// ⟨δφ²⟩ per site (snapshot dataset `phi2`); None without a quantum state.
+pub fn phi2_field(state: &State, setup: &StepperSetup) -> Option<Vec<f64>> {
+    quantum_site_terms(state, setup).map(|q| q.iter().map(|s| s.phi2).collect())
+}
+
+/// Below this value of `state_min_symplectic` (smallest symplectic eigenvalue of Γ over ½) the state has lost
+/// Γ + iΩ/2 ⪰ 0 beyond round-off and time-step error: the run stops.
+pub const PHYSICALITY_TOLERANCE: f64 = 1e-6;
 
 /// 𝓗 and 𝓗_a of a host state with the CPU twin in f64.
 pub fn constraint_field_values(state: &State, setup: &StepperSetup) -> ConstraintFields {
     let fd = Fd::<f64>::new(&setup.stencil, state.lattice.spacing, 0.0);
+    let q: Vec<[f64; 4]> = quantum_site_terms(state, setup)
+        .map(|q| q.iter().map(|s| [s.rho, s.mom[0], s.mom[1], s.mom[2]]).collect())
+        .unwrap_or_default();
     let (_, [ham, mx, my, mz]) =
-        all_site_values(&fd, &state.lattice, &state.background, &state.data, setup.params.lambda, setup.params.mass);
+        all_site_values_quantum(&fd, &state.lattice, &state.background, &state.data, setup.params.lambda, setup.params.mass, &q);
     ConstraintFields { ham, mom: [mx, my, mz] }
 }
 

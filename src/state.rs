@@ -39,6 +39,9 @@ pub struct State {
     pub background: [f64; 6],
     pub t: f64,
     pub step: u64,
+    /// Γ of the quantum field (representation `dense`, SPEC §4.2): row-major 2n × 2n over X = (φ(·), π_φ(·));
+    /// empty for the classical representation `none`. The mean x̄ is the `phi`, `pi_phi` fields above.
+    pub gamma: Vec<f64>,
 }
 
 /// The flat metric δ_ab in storage order.
@@ -48,7 +51,7 @@ impl State {
     /// All fields zero, background metric δ_ab (so g = δ).
     pub fn zeros(lattice: Lattice) -> Self {
         let n = lattice.sites();
-        Self { lattice, data: vec![0.0; NVARS * n], background: FLAT, t: 0.0, step: 0 }
+        Self { lattice, data: vec![0.0; NVARS * n], background: FLAT, t: 0.0, step: 0, gamma: Vec::new() }
     }
     /// Full metric g_ab = ḡ_ab + δg_ab at site i.
     pub fn metric(&self, i: usize) -> [f64; 6] {

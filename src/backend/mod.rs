@@ -27,6 +27,8 @@ pub struct StepperSetup {
     /// false = frozen drift (`cq.frozen_drift`, for tests): the deterministic RK4 update is skipped and each step
     /// only adds the noise increments to π^ab.
     pub drift: bool,
+    /// The quantum scalar field (`matter.representation = "dense"`, SPEC §4.2; issue 5); None = classical field.
+    pub quantum: Option<crate::physics::gaussian_forms::QuantumParams>,
 }
 
 impl StepperSetup {
@@ -52,6 +54,15 @@ impl StepperSetup {
                 seed: cfg.run.seed,
             },
             drift: !cfg.cq.frozen_drift,
+            quantum: (cfg.matter.representation == crate::config::Representation::Dense).then_some(
+                crate::physics::gaussian_forms::QuantumParams {
+                    mass: cfg.matter.mass,
+                    diffusion: cfg.cq.diffusion,
+                    beta: cfg.cq.beta,
+                    decoherence_excess: cfg.cq.decoherence_excess,
+                    renormalize: cfg.matter.renormalization == crate::config::Renormalization::Vacuum,
+                },
+            ),
         }
     }
     /// The same setup with the state's background metric ḡ_ab.
@@ -112,9 +123,25 @@ pub fn cpu_stepper(setup: StepperSetup, state: &State) -> Box<dyn Stepper> {
     }
 }
 
+/// A CPU stepper, or the error of setting up its quantum field (`dense`: the initial vacuum needs m > 0).
+pub fn try_cpu_stepper(setup: StepperSetup, state: &State) -> anyhow::Result<Box<dyn Stepper>> {
+    Ok(match setup.precision {
+        Precision::F32 => Box::new(cpu::CpuStepper::<f32>::try_new(setup, state)?),
+        Precision::F64 => Box::new(cpu::CpuStepper::<f64>::try_new(setup, state)?),
+    })
+}
+
 /// The stepper the config asks for (`run.backend`), and a note on the choice for the user.
 pub fn make_stepper(cfg: &Config, state: &State) -> anyhow::Result<(Box<dyn Stepper>, String)> {
     let setup = StepperSetup::from_config(cfg).with_background_of(state);
+    if setup.quantum.is_some() {
+        // issue 5: the dense Gaussian state runs on the CPU backend (f64) in this version
+        let why = match cfg.run.backend {
+            BackendChoice::Auto => "auto: the dense quantum field runs on the CPU in this version",
+            _ => "run.backend = \"cpu\"",
+        };
+        return Ok((try_cpu_stepper(setup, state)?, format!("CPU backend ({why}), {} threads", rayon::current_num_threads())));
+    }
     match cfg.run.backend {
         BackendChoice::Cpu => Ok((cpu_stepper(setup, state), "CPU backend (run.backend = \"cpu\")".into())),
         BackendChoice::Gpu => {

@@ -313,7 +313,7 @@ fn drive(
         if out.snapshot_every > 0 {
             let s = stepper.download()?;
             let cf = stepper.constraint_fields()?;
-            writer.write_snapshot(SnapshotData::from_state(&s, &cf, None))?;
+            writer.write_snapshot(SnapshotData::from_state(&s, &cf, crate::diagnostics::phi2_field(&s, stepper.setup()).as_deref()))?;
         }
         writer.flush()?;
     }
@@ -338,6 +338,17 @@ fn drive(
                 ))
             );
         }
+        if d.state_min_symplectic < 1.0 - crate::diagnostics::PHYSICALITY_TOLERANCE {
+            bail!(
+                "the quantum state stopped being physical at step {}, t = {:.6}: the smallest symplectic eigenvalue of Γ is \
+                 {:.9} × ½ (Γ + iΩ/2 must stay positive semi-definite; tolerance {:e}). The conditioning and decoherence \
+                 terms are stiff when D2 is small (rates ∝ 1/(D2 ΔV)): reduce the time step (time.courant or time.dt)",
+                d.step,
+                d.t,
+                d.state_min_symplectic,
+                crate::diagnostics::PHYSICALITY_TOLERANCE
+            );
+        }
         if done % every == 0 || done == steps {
             d.wall_per_step = last_row.0.elapsed().as_secs_f64() / (done - last_row.1) as f64;
             last_row = (Instant::now(), done);
@@ -350,7 +361,7 @@ fn drive(
             let s = stepper.download()?;
             if snapshot {
                 let cf = stepper.constraint_fields()?;
-                writer.write_snapshot(SnapshotData::from_state(&s, &cf, None))?;
+                writer.write_snapshot(SnapshotData::from_state(&s, &cf, crate::diagnostics::phi2_field(&s, stepper.setup()).as_deref()))?;
             }
             if checkpoint {
                 writer.write_checkpoint(&s)?;

@@ -37,22 +37,142 @@ pub fn unimplemented_features(cfg: &Config) -> Vec<Problem> {
     let mut p = Vec::new();
     match cfg.matter.representation {
         Representation::None => {}
-        Representation::Dense | Representation::Ensemble => {
-            let name = if cfg.matter.representation == Representation::Dense {
-                "dense"
-            } else {
-                "ensemble"
-            };
+        Representation::Dense => {
+            if cfg.run.backend == crate::config::BackendChoice::Gpu {
+                p.push(Problem::new(
+                    "run.backend",
+                    "run.backend = \"gpu\" with matter.representation = \"dense\": the dense quantum field runs on the CPU \
+                     (float64) in this version of cqgrav (the GPU kernels are not written yet); use run.backend = \"cpu\" \
+                     or \"auto\"",
+                ));
+            }
+            if cfg.run.precision == crate::config::Precision::F32 {
+                p.push(Problem::new(
+                    "run.precision",
+                    "run.precision = \"f32\" with matter.representation = \"dense\": the dense quantum field runs in \
+                     float64 on the CPU in this version of cqgrav; use run.precision = \"f64\"",
+                ));
+            }
+        }
+        Representation::Ensemble => {
             p.push(Problem::new(
                 "matter.representation",
-                format!(
-                    "matter.representation = \"{name}\" (quantum Gaussian state, SPEC §4.2) is not implemented in this \
-                     version of cqgrav yet; use matter.representation = \"none\" (classical scalar field)"
-                ),
+                "matter.representation = \"ensemble\" (quantum Gaussian state in square-root form, SPEC §4.2) is not \
+                 implemented in this version of cqgrav yet; use \"dense\" (lattices up to about 8³) or \"none\" \
+                 (classical scalar field)",
             ));
         }
     }
     p
+}
+
+/// Bytes the CPU `dense` representation holds for n sites: eleven (2n × 2n) float64 matrices (Γ, its three RK4
+/// copies and right-hand side, the products of the drift and the noise flow).
+pub fn dense_memory_bytes(sites: usize) -> u128 {
+    let d = 2 * sites as u128;
+    11 * d * d * 8
+}
+
+/// MemTotal / MemAvailable of this machine in bytes (Linux), if known.
+pub fn machine_memory() -> Option<(u128, u128)> {
+    let s = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let get = |key: &str| -> Option<u128> {
+        let line = s.lines().find(|l| l.starts_with(key))?;
+        Some(line.split_whitespace().nth(1)?.parse::<u128>().ok()? * 1024)
+    };
+    Some((get("MemTotal:")?, get("MemAvailable:")?))
+}
+
+/// The checks of the `dense` quantum field (SPEC §4, §4.1, §4.2; issue 5).
+fn check_dense(cfg: &Config, r: &mut Review) {
+    if cfg.matter.representation != Representation::Dense {
+        return;
+    }
+    let m = cfg.matter.mass;
+    if m.is_finite() && m <= 0.0 {
+        r.problems.push(Problem::new(
+            "matter.mass",
+            format!(
+                "matter.mass = {m} with matter.representation = \"dense\": the initial state is the lattice Fock vacuum, \
+                 which needs ω_k² = κ_k² + m² > 0 for every lattice momentum; the k = 0 mode of a massless field has no \
+                 vacuum. Use matter.mass > 0"
+            ),
+        ));
+    }
+    let cq = &cfg.cq;
+    if cq.diffusion > 0.0 {
+        if cq.noise == crate::config::NoiseKind::TraceOnly {
+            r.problems.push(Problem::new(
+                "cq.noise",
+                "cq.noise = \"trace-only\" with a quantum field (matter.representation = \"dense\"): the back-reaction \
+                 L̂^ab has a traceless part (D^aφ D^bφ) outside the range of the rank-one noise, so the decoherence–diffusion \
+                 trade-off C ⪰ ¼𝒟⁻¹ cannot be met (a noiseless channel of dπ^ab would reveal ⟨L̂⟩ exactly); use \
+                 cq.noise = \"tensor\" with cq.beta < 1/3",
+            ));
+        }
+        if (cq.beta - 1.0 / 3.0).abs() <= 1e-12 {
+            r.problems.push(Problem::new(
+                "cq.beta",
+                "cq.beta = 1/3 with a quantum field (matter.representation = \"dense\"): the diffusion tensor then has \
+                 no trace part, the back-reaction's trace g_ab L̂^ab lies outside the range of 𝒟 and the \
+                 decoherence–diffusion trade-off cannot be met; use cq.beta < 1/3",
+            ));
+        }
+        if cq.correlation_length > 0.0 {
+            r.problems.push(Problem::new(
+                "cq.correlation_length",
+                format!(
+                    "cq.correlation_length = {} with matter.representation = \"dense\": the decoherence and conditioning \
+                     need 𝒟⁻¹, and the inverse of the Gaussian kernel K_ℓ (exp(+k²ℓ²/2) in Fourier space) is not \
+                     implemented; use white noise (cq.correlation_length = 0) with the quantum field",
+                    cq.correlation_length
+                ),
+            ));
+        }
+        // heating rate of one site, F3 of docs/quantum_references.md: (1+ε) 3 N m² / (8 D2 (1 − 3β) ΔV √g)
+        let h = cfg.lattice.spacing;
+        if h.is_finite() && h > 0.0 && cq.beta < 1.0 / 3.0 {
+            let rate = (1.0 + cq.decoherence_excess.max(0.0)) * 3.0 * m * m / (8.0 * cq.diffusion * (1.0 - 3.0 * cq.beta) * h.powi(3));
+            let dt = cfg.dt();
+            if rate * dt > 0.05 {
+                r.warnings.push(format!(
+                    "the decoherence of the quantum field heats each site at a rate ≈ (1+ε)·3m²/(8 D2 (1−3β) ΔV) = {} per unit \
+                     time, and time.dt = {} resolves it with only {} steps per e-fold: the conditioning is stiff at this \
+                     coupling; reduce the time step (the run stops if Γ + iΩ/2 loses positivity)",
+                    fmt_num(rate),
+                    fmt_num(dt),
+                    fmt_num(1.0 / (rate * dt))
+                ));
+            }
+        }
+    }
+    let n: usize = cfg.lattice.shape.iter().product();
+    let need = dense_memory_bytes(n);
+    let gib = |b: u128| b as f64 / (1u128 << 30) as f64;
+    if let Some((total, _)) = machine_memory() {
+        if need > total {
+            r.problems.push(Problem::new(
+                "lattice.shape",
+                format!(
+                    "lattice.shape = {:?} with matter.representation = \"dense\" needs {} GiB for Γ (2n × 2n float64 with \
+                     n = {n} sites, eleven copies), more than this machine's {} GiB of memory; the dense representation is \
+                     for lattices up to about 8³ (use a smaller lattice)",
+                    cfg.lattice.shape,
+                    fmt_num(gib(need)),
+                    fmt_num(gib(total))
+                ),
+            ));
+            return;
+        }
+    }
+    if n > 512 {
+        r.warnings.push(format!(
+            "matter.representation = \"dense\" on {n} sites: each step costs O((2n)³) = {:.1e} flops and {} GiB of memory; \
+             the CPU representation is meant for lattices up to about 8³ = 512 sites",
+            10.0 * (2.0 * n as f64).powi(3),
+            fmt_num(gib(need))
+        ));
+    }
 }
 
 /// A number with about 3 significant digits, trailing zeros trimmed (for messages).
@@ -259,6 +379,8 @@ fn check_values(cfg: &Config, r: &mut Review) {
         );
     }
 
+    check_dense(cfg, r);
+
     // ---- CQ (SPEC §3, §4.1)
     let cq = &cfg.cq;
     if !(cq.diffusion.is_finite() && cq.diffusion >= 0.0) {
@@ -316,9 +438,15 @@ fn check_values(cfg: &Config, r: &mut Review) {
     }
     if cq.frozen_drift {
         r.warnings.push(
-            "cq.frozen_drift = true: the deterministic drift is switched off (testing only): the metric, lapse and \
-             field stay frozen and each step only adds the CQ noise to π^ab"
-                .into(),
+            if cfg.matter.representation == Representation::Dense {
+                "cq.frozen_drift = true: the metric's deterministic drift is switched off (testing only): g, π^ab and N \
+                 stay frozen except for the CQ noise added to π^ab; the quantum field evolves in the frozen metric"
+                    .into()
+            } else {
+                "cq.frozen_drift = true: the deterministic drift is switched off (testing only): the metric, lapse and \
+                 field stay frozen and each step only adds the CQ noise to π^ab"
+                    .into()
+            },
         );
     }
     let dex = cq.decoherence_excess;

@@ -2,6 +2,7 @@
 //! bit. The state is stored exactly as the stepper holds it (`data` = the 15 fields with δg, not g: state.rs),
 //! in float64 (an f32 run's values are exactly representable). The random numbers are a counter-based
 //! generator keyed by (seed, step, site, component) (SPEC §3), so `seed` and `step` are its complete state.
+//! A run with the `dense` quantum field also stores Γ (dataset `gamma`, 2n × 2n; x̄ is in `data`).
 //! The checkpoint also carries the timeseries rows and the snapshot list up to its step, so a restart
 //! rebuilds the main file from it alone.
 use super::h5util::{read_array_attr, read_scalar_attr, read_str_attr, write_array_attr, write_scalar_attr, write_str_attr};
@@ -77,6 +78,15 @@ impl Checkpoint {
             .and_then(|d| d.write_raw(&s.data))
             .context("writing dataset data")?;
         file.new_dataset_builder().with_data(&s.background[..]).create("background").context("writing dataset background")?;
+        if !s.gamma.is_empty() {
+            // the quantum state's covariance (representation `dense`), row-major 2n × 2n
+            let d = 2 * s.lattice.sites();
+            file.new_dataset::<f64>()
+                .shape([d, d])
+                .create("gamma")
+                .and_then(|ds| ds.write_raw(&s.gamma))
+                .context("writing dataset gamma")?;
+        }
         let steps: Vec<u64> = self.snapshots.iter().map(|x| x.step).collect();
         let times: Vec<f64> = self.snapshots.iter().map(|x| x.t).collect();
         file.new_dataset_builder().with_data(&steps).create("snapshot_steps").context("writing snapshot_steps")?;
@@ -113,8 +123,12 @@ impl Checkpoint {
         let steps = file.dataset("snapshot_steps").and_then(|d| d.read_raw::<u64>()).context("reading snapshot_steps")?;
         let times = file.dataset("snapshot_times").and_then(|d| d.read_raw::<f64>()).context("reading snapshot_times")?;
         let history = read_str_attr(file, "history")?;
+        let gamma = match file.dataset("gamma") {
+            Ok(ds) => ds.read_raw::<f64>().context("reading dataset gamma")?,
+            Err(_) => Vec::new(),
+        };
         Ok(Self {
-            state: State { lattice, data, background, t: read_scalar_attr(file, "t")?, step: read_scalar_attr(file, "step")? },
+            state: State { lattice, data, background, t: read_scalar_attr(file, "t")?, step: read_scalar_attr(file, "step")?, gamma },
             dt: read_scalar_attr(file, "dt")?,
             precision: parse_precision(&read_str_attr(file, "precision")?)?,
             seed: read_scalar_attr(file, "seed")?,

@@ -1,7 +1,7 @@
 //! Hamiltonian and momentum constraints at one site (SPEC §5), with the sums of the absolute values of their
 //! terms (the normalisation of the relative norms).
-//!   𝓗   = G_abcd π^ab π^cd − √g R + 2Λ√g + Ĥ_m,   G_abcd π^ab π^cd = (π_ab π^ab − ½ π²)/√g
-//!   𝓗_a = −2 g_ac D_b π^bc + π_φ ∂_a φ,   D_b π^bc = ∂_b π^bc + Γ^c_bd π^bd   (π^bc a density of weight one)
+//!   𝓗   = G_abcd π^ab π^cd − √g R + 2Λ√g + ⟨Ĥ_m⟩_ren,   G_abcd π^ab π^cd = (π_ab π^ab − ½ π²)/√g
+//!   𝓗_a = −2 g_ac D_b π^bc + ⟨π_φ ∂_a φ⟩,   D_b π^bc = ∂_b π^bc + Γ^c_bd π^bd   (π^bc a density of weight one)
 use super::ricci::{ricci, SymDerivs};
 use super::scalar_field;
 use super::tensor::{contract, inverse, sandwich, Sym, SYM};
@@ -18,6 +18,9 @@ pub struct ConstraintData<T> {
     /// ∂_k π^ab
     pub dpi: [Sym<T>; 3],
     pub dphi: [T; 3],
+    /// The quantum field's fluctuation terms (representation `dense`): ⟨Ĥ_m⟩_ren − Ĥ_m(x̄) and
+    /// ⟨π_φ ∂_aφ⟩ − π̄_φ ∂_aφ̄ (physics/gaussian_dynamics.rs); zero for a classical field.
+    pub quantum: [T; 4],
 }
 
 /// One site's constraint values and the matching sums of absolute values of their terms.
@@ -46,7 +49,7 @@ pub fn constraints<T: Real>(c: &ConstraintData<T>, lambda: T, mass: T) -> SiteCo
     let (ric, gam) = ricci(&ginv, &c.dg);
     let potential = -sqrtg * contract(&ginv, &ric);
     let cosmo = two * lambda * sqrtg;
-    let matter = scalar_field::energy_density(&ginv, sqrtg, c.phi, c.pi_phi, &c.dphi, mass);
+    let matter = scalar_field::energy_density(&ginv, sqrtg, c.phi, c.pi_phi, &c.dphi, mass) + c.quantum[0];
     let ham = kinetic + potential + cosmo + matter;
     let ham_abs = kinetic.abs() + potential.abs() + cosmo.abs() + matter.abs();
 
@@ -62,7 +65,7 @@ pub fn constraints<T: Real>(c: &ConstraintData<T>, lambda: T, mass: T) -> SiteCo
             t_div = t_div - two * c.g[SYM[a][cc]] * div[cc];
             t_gam = t_gam - two * c.g[SYM[a][cc]] * gpi[cc];
         }
-        let t_mat = c.pi_phi * c.dphi[a];
+        let t_mat = c.pi_phi * c.dphi[a] + c.quantum[1 + a];
         mom[a] = t_div + t_gam + t_mat;
         mom_abs[a] = t_div.abs() + t_gam.abs() + t_mat.abs();
     }

@@ -57,6 +57,7 @@ pub fn site_values<T: Real>(
     lambda: T,
     mass: T,
     i: usize,
+    quantum: [T; 4],
 ) -> ([T; NCOL], [T; 4]) {
     let n = lat.sites();
     let f = |v: usize| &u[v * n..(v + 1) * n];
@@ -79,6 +80,7 @@ pub fn site_values<T: Real>(
     d.phi = u[var::PHI * n + i];
     d.pi_phi = u[var::PI_PHI * n + i];
     d.dphi = gradient(fd, lat, f(var::PHI), c);
+    d.quantum = quantum;
     let s = constraints(&d, lambda, mass);
     let lapse = u[var::LAPSE * n + i];
     let half = T::c(0.5);
@@ -111,9 +113,23 @@ pub fn all_site_values<T: Real>(
     lambda: T,
     mass: T,
 ) -> (Vec<Vec<T>>, [Vec<T>; 4]) {
+    all_site_values_quantum(fd, lat, background, u, lambda, mass, &[])
+}
+
+/// [`all_site_values`] with the quantum field's per-site fluctuation terms (empty: none).
+pub fn all_site_values_quantum<T: Real>(
+    fd: &Fd<T>,
+    lat: &Lattice,
+    background: &[T; 6],
+    u: &[T],
+    lambda: T,
+    mass: T,
+    quantum: &[[T; 4]],
+) -> (Vec<Vec<T>>, [Vec<T>; 4]) {
     let n = lat.sites();
+    let q = |i: usize| quantum.get(i).copied().unwrap_or([T::zero(); 4]);
     let rows: Vec<([T; NCOL], [T; 4])> =
-        (0..n).into_par_iter().map(|i| site_values(fd, lat, background, u, lambda, mass, i)).collect();
+        (0..n).into_par_iter().map(|i| site_values(fd, lat, background, u, lambda, mass, i, q(i))).collect();
     let cols = (0..NCOL).map(|c| rows.iter().map(|r| r.0[c]).collect()).collect();
     let fields = std::array::from_fn(|k| rows.iter().map(|r| r.1[k]).collect());
     (cols, fields)

@@ -1,5 +1,6 @@
 //! The CPU backend: the float64 (or float32) twin of every GPU kernel, parallel over sites with rayon.
 pub mod cq_noise; // CQ noise (issue 4)
+pub mod dense_field;
 pub mod diagnostics;
 pub mod reduce;
 pub mod evolve_stage;
@@ -28,10 +29,16 @@ pub struct CpuStepper<T: Real> {
     step: u64,
     /// CQ noise (issue 4): None when D2 = 0
     noise: Option<cq_noise::CpuNoise<T>>,
+    /// the quantum field (representation `dense`, issue 5)
+    dense: Option<dense_field::DenseField>,
 }
 
 impl<T: Real> CpuStepper<T> {
     pub fn new(setup: StepperSetup, state: &State) -> Self {
+        Self::try_new(setup, state).expect("setting up the CPU stepper")
+    }
+
+    pub fn try_new(setup: StepperSetup, state: &State) -> anyhow::Result<Self> {
         let n = setup.lattice.sites();
         let fd = Fd::new(&setup.stencil, setup.lattice.spacing, setup.dissipation);
         let params = RhsParams {
@@ -55,12 +62,16 @@ impl<T: Real> CpuStepper<T> {
                 .noise
                 .is_active()
                 .then(|| cq_noise::CpuNoise::new(setup.noise, setup.lattice, setup.background, setup.dt)),
+            dense: match setup.quantum {
+                Some(q) => Some(dense_field::DenseField::new(&setup, q, state)?),
+                None => None,
+            },
         };
         s.upload(state);
-        s
+        Ok(s)
     }
 
-    fn rk4_step(&mut self) {
+    fn rk4_step(&mut self) -> anyhow::Result<()> {
         let lat = self.setup.lattice;
         let dt = self.setup.dt;
         for st in STAGES {
@@ -72,9 +83,19 @@ impl<T: Real> CpuStepper<T> {
             };
             scalar_flux::scalar_flux(&self.fd, &lat, &self.params.background, input, &mut self.flux);
             rhs_all(&self.fd, &lat, &self.params, &StageBuffers { input, flux: &self.flux }, &mut self.k);
+            if let Some(q) = &mut self.dense {
+                // issue 5: the quantum field's drift and back-reaction (f64)
+                let uf: Vec<f64> = input.iter().map(|x| x.as_f64()).collect();
+                let sq = q.stage(st.index, &uf, &self.setup.background)?;
+                dense_field::apply_stage(&sq, &mut self.k, !self.setup.drift);
+            }
             let next = if st.index == 1 { &mut self.u2 } else { &mut self.u1 };
             combine(&st, dt, &self.k, &mut self.y, &mut self.acc, next);
+            if let Some(q) = &mut self.dense {
+                q.combine(&st, dt);
+            }
         }
+        Ok(())
     }
 }
 
@@ -85,11 +106,20 @@ impl<T: Real> Stepper for CpuStepper<T> {
             if let Some(nz) = &mut self.noise {
                 nz.draw(self.step, &self.y);
             }
-            if self.setup.drift {
-                self.rk4_step();
+            if self.setup.drift || self.dense.is_some() {
+                self.rk4_step()?;
             }
             if let Some(nz) = &self.noise {
                 nz.add_to(&mut self.y);
+                // issue 5: condition the quantum state on the same increments
+                if let Some(q) = &mut self.dense {
+                    let n = self.setup.lattice.sites();
+                    let dw: Vec<f64> = nz.increments().iter().map(|x| x.as_f64()).collect();
+                    let r = crate::state::var::PHI * n..(crate::state::var::PI_PHI + 1) * n;
+                    let mut xbar: Vec<f64> = self.y[r.clone()].iter().map(|x| x.as_f64()).collect();
+                    q.condition(&dw, &mut xbar);
+                    self.y[r].iter_mut().zip(&xbar).for_each(|(y, x)| *y = T::c(*x));
+                }
             }
             self.step += 1;
         }
@@ -102,18 +132,32 @@ impl<T: Real> Stepper for CpuStepper<T> {
             background: self.setup.background,
             t: self.setup.time_at(self.step),
             step: self.step,
+            gamma: self.dense.as_ref().map(|q| q.gy.clone()).unwrap_or_default(),
         })
     }
     fn upload(&mut self, state: &State) {
         assert_eq!(state.background, self.setup.background, "state and stepper disagree on the background metric");
         self.y = state.data.iter().map(|&x| T::c(x)).collect();
         self.step = state.step;
+        if let Some(q) = &mut self.dense {
+            if !state.gamma.is_empty() {
+                assert_eq!(state.gamma.len(), q.gy.len(), "the state's Γ does not match the lattice");
+                q.gy.clone_from(&state.gamma);
+            }
+        }
     }
     fn setup(&self) -> &StepperSetup {
         &self.setup
     }
     /// Evaluated on the stepper's own state in its precision (twin of the GPU reduction).
     fn diagnostics(&mut self) -> anyhow::Result<Diagnostics> {
+        if self.dense.is_some() {
+            // issue 5: the host evaluation adds the quantum state's densities and its physicality
+            let s = self.download()?;
+            let mut d = crate::diagnostics::diagnostics(&s, &self.setup);
+            d.noise = self.noise_diagnostics()?;
+            return Ok(d);
+        }
         let bg = self.params.background;
         let (cols, _) = diagnostics::all_site_values(&self.fd, &self.setup.lattice, &bg, &self.y, self.params.lambda, self.params.mass);
         let sums = diagnostics::reduce_columns(&cols).map(|x| x.as_f64());

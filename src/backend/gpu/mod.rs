@@ -226,6 +226,7 @@ impl Stepper for GpuStepper {
             background: self.setup.background,
             t: self.setup.time_at(self.step),
             step: self.step,
+            gamma: Vec::new(),
         })
     }
 

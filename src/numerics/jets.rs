@@ -1,0 +1,278 @@
+//! The lattice "jet" map of the quantum scalar field (SPEC §4): at each site x the five linear functionals
+//!   Y_x = R_x X = (D_1φ(x), D_2φ(x), D_3φ(x), φ(x), π_φ(x))
+//! of the phase-space vector X = (φ(·), π_φ(·)) ∈ R^{2n}, with D_a the SPEC §2 first-derivative stencil (the same
+//! one the classical field uses, numerics/stencil.rs). Every quadratic operator of the model — the Hamiltonian
+//! H_m = ½XᵀMX, each back-reaction observable L̂_I = ½XᵀA_IX, and every sum Σ_IJ c_IJ A_I(·)A_J of §4.1 — is a
+//! *jet form*  Σ_x R_xᵀ z_x R_x  with one 5×5 matrix z_x per site. This file applies such forms to vectors and
+//! dense matrices; it knows no physics.
+//!
+//! Because the centred stencil has no weight at its centre, R_x Ω R_xᵀ only links φ(x) and π(x):
+//! ω = R_x Ω R_xᵀ = (1/ΔV)(e_φ e_πᵀ − e_π e_φᵀ).
+use super::lattice::Lattice;
+use super::stencil::Stencil;
+use rayon::prelude::*;
+
+/// A 5×5 block of a jet form.
+pub type Mat5 = [[f64; 5]; 5];
+pub const ZERO5: Mat5 = [[0.0; 5]; 5];
+/// Jet index of φ(x) and π_φ(x) (0..3 are the gradient components).
+pub const J_PHI: usize = 3;
+pub const J_PI: usize = 4;
+
+/// The taps of R on a periodic lattice (wrapped points repeat, so their weights add, as in the stencils).
+#[derive(Debug, Clone)]
+pub struct JetMap {
+    pub n: usize,
+    /// 2·radius taps (site, weight) per (site, axis): D_aφ(x) = Σ w φ(site).
+    taps: Vec<(u32, f64)>,
+    per: usize,
+    pub cell_volume: f64,
+}
+
+impl JetMap {
+    pub fn new(lat: &Lattice, stencil: &Stencil) -> Self {
+        let n = lat.sites();
+        let r = stencil.radius;
+        let per = 2 * r;
+        let inv = 1.0 / (stencil.d1 * lat.spacing);
+        let mut taps = Vec::with_capacity(n * 3 * per);
+        for x in 0..n {
+            let c = lat.coords(x);
+            for axis in 0..3 {
+                for k in 1..=r {
+                    let w = stencil.c1[r + k] * inv;
+                    taps.push((lat.shifted(c, axis, k as isize) as u32, w));
+                    taps.push((lat.shifted(c, axis, -(k as isize)) as u32, -w));
+                }
+            }
+        }
+        Self { n, taps, per, cell_volume: lat.cell_volume() }
+    }
+
+    #[inline(always)]
+    fn axis_taps(&self, x: usize, axis: usize) -> &[(u32, f64)] {
+        let s = (x * 3 + axis) * self.per;
+        &self.taps[s..s + self.per]
+    }
+
+    /// Y_x of the vector v = (φ, π) (length 2n).
+    #[inline]
+    pub fn jets_at(&self, v: &[f64], x: usize) -> [f64; 5] {
+        let mut y = [0.0; 5];
+        for (a, ya) in y.iter_mut().take(3).enumerate() {
+            *ya = self.axis_taps(x, a).iter().map(|&(p, w)| w * v[p as usize]).sum();
+        }
+        y[J_PHI] = v[x];
+        y[J_PI] = v[self.n + x];
+        y
+    }
+
+    /// The nonzero entries (index into R^{2n}, weight) of the jet functional k at site x.
+    pub fn functional(&self, x: usize, k: usize) -> Vec<(usize, f64)> {
+        match k {
+            0..=2 => self.axis_taps(x, k).iter().map(|&(p, w)| (p as usize, w)).collect(),
+            J_PHI => vec![(x, 1.0)],
+            _ => vec![(self.n + x, 1.0)],
+        }
+    }
+
+    /// out = Σ_x R_xᵀ z_x R_x v (overwrites out, length 2n).
+    pub fn apply(&self, z: &[Mat5], v: &[f64], out: &mut [f64]) {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        for x in 0..self.n {
+            let y = self.jets_at(v, x);
+            let zx = &z[x];
+            let t: [f64; 5] = std::array::from_fn(|a| (0..5).map(|b| zx[a][b] * y[b]).sum());
+            for (a, ta) in t.iter().take(3).enumerate() {
+                for &(p, w) in self.axis_taps(x, a) {
+                    out[p as usize] += w * ta;
+                }
+            }
+            out[x] += t[J_PHI];
+            out[self.n + x] += t[J_PI];
+        }
+    }
+
+    /// Row-wise: out[i, :] = (Σ_x R_xᵀ z_x R_x) m[i, :] for every row i of the row-major (2n × 2n) matrix m,
+    /// i.e. out = m·(Σ R_xᵀ z_xᵀ R_x). For symmetric z_x this is m·Z.
+    pub fn apply_rows(&self, z: &[Mat5], m: &[f64], out: &mut [f64]) {
+        let d = 2 * self.n;
+        out.par_chunks_mut(d).zip(m.par_chunks(d)).for_each(|(o, row)| self.apply(z, row, o));
+    }
+
+    /// R_x Γ R_xᵀ for the row-major (2n × 2n) matrix Γ.
+    pub fn local_cov(&self, gamma: &[f64], x: usize) -> Mat5 {
+        let d = 2 * self.n;
+        let f: [Vec<(usize, f64)>; 5] = std::array::from_fn(|k| self.functional(x, k));
+        let mut out = ZERO5;
+        for a in 0..5 {
+            for b in a..5 {
+                let mut s = 0.0;
+                for &(p, wp) in &f[a] {
+                    let row = &gamma[p * d..(p + 1) * d];
+                    for &(q, wq) in &f[b] {
+                        s += wp * wq * row[q];
+                    }
+                }
+                out[a][b] = s;
+                out[b][a] = s;
+            }
+        }
+        out
+    }
+
+    /// out += scale · Σ_x R_xᵀ z_x R_x as a dense row-major (2n × 2n) matrix.
+    pub fn scatter(&self, z: &[Mat5], scale: f64, out: &mut [f64]) {
+        self.scatter_mapped(z, scale, out, |p| (p, 1.0));
+    }
+
+    /// out += scale · Ω (Σ_x R_xᵀ z_x R_x) Ωᵀ, Ω = (1/ΔV)[[0, I], [−I, 0]] (out row-major 2n × 2n).
+    /// (Ωu)_φ = u_π/ΔV, (Ωu)_π = −u_φ/ΔV: the φ-entry p of a functional moves to the π-entry with sign −1,
+    /// the π-entry to the φ-entry with sign +1.
+    pub fn scatter_omega(&self, z: &[Mat5], scale: f64, out: &mut [f64]) {
+        let n = self.n;
+        let s = scale / (self.cell_volume * self.cell_volume);
+        self.scatter_mapped(z, s, out, move |p| if p < n { (p + n, -1.0) } else { (p - n, 1.0) });
+    }
+
+    fn scatter_mapped(&self, z: &[Mat5], scale: f64, out: &mut [f64], map: impl Fn(usize) -> (usize, f64)) {
+        let d = 2 * self.n;
+        for x in 0..self.n {
+            let f: [Vec<(usize, f64)>; 5] = std::array::from_fn(|k| {
+                self.functional(x, k)
+                    .into_iter()
+                    .map(|(p, w)| {
+                        let (q, sg) = map(p);
+                        (q, sg * w)
+                    })
+                    .collect()
+            });
+            for a in 0..5 {
+                for b in 0..5 {
+                    let zab = z[x][a][b] * scale;
+                    if zab == 0.0 {
+                        continue;
+                    }
+                    for &(p, wp) in &f[a] {
+                        for &(q, wq) in &f[b] {
+                            out[p * d + q] += zab * wp * wq;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// 5×5 helpers.
+pub fn mat5_mul(a: &Mat5, b: &Mat5) -> Mat5 {
+    std::array::from_fn(|i| std::array::from_fn(|j| (0..5).map(|k| a[i][k] * b[k][j]).sum()))
+}
+pub fn mat5_axpy(alpha: f64, a: &Mat5, out: &mut Mat5) {
+    for i in 0..5 {
+        for j in 0..5 {
+            out[i][j] += alpha * a[i][j];
+        }
+    }
+}
+pub fn mat5_transpose(a: &Mat5) -> Mat5 {
+    std::array::from_fn(|i| std::array::from_fn(|j| a[j][i]))
+}
+/// tr(a b)
+pub fn mat5_trace_prod(a: &Mat5, b: &Mat5) -> f64 {
+    (0..5).map(|i| (0..5).map(|j| a[i][j] * b[j][i]).sum::<f64>()).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// apply, apply_rows, local_cov and scatter_omega against the explicit dense matrix of R (built from
+    /// `functional`), on a lattice with a wrapped 2-site axis.
+    #[test]
+    fn jet_forms_match_dense_matrices() {
+        let lat = Lattice::new([5, 2, 3], 0.7);
+        let jm = JetMap::new(&lat, &Stencil::new(4));
+        let n = lat.sites();
+        let d = 2 * n;
+        let mut r = vec![vec![0.0; d]; 5 * n]; // rows (x, k)
+        for x in 0..n {
+            for k in 0..5 {
+                for (p, w) in jm.functional(x, k) {
+                    r[5 * x + k][p] += w;
+                }
+            }
+        }
+        let mut seed = 1u64;
+        let mut rnd = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((seed >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+        };
+        let z: Vec<Mat5> = (0..n).map(|_| std::array::from_fn(|_| std::array::from_fn(|_| rnd()))).collect();
+        // dense Σ R_xᵀ z_x R_x
+        let mut big = vec![0.0; d * d];
+        for x in 0..n {
+            for a in 0..5 {
+                for b in 0..5 {
+                    for p in 0..d {
+                        for q in 0..d {
+                            big[p * d + q] += r[5 * x + a][p] * z[x][a][b] * r[5 * x + b][q];
+                        }
+                    }
+                }
+            }
+        }
+        let v: Vec<f64> = (0..d).map(|_| rnd()).collect();
+        let mut out = vec![0.0; d];
+        jm.apply(&z, &v, &mut out);
+        for p in 0..d {
+            let e: f64 = (0..d).map(|q| big[p * d + q] * v[q]).sum();
+            assert!((out[p] - e).abs() < 1e-12, "apply {p}");
+        }
+        let m: Vec<f64> = (0..d * d).map(|_| rnd()).collect();
+        let mut rows = vec![0.0; d * d];
+        jm.apply_rows(&z, &m, &mut rows);
+        for i in 0..d {
+            for j in 0..d {
+                let e: f64 = (0..d).map(|l| m[i * d + l] * big[j * d + l]).sum(); // m·Zᵀ
+                assert!((rows[i * d + j] - e).abs() < 1e-11);
+            }
+        }
+        let cov = jm.local_cov(&m.iter().enumerate().map(|(k, &x)| x + m[(k % d) * d + k / d]).collect::<Vec<_>>(), 3);
+        let sym: Vec<f64> = (0..d * d).map(|k| m[k] + m[(k % d) * d + k / d]).collect();
+        for a in 0..5 {
+            for b in 0..5 {
+                let e: f64 = (0..d).map(|p| (0..d).map(|q| r[15 + a][p] * sym[p * d + q] * r[15 + b][q]).sum::<f64>()).sum();
+                assert!((cov[a][b] - e).abs() < 1e-12);
+            }
+        }
+        let dv = lat.cell_volume();
+        let omega = |p: usize, q: usize| -> f64 {
+            if p < n && q == p + n {
+                1.0 / dv
+            } else if p >= n && q + n == p {
+                -1.0 / dv
+            } else {
+                0.0
+            }
+        };
+        let mut so = vec![0.0; d * d];
+        jm.scatter_omega(&z, 0.5, &mut so);
+        for p in 0..d {
+            for q in 0..d {
+                let mut e = 0.0;
+                for i in 0..d {
+                    if omega(p, i) == 0.0 {
+                        continue;
+                    }
+                    for j in 0..d {
+                        if omega(q, j) != 0.0 {
+                            e += omega(p, i) * big[i * d + j] * omega(q, j);
+                        }
+                    }
+                }
+                assert!((so[p * d + q] - 0.5 * e).abs() < 1e-9 * (1.0 + e.abs()), "{p} {q}");
+            }
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! SPEC §4.1 on the lattice: the vector fields of the conditional Gaussian state (x̄, Γ), written in the
+//! Stratonovich form, for the `dense` representation (Γ stored in full, row-major 2n × 2n). docs/quantum.md
+//! derives every line; with white noise (ℓ = 0) every Σ_IJ over the 6n back-reaction observables collapses to a
+//! local 5×5 jet form (physics/gaussian_forms.rs, numerics/jets.rs), so the cost per evaluation is a few sparse
+//! passes over Γ and one dense product Γ·(·).
+//!
+//! Drift (Stratonovich = Itô drift + SPEC §4.1's correction; C = (1+ε)¼𝒟⁻¹):
+//!   dx̄/dt = Ω Rᵀk R x̄ − Γ Rᵀp R x̄
+//!   dΓ/dt = Ω Rᵀk R Γ + (…)ᵀ + ((1+ε)/4) Ω Rᵀσ R Ωᵀ − Γ Rᵀσ R Γ
+//! with, per site, k = m + (ε/8)Σ(𝒟⁻¹)_IJ ã_I ω ã_J (the decoherence ½ΣC K_J K_I and the Stratonovich
+//! ⅛ΩP′ cancel at saturation), p = Σ(𝒟⁻¹)_IJ ã_I Γ_loc ã_J, σ = Σ(𝒟⁻¹)_IJ ã_I (Γ_loc + y yᵀ) ã_J,
+//! Γ_loc = R_xΓR_xᵀ, y = R_x x̄.
+//! Noise (one vector field per increment; B = Σ_I ξ_I A_I, ξ = 𝒟⁻¹ dW — the same dW that enters dπ^ab):
+//!   dx̄ = −Γ B x̄,   dΓ = −Γ B Γ + ¼ Ω B Ωᵀ
+//! Back-reaction on π^ab: −⟨L̂_I⟩ with ⟨L̂_I⟩ = ½x̄ᵀA_I x̄ (the classical kernel's mean-field term) + ½tr(ã_IΓ_loc)
+//! − (vacuum scheme) ½tr(ã_I Γvac_loc(ḡ)), Γvac_loc the lattice vacuum's jet covariance for the box-mean metric.
+use super::gaussian_forms::{expectation, QuantumParams, SiteCoeffs, SiteGeometry};
+use super::lattice_vacuum::vacuum_jet_covariance;
+use super::tensor::Sym;
+use crate::numerics::jets::{JetMap, Mat5, J_PI, ZERO5};
+use crate::numerics::lattice::Lattice;
+use crate::numerics::stencil::Stencil;
+use ndarray::ArrayView2;
+use rayon::prelude::*;
+
+/// The lattice model of the quantum field (fixed for a run).
+#[derive(Debug, Clone)]
+pub struct GaussianModel {
+    pub lattice: Lattice,
+    pub stencil: Stencil,
+    pub jets: JetMap,
+    pub params: QuantumParams,
+}
+
+/// The per-site coefficients at one metric, and the vacuum subtraction.
+#[derive(Debug, Clone)]
+pub struct Coeffs {
+    pub sites: Vec<SiteCoeffs>,
+    /// Γvac_loc for the box-mean metric (zero for renormalisation `none`)
+    pub vacuum: Mat5,
+}
+
+/// Per-site quantum contributions to the diagnostics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SiteQuantum {
+    /// ⟨δφ²⟩
+    pub phi2: f64,
+    /// ⟨Ĥ_m⟩_ren − Ĥ_m(x̄): the fluctuations' energy density (renormalised)
+    pub rho: f64,
+    /// ⟨π_φ ∂_aφ⟩ − π̄ ∂_a φ̄ (Weyl-symmetrised covariance)
+    pub mom: [f64; 3],
+}
+
+fn sym_add_transpose(m: &mut [f64], d: usize, scale: f64) {
+    // m ← scale·(m + mᵀ)
+    for i in 0..d {
+        for j in i..d {
+            let s = scale * (m[i * d + j] + m[j * d + i]);
+            m[i * d + j] = s;
+            m[j * d + i] = s;
+        }
+    }
+}
+
+/// a·b for row-major square matrices (matrixmultiply through ndarray).
+pub fn matmul(a: &[f64], b: &[f64], d: usize) -> Vec<f64> {
+    let a = ArrayView2::from_shape((d, d), a).expect("square");
+    let b = ArrayView2::from_shape((d, d), b).expect("square");
+    a.dot(&b).into_raw_vec_and_offset().0
+}
+
+fn matvec(a: &[f64], v: &[f64], out: &mut [f64]) {
+    let d = v.len();
+    out.par_iter_mut().enumerate().for_each(|(i, o)| *o = a[i * d..(i + 1) * d].iter().zip(v).map(|(x, y)| x * y).sum());
+}
+
+impl GaussianModel {
+    pub fn new(lattice: Lattice, stencil: Stencil, params: QuantumParams) -> Self {
+        Self { jets: JetMap::new(&lattice, &stencil), lattice, stencil, params }
+    }
+    pub fn sites(&self) -> usize {
+        self.lattice.sites()
+    }
+    pub fn dim(&self) -> usize {
+        2 * self.lattice.sites()
+    }
+
+    /// Coefficients at the metric `metric(i)` and lapse `lapse[i]`.
+    pub fn coeffs(&self, metric: impl Fn(usize) -> Sym<f64> + Sync, lapse: &[f64]) -> anyhow::Result<Coeffs> {
+        let n = self.sites();
+        let dv = self.lattice.cell_volume();
+        let sites: Vec<SiteCoeffs> =
+            (0..n).into_par_iter().map(|i| SiteCoeffs::new(SiteGeometry::new(&metric(i), lapse[i]), &self.params, dv)).collect();
+        let vacuum = if self.params.renormalize {
+            let mut gbar = [0.0; 6];
+            for s in &sites {
+                for k in 0..6 {
+                    gbar[k] += s.geo.g[k];
+                }
+            }
+            gbar.iter_mut().for_each(|v| *v /= n as f64);
+            vacuum_jet_covariance(&self.lattice, &self.stencil, &gbar, self.params.mass)?
+        } else {
+            ZERO5
+        };
+        Ok(Coeffs { sites, vacuum })
+    }
+
+    /// Coefficients of a state held as SoA fields (state.rs layout, δg + background).
+    pub fn coeffs_of(&self, u: &[f64], background: &[f64; 6]) -> anyhow::Result<Coeffs> {
+        use crate::state::var;
+        let n = self.sites();
+        let metric = |i: usize| -> Sym<f64> { std::array::from_fn(|k| background[k] + u[(var::G + k) * n + i]) };
+        self.coeffs(metric, &u[var::LAPSE * n..(var::LAPSE + 1) * n])
+    }
+
+    fn local_covs(&self, gamma: &[f64]) -> Vec<Mat5> {
+        (0..self.sites()).into_par_iter().map(|x| self.jets.local_cov(gamma, x)).collect()
+    }
+
+    /// The Stratonovich drift of (x̄, Γ) into (dx, dg), and the fluctuation back-reaction ⟨L̂_I⟩_ren − ½x̄ᵀA_Ix̄
+    /// per site into `br`.
+    pub fn drift(&self, c: &Coeffs, xbar: &[f64], gamma: &[f64], dx: &mut [f64], dg: &mut [f64], br: &mut [[f64; 6]]) {
+        let n = self.sites();
+        let d = 2 * n;
+        let dv = self.lattice.cell_volume();
+        let eps = self.params.decoherence_excess;
+        let coupled = self.params.diffusion != 0.0;
+        let loc = self.local_covs(gamma);
+        // per-site forms
+        let per: Vec<([f64; 6], Mat5, Mat5)> = (0..n)
+            .into_par_iter()
+            .map(|x| {
+                let s = &c.sites[x];
+                let b: [f64; 6] = std::array::from_fn(|i| expectation(&s.a[i], &loc[x]) - expectation(&s.a[i], &c.vacuum));
+                if !coupled {
+                    return (b, ZERO5, ZERO5);
+                }
+                let y = self.jets.jets_at(xbar, x);
+                let mut sfull = loc[x];
+                for i in 0..5 {
+                    for j in 0..5 {
+                        sfull[i][j] += y[i] * y[j];
+                    }
+                }
+                (b, s.dinv_sandwich(&loc[x]), s.dinv_sandwich(&sfull))
+            })
+            .collect();
+        for (x, p) in per.iter().enumerate() {
+            br[x] = p.0;
+        }
+        let k: Vec<Mat5> = c.sites.iter().map(|s| s.k).collect();
+        // x̄: Ω Rᵀk R x̄ − Γ Rᵀp R x̄
+        let mut v = vec![0.0; d];
+        self.jets.apply(&k, xbar, &mut v);
+        for i in 0..n {
+            dx[i] = v[n + i] / dv;
+            dx[n + i] = -v[i] / dv;
+        }
+        if coupled {
+            let p: Vec<Mat5> = per.iter().map(|q| q.1).collect();
+            self.jets.apply(&p, xbar, &mut v);
+            let mut gv = vec![0.0; d];
+            matvec(gamma, &v, &mut gv);
+            for i in 0..d {
+                dx[i] -= gv[i];
+            }
+        }
+        // Γ: E + Eᵀ with E = (ΓRᵀkᵀR) Ωᵀ
+        let mut zk = vec![0.0; d * d];
+        self.jets.apply_rows(&k, gamma, &mut zk);
+        dg.par_chunks_mut(d).zip(zk.par_chunks(d)).for_each(|(o, z)| {
+            for j in 0..n {
+                o[j] = z[n + j] / dv;
+                o[n + j] = -z[j] / dv;
+            }
+        });
+        sym_add_transpose(dg, d, 1.0);
+        if coupled {
+            let sigma: Vec<Mat5> = per.iter().map(|q| q.2).collect();
+            self.jets.scatter_omega(&sigma, 0.25 * (1.0 + eps), dg);
+            let mut zs = vec![0.0; d * d];
+            self.jets.apply_rows(&sigma, gamma, &mut zs);
+            let mut t3 = matmul(&zs, gamma, d);
+            sym_add_transpose(&mut t3, d, 0.5);
+            dg.par_iter_mut().zip(t3.par_iter()).for_each(|(o, t)| *o -= t);
+        }
+    }
+
+    /// The noise forms b_x = Σ_I ξ_I ã_I of the increments dW (component-major: dw[k·n + i]).
+    pub fn noise_forms(&self, c: &Coeffs, dw: &[f64]) -> Vec<Mat5> {
+        let n = self.sites();
+        (0..n)
+            .map(|x| {
+                let w: [f64; 6] = std::array::from_fn(|k| dw[k * n + x]);
+                c.sites[x].noise_form(&c.sites[x].xi(&w))
+            })
+            .collect()
+    }
+
+    /// The noise vector field at B = Σ R_xᵀ b_x R_x: (−ΓBx̄, −ΓBΓ + q) with q = ¼ΩBΩᵀ precomputed.
+    pub fn noise_field(&self, b: &[Mat5], q: &[f64], xbar: &[f64], gamma: &[f64], fx: &mut [f64], fg: &mut [f64]) {
+        let d = self.dim();
+        let mut v = vec![0.0; d];
+        self.jets.apply(b, xbar, &mut v);
+        matvec(gamma, &v, fx);
+        fx.iter_mut().for_each(|f| *f = -*f);
+        let mut zb = vec![0.0; d * d];
+        self.jets.apply_rows(b, gamma, &mut zb);
+        let mut t = matmul(&zb, gamma, d);
+        sym_add_transpose(&mut t, d, 0.5);
+        fg.par_iter_mut().zip(t.par_iter().zip(q.par_iter())).for_each(|(o, (t, q))| *o = q - t);
+    }
+
+    /// Number of RK4 sub-steps of the noise flow: ‖b‖·‖Γ_loc‖ ≤ 0.1 per sub-step (max over sites).
+    pub fn noise_substeps(&self, b: &[Mat5], gamma: &[f64]) -> usize {
+        let fro = |m: &Mat5| m.iter().flatten().map(|v| v * v).sum::<f64>().sqrt();
+        let nb = b.iter().map(fro).fold(0.0, f64::max);
+        let ng = self.local_covs(gamma).iter().map(fro).fold(0.0, f64::max);
+        ((nb * ng / 0.1).ceil() as usize).clamp(1, 1024)
+    }
+
+    /// The noise flow over one step: the exact flow (to RK4 accuracy in s ∈ [0, 1], adaptive sub-steps) of the
+    /// noise vector field frozen at this step's increments. Composed with the Stratonovich drift this is a
+    /// Lie splitting of the Stratonovich SDE (docs/quantum.md §4).
+    pub fn noise_flow(&self, c: &Coeffs, dw: &[f64], xbar: &mut [f64], gamma: &mut [f64]) {
+        let d = self.dim();
+        let b = self.noise_forms(c, dw);
+        let mut q = vec![0.0; d * d];
+        self.jets.scatter_omega(&b, 0.25, &mut q);
+        let m = self.noise_substeps(&b, gamma);
+        let h = 1.0 / m as f64;
+        let (mut kx, mut kg) = (vec![0.0; d], vec![0.0; d * d]);
+        let (mut ax, mut ag) = (vec![0.0; d], vec![0.0; d * d]);
+        let (mut ux, mut ug) = (vec![0.0; d], vec![0.0; d * d]);
+        for _ in 0..m {
+            ax.copy_from_slice(xbar);
+            ag.copy_from_slice(gamma);
+            // classical RK4 in s: k1 = f(y), k2 = f(y + h/2 k1), k3 = f(y + h/2 k2), k4 = f(y + h k3)
+            for (stage, wt) in [1.0, 2.0, 2.0, 1.0].into_iter().enumerate() {
+                if stage == 0 {
+                    self.noise_field(&b, &q, xbar, gamma, &mut kx, &mut kg);
+                } else {
+                    self.noise_field(&b, &q, &ux, &ug, &mut kx, &mut kg);
+                }
+                let next_c = [0.5, 0.5, 1.0, 0.0][stage];
+                if stage < 3 {
+                    ux.iter_mut().zip(xbar.iter().zip(&kx)).for_each(|(u, (y, k))| *u = y + next_c * h * k);
+                    ug.par_iter_mut().zip(gamma.par_iter().zip(kg.par_iter())).for_each(|(u, (y, k))| *u = y + next_c * h * k);
+                }
+                let w = wt * h / 6.0;
+                ax.iter_mut().zip(&kx).for_each(|(a, k)| *a += w * k);
+                ag.par_iter_mut().zip(kg.par_iter()).for_each(|(a, k)| *a += w * k);
+            }
+            xbar.copy_from_slice(&ax);
+            gamma.copy_from_slice(&ag);
+        }
+    }
+
+    /// Per-site diagnostics of the fluctuations (SPEC §5, §6).
+    pub fn site_quantum(&self, c: &Coeffs, gamma: &[f64]) -> Vec<SiteQuantum> {
+        let loc = self.local_covs(gamma);
+        (0..self.sites())
+            .map(|x| {
+                let e = &c.sites[x].e;
+                SiteQuantum {
+                    phi2: loc[x][crate::numerics::jets::J_PHI][crate::numerics::jets::J_PHI],
+                    rho: expectation(e, &loc[x]) - expectation(e, &c.vacuum),
+                    mom: std::array::from_fn(|a| loc[x][J_PI][a] - c.vacuum[J_PI][a]),
+                }
+            })
+            .collect()
+    }
+}
