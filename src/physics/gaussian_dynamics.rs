@@ -23,6 +23,10 @@ use crate::numerics::stencil::Stencil;
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 
+/// Largest local escape rate (−λ_min of Γ_loc^½ b Γ_loc^½, [`GaussianModel::conditioning_strength`]) a step may
+/// have: the frozen-increment flow over the step then stays at most halfway to its finite escape.
+pub const MAX_CONDITIONING_STRENGTH: f64 = 0.5;
+
 /// The lattice model of the quantum field (fixed for a run).
 #[derive(Debug, Clone)]
 pub struct GaussianModel {
@@ -212,23 +216,46 @@ impl GaussianModel {
         fg.par_iter_mut().zip(t.par_iter().zip(q.par_iter())).for_each(|(o, (t, q))| *o = q - t);
     }
 
-    /// Number of RK4 sub-steps of the noise flow: ‖b‖·‖Γ_loc‖ ≤ 0.1 per sub-step (max over sites).
-    pub fn noise_substeps(&self, b: &[Mat5], gamma: &[f64]) -> usize {
-        let fro = |m: &Mat5| m.iter().flatten().map(|v| v * v).sum::<f64>().sqrt();
-        let nb = b.iter().map(fro).fold(0.0, f64::max);
-        let ng = self.local_covs(gamma).iter().map(fro).fold(0.0, f64::max);
-        ((nb * ng / 0.1).ceil() as usize).clamp(1, 1024)
+    /// The strength of a step's conditioning: (largest |λ|, largest −λ) over sites of the eigenvalues λ of
+    /// Γ_loc^½ b_x Γ_loc^½ (the local ΓB). The flow of the frozen noise field is a matrix Riccati equation
+    /// dΓ/ds = −ΓBΓ + ¼ΩBΩᵀ; along a direction with λ < 0 it escapes to infinity at s ≈ 1/|λ|, so a step is
+    /// valid only for −λ well below 1 (see [`MAX_CONDITIONING_STRENGTH`]).
+    pub fn conditioning_strength(&self, b: &[Mat5], gamma: &[f64]) -> (f64, f64) {
+        use nalgebra::Matrix5;
+        let loc = self.local_covs(gamma);
+        (0..self.sites())
+            .into_par_iter()
+            .map(|x| {
+                let g = Matrix5::from_fn(|i, j| loc[x][i][j]);
+                let e = nalgebra::SymmetricEigen::new(g);
+                let h = e.eigenvectors * Matrix5::from_diagonal(&e.eigenvalues.map(|l| l.max(0.0).sqrt())) * e.eigenvectors.transpose();
+                let s = h * Matrix5::from_fn(|i, j| b[x][i][j]) * h;
+                let ev = nalgebra::SymmetricEigen::new((s + s.transpose()) * 0.5).eigenvalues;
+                let lo = ev.iter().cloned().fold(f64::INFINITY, f64::min);
+                let hi = ev.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                (lo.abs().max(hi.abs()), (-lo).max(0.0))
+            })
+            .reduce(|| (0.0, 0.0), |a, b| (a.0.max(b.0), a.1.max(b.1)))
     }
 
     /// The noise flow over one step: the exact flow (to RK4 accuracy in s ∈ [0, 1], adaptive sub-steps) of the
     /// noise vector field frozen at this step's increments. Composed with the Stratonovich drift this is a
     /// Lie splitting of the Stratonovich SDE (docs/quantum.md §4).
-    pub fn noise_flow(&self, c: &Coeffs, dw: &[f64], xbar: &mut [f64], gamma: &mut [f64]) {
+    pub fn noise_flow(&self, c: &Coeffs, dw: &[f64], xbar: &mut [f64], gamma: &mut [f64]) -> anyhow::Result<()> {
         let d = self.dim();
         let b = self.noise_forms(c, dw);
+        let (size, escape) = self.conditioning_strength(&b, gamma);
+        anyhow::ensure!(
+            escape <= MAX_CONDITIONING_STRENGTH,
+            "the quantum state's conditioning on this step's noise is too strong for the Gaussian update (local \
+             escape rate {escape:.3} > {MAX_CONDITIONING_STRENGTH}: the flow of the frozen increment is a Riccati equation \
+             that approaches its finite escape, and Γ + iΩ/2 would lose positivity); the increments scale as \
+             √(ΔV dt / D2): reduce the time step (time.courant or time.dt), or raise cq.diffusion or the lattice spacing"
+        );
         let mut q = vec![0.0; d * d];
         self.jets.scatter_omega(&b, 0.25, &mut q);
-        let m = self.noise_substeps(&b, gamma);
+        // RK4 sub-steps in s with |λ| ≤ 0.02 each (local error ~ 0.02⁵/120 relative)
+        let m = ((size / 0.02).ceil() as usize).max(1);
         let h = 1.0 / m as f64;
         let (mut kx, mut kg) = (vec![0.0; d], vec![0.0; d * d]);
         let (mut ax, mut ag) = (vec![0.0; d], vec![0.0; d * d]);
@@ -255,6 +282,54 @@ impl GaussianModel {
             xbar.copy_from_slice(&ax);
             gamma.copy_from_slice(&ag);
         }
+        Ok(())
+    }
+
+    /// One step with the metric frozen at the coefficients `c`: the RK4 of the Stratonovich drift over dt (the
+    /// same fused stages and arithmetic as the stepper, numerics/rk4.rs), then the noise flow of the increments
+    /// `dw` (component-major 6n; None: no noise). With a frozen metric this is exactly what the CPU stepper
+    /// does to (x̄, Γ) (tests/dense_quantum.rs checks it bit for bit); tests use it to drive the scheme with
+    /// given noise paths.
+    pub fn step_frozen(&self, c: &Coeffs, xbar: &mut [f64], gamma: &mut [f64], dt: f64, dw: Option<&[f64]>) -> anyhow::Result<()> {
+        use crate::numerics::rk4::STAGES;
+        let n = self.sites();
+        let d = 2 * n;
+        let (mut ax, mut ag) = (vec![0.0; d], vec![0.0; d * d]);
+        let (mut u1x, mut u1g, mut u2x, mut u2g) = (vec![0.0; d], vec![0.0; d * d], vec![0.0; d], vec![0.0; d * d]);
+        let (mut kx, mut kg, mut br) = (vec![0.0; d], vec![0.0; d * d], vec![[0.0; 6]; n]);
+        for st in STAGES {
+            {
+                let (ix, ig): (&[f64], &[f64]) = match st.index {
+                    0 => (xbar, gamma),
+                    1 | 3 => (&u1x, &u1g),
+                    _ => (&u2x, &u2g),
+                };
+                self.drift(c, ix, ig, &mut kx, &mut kg, &mut br);
+            }
+            let wdt = st.w * dt;
+            let cdt = st.c * dt;
+            if st.is_last() {
+                xbar.iter_mut().zip(ax.iter().zip(&kx)).for_each(|(y, (a, k))| *y = a + wdt * k);
+                gamma.par_iter_mut().zip(ag.par_iter().zip(kg.par_iter())).for_each(|(y, (a, k))| *y = a + wdt * k);
+                break;
+            }
+            let first = st.is_first();
+            let (nx, ng) = if st.index == 1 { (&mut u2x, &mut u2g) } else { (&mut u1x, &mut u1g) };
+            for i in 0..d {
+                let base = if first { xbar[i] } else { ax[i] };
+                ax[i] = base + wdt * kx[i];
+                nx[i] = xbar[i] + cdt * kx[i];
+            }
+            ag.par_iter_mut().zip(ng.par_iter_mut()).zip(gamma.par_iter().zip(kg.par_iter())).for_each(|((a, nx), (y, k))| {
+                let base = if first { *y } else { *a };
+                *a = base + wdt * k;
+                *nx = y + cdt * k;
+            });
+        }
+        if let Some(dw) = dw {
+            self.noise_flow(c, dw, xbar, gamma)?;
+        }
+        Ok(())
     }
 
     /// Per-site diagnostics of the fluctuations (SPEC §5, §6).

@@ -84,9 +84,9 @@ impl DenseField {
     }
 
     /// The noise flow of this step with the increments dW (component-major, 6n) on x̄ (2n: φ̄ then π̄_φ) and Γ.
-    pub fn condition(&mut self, dw: &[f64], xbar: &mut [f64]) {
+    pub fn condition(&mut self, dw: &[f64], xbar: &mut [f64]) -> anyhow::Result<()> {
         let c = self.start.as_ref().expect("condition() after a step's stage 0");
-        self.model.noise_flow(c, dw, xbar, &mut self.gy);
+        self.model.noise_flow(c, dw, xbar, &mut self.gy)
     }
 }
 

@@ -117,7 +117,7 @@ impl<T: Real> Stepper for CpuStepper<T> {
                     let dw: Vec<f64> = nz.increments().iter().map(|x| x.as_f64()).collect();
                     let r = crate::state::var::PHI * n..(crate::state::var::PI_PHI + 1) * n;
                     let mut xbar: Vec<f64> = self.y[r.clone()].iter().map(|x| x.as_f64()).collect();
-                    q.condition(&dw, &mut xbar);
+                    q.condition(&dw, &mut xbar).map_err(|e| e.context(format!("at step {} → {}", self.step, self.step + 1)))?;
                     self.y[r].iter_mut().zip(&xbar).for_each(|(y, x)| *y = T::c(*x));
                 }
             }
