@@ -209,7 +209,7 @@ pub fn phi2_field(state: &State, setup: &StepperSetup) -> Option<Vec<f64>> {
 
 /// Below this value of `state_min_symplectic` (smallest symplectic eigenvalue of Γ over ½) the state has lost
 /// Γ + iΩ/2 ⪰ 0 beyond round-off and time-step error: the run stops.
-pub const PHYSICALITY_TOLERANCE: f64 = 1e-6;
+pub const PHYSICALITY_TOLERANCE: f64 = 1e-4;
 
 /// 𝓗 and 𝓗_a of a host state with the CPU twin in f64.
 pub fn constraint_field_values(state: &State, setup: &StepperSetup) -> ConstraintFields {

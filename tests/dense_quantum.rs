@@ -610,3 +610,104 @@ fn trajectory_average_follows_the_lindblad_equation() {
     assert!(chi2 / (count as f64) < 2.0, "χ²/dof = {:.2}", chi2 / count as f64);
     assert!(zunit > 8.0, "the decoherence must be visible against the unitary evolution (max |z| {zunit:.1})");
 }
+
+// ------------------------------------------------------------------------------------------------------------
+// Command line: configuration checks (criterion 6), output and restart of a dense run
+// ------------------------------------------------------------------------------------------------------------
+
+fn cqgrav_cmd(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cqgrav")).args(args).current_dir(dir).env("NODEVICE_SELECT", "1").output().unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+const DENSE: &str = r#"
+[lattice]
+shape = [7, 7, 1]
+spacing = 2.0
+[time]
+dt = 0.05
+steps = 8
+[initial]
+kind = "frw"
+phi = 0.5
+[matter]
+mass = 1.0
+representation = "dense"
+[cq]
+diffusion = 1.0
+[output]
+file = "run.h5"
+timeseries_every = 2
+snapshot_every = 4
+checkpoint_every = 4
+[run]
+backend = "cpu"
+seed = 3
+"#;
+
+/// Issue 5 criterion 6: a decoherence below the complete-positivity bound, an oversized lattice, and the
+/// settings whose decoherence–diffusion trade-off cannot be met are refused by `cqgrav check`, each naming the
+/// key and saying why.
+#[test]
+fn bad_quantum_settings_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[&str]); 5] = [
+        ("cq.decoherence_excess = -0.25", &["cq.decoherence_excess", "complete-positivity"]),
+        ("lattice.shape = [64, 64, 64]", &["lattice.shape", "GiB", "memory"]),
+        ("cq.noise = \"trace-only\"", &["cq.noise", "trade-off"]),
+        ("cq.correlation_length = 0.5", &["cq.correlation_length", "white noise"]),
+        ("matter.mass = 0.0", &["matter.mass", "k = 0 mode"]),
+    ];
+    for (set, want) in cases {
+        std::fs::write(dir.path().join("c.toml"), DENSE).unwrap();
+        let (ok2, text2) = cqgrav_cmd(dir.path(), &["check", "c.toml", "--set", set]);
+        assert!(!ok2, "{set}: must be refused:\n{text2}");
+        for w in want {
+            assert!(text2.contains(w), "{set}: message must mention {w:?}:\n{text2}");
+        }
+    }
+    std::fs::write(dir.path().join("c.toml"), DENSE).unwrap();
+    let (ok, text) = cqgrav_cmd(dir.path(), &["check", "c.toml"]);
+    assert!(ok, "the dense example must pass:\n{text}");
+}
+
+/// A dense run writes phi2 (⟨δφ²⟩ = diag Γ) in its snapshots, phi2_mean and state_min_symplectic in the
+/// timeseries and Γ in its checkpoint; 8 steps in one go = 4 steps + checkpoint + `--restart` + 4 steps, bit for
+/// bit (Γ, fields), with the CQ noise on.
+#[test]
+fn dense_run_output_and_restart() {
+    use cqgrav::io::OutputFile;
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::write(a.join("c.toml"), DENSE).unwrap();
+    std::fs::write(b.join("c.toml"), DENSE).unwrap();
+    let (ok, text) = cqgrav_cmd(&a, &["run", "c.toml", "--quiet"]);
+    assert!(ok, "{text}");
+    let (ok, text) = cqgrav_cmd(&b, &["run", "c.toml", "--quiet", "--set", "time.steps = 4"]);
+    assert!(ok, "{text}");
+    let (ok, text) = cqgrav_cmd(&b, &["run", "c.toml", "--quiet", "--restart", "run.h5"]);
+    assert!(ok, "{text}");
+    let (fa, fb) = (OutputFile::open(&a.join("run.h5")).unwrap(), OutputFile::open(&b.join("run.h5")).unwrap());
+    let (ca, cb) = (fa.read_checkpoint().unwrap(), fb.read_checkpoint().unwrap());
+    assert_eq!(ca.state.step, 8);
+    let n = 49;
+    assert_eq!(ca.state.gamma.len(), (2 * n) * (2 * n));
+    assert!(ca.state.gamma.iter().zip(&cb.state.gamma).all(|(x, y)| x.to_bits() == y.to_bits()), "Γ differs after the restart");
+    assert!(ca.state.data.iter().zip(&cb.state.data).all(|(x, y)| x.to_bits() == y.to_bits()), "fields differ after the restart");
+    // phi2 snapshot = diag Γ_φφ of the state at that step; timeseries columns
+    let snap = fa.snapshot(8).unwrap();
+    let phi2 = snap.field("phi2").unwrap();
+    let d = 2 * n;
+    for i in 0..n {
+        assert!((phi2[i] - ca.state.gamma[i * d + i]).abs() <= 1e-15 * phi2[i].abs(), "phi2 at site {i}");
+    }
+    let ts = &fa.timeseries;
+    let sym = ts.column("state_min_symplectic").unwrap();
+    let p2 = ts.column("phi2_mean").unwrap();
+    assert!(sym.iter().all(|v| (v - 1.0).abs() < 1e-6), "pure state at saturation: {sym:?}");
+    let mean_last = phi2.iter().sum::<f64>() / n as f64;
+    assert!((p2[p2.len() - 1] - mean_last).abs() <= 1e-14 * mean_last);
+}
