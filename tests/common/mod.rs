@@ -50,6 +50,7 @@ impl Setup {
             background: [1.0, 0.0, 0.0, 1.0, 0.0, 1.0],
             noise: Default::default(),
             drift: true,
+            quantum: None,
         }
     }
 }
