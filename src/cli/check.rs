@@ -155,6 +155,17 @@ fn summary(source: &str, c: &Config) -> String {
         bytes(mem),
         lat.sites()
     ));
+    if c.matter.representation == crate::config::Representation::Dense {
+        // issue 5: the dense quantum field
+        let d = 2 * lat.sites();
+        s.push_str(&format!(
+            "quantum     dense Gaussian state: Γ {d} x {d} (float64, CPU), ~ {} for Γ and its work copies; renormalisation {:?}, \
+             decoherence excess {}\n",
+            bytes(crate::config::dense_memory_bytes(lat.sites()) as f64),
+            c.matter.renormalization,
+            c.cq.decoherence_excess
+        ));
+    }
     s.push_str(&format!(
         "output      {} (timeseries every {} steps, snapshots {}, checkpoints {})\n",
         c.output.file.display(),

@@ -14,7 +14,7 @@ mod validate;
 pub use load::{load, load_and_validate, load_lenient, LoadedConfig, DEFAULT_TOML};
 pub(crate) use validate::fmt_num;
 pub use schema::*;
-pub use validate::{review, unimplemented_features, validate, Review};
+pub use validate::{dense_memory_bytes, review, unimplemented_features, validate, Review};
 
 use std::fmt;
 

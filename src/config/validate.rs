@@ -129,16 +129,21 @@ fn check_dense(cfg: &Config, r: &mut Review) {
                 ),
             ));
         }
-        // heating rate of one site, F3 of docs/quantum_references.md: (1+ε) 3 N m² / (8 D2 (1 − 3β) ΔV √g)
+        // heating rate, F3 of docs/quantum_references.md, (1+ε) 3 N ω² / (8 D2 (1 − 3β) ΔV √g), at the lattice's
+        // largest frequency ω² = m² + Σ_a (max σ_a)² on the flat metric
         let h = cfg.lattice.spacing;
-        if h.is_finite() && h > 0.0 && cq.beta < 1.0 / 3.0 {
-            let rate = (1.0 + cq.decoherence_excess.max(0.0)) * 3.0 * m * m / (8.0 * cq.diffusion * (1.0 - 3.0 * cq.beta) * h.powi(3));
+        if h.is_finite() && h > 0.0 && cq.beta < 1.0 / 3.0 && (cfg.gravity.fd_order == 2 || cfg.gravity.fd_order == 4) {
+            let st = crate::numerics::stencil::Stencil::new(cfg.gravity.fd_order);
+            let smax = (0..=200).map(|k| st.symbol_d1(std::f64::consts::PI * k as f64 / 200.0).abs()).fold(0.0, f64::max) / h;
+            let active = cfg.lattice.shape.iter().filter(|&&n| n > 1).count() as f64;
+            let w2 = m * m + active * smax * smax;
+            let rate = (1.0 + cq.decoherence_excess.max(0.0)) * 3.0 * w2 / (8.0 * cq.diffusion * (1.0 - 3.0 * cq.beta) * h.powi(3));
             let dt = cfg.dt();
             if rate * dt > 0.05 {
                 r.warnings.push(format!(
-                    "the decoherence of the quantum field heats each site at a rate ≈ (1+ε)·3m²/(8 D2 (1−3β) ΔV) = {} per unit \
-                     time, and time.dt = {} resolves it with only {} steps per e-fold: the conditioning is stiff at this \
-                     coupling; reduce the time step (the run stops if Γ + iΩ/2 loses positivity)",
+                    "the decoherence of the quantum field heats the lattice's highest mode at ≈ (1+ε)·3ω²/(8 D2 (1−3β) ΔV) = {} \
+                     per unit time, and time.dt = {} resolves it with only {} steps per e-fold: the conditioning is stiff \
+                     at this coupling; reduce the time step (the run stops if Γ + iΩ/2 loses positivity)",
                     fmt_num(rate),
                     fmt_num(dt),
                     fmt_num(1.0 / (rate * dt))
@@ -742,7 +747,7 @@ mod tests {
     #[test]
     fn unimplemented() {
         let mut c = base();
-        c.matter.representation = Representation::Dense;
+        c.matter.representation = Representation::Ensemble;
         let e = validate(&c).unwrap_err().to_string();
         assert!(
             e.contains("matter.representation") && e.contains("not implemented"),
