@@ -179,7 +179,7 @@ pub fn diagnostics(state: &State, setup: &StepperSetup) -> Diagnostics {
         &state.data,
         setup.params.lambda,
         setup.params.mass,
-        &q.as_ref().map(|q| q.iter().map(|s| [s.rho, s.mom[0], s.mom[1], s.mom[2]]).collect::<Vec<_>>()).unwrap_or_default(),
+        &q.as_ref().map(|q| q.iter().map(|s| s.constraint_terms()).collect::<Vec<_>>()).unwrap_or_default(),
     );
     let mut d = finish(&reduce_columns(&cols), &state.lattice, state.t, state.step);
     if let Some(q) = q {
@@ -215,7 +215,7 @@ pub const PHYSICALITY_TOLERANCE: f64 = 1e-4;
 pub fn constraint_field_values(state: &State, setup: &StepperSetup) -> ConstraintFields {
     let fd = Fd::<f64>::new(&setup.stencil, state.lattice.spacing, 0.0);
     let q: Vec<[f64; 4]> = quantum_site_terms(state, setup)
-        .map(|q| q.iter().map(|s| [s.rho, s.mom[0], s.mom[1], s.mom[2]]).collect())
+        .map(|q| q.iter().map(|s| s.constraint_terms()).collect())
         .unwrap_or_default();
     let (_, [ham, mx, my, mz]) =
         all_site_values_quantum(&fd, &state.lattice, &state.background, &state.data, setup.params.lambda, setup.params.mass, &q);

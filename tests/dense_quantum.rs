@@ -363,8 +363,9 @@ fn frw_fluctuations_match_mode_functions() {
         let m = |f: &dyn Fn(usize) -> f64| (0..n).map(f).sum::<f64>() / n as f64;
         [m(&|i| x.gamma[i * d + i]), m(&|i| x.gamma[(n + i) * d + n + i]), m(&|i| x.gamma[i * d + n + i])]
     };
-    let mut a_samples = vec![s.download().unwrap().metric(0)[0].sqrt()];
-    let mut solver = vec![box_means(&s.download().unwrap())];
+    let start = s.download().unwrap();
+    let mut a_samples = vec![start.metric(0)[0].sqrt()];
+    let mut solver = vec![box_means(&start)];
     for _ in 0..steps {
         s.advance(1).unwrap();
         let x = s.download().unwrap();
@@ -569,8 +570,7 @@ fn trajectory_average_follows_the_lindblad_equation() {
             || (vec![0.0; d * d], vec![0.0; d * d]),
             |a, b| (a.0.iter().zip(&b.0).map(|(x, y)| x + y).collect(), a.1.iter().zip(&b.1).map(|(x, y)| x + y).collect()),
         );
-    let first = Some(cpu_stepper(setup_for(lat, 4, dt, q, 1000, true), &st).download().unwrap());
-    let s0 = first.unwrap();
+    let s0 = cpu_stepper(setup_for(lat, 4, dt, q, 1000, true), &st).download().unwrap();
     let xb0 = s0.data[var::PHI * n..(var::PI_PHI + 1) * n].to_vec();
     let smat0 = mat_from(d, |i, j| s0.gamma[i * d + j] + xb0[i] * xb0[j]);
     let lm = LatticeModel {

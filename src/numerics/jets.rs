@@ -238,8 +238,8 @@ mod tests {
                 assert!((rows[i * d + j] - e).abs() < 1e-11);
             }
         }
-        let cov = jm.local_cov(&m.iter().enumerate().map(|(k, &x)| x + m[(k % d) * d + k / d]).collect::<Vec<_>>(), 3);
         let sym: Vec<f64> = (0..d * d).map(|k| m[k] + m[(k % d) * d + k / d]).collect();
+        let cov = jm.local_cov(&sym, 3);
         for a in 0..5 {
             for b in 0..5 {
                 let e: f64 = (0..d).map(|p| (0..d).map(|q| r[15 + a][p] * sym[p * d + q] * r[15 + b][q]).sum::<f64>()).sum();

@@ -20,6 +20,24 @@ pub const STAGES: [Rk4Stage; 4] = [
     Rk4Stage { index: 3, w: 1.0 / 6.0, c: 0.0 },
 ];
 
+/// The combination of one stage for a flat f64 array (pointwise; the same arithmetic as the fused field kernels):
+/// acc ← (first ? y : acc) + w·dt·k, next ← y + c·dt·k; the last stage writes y ← acc + w·dt·k and ignores `next`.
+pub fn combine_f64(st: &Rk4Stage, dt: f64, k: &[f64], y: &mut [f64], acc: &mut [f64], next: &mut [f64]) {
+    use rayon::prelude::*;
+    let wdt = st.w * dt;
+    let cdt = st.c * dt;
+    if st.is_last() {
+        y.par_iter_mut().zip(acc.par_iter().zip(k.par_iter())).for_each(|(y, (a, k))| *y = a + wdt * k);
+        return;
+    }
+    let first = st.is_first();
+    acc.par_iter_mut().zip(next.par_iter_mut()).zip(y.par_iter().zip(k.par_iter())).for_each(|((a, nx), (y, k))| {
+        let base = if first { *y } else { *a };
+        *a = base + wdt * k;
+        *nx = y + cdt * k;
+    });
+}
+
 impl Rk4Stage {
     pub fn is_first(&self) -> bool {
         self.index == 0

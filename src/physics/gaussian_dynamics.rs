@@ -55,6 +55,13 @@ pub struct SiteQuantum {
     pub mom: [f64; 3],
 }
 
+impl SiteQuantum {
+    /// The fluctuation terms of the constraints (physics/constraints.rs `ConstraintData::quantum`): (ρ, mom).
+    pub fn constraint_terms(&self) -> [f64; 4] {
+        [self.rho, self.mom[0], self.mom[1], self.mom[2]]
+    }
+}
+
 fn sym_add_transpose(m: &mut [f64], d: usize, scale: f64) {
     // m ← scale·(m + mᵀ)
     for i in 0..d {
@@ -291,7 +298,7 @@ impl GaussianModel {
     /// does to (x̄, Γ) (tests/dense_quantum.rs checks it bit for bit); tests use it to drive the scheme with
     /// given noise paths.
     pub fn step_frozen(&self, c: &Coeffs, xbar: &mut [f64], gamma: &mut [f64], dt: f64, dw: Option<&[f64]>) -> anyhow::Result<()> {
-        use crate::numerics::rk4::STAGES;
+        use crate::numerics::rk4::{combine_f64, STAGES};
         let n = self.sites();
         let d = 2 * n;
         let (mut ax, mut ag) = (vec![0.0; d], vec![0.0; d * d]);
@@ -306,25 +313,9 @@ impl GaussianModel {
                 };
                 self.drift(c, ix, ig, &mut kx, &mut kg, &mut br);
             }
-            let wdt = st.w * dt;
-            let cdt = st.c * dt;
-            if st.is_last() {
-                xbar.iter_mut().zip(ax.iter().zip(&kx)).for_each(|(y, (a, k))| *y = a + wdt * k);
-                gamma.par_iter_mut().zip(ag.par_iter().zip(kg.par_iter())).for_each(|(y, (a, k))| *y = a + wdt * k);
-                break;
-            }
-            let first = st.is_first();
             let (nx, ng) = if st.index == 1 { (&mut u2x, &mut u2g) } else { (&mut u1x, &mut u1g) };
-            for i in 0..d {
-                let base = if first { xbar[i] } else { ax[i] };
-                ax[i] = base + wdt * kx[i];
-                nx[i] = xbar[i] + cdt * kx[i];
-            }
-            ag.par_iter_mut().zip(ng.par_iter_mut()).zip(gamma.par_iter().zip(kg.par_iter())).for_each(|((a, nx), (y, k))| {
-                let base = if first { *y } else { *a };
-                *a = base + wdt * k;
-                *nx = y + cdt * k;
-            });
+            combine_f64(&st, dt, &kx, xbar, &mut ax, nx);
+            combine_f64(&st, dt, &kg, gamma, &mut ag, ng);
         }
         if let Some(dw) = dw {
             self.noise_flow(c, dw, xbar, gamma)?;

@@ -84,14 +84,10 @@ pub fn vacuum_covariance_homogeneous(lat: &Lattice, stencil: &Stencil, g: &Sym<f
     let dv = lat.cell_volume();
     let n = lat.sites();
     let [n1, n2, n3] = lat.shape;
-    // per-axis cos tables: cs[a][j·N + r] = cos(2π j r / N)
-    let cs: [Vec<f64>; 3] = std::array::from_fn(|a| {
+    // per-axis phase tables: cs[a][j·N + r] = (cos, sin)(2π j r / N)
+    let cs: [Vec<(f64, f64)>; 3] = std::array::from_fn(|a| {
         let m = lat.shape[a];
-        (0..m * m).map(|t| (2.0 * PI * ((t / m) * (t % m)) as f64 / m as f64).cos()).collect()
-    });
-    let sn: [Vec<f64>; 3] = std::array::from_fn(|a| {
-        let m = lat.shape[a];
-        (0..m * m).map(|t| (2.0 * PI * ((t / m) * (t % m)) as f64 / m as f64).sin()).collect()
+        (0..m * m).map(|t| (2.0 * PI * ((t / m) * (t % m)) as f64 / m as f64).sin_cos()).map(|(s, c)| (c, s)).collect()
     });
     // correlation functions of the separation r (index like a site)
     let corr: Vec<(f64, f64)> = (0..n)
@@ -101,9 +97,9 @@ pub fn vacuum_covariance_homogeneous(lat: &Lattice, stencil: &Stencil, g: &Sym<f
             for (k, &wk) in w.iter().enumerate() {
                 let j = [k % n1, (k / n1) % n2, k / (n1 * n2)];
                 // cos(θ1 + θ2 + θ3) from the per-axis tables
-                let (c1, s1) = (cs[0][j[0] * n1 + rr[0]], sn[0][j[0] * n1 + rr[0]]);
-                let (c2, s2) = (cs[1][j[1] * n2 + rr[1]], sn[1][j[1] * n2 + rr[1]]);
-                let (c3, s3) = (cs[2][j[2] * n3 + rr[2]], sn[2][j[2] * n3 + rr[2]]);
+                let (c1, s1) = cs[0][j[0] * n1 + rr[0]];
+                let (c2, s2) = cs[1][j[1] * n2 + rr[1]];
+                let (c3, s3) = cs[2][j[2] * n3 + rr[2]];
                 let c12 = c1 * c2 - s1 * s2;
                 let s12 = s1 * c2 + c1 * s2;
                 let cosk = c12 * c3 - s12 * s3;

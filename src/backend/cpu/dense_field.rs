@@ -7,7 +7,7 @@
 //!   2. RK4 over dt of (g, π, N, x̄, Γ) with the drift (π^ab gets −⟨L̂⟩_ren, x̄ and Γ their §4.1 drift);
 //!   3. π^ab += dW; (x̄, Γ) ← exact flow of the noise field B(𝒟⁻¹dW) with 𝒟, A_I at t_n.
 use crate::backend::StepperSetup;
-use crate::numerics::rk4::Rk4Stage;
+use crate::numerics::rk4::{combine_f64, Rk4Stage};
 use crate::physics::gaussian_dynamics::{Coeffs, GaussianModel};
 use crate::physics::gaussian_forms::QuantumParams;
 use crate::state::{State, NVARS};
@@ -65,22 +65,8 @@ impl DenseField {
 
     /// The RK4 combination of Γ (numerics/rk4.rs, as `evolve_stage::combine` does for the fields).
     pub fn combine(&mut self, st: &Rk4Stage, dt: f64) {
-        let wdt = st.w * dt;
-        let cdt = st.c * dt;
-        let dg = &self.dg;
-        if st.is_last() {
-            self.gy.par_iter_mut().zip(self.gacc.par_iter().zip(dg.par_iter())).for_each(|(y, (a, k))| *y = a + wdt * k);
-            return;
-        }
-        let first = st.is_first();
         let next = if st.index == 1 { &mut self.gu2 } else { &mut self.gu1 };
-        self.gacc.par_iter_mut().zip(next.par_iter_mut()).zip(self.gy.par_iter().zip(dg.par_iter())).for_each(
-            |((a, nx), (y, k))| {
-                let base = if first { *y } else { *a };
-                *a = base + wdt * k;
-                *nx = y + cdt * k;
-            },
-        );
+        combine_f64(st, dt, &self.dg, &mut self.gy, &mut self.gacc, next);
     }
 
     /// The noise flow of this step with the increments dW (component-major, 6n) on x̄ (2n: φ̄ then π̄_φ) and Γ.
