@@ -5,7 +5,7 @@
 
 @group(0) @binding(0) var<storage, read> inp: array<u32>;
 @group(0) @binding(1) var<storage, read_write> bits: array<u32>;
-@group(0) @binding(2) var<storage, read_write> normals: array<f32>;
+@group(0) @binding(2) var<storage, read_write> normals: array<real>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -14,11 +14,18 @@
 //!
 //! and the key is the run's seed, (seed mod 2³², seed / 2³²).
 //!
-//! Normal variates: Box–Muller in **f32** on both sides (WGSL on Vulkan has no f64 `log`/`sin`/`cos`), from
-//! u1 = (⌊x/2⁸⌋ + 1)·2⁻²⁴ ∈ (0, 1] and u2 = ⌊y/2⁸⌋·2⁻²⁴ ∈ [0, 1): z0 = r cos θ, z1 = r sin θ with
-//! r = sqrt(−2 ln u1), θ = 2π u2. The integer-to-float conversions are exact, so the uniforms are identical on
-//! CPU and GPU; `ln`, `cos`, `sin` are the platform's f32 functions, so the normals agree to a few f32 ulps
-//! (|z| ≤ sqrt(2·24 ln 2) ≈ 5.77: the tail beyond has probability 8e-9 and is cut).
+//! Normal variates: Box–Muller in the run's precision (`T` = f64 or f32) on both sides, from
+//! u1 = k·2⁻²⁴ ∈ (0, 1], k = ⌊x/2⁸⌋ + 1, and u2 = j·2⁻²⁴ ∈ [0, 1), j = ⌊y/2⁸⌋: z0 = r cos θ, z1 = r sin θ with
+//! r = sqrt(−2 ln u1), θ = 2π u2. WGSL on Vulkan has no f64 `log`/`sin`/`cos`, so both sides compute them from
+//! arithmetic and `sqrt` alone, with the same operations and constants ([`ln_uniform_open0`],
+//! [`cos_sin_turn`]): ln u1 = (e − 24) ln 2 + ln m with k = 2^e m (exponent and mantissa from the integer,
+//! m ∈ [1/√2, √2)) and ln m = 2s Σ s^{2j}/(2j+1), s = (m−1)/(m+1), |s| ≤ 0.172 (12 terms); θ is reduced to an
+//! octant exactly on the integer j and sin, cos of the remainder (≤ π/4) are Taylor series of 10 terms. Accurate
+//! to a few ulps in either precision (tested against the standard library), so the CPU and GPU increments agree to
+//! round-off also in f64 — which the dense quantum field's twin test needs (tests/dense_gpu.rs).
+//! |z| ≤ sqrt(2·24 ln 2) ≈ 5.77: the tail beyond has probability 8e-9 and is cut.
+
+use super::real::Real;
 
 pub const M0: u32 = 0xD251_1F53;
 pub const M1: u32 = 0xCD9E_8D57;
@@ -78,8 +85,6 @@ pub fn draw(seed: u64, site: u32, block: u32, step: u64, kind: u32) -> [u32; 4] 
 
 /// 2⁻²⁴ (exact in f32).
 const TWO_M24: f32 = 1.0 / 16_777_216.0;
-/// 2π rounded to f32 (the WGSL twin writes the same literal).
-const TWO_PI_F32: f32 = 6.283_185_5;
 
 /// u1 ∈ (0, 1] from a 32-bit word: (⌊x/2⁸⌋ + 1)·2⁻²⁴ (exact).
 #[inline]
@@ -93,19 +98,98 @@ pub fn uniform_closed0(y: u32) -> f32 {
     (y >> 8) as f32 * TWO_M24
 }
 
-/// Box–Muller in f32: two independent standard normals from two words.
+/// 1/(2j+1), j = 0..12: the series ln m = 2s Σ_j s^{2j}/(2j+1) (shaders/philox.wgsl writes the same values).
+const LN_SERIES: [f64; 12] =
+    [1.0, 1.0 / 3.0, 1.0 / 5.0, 1.0 / 7.0, 1.0 / 9.0, 1.0 / 11.0, 1.0 / 13.0, 1.0 / 15.0, 1.0 / 17.0, 1.0 / 19.0, 1.0 / 21.0, 1.0 / 23.0];
+/// (−1)^j/(2j+1)! and (−1)^j/(2j)!, j = 0..10: Taylor series of sin x / x and cos x.
+const SIN_SERIES: [f64; 10] = [
+    1.0,
+    -1.0 / 6.0,
+    1.0 / 120.0,
+    -1.0 / 5040.0,
+    1.0 / 362880.0,
+    -1.0 / 39916800.0,
+    1.0 / 6227020800.0,
+    -1.0 / 1307674368000.0,
+    1.0 / 355687428096000.0,
+    -1.0 / 121645100408832000.0,
+];
+const COS_SERIES: [f64; 10] = [
+    1.0,
+    -1.0 / 2.0,
+    1.0 / 24.0,
+    -1.0 / 720.0,
+    1.0 / 40320.0,
+    -1.0 / 3628800.0,
+    1.0 / 479001600.0,
+    -1.0 / 87178291200.0,
+    1.0 / 20922789888000.0,
+    -1.0 / 6402373705728000.0,
+];
+/// 2⁻³¹, π/2²³ (the octant π/4 over 2²¹ steps of j), √2, ln 2.
+const TWO_M31: f64 = 1.0 / 2_147_483_648.0;
+const PI_OVER_2_23: f64 = std::f64::consts::PI / 8_388_608.0;
+
+/// ln u1 for u1 = k·2⁻²⁴, k = ⌊x/2⁸⌋ + 1 ∈ [1, 2²⁴], in precision T (arithmetic only; see the module docs).
 #[inline]
-pub fn box_muller(x: u32, y: u32) -> (f32, f32) {
-    let r = (-2.0f32 * uniform_open0(x).ln()).sqrt();
-    let theta = TWO_PI_F32 * uniform_closed0(y);
-    (r * theta.cos(), r * theta.sin())
+pub fn ln_uniform_open0<T: Real>(x: u32) -> T {
+    let k = (x >> 8) + 1;
+    let mut e = 31 - k.leading_zeros(); // ⌊log2 k⌋
+    // m = k / 2^e ∈ [1, 2), exactly: k shifted to bit 31 (≤ 24 significant bits: exact in f32) times 2⁻³¹
+    let mut m = T::c((k << (31 - e)) as f64) * T::c(TWO_M31);
+    if m > T::c(std::f64::consts::SQRT_2) {
+        m = m * T::c(0.5);
+        e += 1;
+    }
+    let s = (m - T::one()) / (m + T::one());
+    let s2 = s * s;
+    let mut p = T::c(LN_SERIES[11]);
+    for j in (0..11).rev() {
+        p = p * s2 + T::c(LN_SERIES[j]);
+    }
+    T::c(e as f64 - 24.0) * T::c(std::f64::consts::LN_2) + T::c(2.0) * s * p
+}
+
+/// (cos θ, sin θ) for θ = 2π·j·2⁻²⁴, j = ⌊y/2⁸⌋, in precision T: the octant q = ⌊j/2²¹⌋ and the remainder are
+/// split on the integer (exact), sin and cos of an angle ≤ π/4 are Taylor series.
+#[inline]
+pub fn cos_sin_turn<T: Real>(y: u32) -> (T, T) {
+    let j = y >> 8;
+    let q = j >> 21;
+    let r = j & ((1 << 21) - 1);
+    let odd = q & 1 == 1;
+    let rr = if odd { (1 << 21) - r } else { r };
+    let x = T::c(rr as f64) * T::c(PI_OVER_2_23);
+    let x2 = x * x;
+    let (mut sp, mut cp) = (T::c(SIN_SERIES[9]), T::c(COS_SERIES[9]));
+    for k in (0..9).rev() {
+        sp = sp * x2 + T::c(SIN_SERIES[k]);
+        cp = cp * x2 + T::c(COS_SERIES[k]);
+    }
+    let (sx, cx) = (x * sp, cp);
+    // angle within the quadrant: x (even octant) or π/2 − x (odd octant)
+    let (ca, sa) = if odd { (sx, cx) } else { (cx, sx) };
+    match q >> 1 {
+        0 => (ca, sa),
+        1 => (-sa, ca),
+        2 => (-ca, -sa),
+        _ => (sa, -ca),
+    }
+}
+
+/// Box–Muller in precision T: two independent standard normals from two words.
+#[inline]
+pub fn box_muller<T: Real>(x: u32, y: u32) -> (T, T) {
+    let r = (T::c(-2.0) * ln_uniform_open0::<T>(x)).sqrt();
+    let (c, s) = cos_sin_turn::<T>(y);
+    (r * c, r * s)
 }
 
 /// Four standard normals from one Philox block: Box–Muller on words (0, 1) and (2, 3).
 #[inline]
-pub fn normals4(w: [u32; 4]) -> [f32; 4] {
-    let (a, b) = box_muller(w[0], w[1]);
-    let (c, d) = box_muller(w[2], w[3]);
+pub fn normals4<T: Real>(w: [u32; 4]) -> [T; 4] {
+    let (a, b) = box_muller::<T>(w[0], w[1]);
+    let (c, d) = box_muller::<T>(w[2], w[3]);
     [a, b, c, d]
 }
 
@@ -137,7 +221,37 @@ mod tests {
         assert_eq!(uniform_open0(u32::MAX), 1.0);
         assert_eq!(uniform_closed0(0), 0.0);
         assert!(uniform_closed0(u32::MAX) < 1.0);
-        let (a, b) = box_muller(u32::MAX, 0);
+        let (a, b) = box_muller::<f64>(u32::MAX, 0);
         assert_eq!((a, b), (0.0, 0.0));
+    }
+
+    /// The arithmetic-only ln, cos, sin against the standard library (an independent implementation) over the
+    /// whole range of words: f64 to a few ulps, f32 to a few f32 ulps.
+    #[test]
+    fn transcendentals_match_the_standard_library() {
+        let (mut eln, mut ecs) = (0.0f64, 0.0f64);
+        let (mut eln32, mut ecs32) = (0.0f64, 0.0f64);
+        let mut w = 0x1234_5678u32;
+        let words = (0..200_000u32).map(|_| {
+            w ^= w << 13;
+            w ^= w >> 17;
+            w ^= w << 5;
+            w
+        });
+        let edge = [0u32, 255, 256, u32::MAX, 1 << 31, (1 << 31) - 1, 0x00FF_FFFF, 3 << 29, 5 << 29, 7 << 29, 1 << 29];
+        for x in words.chain(edge) {
+            let u1 = ((x >> 8) + 1) as f64 / 16_777_216.0;
+            let ln = u1.ln();
+            eln = eln.max((ln_uniform_open0::<f64>(x) - ln).abs() / ln.abs().max(1e-300).max(f64::EPSILON));
+            eln32 = eln32.max((ln_uniform_open0::<f32>(x) as f64 - ln).abs() / ln.abs().max(1e-7));
+            let th = 2.0 * std::f64::consts::PI * (x >> 8) as f64 / 16_777_216.0;
+            let (c, s) = cos_sin_turn::<f64>(x);
+            ecs = ecs.max((c - th.cos()).abs()).max((s - th.sin()).abs());
+            let (c, s) = cos_sin_turn::<f32>(x);
+            ecs32 = ecs32.max((c as f64 - th.cos()).abs()).max((s as f64 - th.sin()).abs());
+        }
+        println!("ln: f64 {eln:.1e}, f32 {eln32:.1e} relative; cos, sin: f64 {ecs:.1e}, f32 {ecs32:.1e} absolute");
+        assert!(eln < 4.0 * f64::EPSILON && ecs < 4.0 * f64::EPSILON, "f64: ln {eln:.1e}, cos/sin {ecs:.1e}");
+        assert!(eln32 < 8.0 * f32::EPSILON as f64 && ecs32 < 8.0 * f32::EPSILON as f64, "f32: ln {eln32:.1e}, cos/sin {ecs32:.1e}");
     }
 }

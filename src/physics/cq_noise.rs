@@ -246,9 +246,8 @@ pub fn site_increment<T: Real>(g: &Sym<T>, lapse: T, amp: T, beta: T, trace_only
 /// ζ_xy, ζ_xz, ζ_yz = n3, n4, n5 · (1/√(2ΔV)): Frobenius-white with E[ζ(x)ζ(y)] = identity · δ_xy/ΔV.
 /// `scale` = [1/√ΔV, 1/√(2ΔV)] in the run's precision.
 #[inline]
-pub fn white_tensor<T: Real>(n: [f32; 6], scale: [T; 2]) -> Sym<T> {
-    let f = |x: f32| T::c(x as f64);
-    [f(n[0]) * scale[0], f(n[3]) * scale[1], f(n[4]) * scale[1], f(n[1]) * scale[0], f(n[5]) * scale[1], f(n[2]) * scale[0]]
+pub fn white_tensor<T: Real>(n: [T; 6], scale: [T; 2]) -> Sym<T> {
+    [n[0] * scale[0], n[3] * scale[1], n[4] * scale[1], n[1] * scale[0], n[5] * scale[1], n[2] * scale[0]]
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ pub const NSTAT: usize = 4;
 /// The six standard normals of site `site` at step `step` (blocks 0 and 1 of the CQ-noise stream; the last
 /// two normals of block 1 are not used).
 #[inline]
-pub fn site_normals(seed: u64, site: u32, step: u64) -> [f32; 6] {
+pub fn site_normals<T: Real>(seed: u64, site: u32, step: u64) -> [T; 6] {
     let a = philox::normals4(philox::draw(seed, site, 0, step, stream::CQ_NOISE));
     let b = philox::normals4(philox::draw(seed, site, 1, step, stream::CQ_NOISE));
     [a[0], a[1], a[2], a[3], b[0], b[1]]
@@ -36,7 +36,7 @@ pub fn site_normals(seed: u64, site: u32, step: u64) -> [f32; 6] {
 pub fn white<T: Real>(seed: u64, step: u64, scale: [T; 2], z: &mut [T]) {
     let n = z.len() / 6;
     let vals: Vec<[T; 6]> =
-        (0..n).into_par_iter().map(|i| white_tensor(site_normals(seed, i as u32, step), scale)).collect();
+        (0..n).into_par_iter().map(|i| white_tensor(site_normals::<T>(seed, i as u32, step), scale)).collect();
     for (i, v) in vals.iter().enumerate() {
         for k in 0..6 {
             z[k * n + i] = v[k];
