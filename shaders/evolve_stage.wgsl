@@ -17,6 +17,28 @@
 @group(0) @binding(4) var<storage, read_write> y: array<real>;
 @group(0) @binding(5) var<storage, read_write> acc: array<real>;
 @group(0) @binding(6) var<storage, read_write> next: array<real>;
+// The quantum field's part of the right-hand side (issue 5, SPEC §4.1; twin: backend/cpu/dense_field.rs
+// `apply_stage`), used when pu[7] ≠ 0 (1: dense field, 2: dense field in a frozen metric): qrhs[s·n + i] (s < 6)
+// the fluctuation back-reaction subtracted from ∂t π^ab, qrhs[6n + i], qrhs[7n + i] the mean field's ∂t φ̄, ∂t π̄_φ
+// (gaussian_site_forms.wgsl, dense_mean_rhs.wgsl); they replace the classical φ, π_φ right-hand side.
+@group(0) @binding(7) var<storage, read> qrhs: array<real>;
+
+fn quantum_rhs(v: u32, i: u32, n: u32, k: real) -> real {
+    let mode = pu[7];
+    if v == V_PHI {
+        return qrhs[6u * n + i];
+    }
+    if v == V_PIPHI {
+        return qrhs[7u * n + i];
+    }
+    if mode == 2u {
+        return real(0.0);
+    }
+    if v >= V_PI && v < V_PI + 6u {
+        return k - qrhs[(v - V_PI) * n + i];
+    }
+    return k;
+}
 
 // ∂_axis F^a of the flux component a (antisymmetric pairs, as d1_in).
 fn d1_flux(a: u32, c: vec3<u32>, axis: u32) -> real {
@@ -63,7 +85,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let wdt = pr[P_WDT];
     let cdt = pr[P_CDT];
     for (var v = 0u; v < NVARS; v++) {
-        let k = rhs[v] + ko_in(v, c);
+        var k = rhs[v] + ko_in(v, c);
+        if pu[7] != 0u {
+            k = quantum_rhs(v, i, n, k);
+        }
         let idx = v * n + i;
         if stage == 3u {
             y[idx] = acc[idx] + wdt * k;

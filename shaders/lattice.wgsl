@@ -2,7 +2,8 @@
 // Twin: src/numerics/lattice.rs; parameter layout written by src/backend/gpu/params.rs.
 // The including kernel declares the bindings `pu: array<u32>` and `pr: array<real>`.
 //   pu: 0..3 = N1, N2, N3 | 3 = FD radius | 4 = KO radius | 5 = lapse condition (0 geodesic, 1 harmonic,
-//       2 one-plus-log) | 6 = RK4 stage index (0..3)
+//       2 one-plus-log) | 6 = RK4 stage index (0..3) | 7 = quantum field (0 classical, 1 dense, 2 dense in a
+//       frozen metric; evolve_stage.wgsl) | dense kernels: 8 = offset of the vacuum block Γvac in `loc` (25n)
 //   pr: 0..5 = c1 | 5..10 = c2 | 10..17 = KO weights | 17 = 1/(d1 h) | 18 = 1/(d2 h²) | 19 = 1/(d1 h)²
 //       | 20 = KO scale (−1)^(r+1) σ/(2^(2r) h) | 21 = Λ | 22 = m | 23 = w·dt | 24 = c·dt | 25..31 = ḡ_ab
 

@@ -287,11 +287,10 @@ fn set_overrides_are_applied() {
 fn unimplemented_features_are_refused_honestly() {
     let out = check_text(&format!("{BASE}\n[matter]\nrepresentation = \"ensemble\"\n"), &[]);
     rejected(&out, &["matter.representation", "not implemented in this version"]);
-    // the dense quantum field runs on the CPU in f64 only (issue 5: GPU kernels not written yet)
-    let out = check_text(&format!("{BASE}\n[matter]\nrepresentation = \"dense\"\n"), &["run.backend = \"gpu\""]);
-    rejected(&out, &["run.backend", "CPU"]);
-    let out = check_text(&format!("{BASE}\n[matter]\nrepresentation = \"dense\"\n"), &["run.precision = \"f32\""]);
-    rejected(&out, &["run.precision", "float64"]);
+    // the dense quantum field runs on both backends, in both precisions (issue 5)
+    let out = check_text(&format!("{BASE}\n[matter]\nrepresentation = \"dense\"\n"), &["run.backend = \"gpu\"", "run.precision = \"f32\""]);
+    assert!(out.ok, "{}", out.text);
+    assert!(out.text.contains("on the device"), "{}", out.text);
 }
 
 /// Issue 4 acceptance 6: with the CQ noise implemented, D2 > 0 is accepted; β > 1/3, D2 < 0 and ℓ < 0 are

@@ -135,12 +135,28 @@ pub fn try_cpu_stepper(setup: StepperSetup, state: &State) -> anyhow::Result<Box
 pub fn make_stepper(cfg: &Config, state: &State) -> anyhow::Result<(Box<dyn Stepper>, String)> {
     let setup = StepperSetup::from_config(cfg).with_background_of(state);
     if setup.quantum.is_some() {
-        // issue 5: the dense Gaussian state runs on the CPU backend (f64) in this version
-        let why = match cfg.run.backend {
-            BackendChoice::Auto => "auto: the dense quantum field runs on the CPU in this version",
-            _ => "run.backend = \"cpu\"",
+        // issue 5: the dense Gaussian state on the CPU (f64) or the GPU (the run's precision); `auto` takes the GPU
+        // only when it is a hardware one (on a software rasteriser the CPU path is faster)
+        let cpu = |why: String| -> anyhow::Result<(Box<dyn Stepper>, String)> {
+            Ok((try_cpu_stepper(setup, state)?, format!("CPU backend ({why}), {} threads", rayon::current_num_threads())))
         };
-        return Ok((try_cpu_stepper(setup, state)?, format!("CPU backend ({why}), {} threads", rayon::current_num_threads())));
+        return match cfg.run.backend {
+            BackendChoice::Cpu => cpu("run.backend = \"cpu\"".into()),
+            BackendChoice::Gpu => {
+                let st = gpu::GpuStepper::new(setup, state)?;
+                let note = format!("GPU backend: {}", st.context().describe());
+                Ok((Box::new(st), note))
+            }
+            BackendChoice::Auto => match crate::gpu::GpuContext::new(setup.precision) {
+                Ok(ctx) if !ctx.is_software() => {
+                    let st = gpu::GpuStepper::with_context(ctx, setup, state)?;
+                    let note = format!("GPU backend (auto): {}", st.context().describe());
+                    Ok((Box::new(st), note))
+                }
+                Ok(ctx) => cpu(format!("auto: the only GPU is a software one ({}); the dense quantum field is faster on the CPU", ctx.describe())),
+                Err(e) => cpu(format!("auto: no usable GPU — {e:#}")),
+            },
+        };
     }
     match cfg.run.backend {
         BackendChoice::Cpu => Ok((cpu_stepper(setup, state), "CPU backend (run.backend = \"cpu\")".into())),

@@ -158,10 +158,25 @@ fn summary(source: &str, c: &Config) -> String {
     if c.matter.representation == crate::config::Representation::Dense {
         // issue 5: the dense quantum field
         let d = 2 * lat.sites();
+        let place = match c.run.backend {
+            crate::config::BackendChoice::Cpu => format!(
+                "float64 on the CPU, ~ {} for Γ and its work copies",
+                bytes(crate::config::dense_memory_bytes(lat.sites()) as f64)
+            ),
+            crate::config::BackendChoice::Gpu => format!(
+                "on the GPU ({:?}), ~ {} on the device",
+                c.run.precision,
+                bytes(crate::backend::gpu::dense_field::device_bytes(lat.sites(), c.run.precision) as f64)
+            ),
+            crate::config::BackendChoice::Auto => format!(
+                "on a hardware GPU ({:?}) ~ {} on the device, otherwise float64 on the CPU ~ {}",
+                c.run.precision,
+                bytes(crate::backend::gpu::dense_field::device_bytes(lat.sites(), c.run.precision) as f64),
+                bytes(crate::config::dense_memory_bytes(lat.sites()) as f64)
+            ),
+        };
         s.push_str(&format!(
-            "quantum     dense Gaussian state: Γ {d} x {d} (float64, CPU), ~ {} for Γ and its work copies; renormalisation {:?}, \
-             decoherence excess {}\n",
-            bytes(crate::config::dense_memory_bytes(lat.sites()) as f64),
+            "quantum     dense Gaussian state: Γ {d} x {d}, {place}; renormalisation {:?}, decoherence excess {}\n",
             c.matter.renormalization,
             c.cq.decoherence_excess
         ));

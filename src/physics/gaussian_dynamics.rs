@@ -27,6 +27,25 @@ use rayon::prelude::*;
 /// have: the frozen-increment flow over the step then stays at most halfway to its finite escape.
 pub const MAX_CONDITIONING_STRENGTH: f64 = 0.5;
 
+/// The refusal of a step whose conditioning is too strong (local escape rate `escape` >
+/// [`MAX_CONDITIONING_STRENGTH`]), with what to change.
+pub fn check_conditioning(escape: f64) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        escape <= MAX_CONDITIONING_STRENGTH,
+        "the quantum state's conditioning on this step's noise is too strong for the Gaussian update (local \
+         escape rate {escape:.3} > {MAX_CONDITIONING_STRENGTH}: the flow of the frozen increment is a Riccati equation \
+         that approaches its finite escape, and Γ + iΩ/2 would lose positivity); the increments scale as \
+         √(ΔV dt / D2): reduce the time step (time.courant or time.dt), or raise cq.diffusion or the lattice spacing"
+    );
+    Ok(())
+}
+
+/// RK4 sub-steps of the noise flow for a step of strength `size` (largest |λ| of
+/// [`GaussianModel::conditioning_strength`]): |λ| ≤ 0.02 per sub-step (local error ~ 0.02⁵/120 relative).
+pub fn noise_substeps(size: f64) -> usize {
+    ((size / 0.02).ceil() as usize).max(1)
+}
+
 /// The lattice model of the quantum field (fixed for a run).
 #[derive(Debug, Clone)]
 pub struct GaussianModel {
@@ -228,6 +247,11 @@ impl GaussianModel {
     /// dΓ/ds = −ΓBΓ + ¼ΩBΩᵀ; along a direction with λ < 0 it escapes to infinity at s ≈ 1/|λ|, so a step is
     /// valid only for −λ well below 1 (see [`MAX_CONDITIONING_STRENGTH`]).
     pub fn conditioning_strength(&self, b: &[Mat5], gamma: &[f64]) -> (f64, f64) {
+        self.conditioning_strength_sites(b, gamma).into_iter().fold((0.0, 0.0), |a, b| (a.0.max(b.0), a.1.max(b.1)))
+    }
+
+    /// [`Self::conditioning_strength`] per site (max |λ|, max(−λ_min, 0)).
+    pub fn conditioning_strength_sites(&self, b: &[Mat5], gamma: &[f64]) -> Vec<(f64, f64)> {
         use nalgebra::Matrix5;
         let loc = self.local_covs(gamma);
         (0..self.sites())
@@ -242,52 +266,41 @@ impl GaussianModel {
                 let hi = ev.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                 (lo.abs().max(hi.abs()), (-lo).max(0.0))
             })
-            .reduce(|| (0.0, 0.0), |a, b| (a.0.max(b.0), a.1.max(b.1)))
+            .collect()
     }
 
-    /// The noise flow over one step: the exact flow (to RK4 accuracy in s ∈ [0, 1], adaptive sub-steps) of the
-    /// noise vector field frozen at this step's increments. Composed with the Stratonovich drift this is a
-    /// Lie splitting of the Stratonovich SDE (docs/quantum.md §4).
+    /// The noise flow over one step: the exact flow (to RK4 accuracy in s ∈ [0, 1], [`noise_substeps`] sub-steps)
+    /// of the noise vector field frozen at this step's increments. Composed with the Stratonovich drift this is a
+    /// Lie splitting of the Stratonovich SDE (docs/quantum.md §4). The GPU twin records the same sub-steps
+    /// (backend/gpu/dense_field.rs).
     pub fn noise_flow(&self, c: &Coeffs, dw: &[f64], xbar: &mut [f64], gamma: &mut [f64]) -> anyhow::Result<()> {
+        use crate::numerics::rk4::{combine_f64, STAGES};
         let d = self.dim();
         let b = self.noise_forms(c, dw);
         let (size, escape) = self.conditioning_strength(&b, gamma);
-        anyhow::ensure!(
-            escape <= MAX_CONDITIONING_STRENGTH,
-            "the quantum state's conditioning on this step's noise is too strong for the Gaussian update (local \
-             escape rate {escape:.3} > {MAX_CONDITIONING_STRENGTH}: the flow of the frozen increment is a Riccati equation \
-             that approaches its finite escape, and Γ + iΩ/2 would lose positivity); the increments scale as \
-             √(ΔV dt / D2): reduce the time step (time.courant or time.dt), or raise cq.diffusion or the lattice spacing"
-        );
+        check_conditioning(escape)?;
         let mut q = vec![0.0; d * d];
         self.jets.scatter_omega(&b, 0.25, &mut q);
-        // RK4 sub-steps in s with |λ| ≤ 0.02 each (local error ~ 0.02⁵/120 relative)
-        let m = ((size / 0.02).ceil() as usize).max(1);
+        let m = noise_substeps(size);
         let h = 1.0 / m as f64;
         let (mut kx, mut kg) = (vec![0.0; d], vec![0.0; d * d]);
         let (mut ax, mut ag) = (vec![0.0; d], vec![0.0; d * d]);
-        let (mut ux, mut ug) = (vec![0.0; d], vec![0.0; d * d]);
+        let (mut u1x, mut u1g, mut u2x, mut u2g) = (vec![0.0; d], vec![0.0; d * d], vec![0.0; d], vec![0.0; d * d]);
         for _ in 0..m {
-            ax.copy_from_slice(xbar);
-            ag.copy_from_slice(gamma);
-            // classical RK4 in s: k1 = f(y), k2 = f(y + h/2 k1), k3 = f(y + h/2 k2), k4 = f(y + h k3)
-            for (stage, wt) in [1.0, 2.0, 2.0, 1.0].into_iter().enumerate() {
-                if stage == 0 {
-                    self.noise_field(&b, &q, xbar, gamma, &mut kx, &mut kg);
-                } else {
-                    self.noise_field(&b, &q, &ux, &ug, &mut kx, &mut kg);
+            // classical RK4 in s, the same fused stages as the drift (numerics/rk4.rs)
+            for st in STAGES {
+                {
+                    let (ix, ig): (&[f64], &[f64]) = match st.index {
+                        0 => (xbar, gamma),
+                        1 | 3 => (&u1x, &u1g),
+                        _ => (&u2x, &u2g),
+                    };
+                    self.noise_field(&b, &q, ix, ig, &mut kx, &mut kg);
                 }
-                let next_c = [0.5, 0.5, 1.0, 0.0][stage];
-                if stage < 3 {
-                    ux.iter_mut().zip(xbar.iter().zip(&kx)).for_each(|(u, (y, k))| *u = y + next_c * h * k);
-                    ug.par_iter_mut().zip(gamma.par_iter().zip(kg.par_iter())).for_each(|(u, (y, k))| *u = y + next_c * h * k);
-                }
-                let w = wt * h / 6.0;
-                ax.iter_mut().zip(&kx).for_each(|(a, k)| *a += w * k);
-                ag.par_iter_mut().zip(kg.par_iter()).for_each(|(a, k)| *a += w * k);
+                let (nx, ng) = if st.index == 1 { (&mut u2x, &mut u2g) } else { (&mut u1x, &mut u1g) };
+                combine_f64(&st, h, &kx, xbar, &mut ax, nx);
+                combine_f64(&st, h, &kg, gamma, &mut ag, ng);
             }
-            xbar.copy_from_slice(&ax);
-            gamma.copy_from_slice(&ag);
         }
         Ok(())
     }

@@ -17,8 +17,9 @@ use crate::numerics::lattice::Lattice;
 use crate::numerics::stencil::Stencil;
 use std::f64::consts::PI;
 
-/// σ_a(k) for every lattice momentum along each axis: sig[a][j], k_a = 2πj/(N_a h).
-fn symbols(lat: &Lattice, stencil: &Stencil) -> [Vec<f64>; 3] {
+/// σ_a(k) for every lattice momentum along each axis: sig[a][j], k_a = 2πj/(N_a h) (metric-independent; the
+/// GPU twin of [`vacuum_jet_covariance`] reads them from a buffer, shaders/vacuum_jets.wgsl).
+pub fn symbols(lat: &Lattice, stencil: &Stencil) -> [Vec<f64>; 3] {
     std::array::from_fn(|a| {
         let n = lat.shape[a];
         (0..n).map(|j| stencil.symbol_d1(2.0 * PI * j as f64 / n as f64) / lat.spacing).collect()

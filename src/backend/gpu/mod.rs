@@ -2,6 +2,7 @@
 //! evolve_stage.wgsl), the same discrete equations as the CPU twin (backend/cpu). Buffers: y (state),
 //! acc (RK accumulator), u1, u2 (stage inputs), flux; stage 0 reads a copy of y in u2 so that no buffer
 //! is bound both read-only and read-write in one dispatch.
+pub mod dense_field; // the dense quantum field (issue 5)
 pub mod diagnostics;
 pub mod noise; // CQ noise (issue 4)
 pub mod params;
@@ -28,6 +29,8 @@ pub struct GpuStepper {
     diag: diagnostics::GpuDiagnostics,
     /// CQ noise (issue 4): None when D2 = 0
     noise: Option<noise::GpuNoise>,
+    /// the quantum field (representation `dense`, issue 5)
+    dense: Option<dense_field::GpuDenseField>,
 }
 
 /// Convert f64 host data to the device precision's bytes.
@@ -54,12 +57,26 @@ impl GpuStepper {
         let state_bytes = (NVARS * n) as u64 * real_bytes;
         use Binding::{StorageRead as R, StorageReadWrite as W};
         let flux_kernel = Kernel::new(&ctx, "scalar_flux", p, "main", &[R, R, R, W])?;
-        let stage_kernel = Kernel::new(&ctx, "evolve_stage", p, "main", &[R, R, R, R, W, W, W])?;
+        let stage_kernel = Kernel::new(&ctx, "evolve_stage", p, "main", &[R, R, R, R, W, W, W, R])?;
         let y = ctx.storage_buffer("state y", &to_device(&state.data, p))?;
         let acc = ctx.storage_buffer_zeroed("rk4 accumulator", state_bytes)?;
         let u1 = ctx.storage_buffer_zeroed("stage input u1", state_bytes)?;
         let u2 = ctx.storage_buffer_zeroed("stage input u2", state_bytes)?;
         let flux = ctx.storage_buffer_zeroed("scalar flux", 3 * n as u64 * real_bytes)?;
+        let noise = if setup.noise.is_active() { Some(noise::GpuNoise::new(&ctx, &setup, &y, state.step)?) } else { None };
+        // issue 5: the dense quantum field, whose right-hand side evolve_stage reads (binding 7)
+        let dense = match setup.quantum {
+            Some(q) => Some(dense_field::GpuDenseField::new(
+                &ctx,
+                &setup,
+                q,
+                state,
+                dense_field::FieldBuffers { inputs: [&u2, &u1, &u2, &u1], dw: noise.as_ref().map(|nz| nz.increments_buffer()) },
+            )?),
+            None => None,
+        };
+        let no_qrhs = ctx.storage_buffer_zeroed("no quantum rhs", 8)?;
+        let qrhs = dense.as_ref().map(|q| q.qrhs()).unwrap_or(&no_qrhs);
         let mut diag = None;
         let mut flux_groups = Vec::new();
         let mut stage_groups = Vec::new();
@@ -78,12 +95,11 @@ impl GpuStepper {
                 diag = Some(diagnostics::GpuDiagnostics::new(&ctx, p, n, &pu, &pr, &y)?);
             }
             flux_groups.push(flux_kernel.bind(&ctx, &[&pu, &pr, input, &flux]));
-            stage_groups.push(stage_kernel.bind(&ctx, &[&pu, &pr, input, &flux, &y, &acc, next]));
+            stage_groups.push(stage_kernel.bind(&ctx, &[&pu, &pr, input, &flux, &y, &acc, next, qrhs]));
         }
         let batch = (2_000_000 / n.max(1)).clamp(1, 64) as u64;
         let diag = diag.expect("stage 0 exists");
-        let noise = if setup.noise.is_active() { Some(noise::GpuNoise::new(&ctx, &setup, &y, state.step)?) } else { None };
-        Ok(Self { setup, ctx, flux_kernel, stage_kernel, y, u2, flux_groups, stage_groups, step: state.step, batch, diag, noise })
+        Ok(Self { setup, ctx, flux_kernel, stage_kernel, y, u2, flux_groups, stage_groups, step: state.step, batch, diag, noise, dense })
     }
 
     fn record_step(&self, encoder: &mut wgpu::CommandEncoder) {
@@ -92,16 +108,35 @@ impl GpuStepper {
         if let Some(nz) = &self.noise {
             nz.record_pre(encoder);
         }
-        if self.setup.drift {
+        if self.setup.drift || self.dense.is_some() {
             encoder.copy_buffer_to_buffer(&self.y, 0, &self.u2, 0, self.y.size());
             for s in 0..4 {
+                if let Some(q) = &self.dense {
+                    q.record_stage_pre(encoder, s); // issue 5: back-reaction and ∂t x̄ for this stage
+                }
                 self.flux_kernel.dispatch(encoder, &self.flux_groups[s], n);
                 self.stage_kernel.dispatch(encoder, &self.stage_groups[s], n);
+                if let Some(q) = &self.dense {
+                    q.record_stage_post(encoder, s); // issue 5: ∂t Γ and its RK4 combination
+                }
             }
         }
         if let Some(nz) = &self.noise {
             nz.record_post(encoder);
         }
+    }
+
+    /// A step of a dense run with noise (issue 5): the step as [`Self::record_step`], then the conditioning of
+    /// the quantum state on the same increments, whose number of sub-steps needs the strength read back.
+    fn dense_noisy_step(&mut self) -> anyhow::Result<()> {
+        let q = self.dense.as_ref().expect("a dense field");
+        let mut encoder = self.ctx.encoder("rk4 step (dense)");
+        self.record_step(&mut encoder);
+        q.record_conditioning_prep(&mut encoder, &self.y);
+        self.ctx.submit(encoder);
+        q.condition(&self.ctx, &self.y).map_err(|e| e.context(format!("at step {} → {}", self.step, self.step + 1)))?;
+        self.step += 1;
+        Ok(())
     }
 
     /// The CQ noise increments dW^ab on the device (6 components SoA, the run's precision; see
@@ -122,8 +157,8 @@ impl GpuStepper {
         &self.ctx
     }
 
-    /// Instrumentation (`cqgrav bench`, src/bench/): the operations [`Self::record_step`] records for one RK4
-    /// step, in the same order; recording them in order with [`StepOp::record`] is one step. A bench puts its
+    /// Instrumentation (`cqgrav bench`, src/bench/; classical runs — a dense quantum field's dispatches are not
+    /// listed): the operations [`Self::record_step`] records for one RK4 step, in the same order; recording them in order with [`StepOp::record`] is one step. A bench puts its
     /// timestamps between them; nothing else uses this.
     ///
     /// **Keep in sync with `record_step`**: a kernel added to the step (e.g. the CQ noise, `"cq_noise"`) must be
@@ -199,6 +234,13 @@ impl StepOp<'_> {
 
 impl Stepper for GpuStepper {
     fn advance(&mut self, steps: u64) -> anyhow::Result<()> {
+        if self.dense.is_some() && self.noise.is_some() {
+            for _ in 0..steps {
+                self.dense_noisy_step()?;
+            }
+            self.ctx.wait()?;
+            return Ok(());
+        }
         let mut left = steps;
         while left > 0 {
             let k = left.min(self.batch);
@@ -226,7 +268,10 @@ impl Stepper for GpuStepper {
             background: self.setup.background,
             t: self.setup.time_at(self.step),
             step: self.step,
-            gamma: Vec::new(),
+            gamma: match &self.dense {
+                Some(q) => q.download_gamma(&self.ctx)?,
+                None => Vec::new(),
+            },
         })
     }
 
@@ -239,6 +284,9 @@ impl Stepper for GpuStepper {
         if let Some(nz) = &self.noise {
             nz.set_step(&self.ctx, state.step).expect("noise step counter within its buffer"); // CQ noise (issue 4)
         }
+        if let (Some(q), false) = (&self.dense, state.gamma.is_empty()) {
+            q.upload_gamma(&self.ctx, &state.gamma).expect("the state's Γ matches the lattice");
+        }
     }
 
     fn setup(&self) -> &StepperSetup {
@@ -248,8 +296,15 @@ impl Stepper for GpuStepper {
         format!("gpu: {} ({:?})", self.ctx.describe(), self.setup.precision)
     }
 
-    /// Reduced on the device: only NCOL numbers come back.
+    /// Reduced on the device: only NCOL numbers come back. With a dense quantum field the state and Γ are read back
+    /// and evaluated on the host (its densities and physicality monitor, as the CPU backend does).
     fn diagnostics(&mut self) -> anyhow::Result<Diagnostics> {
+        if self.dense.is_some() {
+            let s = self.download()?;
+            let mut d = crate::diagnostics::diagnostics(&s, &self.setup);
+            d.noise = self.noise_diagnostics()?;
+            return Ok(d);
+        }
         let sums = self.diag.reduce(&self.ctx)?;
         let mut d = finish(&sums, &self.setup.lattice, self.setup.time_at(self.step), self.step);
         d.noise = self.noise_diagnostics()?; // CQ noise (issue 4)
@@ -272,6 +327,11 @@ impl Stepper for GpuStepper {
     // ---- end CQ noise ----
 
     fn constraint_fields(&mut self) -> anyhow::Result<ConstraintFields> {
+        if self.dense.is_some() {
+            // the quantum terms need Γ: on the host (CPU twin)
+            let s = self.download()?;
+            return Ok(crate::diagnostics::constraint_field_values(&s, &self.setup));
+        }
         let [ham, mx, my, mz] = self.diag.constraint_fields(&self.ctx)?;
         Ok(ConstraintFields { ham, mom: [mx, my, mz] })
     }

@@ -12,6 +12,16 @@ pub fn lapse_code(l: Lapse) -> u32 {
     }
 }
 
+/// pu[7]: 0 classical scalar field, 1 dense quantum field (evolve_stage.wgsl reads its right-hand side from
+/// qrhs), 2 dense quantum field in a frozen metric (`cq.frozen_drift`: g, π, N do not evolve).
+pub fn quantum_mode(setup: &StepperSetup) -> u32 {
+    match (setup.quantum.is_some(), setup.drift) {
+        (false, _) => 0,
+        (true, true) => 1,
+        (true, false) => 2,
+    }
+}
+
 pub fn params_u(setup: &StepperSetup, stage: &Rk4Stage) -> [u32; 8] {
     let [n1, n2, n3] = setup.lattice.shape;
     [
@@ -22,7 +32,7 @@ pub fn params_u(setup: &StepperSetup, stage: &Rk4Stage) -> [u32; 8] {
         setup.stencil.ko_radius as u32,
         lapse_code(setup.params.lapse),
         stage.index as u32,
-        0,
+        quantum_mode(setup),
     ]
 }
 

@@ -1,0 +1,359 @@
+//! The `dense` quantum scalar field on the GPU (f32 or f64; SPEC §4.2, issue 5): the twin of
+//! backend/cpu/dense_field.rs and physics/gaussian_dynamics.rs, as recorded kernel dispatches. Γ is a row-major
+//! 2n × 2n buffer; x̄ = (φ̄, π̄_φ) lives in the state buffer's φ, π_φ slots as for the classical field.
+//!
+//! Per RK4 stage s (stage input u_s, Γ_s ∈ {Γ, Γ₁, Γ₂, Γ₁} as the fields' u_s):
+//!   before the field kernels — gaussian_coeffs (ã_I, 𝒟⁻¹, k at the metric of u_s), vacuum_jets (Γvac of the
+//!   box-mean metric, `vacuum` scheme), jet_covariance (Γ_loc), gaussian_site_forms (back-reaction into qrhs, forms
+//!   k, p, σ), Rᵀk R x̄ and Rᵀp R x̄ (jet_forms_apply + jet_transpose), dense_mean_rhs (∂t x̄ into qrhs);
+//!   evolve_stage.wgsl then uses qrhs (pu[7] = 1, or 2 in a frozen metric);
+//!   after them — ΓRᵀkR and ΓRᵀσR (jet_forms_apply + jet_transpose), T = (ΓRᵀσR)Γ (matmul), dense_riccati_rhs
+//!   (∂t Γ), rk4_combine of Γ.
+//! After the step's noise is added to π^ab: x̄ is copied out of the state, noise_forms (b_x from the same dW and
+//! the stage-0 coefficients), jet_covariance of Γ and conditioning_strength per site; the host reads the strengths
+//! back (the one read-back of a noisy step), refuses a too strong step as the CPU does
+//! (`gaussian_dynamics::check_conditioning`), and records `noise_substeps(size)` RK4 sub-steps of the noise field
+//! (jet_forms_apply, jet_transpose, dense_mean_rhs, matmul, dense_riccati_rhs, rk4_combine), then copies x̄ back.
+use crate::backend::StepperSetup;
+use crate::config::Precision;
+use crate::gpu::{Binding, GpuContext, GpuError, Kernel};
+use crate::numerics::rk4::STAGES;
+use crate::physics::gaussian_dynamics::{check_conditioning, noise_substeps};
+use crate::physics::gaussian_forms::QuantumParams;
+use crate::state::{var, State};
+
+use super::params::{params_r, params_u};
+use super::to_device;
+
+/// Reals per site of the coefficient block (shaders/gaussian_coeffs.wgsl: ã 6×25 | 𝒟⁻¹ 36 | k 25).
+const SC: usize = 211;
+/// Reals per site of the drift forms (k | p | σ).
+const FORMS: usize = 75;
+/// Index into the dense real parameters of the scales of Ω(Σ R_xᵀz_xR_x)Ωᵀ (shaders/jets.wgsl).
+const P_DRIFT_SCALE: u32 = 39;
+const P_NOISE_SCALE: u32 = 40;
+
+/// The real parameter block of the dense kernels (shaders/jets.wgsl): the lattice block, then ΔV, m, D2, β, ε,
+/// renormalise, coupled, (1+ε)/4 (0 without coupling), ¼.
+pub fn dense_params_r(setup: &StepperSetup, q: &QuantumParams) -> Vec<f64> {
+    let mut p = params_r(setup, &STAGES[0]).to_vec();
+    let coupled = q.diffusion != 0.0;
+    p.extend_from_slice(&[
+        setup.lattice.cell_volume(),
+        q.mass,
+        q.diffusion,
+        q.beta,
+        q.decoherence_excess,
+        if q.renormalize { 1.0 } else { 0.0 },
+        if coupled { 1.0 } else { 0.0 },
+        if coupled { 0.25 * (1.0 + q.decoherence_excess) } else { 0.0 },
+        0.25,
+    ]);
+    p
+}
+
+/// Device bytes of the dense field for n sites in `precision` (Γ and its RK4 copies, the work matrices, the
+/// jet-form intermediate of 2.5 Γ, per-site blocks).
+pub fn device_bytes(n: usize, precision: Precision) -> u64 {
+    let real = if precision == Precision::F64 { 8 } else { 4 };
+    let d = 2 * n as u64;
+    // gy, gacc, gu1, gu2, dg, zk, zs, t3 (8 d²) + the jet intermediate (rows·n·5 = 2.5 d²) + per-site data
+    (8 * d * d + 5 * d * n as u64 + (2 * SC + 25 + FORMS + 25 + 8 + 2) as u64 * n as u64 + 8 * d) * real
+}
+
+#[derive(Clone, Copy)]
+enum K {
+    Coeffs,
+    Vacuum,
+    Cov,
+    SiteForms,
+    Apply,
+    Transpose,
+    Mean,
+    Riccati,
+    Matmul,
+    Combine,
+    NoiseForms,
+    Strength,
+}
+
+struct Op {
+    kernel: K,
+    group: wgpu::BindGroup,
+    threads: u32,
+}
+
+/// The buffers of the stepper the dense field reads or writes.
+pub struct FieldBuffers<'a> {
+    /// the fields' stage inputs u_s of stages 0..4 (u2 = copy of y, u1, u2, u1)
+    pub inputs: [&'a wgpu::Buffer; 4],
+    /// the CQ noise increments dW^ab (None: no noise)
+    pub dw: Option<&'a wgpu::Buffer>,
+}
+
+pub struct GpuDenseField {
+    n: usize,
+    precision: Precision,
+    kernels: Vec<Kernel>,
+    /// Γ at the start of the step
+    gy: wgpu::Buffer,
+    /// the quantum right-hand side read by evolve_stage.wgsl (binding 7)
+    qrhs: wgpu::Buffer,
+    /// x̄ during the noise flow
+    xy: wgpu::Buffer,
+    strength: wgpu::Buffer,
+    /// w·h, c·h of the noise flow's sub-stages (rewritten each step)
+    substep_kr: Vec<wgpu::Buffer>,
+    drift_pre: Vec<Vec<Op>>,
+    drift_post: Vec<Vec<Op>>,
+    cond_pre: Vec<Op>,
+    substep: Vec<Op>,
+}
+
+fn u32_bytes(v: &[u32]) -> Vec<u8> {
+    bytemuck::cast_slice(v).to_vec()
+}
+
+impl GpuDenseField {
+    pub fn new(ctx: &GpuContext, setup: &StepperSetup, q: QuantumParams, state: &State, f: FieldBuffers<'_>) -> anyhow::Result<Self> {
+        let p = setup.precision;
+        let lat = setup.lattice;
+        let n = lat.sites();
+        let d = 2 * n;
+        let rb = if p == Precision::F64 { 8u64 } else { 4 };
+        let need = device_bytes(n, p);
+        let alloc = |r: Result<wgpu::Buffer, GpuError>| -> anyhow::Result<wgpu::Buffer> {
+            r.map_err(|e| {
+                anyhow::anyhow!(
+                    "{e}: the dense quantum state of {n} sites (Γ is {d} × {d}) needs about {:.2} GiB on the device in {p:?}; \
+                     use a smaller lattice or run.backend = \"cpu\"",
+                    need as f64 / (1u64 << 30) as f64
+                )
+            })
+        };
+        let zeros = |label: &str, reals: usize| alloc(ctx.storage_buffer_zeroed(label, reals as u64 * rb));
+        use Binding::{StorageRead as R, StorageReadWrite as W};
+        let kern = |shader: &str, b: &[Binding]| Kernel::new(ctx, shader, p, "main", b);
+        let kernels = vec![
+            kern("gaussian_coeffs", &[R, R, R, W])?,
+            kern("vacuum_jets", &[R, R, R, R, W])?,
+            kern("jet_covariance", &[R, R, R, W])?,
+            kern("gaussian_site_forms", &[R, R, R, R, R, W, W])?,
+            kern("jet_forms_apply", &[R, R, R, R, R, W])?,
+            kern("jet_transpose", &[R, R, R, R, W])?,
+            kern("dense_mean_rhs", &[R, R, R, R, R, R, W])?,
+            kern("dense_riccati_rhs", &[R, R, R, R, R, R, W])?,
+            kern("matmul", &[R, R, R, W])?,
+            kern("rk4_combine", &[R, R, R, W, W, W])?,
+            kern("noise_forms", &[R, R, R, W])?,
+            kern("conditioning_strength", &[R, R, R, W])?,
+        ];
+        // parameters
+        let mut pu = params_u(setup, &STAGES[0]).to_vec();
+        pu.push((25 * n) as u32);
+        let pu = ctx.storage_buffer("dense pu", &pu)?;
+        let pr = ctx.storage_buffer::<u8>("dense pr", &to_device(&dense_params_r(setup, &q), p))?;
+        let sig: Vec<f64> = crate::physics::lattice_vacuum::symbols(&lat, &setup.stencil).concat();
+        let sig = ctx.storage_buffer::<u8>("stencil symbols", &to_device(&sig, p))?;
+        let ku = |label: &str, v: &[u32]| ctx.storage_buffer::<u8>(label, &u32_bytes(v));
+        // Γ: the initial lattice vacuum (coherent state), or the state's
+        let g0 = if state.gamma.is_empty() {
+            crate::physics::lattice_vacuum::initial_covariance(state, &setup.stencil, q.mass)?
+        } else {
+            anyhow::ensure!(state.gamma.len() == d * d, "the state's Γ has {} entries, expected (2n)² = {}", state.gamma.len(), d * d);
+            state.gamma.clone()
+        };
+        ctx.check_storage_size("Γ", (d * d) as u64 * rb).map_err(|e| alloc(Err(e)).unwrap_err())?;
+        let gy = alloc(ctx.storage_buffer::<u8>("Γ", &to_device(&g0, p)))?;
+        let gacc = zeros("Γ rk4 accumulator", d * d)?;
+        let gu1 = zeros("Γ stage input 1", d * d)?;
+        let gu2 = zeros("Γ stage input 2", d * d)?;
+        let dg = zeros("dΓ", d * d)?;
+        let zk = zeros("Γ·RᵀkR", d * d)?;
+        let zs = zeros("Γ·RᵀσR", d * d)?;
+        let t3 = zeros("T", d * d)?;
+        let tbuf = zeros("jet intermediate", d * n * 5)?;
+        let sc = [zeros("coefficients (stage 0)", n * SC)?, zeros("coefficients", n * SC)?];
+        let loc = zeros("local covariance", n * 25 + 25)?;
+        let forms = zeros("drift forms", n * FORMS)?;
+        let qrhs = zeros("quantum rhs", 8 * n)?;
+        let v1 = zeros("R^T k R x", d)?;
+        let v2 = zeros("R^T p R x", d)?;
+        let xy = zeros("x̄", d)?;
+        let xacc = zeros("x̄ rk4 accumulator", d)?;
+        let xu1 = zeros("x̄ stage input 1", d)?;
+        let xu2 = zeros("x̄ stage input 2", d)?;
+        let kx = zeros("dx̄", d)?;
+        let fb = zeros("noise forms", n * 25)?;
+        let strength = zeros("conditioning strength", 2 * n)?;
+
+        let coupled = q.diffusion != 0.0;
+        let k = |kernel: K| &kernels[kernel as usize];
+        let op = |kernel: K, bufs: &[&wgpu::Buffer], threads: usize| Op { kernel, group: k(kernel).bind(ctx, bufs), threads: threads as u32 };
+        let (nn, dd) = (n as u32, d as u32);
+        // ku blocks
+        let apply_x_k = ku("apply k x", &[1, var::PHI as u32 * nn, FORMS as u32, 0])?;
+        let apply_x_p = ku("apply p x", &[1, var::PHI as u32 * nn, FORMS as u32, 25])?;
+        let apply_g_k = ku("apply k Γ", &[dd, 0, FORMS as u32, 0])?;
+        let apply_g_s = ku("apply σ Γ", &[dd, 0, FORMS as u32, 50])?;
+        let apply_x_b = ku("apply b x", &[1, 0, 25, 0])?;
+        let apply_g_b = ku("apply b Γ", &[dd, 0, 25, 0])?;
+        let transpose_1 = ku("transpose 1", &[1, 0])?;
+        let transpose_d = ku("transpose d", &[dd, 0])?;
+        let mean_drift = ku("mean drift", &[1, coupled as u32, 6 * nn])?;
+        let mean_noise = ku("mean noise", &[0, 1, 0])?;
+        let ric_drift = ku("riccati drift", &[1, coupled as u32, FORMS as u32, 50, P_DRIFT_SCALE])?;
+        let ric_noise = ku("riccati noise", &[0, 1, 25, 0, P_NOISE_SCALE])?;
+        let mm = ku("matmul", &[dd])?;
+        let tiles = d.div_ceil(16);
+        let comb_g: Vec<wgpu::Buffer> = (0..4).map(|s| ku("combine Γ", &[(d * d) as u32, s])).collect::<Result<_, _>>()?;
+        let comb_x: Vec<wgpu::Buffer> = (0..4).map(|s| ku("combine x̄", &[dd, s])).collect::<Result<_, _>>()?;
+        let drift_kr: Vec<wgpu::Buffer> = STAGES
+            .iter()
+            .map(|st| ctx.storage_buffer::<u8>("combine w c", &to_device(&[st.w * setup.dt, st.c * setup.dt], p)))
+            .collect::<Result<_, _>>()?;
+        let substep_kr: Vec<wgpu::Buffer> = (0..4).map(|_| zeros("noise sub-step w c", 2)).collect::<Result<_, _>>()?;
+
+        let gin = [&gy, &gu1, &gu2, &gu1];
+        let gnext = [&gu1, &gu2, &gu1, &gu2];
+        let mut drift_pre = Vec::new();
+        let mut drift_post = Vec::new();
+        for s in 0..4 {
+            let u = f.inputs[s];
+            let scs = &sc[(s > 0) as usize];
+            let g = gin[s];
+            let mut pre = vec![op(K::Coeffs, &[&pu, &pr, u, scs], n)];
+            if q.renormalize {
+                pre.push(op(K::Vacuum, &[&pu, &pr, u, &sig, &loc], 64));
+            }
+            pre.push(op(K::Cov, &[&pu, &pr, g, &loc], n));
+            pre.push(op(K::SiteForms, &[&pu, &pr, u, scs, &loc, &forms, &qrhs], n));
+            pre.push(op(K::Apply, &[&pu, &pr, &apply_x_k, u, &forms, &tbuf], n));
+            pre.push(op(K::Transpose, &[&pu, &pr, &transpose_1, &tbuf, &v1], d));
+            if coupled {
+                pre.push(op(K::Apply, &[&pu, &pr, &apply_x_p, u, &forms, &tbuf], n));
+                pre.push(op(K::Transpose, &[&pu, &pr, &transpose_1, &tbuf, &v2], d));
+            }
+            pre.push(op(K::Mean, &[&pu, &pr, &mean_drift, &v1, &v2, g, &qrhs], d));
+            let mut post = vec![
+                op(K::Apply, &[&pu, &pr, &apply_g_k, g, &forms, &tbuf], d * n),
+                op(K::Transpose, &[&pu, &pr, &transpose_d, &tbuf, &zk], d * d),
+            ];
+            if coupled {
+                post.push(op(K::Apply, &[&pu, &pr, &apply_g_s, g, &forms, &tbuf], d * n));
+                post.push(op(K::Transpose, &[&pu, &pr, &transpose_d, &tbuf, &zs], d * d));
+                post.push(op(K::Matmul, &[&mm, &zs, g, &t3], tiles * tiles * 64));
+            }
+            post.push(op(K::Riccati, &[&pu, &pr, &ric_drift, &zk, &forms, &t3, &dg], d * d));
+            post.push(op(K::Combine, &[&comb_g[s], &drift_kr[s], &dg, &gy, &gacc, gnext[s]], d * d));
+            drift_pre.push(pre);
+            drift_post.push(post);
+        }
+        let (mut cond_pre, mut substep) = (Vec::new(), Vec::new());
+        if let Some(dw) = f.dw {
+            cond_pre.push(op(K::NoiseForms, &[&pu, &sc[0], dw, &fb], n));
+            cond_pre.push(op(K::Cov, &[&pu, &pr, &gy, &loc], n));
+            cond_pre.push(op(K::Strength, &[&pu, &loc, &fb, &strength], n));
+            let xin = [&xy, &xu1, &xu2, &xu1];
+            let xnext = [&xu1, &xu2, &xu1, &xu2];
+            for s in 0..4 {
+                let g = gin[s];
+                substep.push(op(K::Apply, &[&pu, &pr, &apply_x_b, xin[s], &fb, &tbuf], n));
+                substep.push(op(K::Transpose, &[&pu, &pr, &transpose_1, &tbuf, &v2], d));
+                substep.push(op(K::Mean, &[&pu, &pr, &mean_noise, &v1, &v2, g, &kx], d));
+                substep.push(op(K::Apply, &[&pu, &pr, &apply_g_b, g, &fb, &tbuf], d * n));
+                substep.push(op(K::Transpose, &[&pu, &pr, &transpose_d, &tbuf, &zs], d * d));
+                substep.push(op(K::Matmul, &[&mm, &zs, g, &t3], tiles * tiles * 64));
+                substep.push(op(K::Riccati, &[&pu, &pr, &ric_noise, &zk, &fb, &t3, &dg], d * d));
+                substep.push(op(K::Combine, &[&comb_x[s], &substep_kr[s], &kx, &xy, &xacc, xnext[s]], d));
+                substep.push(op(K::Combine, &[&comb_g[s], &substep_kr[s], &dg, &gy, &gacc, gnext[s]], d * d));
+            }
+        }
+        Ok(Self { n, precision: p, kernels, gy, qrhs, xy, strength, substep_kr, drift_pre, drift_post, cond_pre, substep })
+    }
+
+    fn record(&self, encoder: &mut wgpu::CommandEncoder, ops: &[Op]) {
+        for o in ops {
+            self.kernels[o.kernel as usize].dispatch(encoder, &o.group, o.threads);
+        }
+    }
+
+    /// The quantum right-hand side buffer bound to evolve_stage.wgsl (binding 7).
+    pub fn qrhs(&self) -> &wgpu::Buffer {
+        &self.qrhs
+    }
+
+    /// Stage s before the field kernels: coefficients, back-reaction and ∂t x̄ into qrhs.
+    pub fn record_stage_pre(&self, encoder: &mut wgpu::CommandEncoder, s: usize) {
+        self.record(encoder, &self.drift_pre[s]);
+    }
+
+    /// Stage s after the field kernels: ∂t Γ and its RK4 combination.
+    pub fn record_stage_post(&self, encoder: &mut wgpu::CommandEncoder, s: usize) {
+        self.record(encoder, &self.drift_post[s]);
+    }
+
+    fn xbar_bytes(&self) -> (u64, u64) {
+        let rb = if self.precision == Precision::F64 { 8 } else { 4 };
+        ((var::PHI * self.n) as u64 * rb, (2 * self.n) as u64 * rb)
+    }
+
+    /// After the noise is added: x̄ out of the state, the noise forms and the per-site conditioning strengths.
+    pub fn record_conditioning_prep(&self, encoder: &mut wgpu::CommandEncoder, y: &wgpu::Buffer) {
+        let (off, len) = self.xbar_bytes();
+        encoder.copy_buffer_to_buffer(y, off, &self.xy, 0, len);
+        self.record(encoder, &self.cond_pre);
+    }
+
+    /// (largest |λ|, largest escape rate) over sites, read back (blocks).
+    pub fn read_strength(&self, ctx: &GpuContext) -> anyhow::Result<(f64, f64)> {
+        let v: Vec<f64> = match self.precision {
+            Precision::F64 => ctx.read_buffer_range::<f64>(&self.strength, 0, 2 * self.n)?,
+            Precision::F32 => ctx.read_buffer_range::<f32>(&self.strength, 0, 2 * self.n)?.into_iter().map(f64::from).collect(),
+        };
+        Ok(v.chunks(2).fold((0.0, 0.0), |a, c| (a.0.max(c[0]), a.1.max(c[1]))))
+    }
+
+    /// The per-site strengths (tests).
+    pub fn strength_sites(&self, ctx: &GpuContext) -> anyhow::Result<Vec<f64>> {
+        Ok(match self.precision {
+            Precision::F64 => ctx.read_buffer_range::<f64>(&self.strength, 0, 2 * self.n)?,
+            Precision::F32 => ctx.read_buffer_range::<f32>(&self.strength, 0, 2 * self.n)?.into_iter().map(f64::from).collect(),
+        })
+    }
+
+    /// The noise flow of the step (after [`Self::record_conditioning_prep`] has run): checks the strength as the
+    /// CPU does, then records and submits the sub-steps and the copy of x̄ back into the state.
+    pub fn condition(&self, ctx: &GpuContext, y: &wgpu::Buffer) -> anyhow::Result<()> {
+        let (size, escape) = self.read_strength(ctx)?;
+        check_conditioning(escape)?;
+        let m = noise_substeps(size);
+        let h = 1.0 / m as f64;
+        for (st, buf) in STAGES.iter().zip(&self.substep_kr) {
+            ctx.write_buffer::<u8>(buf, 0, &to_device(&[st.w * h, st.c * h], self.precision))?;
+        }
+        let mut encoder = ctx.encoder("dense noise flow");
+        for _ in 0..m {
+            self.record(&mut encoder, &self.substep);
+        }
+        let (off, len) = self.xbar_bytes();
+        encoder.copy_buffer_to_buffer(&self.xy, 0, y, off, len);
+        ctx.submit(encoder);
+        Ok(())
+    }
+
+    /// Γ in f64 (row-major 2n × 2n).
+    pub fn download_gamma(&self, ctx: &GpuContext) -> anyhow::Result<Vec<f64>> {
+        let dd = 4 * self.n * self.n;
+        Ok(match self.precision {
+            Precision::F64 => ctx.read_buffer_range::<f64>(&self.gy, 0, dd)?,
+            Precision::F32 => ctx.read_buffer_range::<f32>(&self.gy, 0, dd)?.into_iter().map(f64::from).collect(),
+        })
+    }
+
+    pub fn upload_gamma(&self, ctx: &GpuContext, gamma: &[f64]) -> anyhow::Result<()> {
+        anyhow::ensure!(gamma.len() == 4 * self.n * self.n, "the state's Γ does not match the lattice");
+        ctx.write_buffer::<u8>(&self.gy, 0, &to_device(gamma, self.precision))?;
+        Ok(())
+    }
+}
