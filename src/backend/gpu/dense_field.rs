@@ -122,15 +122,18 @@ impl GpuDenseField {
         let d = 2 * n;
         let rb = if p == Precision::F64 { 8u64 } else { 4 };
         let need = device_bytes(n, p);
-        let alloc = |r: Result<wgpu::Buffer, GpuError>| -> anyhow::Result<wgpu::Buffer> {
-            r.map_err(|e| {
-                anyhow::anyhow!(
-                    "{e}: the dense quantum state of {n} sites (Γ is {d} × {d}) needs about {:.2} GiB on the device in {p:?}; \
-                     use a smaller lattice or run.backend = \"cpu\"",
-                    need as f64 / (1u64 << 30) as f64
-                )
-            })
+        let explain = |e: GpuError| {
+            anyhow::anyhow!(
+                "{e}: the dense quantum state of {n} sites (Γ is {d} × {d}) needs about {:.2} GiB on the device in {p:?}; \
+                 use a smaller lattice or run.backend = \"cpu\"",
+                need as f64 / (1u64 << 30) as f64
+            )
         };
+        let alloc = |r: Result<wgpu::Buffer, GpuError>| -> anyhow::Result<wgpu::Buffer> { r.map_err(explain) };
+        // the largest buffers first, before any work on the host
+        for (label, reals) in [("Γ", d * d), ("jet intermediate", d * n * 5)] {
+            ctx.check_storage_size(label, reals as u64 * rb).map_err(explain)?;
+        }
         let zeros = |label: &str, reals: usize| alloc(ctx.storage_buffer_zeroed(label, reals as u64 * rb));
         use Binding::{StorageRead as R, StorageReadWrite as W};
         let kern = |shader: &str, b: &[Binding]| Kernel::new(ctx, shader, p, "main", b);
@@ -163,7 +166,6 @@ impl GpuDenseField {
             anyhow::ensure!(state.gamma.len() == d * d, "the state's Γ has {} entries, expected (2n)² = {}", state.gamma.len(), d * d);
             state.gamma.clone()
         };
-        ctx.check_storage_size("Γ", (d * d) as u64 * rb).map_err(|e| alloc(Err(e)).unwrap_err())?;
         let gy = alloc(ctx.storage_buffer::<u8>("Γ", &to_device(&g0, p)))?;
         let gacc = zeros("Γ rk4 accumulator", d * d)?;
         let gu1 = zeros("Γ stage input 1", d * d)?;
