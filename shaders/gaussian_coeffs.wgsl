@@ -5,6 +5,7 @@
 //   𝒟⁻¹ (36):     w_i w_j ΔV/(D2 N√g) [½(g_ac g_bd + g_ad g_bc) + β/(1−3β) g_ab g_cd]  (0 when D2 = 0)
 //   k (25):       ΔV N [√g g^ab | √g m² | 1/√g] + (ε/8) Σ_IJ (𝒟⁻¹)_IJ ã_I ω ã_J,  ω = (e_φe_πᵀ − e_πe_φᵀ)/ΔV
 //#include "lattice.wgsl"
+//#include "site_coeffs_layout.wgsl"
 //#include "tensor.wgsl"
 //#include "jets.wgsl"
 
@@ -12,10 +13,6 @@
 @group(0) @binding(1) var<storage, read> pr: array<real>;
 @group(0) @binding(2) var<storage, read> u_in: array<real>;
 @group(0) @binding(3) var<storage, read_write> sc: array<real>;
-
-const SC: u32 = 211u;
-const SC_DINV: u32 = 150u;
-const SC_K: u32 = 186u;
 
 fn pair_weight(s: u32) -> real {
     if pair_a(s) == pair_b(s) {

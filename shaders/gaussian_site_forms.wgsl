@@ -6,6 +6,7 @@
 //   forms[x·75 ..]: k | p = Σ(𝒟⁻¹)_IJ ã_I Γ_loc ã_J | σ = Σ(𝒟⁻¹)_IJ ã_I (Γ_loc + yyᵀ) ã_J,  y = R_x x̄
 // (p = σ = 0 without CQ coupling).
 //#include "lattice.wgsl"
+//#include "site_coeffs_layout.wgsl"
 //#include "jets.wgsl"
 
 @group(0) @binding(0) var<storage, read> pu: array<u32>;
@@ -15,10 +16,6 @@
 @group(0) @binding(4) var<storage, read> loc: array<real>;
 @group(0) @binding(5) var<storage, read_write> forms: array<real>;
 @group(0) @binding(6) var<storage, read_write> qrhs: array<real>;
-
-const SC: u32 = 211u;
-const SC_DINV: u32 = 150u;
-const SC_K: u32 = 186u;
 
 // Σ_IJ (𝒟⁻¹)_IJ ã_I s ã_J (physics/gaussian_forms.rs `dinv_sandwich`), s row-major.
 fn dinv_sandwich(base: u32, s: array<real, 25>) -> array<real, 25> {

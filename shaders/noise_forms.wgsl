@@ -2,14 +2,12 @@
 // ξ = 𝒟⁻¹ dW and b_x = Σ_I ξ_I ã_I, from the coefficients at the start of the step (gaussian_coeffs.wgsl) and
 // the very increments dW^ab that cq_noise.wgsl adds to π^ab (6 components SoA). fb[x·25 ..] row-major.
 //#include "lattice.wgsl"
+//#include "site_coeffs_layout.wgsl"
 
 @group(0) @binding(0) var<storage, read> pu: array<u32>;
 @group(0) @binding(1) var<storage, read> sc: array<real>;
 @group(0) @binding(2) var<storage, read> dw: array<real>;
 @group(0) @binding(3) var<storage, read_write> fb: array<real>;
-
-const SC: u32 = 211u;
-const SC_DINV: u32 = 150u;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -88,10 +88,7 @@ pub trait Stepper {
     fn setup(&self) -> &StepperSetup;
     /// SPEC §6 diagnostics of the current state. Default: download and evaluate on the host (CPU twin).
     fn diagnostics(&mut self) -> anyhow::Result<Diagnostics> {
-        let s = self.download()?;
-        let mut d = crate::diagnostics::diagnostics(&s, self.setup());
-        d.noise = self.noise_diagnostics()?;
-        Ok(d)
+        host_diagnostics(self)
     }
     // ---- CQ noise (issue 4) ----
     /// The CQ noise increments dW^ab of the last step taken (SPEC §3): `Some(v)` with v of length 6·n, component k
@@ -110,9 +107,23 @@ pub trait Stepper {
     // ---- end CQ noise ----
     /// Constraint fields 𝓗, 𝓗_a of the current state (for snapshots). Default: on the host (CPU twin).
     fn constraint_fields(&mut self) -> anyhow::Result<ConstraintFields> {
-        let s = self.download()?;
-        Ok(crate::diagnostics::constraint_field_values(&s, self.setup()))
+        host_constraint_fields(self)
     }
+}
+
+/// Diagnostics evaluated on the host from the downloaded state (the CPU twin; with a dense quantum field this is
+/// what both backends use, since the quantum terms need Γ).
+pub fn host_diagnostics<S: Stepper + ?Sized>(st: &mut S) -> anyhow::Result<Diagnostics> {
+    let s = st.download()?;
+    let mut d = crate::diagnostics::diagnostics(&s, st.setup());
+    d.noise = st.noise_diagnostics()?;
+    Ok(d)
+}
+
+/// Constraint fields evaluated on the host from the downloaded state.
+pub fn host_constraint_fields<S: Stepper + ?Sized>(st: &mut S) -> anyhow::Result<ConstraintFields> {
+    let s = st.download()?;
+    Ok(crate::diagnostics::constraint_field_values(&s, st.setup()))
 }
 
 /// A CPU stepper in the requested precision.

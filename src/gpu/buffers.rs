@@ -249,6 +249,23 @@ impl GpuContext {
         Ok(out)
     }
 
+    /// Reads `count` reals of the run's `precision` from the start of `buffer`, as f64. Blocks.
+    pub fn read_reals(
+        &self,
+        buffer: &wgpu::Buffer,
+        count: usize,
+        precision: crate::config::Precision,
+    ) -> Result<Vec<f64>, GpuError> {
+        Ok(match precision {
+            crate::config::Precision::F64 => self.read_buffer_range::<f64>(buffer, 0, count)?,
+            crate::config::Precision::F32 => self
+                .read_buffer_range::<f32>(buffer, 0, count)?
+                .into_iter()
+                .map(f64::from)
+                .collect(),
+        })
+    }
+
     /// Records a copy of the whole `src` into the start of `dst`.
     pub fn encode_copy(
         &self,

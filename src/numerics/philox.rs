@@ -84,20 +84,6 @@ pub fn draw(seed: u64, site: u32, block: u32, step: u64, kind: u32) -> [u32; 4] 
 }
 
 /// 2⁻²⁴ (exact in f32).
-const TWO_M24: f32 = 1.0 / 16_777_216.0;
-
-/// u1 ∈ (0, 1] from a 32-bit word: (⌊x/2⁸⌋ + 1)·2⁻²⁴ (exact).
-#[inline]
-pub fn uniform_open0(x: u32) -> f32 {
-    ((x >> 8) + 1) as f32 * TWO_M24
-}
-
-/// u2 ∈ [0, 1) from a 32-bit word: ⌊y/2⁸⌋·2⁻²⁴ (exact).
-#[inline]
-pub fn uniform_closed0(y: u32) -> f32 {
-    (y >> 8) as f32 * TWO_M24
-}
-
 /// 1/(2j+1), j = 0..12: the series ln m = 2s Σ_j s^{2j}/(2j+1) (shaders/philox.wgsl writes the same values).
 const LN_SERIES: [f64; 12] =
     [1.0, 1.0 / 3.0, 1.0 / 5.0, 1.0 / 7.0, 1.0 / 9.0, 1.0 / 11.0, 1.0 / 13.0, 1.0 / 15.0, 1.0 / 17.0, 1.0 / 19.0, 1.0 / 21.0, 1.0 / 23.0];
@@ -217,10 +203,13 @@ mod tests {
 
     #[test]
     fn uniforms_in_range() {
-        assert_eq!(uniform_open0(0), TWO_M24);
-        assert_eq!(uniform_open0(u32::MAX), 1.0);
-        assert_eq!(uniform_closed0(0), 0.0);
-        assert!(uniform_closed0(u32::MAX) < 1.0);
+        // u1 = k·2⁻²⁴ ∈ (0, 1]: ln u1 = −24 ln 2 at the smallest word, 0 at the largest
+        assert_eq!(ln_uniform_open0::<f64>(0), -24.0 * std::f64::consts::LN_2);
+        assert_eq!(ln_uniform_open0::<f64>(u32::MAX), 0.0);
+        // u2 = j·2⁻²⁴ ∈ [0, 1): θ = 0 at the smallest word, just below 2π at the largest
+        assert_eq!(cos_sin_turn::<f64>(0), (1.0, 0.0));
+        let (c, s) = cos_sin_turn::<f64>(u32::MAX);
+        assert!(c < 1.0 && s < 0.0);
         let (a, b) = box_muller::<f64>(u32::MAX, 0);
         assert_eq!((a, b), (0.0, 0.0));
     }

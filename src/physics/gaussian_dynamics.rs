@@ -247,11 +247,6 @@ impl GaussianModel {
     /// dΓ/ds = −ΓBΓ + ¼ΩBΩᵀ; along a direction with λ < 0 it escapes to infinity at s ≈ 1/|λ|, so a step is
     /// valid only for −λ well below 1 (see [`MAX_CONDITIONING_STRENGTH`]).
     pub fn conditioning_strength(&self, b: &[Mat5], gamma: &[f64]) -> (f64, f64) {
-        self.conditioning_strength_sites(b, gamma).into_iter().fold((0.0, 0.0), |a, b| (a.0.max(b.0), a.1.max(b.1)))
-    }
-
-    /// [`Self::conditioning_strength`] per site (max |λ|, max(−λ_min, 0)).
-    pub fn conditioning_strength_sites(&self, b: &[Mat5], gamma: &[f64]) -> Vec<(f64, f64)> {
         use nalgebra::Matrix5;
         let loc = self.local_covs(gamma);
         (0..self.sites())
@@ -266,7 +261,7 @@ impl GaussianModel {
                 let hi = ev.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                 (lo.abs().max(hi.abs()), (-lo).max(0.0))
             })
-            .collect()
+            .reduce(|| (0.0, 0.0), |a, b| (a.0.max(b.0), a.1.max(b.1)))
     }
 
     /// The noise flow over one step: the exact flow (to RK4 accuracy in s ∈ [0, 1], [`noise_substeps`] sub-steps)

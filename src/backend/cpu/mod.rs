@@ -153,10 +153,7 @@ impl<T: Real> Stepper for CpuStepper<T> {
     fn diagnostics(&mut self) -> anyhow::Result<Diagnostics> {
         if self.dense.is_some() {
             // issue 5: the host evaluation adds the quantum state's densities and its physicality
-            let s = self.download()?;
-            let mut d = crate::diagnostics::diagnostics(&s, &self.setup);
-            d.noise = self.noise_diagnostics()?;
-            return Ok(d);
+            return super::host_diagnostics(self);
         }
         let bg = self.params.background;
         let (cols, _) = diagnostics::all_site_values(&self.fd, &self.setup.lattice, &bg, &self.y, self.params.lambda, self.params.mass);

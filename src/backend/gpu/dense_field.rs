@@ -110,10 +110,6 @@ pub struct GpuDenseField {
     substep: Vec<Op>,
 }
 
-fn u32_bytes(v: &[u32]) -> Vec<u8> {
-    bytemuck::cast_slice(v).to_vec()
-}
-
 impl GpuDenseField {
     pub fn new(ctx: &GpuContext, setup: &StepperSetup, q: QuantumParams, state: &State, f: FieldBuffers<'_>) -> anyhow::Result<Self> {
         let p = setup.precision;
@@ -158,7 +154,7 @@ impl GpuDenseField {
         let pr = ctx.storage_buffer::<u8>("dense pr", &to_device(&dense_params_r(setup, &q), p))?;
         let sig: Vec<f64> = crate::physics::lattice_vacuum::symbols(&lat, &setup.stencil).concat();
         let sig = ctx.storage_buffer::<u8>("stencil symbols", &to_device(&sig, p))?;
-        let ku = |label: &str, v: &[u32]| ctx.storage_buffer::<u8>(label, &u32_bytes(v));
+        let ku = |label: &str, v: &[u32]| ctx.storage_buffer(label, v);
         // Γ: the initial lattice vacuum (coherent state), or the state's
         let g0 = if state.gamma.is_empty() {
             crate::physics::lattice_vacuum::initial_covariance(state, &setup.stencil, q.mass)?
@@ -309,19 +305,8 @@ impl GpuDenseField {
 
     /// (largest |λ|, largest escape rate) over sites, read back (blocks).
     pub fn read_strength(&self, ctx: &GpuContext) -> anyhow::Result<(f64, f64)> {
-        let v: Vec<f64> = match self.precision {
-            Precision::F64 => ctx.read_buffer_range::<f64>(&self.strength, 0, 2 * self.n)?,
-            Precision::F32 => ctx.read_buffer_range::<f32>(&self.strength, 0, 2 * self.n)?.into_iter().map(f64::from).collect(),
-        };
+        let v = ctx.read_reals(&self.strength, 2 * self.n, self.precision)?;
         Ok(v.chunks(2).fold((0.0, 0.0), |a, c| (a.0.max(c[0]), a.1.max(c[1]))))
-    }
-
-    /// The per-site strengths (tests).
-    pub fn strength_sites(&self, ctx: &GpuContext) -> anyhow::Result<Vec<f64>> {
-        Ok(match self.precision {
-            Precision::F64 => ctx.read_buffer_range::<f64>(&self.strength, 0, 2 * self.n)?,
-            Precision::F32 => ctx.read_buffer_range::<f32>(&self.strength, 0, 2 * self.n)?.into_iter().map(f64::from).collect(),
-        })
     }
 
     /// The noise flow of the step (after [`Self::record_conditioning_prep`] has run): checks the strength as the
@@ -346,11 +331,7 @@ impl GpuDenseField {
 
     /// Γ in f64 (row-major 2n × 2n).
     pub fn download_gamma(&self, ctx: &GpuContext) -> anyhow::Result<Vec<f64>> {
-        let dd = 4 * self.n * self.n;
-        Ok(match self.precision {
-            Precision::F64 => ctx.read_buffer_range::<f64>(&self.gy, 0, dd)?,
-            Precision::F32 => ctx.read_buffer_range::<f32>(&self.gy, 0, dd)?.into_iter().map(f64::from).collect(),
-        })
+        Ok(ctx.read_reals(&self.gy, 4 * self.n * self.n, self.precision)?)
     }
 
     pub fn upload_gamma(&self, ctx: &GpuContext, gamma: &[f64]) -> anyhow::Result<()> {

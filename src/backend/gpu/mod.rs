@@ -257,11 +257,7 @@ impl Stepper for GpuStepper {
     }
 
     fn download(&mut self) -> anyhow::Result<State> {
-        let n = NVARS * self.setup.lattice.sites();
-        let data: Vec<f64> = match self.setup.precision {
-            Precision::F64 => self.ctx.read_buffer_range::<f64>(&self.y, 0, n)?,
-            Precision::F32 => self.ctx.read_buffer_range::<f32>(&self.y, 0, n)?.into_iter().map(f64::from).collect(),
-        };
+        let data = self.ctx.read_reals(&self.y, NVARS * self.setup.lattice.sites(), self.setup.precision)?;
         Ok(State {
             lattice: self.setup.lattice,
             data,
@@ -300,10 +296,7 @@ impl Stepper for GpuStepper {
     /// and evaluated on the host (its densities and physicality monitor, as the CPU backend does).
     fn diagnostics(&mut self) -> anyhow::Result<Diagnostics> {
         if self.dense.is_some() {
-            let s = self.download()?;
-            let mut d = crate::diagnostics::diagnostics(&s, &self.setup);
-            d.noise = self.noise_diagnostics()?;
-            return Ok(d);
+            return super::host_diagnostics(self);
         }
         let sums = self.diag.reduce(&self.ctx)?;
         let mut d = finish(&sums, &self.setup.lattice, self.setup.time_at(self.step), self.step);
@@ -328,9 +321,7 @@ impl Stepper for GpuStepper {
 
     fn constraint_fields(&mut self) -> anyhow::Result<ConstraintFields> {
         if self.dense.is_some() {
-            // the quantum terms need Γ: on the host (CPU twin)
-            let s = self.download()?;
-            return Ok(crate::diagnostics::constraint_field_values(&s, &self.setup));
+            return super::host_constraint_fields(self); // the quantum terms need Γ
         }
         let [ham, mx, my, mz] = self.diag.constraint_fields(&self.ctx)?;
         Ok(ConstraintFields { ham, mom: [mx, my, mz] })

@@ -190,10 +190,7 @@ impl GpuNoise {
     }
 
     fn read(&self, ctx: &GpuContext, buf: &wgpu::Buffer, count: usize) -> Result<Vec<f64>, GpuError> {
-        Ok(match self.precision {
-            Precision::F64 => ctx.read_buffer_range::<f64>(buf, 0, count)?,
-            Precision::F32 => ctx.read_buffer_range::<f32>(buf, 0, count)?.into_iter().map(f64::from).collect(),
-        })
+        ctx.read_reals(buf, count, self.precision)
     }
 
     /// The increments of the last step, in f64.
