@@ -54,16 +54,11 @@ fn rel(a: &[f64], b: &[f64]) -> f64 {
     }
 }
 
-/// Worst relative difference over the field groups (δg, π, N, φ̄, π̄_φ, Γ), each against its own scale.
+/// Worst relative difference over the field groups (δg, π, N, φ̄, π̄_φ: common::field_group_rel_diffs) and Γ, each
+/// against its own scale.
 fn compare(gpu: &State, cpu: &State) -> (f64, [f64; 6]) {
-    let n = cpu.lattice.sites();
-    let group = |s: &State, vars: std::ops::Range<usize>| s.data[vars.start * n..vars.end * n].to_vec();
-    let ranges = [var::G..var::G + 6, var::PI..var::PI + 6, var::LAPSE..var::LAPSE + 1, var::PHI..var::PHI + 1, var::PI_PHI..var::PI_PHI + 1];
-    let mut r = [0.0; 6];
-    for (k, rg) in ranges.into_iter().enumerate() {
-        r[k] = rel(&group(gpu, rg.clone()), &group(cpu, rg));
-    }
-    r[5] = rel(&gpu.gamma, &cpu.gamma);
+    let f = common::field_group_rel_diffs(gpu, cpu);
+    let r = [f[0], f[1], f[2], f[3], f[4], rel(&gpu.gamma, &cpu.gamma)];
     (r.iter().cloned().fold(0.0, f64::max), r)
 }
 
@@ -198,34 +193,7 @@ fn gpu_dense_too_large_for_the_device_is_refused() {
     }
 }
 
-fn cqgrav_cmd(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cqgrav")).args(args).current_dir(dir).env("NODEVICE_SELECT", "1").output().unwrap();
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-}
-
-const DENSE: &str = r#"
-[lattice]
-shape = [7, 7, 1]
-spacing = 2.0
-[time]
-dt = 0.05
-steps = 8
-[initial]
-kind = "frw"
-phi = 0.5
-[matter]
-mass = 1.0
-representation = "dense"
-[cq]
-diffusion = 1.0
-[output]
-file = "run.h5"
-timeseries_every = 2
-snapshot_every = 4
-checkpoint_every = 4
-[run]
-seed = 3
-"#;
+use common::{cqgrav as cqgrav_cmd, DENSE_RUN as DENSE};
 
 /// `cqgrav run` with `run.backend = "gpu"` and a dense field, end to end: the timeseries (host diagnostics with Γ
 /// read back), snapshots and checkpoint are written; the final state equals the CPU run's to ≤ 1e-9; 4 steps +

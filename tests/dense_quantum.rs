@@ -2,6 +2,7 @@
 //! independent references of tests/support (written from SPEC alone, docs/quantum_references.md).
 #![allow(clippy::needless_range_loop)]
 
+mod common;
 mod support;
 
 use cqgrav::numerics::lattice::Lattice;
@@ -615,35 +616,7 @@ fn trajectory_average_follows_the_lindblad_equation() {
 // Command line: configuration checks (criterion 6), output and restart of a dense run
 // ------------------------------------------------------------------------------------------------------------
 
-fn cqgrav_cmd(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cqgrav")).args(args).current_dir(dir).env("NODEVICE_SELECT", "1").output().unwrap();
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-}
-
-const DENSE: &str = r#"
-[lattice]
-shape = [7, 7, 1]
-spacing = 2.0
-[time]
-dt = 0.05
-steps = 8
-[initial]
-kind = "frw"
-phi = 0.5
-[matter]
-mass = 1.0
-representation = "dense"
-[cq]
-diffusion = 1.0
-[output]
-file = "run.h5"
-timeseries_every = 2
-snapshot_every = 4
-checkpoint_every = 4
-[run]
-backend = "cpu"
-seed = 3
-"#;
+use common::{cqgrav as cqgrav_cmd, DENSE_RUN as DENSE};
 
 /// Issue 5 criterion 6: a decoherence below the complete-positivity bound, an oversized lattice, and the
 /// settings whose decoherence–diffusion trade-off cannot be met are refused by `cqgrav check`, each naming the

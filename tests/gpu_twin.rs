@@ -21,17 +21,9 @@ fn run_both(s: &Setup, init: &State, steps: u64) -> Option<(State, State)> {
     Some((g.download().unwrap(), cpu))
 }
 
-/// max over the tensors g, π and the scalars N, φ, π_φ of max |gpu − cpu| / max |cpu| (one scale per tensor,
-/// so that components that vanish in exact arithmetic are measured against the tensor's size).
+/// max over the tensors g, π and the scalars N, φ, π_φ of max |gpu − cpu| / max |cpu| (common::field_group_rel_diffs).
 fn rel_diff(a: &State, b: &State) -> f64 {
-    let groups: [&[usize]; 5] = [&[0, 1, 2, 3, 4, 5], &[6, 7, 8, 9, 10, 11], &[12], &[13], &[14]];
-    let mut worst = 0.0f64;
-    for grp in groups {
-        let scale = grp.iter().flat_map(|&v| b.field(v).iter()).fold(0.0f64, |m, x| m.max(x.abs()));
-        let d = grp.iter().map(|&v| max_diff(a, b, v)).fold(0.0f64, f64::max);
-        worst = worst.max(if scale > 0.0 { d / scale } else { d });
-    }
-    worst
+    field_group_rel_diffs(a, b).into_iter().fold(0.0, f64::max)
 }
 
 

@@ -39,10 +39,7 @@ fn checker(dir: &Path, args: &[&str]) -> (bool, String) {
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
-fn cqgrav(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cqgrav")).args(args).current_dir(dir).env("NODEVICE_SELECT", "1").output().unwrap();
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-}
+use common::cqgrav;
 
 /// Runs CONFIG with `sets` in a fresh directory; `None` when the GPU is missing and CQGRAV_ALLOW_NO_GPU=1.
 fn run(sets: &[&str]) -> Option<tempfile::TempDir> {

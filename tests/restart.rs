@@ -4,9 +4,9 @@
 //! last checkpoint before dying is cut back to it on restart; changed physics keys are refused, naming them.
 //! The GPU cases run on whatever adapter wgpu finds (lavapipe in CI); without one they fail unless
 //! CQGRAV_ALLOW_NO_GPU=1.
+mod common;
 use cqgrav::io::{Checkpoint, OutputFile, SnapshotData};
 use std::path::Path;
-use std::process::Command;
 
 /// A gauge wave with harmonic slicing, dissipation and CQ noise (keyed by seed and step) on 8³: every field
 /// and the lapse evolve, and the random numbers after the restart must be the same.
@@ -37,16 +37,7 @@ backend = "cpu"
 seed = 7
 "#;
 
-fn cqgrav(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cqgrav"))
-        .args(args)
-        .current_dir(dir)
-        .env("NODEVICE_SELECT", "1")
-        .output()
-        .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
-}
+use common::cqgrav;
 
 fn run_ok(dir: &Path, args: &[&str]) -> String {
     let (ok, text) = cqgrav(dir, args);

@@ -130,3 +130,50 @@ pub fn smooth_3d_state(lat: cqgrav::numerics::lattice::Lattice, metric_amp: f64,
     }
     st
 }
+
+/// Runs the `cqgrav` binary in `dir` with `args`: (success, stdout + stderr).
+pub fn cqgrav(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cqgrav")).args(args).current_dir(dir).env("NODEVICE_SELECT", "1").output().unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// max |a − b| / max |b| for each field group δg, π (one scale per tensor, so that components that vanish in exact
+/// arithmetic are measured against the tensor's size), N, φ, π_φ; absolute where the group of b is zero.
+pub fn field_group_rel_diffs(a: &State, b: &State) -> [f64; 5] {
+    let groups: [&[usize]; 5] = [&[0, 1, 2, 3, 4, 5], &[6, 7, 8, 9, 10, 11], &[12], &[13], &[14]];
+    groups.map(|grp| {
+        let scale = grp.iter().flat_map(|&v| b.field(v).iter()).fold(0.0f64, |m, x| m.max(x.abs()));
+        let d = grp.iter().map(|&v| max_diff(a, b, v)).fold(0.0f64, f64::max);
+        if scale > 0.0 {
+            d / scale
+        } else {
+            d
+        }
+    })
+}
+
+/// A small noisy dense run (issue 5) for the command-line tests: 7×7×1, 8 steps, output every 2/4 steps.
+pub const DENSE_RUN: &str = r#"
+[lattice]
+shape = [7, 7, 1]
+spacing = 2.0
+[time]
+dt = 0.05
+steps = 8
+[initial]
+kind = "frw"
+phi = 0.5
+[matter]
+mass = 1.0
+representation = "dense"
+[cq]
+diffusion = 1.0
+[output]
+file = "run.h5"
+timeseries_every = 2
+snapshot_every = 4
+checkpoint_every = 4
+[run]
+backend = "cpu"
+seed = 3
+"#;
