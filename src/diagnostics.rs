@@ -183,23 +183,17 @@ pub fn diagnostics(state: &State, setup: &StepperSetup) -> Diagnostics {
     );
     let mut d = finish(&reduce_columns(&cols), &state.lattice, state.t, state.step);
     if let Some(q) = q {
-        // issue 5: ⟨δφ²⟩ box mean and the physicality of Γ (SPEC §6)
+        // ⟨δφ²⟩ box mean and the physicality of the quantum state (SPEC §6)
         d.phi2_mean = q.iter().map(|s| s.phi2).sum::<f64>() / q.len() as f64;
-        d.state_min_symplectic =
-            crate::numerics::symplectic::min_symplectic_ratio(&state.gamma, state.lattice.sites(), state.lattice.cell_volume());
+        d.state_min_symplectic = crate::backend::quantum::representation(setup).physicality(setup, state);
     }
     d
 }
 
-/// The quantum field's per-site terms (representation `dense`; None without a quantum state).
+/// The quantum field's per-site terms, evaluated by its representation (None without fluctuations, or when the
+/// state's metric is not valid for them).
 pub fn quantum_site_terms(state: &State, setup: &StepperSetup) -> Option<Vec<crate::physics::gaussian_dynamics::SiteQuantum>> {
-    let params = setup.quantum?;
-    if state.gamma.is_empty() {
-        return None;
-    }
-    let model = crate::physics::gaussian_dynamics::GaussianModel::new(state.lattice, setup.stencil, params);
-    let c = model.coeffs_of(&state.data, &state.background).ok()?;
-    Some(model.site_quantum(&c, &state.gamma))
+    crate::backend::quantum::representation(setup).site_terms(setup, state).ok().flatten()
 }
 
 /// ⟨δφ²⟩ per site (snapshot dataset `phi2`); None without a quantum state.

@@ -39,9 +39,46 @@ pub struct State {
     pub background: [f64; 6],
     pub t: f64,
     pub step: u64,
-    /// Γ of the quantum field (representation `dense`, SPEC §4.2): row-major 2n × 2n over X = (φ(·), π_φ(·));
-    /// empty for the classical representation `none`. The mean x̄ is the `phi`, `pi_phi` fields above.
-    pub gamma: Vec<f64>,
+    /// The quantum field's fluctuations as its representation stores them (SPEC §4.2; backend/quantum.rs): Γ for
+    /// `dense`, the members for `ensemble`, the per-momentum covariances for `fourier`; empty for the classical
+    /// representation `none` and for a state that has not been given one yet (the stepper then starts the field in
+    /// the lattice Fock vacuum). The mean x̄ is the `phi`, `pi_phi` fields above.
+    pub quantum: QuantumData,
+}
+
+/// One named array of a quantum representation's state (a checkpoint dataset under `/quantum`), in f64, with
+/// the shape it has in the file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantumArray {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub data: Vec<f64>,
+}
+
+/// The fluctuations of the quantum field as a representation stores them: its name (`matter.representation`)
+/// and its arrays. Empty (no arrays) for `none` or before the stepper has set the field up.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QuantumData {
+    pub representation: String,
+    pub arrays: Vec<QuantumArray>,
+}
+
+impl QuantumData {
+    pub fn is_empty(&self) -> bool {
+        self.arrays.is_empty()
+    }
+    /// The array called `name`, if present.
+    pub fn get(&self, name: &str) -> Option<&[f64]> {
+        self.arrays.iter().find(|a| a.name == name).map(|a| a.data.as_slice())
+    }
+    /// The array called `name`, or an error naming the representation and the array.
+    pub fn require(&self, name: &str, len: usize) -> anyhow::Result<&[f64]> {
+        let a = self.get(name).ok_or_else(|| {
+            anyhow::anyhow!("the {} quantum state has no array {name:?}", if self.representation.is_empty() { "stored" } else { &self.representation })
+        })?;
+        anyhow::ensure!(a.len() == len, "the quantum state's array {name:?} has {} values, expected {len}", a.len());
+        Ok(a)
+    }
 }
 
 /// The flat metric δ_ab in storage order.
@@ -51,7 +88,7 @@ impl State {
     /// All fields zero, background metric δ_ab (so g = δ).
     pub fn zeros(lattice: Lattice) -> Self {
         let n = lattice.sites();
-        Self { lattice, data: vec![0.0; NVARS * n], background: FLAT, t: 0.0, step: 0, gamma: Vec::new() }
+        Self { lattice, data: vec![0.0; NVARS * n], background: FLAT, t: 0.0, step: 0, quantum: QuantumData::default() }
     }
     /// Full metric g_ab = ḡ_ab + δg_ab at site i.
     pub fn metric(&self, i: usize) -> [f64; 6] {
@@ -70,6 +107,10 @@ impl State {
     pub fn site(&self, i: usize) -> [f64; NVARS] {
         let n = self.lattice.sites();
         std::array::from_fn(|v| self.data[v * n + i])
+    }
+    /// Γ of a `dense` quantum state (row-major 2n × 2n); empty for any other representation.
+    pub fn gamma(&self) -> &[f64] {
+        self.quantum.get("gamma").unwrap_or(&[])
     }
     pub fn set_site(&mut self, i: usize, vals: &[f64; NVARS]) {
         let n = self.lattice.sites();

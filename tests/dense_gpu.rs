@@ -24,6 +24,7 @@ fn setup(lat: Lattice, order: u32, dt: f64, q: QuantumParams, precision: Precisi
         noise: NoiseParams { diffusion: q.diffusion, beta: q.beta, kind: NoiseKind::Tensor, correlation_length: 0.0, seed: 2026 },
         drift: !frozen,
         quantum: Some(q),
+        representation: cqgrav::config::Representation::Dense,
     }
 }
 
@@ -58,7 +59,7 @@ fn rel(a: &[f64], b: &[f64]) -> f64 {
 /// against its own scale.
 fn compare(gpu: &State, cpu: &State) -> (f64, [f64; 6]) {
     let f = common::field_group_rel_diffs(gpu, cpu);
-    let r = [f[0], f[1], f[2], f[3], f[4], rel(&gpu.gamma, &cpu.gamma)];
+    let r = [f[0], f[1], f[2], f[3], f[4], rel(&gpu.gamma(), &cpu.gamma())];
     (r.iter().cloned().fold(0.0, f64::max), r)
 }
 
@@ -92,7 +93,7 @@ fn gpu_f64_dense_matches_cpu_over_100_steps_with_noise() {
         let s = setup(lat, order, 0.002, q, Precision::F64, false);
         let Some((gpu, cpu)) = run_pair(s, &init, 100) else { return };
         let (worst, r) = compare(&gpu, &cpu);
-        let moved = rel(&cpu.gamma, &init_gamma(&s, &init));
+        let moved = rel(&cpu.gamma(), &init_gamma(&s, &init));
         println!("order {order}: 100 steps, GPU f64 vs CPU f64: worst {worst:.2e} (δg, π, N, φ, π_φ, Γ: {}); Γ moved {moved:.2e}", Rel(r));
         assert!(moved > 1e-3, "the test must see Γ evolve ({moved:.1e})");
         assert!(worst <= 1e-9, "order {order}: GPU and CPU differ by {worst:.2e}: {r:?}");
@@ -145,7 +146,7 @@ fn gpu_f64_dense_matches_cpu_on_the_other_paths() {
     c.advance(10).unwrap();
     let resumed = c.download().unwrap();
     assert_eq!(resumed.data, straight.data);
-    assert_eq!(resumed.gamma, straight.gamma);
+    assert_eq!(resumed.gamma(), straight.gamma());
 }
 
 /// The f32 GPU variant follows the f64 CPU path to single-precision accuracy (50 steps, noise on).
@@ -229,7 +230,7 @@ fn gpu_dense_run_through_the_command_line() {
     let (worst, r) = compare(&sg, &sc);
     println!("cqgrav run, 7×7×1, 8 steps: GPU vs CPU {}", Rel(r));
     assert!(worst <= 1e-9, "{r:?}");
-    assert_eq!(sg.gamma, sh.gamma, "GPU restart: Γ");
+    assert_eq!(sg.gamma(), sh.gamma(), "GPU restart: Γ");
     assert_eq!(sg.data, sh.data, "GPU restart: fields");
     for col in ["phi2_mean", "state_min_symplectic", "ham_l2"] {
         let (a, b) = (fg.timeseries.column(col).unwrap(), fc.timeseries.column(col).unwrap());
@@ -240,5 +241,5 @@ fn gpu_dense_run_through_the_command_line() {
     }
     let snap = fg.snapshot(8).unwrap();
     let phi2 = snap.field("phi2").unwrap();
-    assert!((phi2[0] - sg.gamma[0]).abs() <= 1e-15 * phi2[0]);
+    assert!((phi2[0] - sg.gamma()[0]).abs() <= 1e-15 * phi2[0]);
 }

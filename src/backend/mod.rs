@@ -2,6 +2,7 @@
 //! `cpu` (Rust twin, rayon) and `gpu` (wgpu/WGSL).
 pub mod cpu;
 pub mod gpu;
+pub mod quantum;
 
 use crate::config::{BackendChoice, Config, Precision};
 use crate::numerics::lattice::Lattice;
@@ -27,8 +28,10 @@ pub struct StepperSetup {
     /// false = frozen drift (`cq.frozen_drift`, for tests): the deterministic RK4 update is skipped and each step
     /// only adds the noise increments to π^ab.
     pub drift: bool,
-    /// The quantum scalar field (`matter.representation = "dense"`, SPEC §4.2; issue 5); None = classical field.
+    /// The quantum scalar field's parameters (SPEC §4, §4.1); None for the classical field (`none`).
     pub quantum: Option<crate::physics::gaussian_forms::QuantumParams>,
+    /// How the fluctuations are represented (`matter.representation`, SPEC §4.2; backend/quantum.rs).
+    pub representation: crate::config::Representation,
 }
 
 impl StepperSetup {
@@ -54,7 +57,8 @@ impl StepperSetup {
                 seed: cfg.run.seed,
             },
             drift: !cfg.cq.frozen_drift,
-            quantum: (cfg.matter.representation == crate::config::Representation::Dense).then_some(
+            representation: cfg.matter.representation,
+            quantum: (cfg.matter.representation != crate::config::Representation::None).then_some(
                 crate::physics::gaussian_forms::QuantumParams {
                     mass: cfg.matter.mass,
                     diffusion: cfg.cq.diffusion,

@@ -1,5 +1,5 @@
 //! `cqgrav check`: load and validate a configuration without running it; print a summary or every problem.
-use crate::config::{self, fmt_num, BackendChoice, Config, InitialKind, Lapse, Precision, Representation};
+use crate::config::{self, fmt_num, BackendChoice, Config, InitialKind, Lapse, Precision};
 use crate::numerics::stability;
 use crate::state::NVARS;
 use std::path::Path;
@@ -112,11 +112,7 @@ fn summary(source: &str, c: &Config) -> String {
             c.initial.scale_factor, c.initial.phi, c.initial.phi_dot
         ),
     };
-    let repr = match c.matter.representation {
-        Representation::None => "none",
-        Representation::Dense => "dense",
-        Representation::Ensemble => "ensemble",
-    };
+    let repr = c.matter.representation.name();
     s.push_str(&format!(
         "physics     initial {kind}; lapse {lapse}; fd_order {}; Λ = {}; m = {}; matter {repr}; D2 = {}\n",
         c.gravity.fd_order, c.gravity.cosmological_constant, c.matter.mass, c.cq.diffusion

@@ -86,7 +86,20 @@ pub enum Representation {
     #[default]
     None,
     Dense,
+    Fourier,
     Ensemble,
+}
+
+impl Representation {
+    /// The TOML value (`matter.representation`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Representation::None => "none",
+            Representation::Dense => "dense",
+            Representation::Fourier => "fourier",
+            Representation::Ensemble => "ensemble",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -106,10 +119,22 @@ pub struct MatterConfig {
     /// Ensemble size M (representation = "ensemble").
     pub members: u32,
     pub renormalization: Renormalization,
+    /// Ensemble covariance localisation (representation = "ensemble"): Gaspari–Cohn half-width c in coordinate
+    /// units (the taper vanishes beyond 2c); 0 = no localisation (the whole box).
+    pub localization: f64,
+    /// Ensemble: estimate the back-reaction with the homogeneous control variate (shadow members).
+    pub control_variate: bool,
 }
 impl Default for MatterConfig {
     fn default() -> Self {
-        Self { mass: 1.0, representation: Representation::None, members: 64, renormalization: Renormalization::Vacuum }
+        Self {
+            mass: 1.0,
+            representation: Representation::None,
+            members: 64,
+            renormalization: Renormalization::Vacuum,
+            localization: 0.0,
+            control_variate: true,
+        }
     }
 }
 

@@ -38,12 +38,14 @@ pub fn unimplemented_features(cfg: &Config) -> Vec<Problem> {
     match cfg.matter.representation {
         Representation::None => {}
         Representation::Dense => {}
-        Representation::Ensemble => {
+        Representation::Fourier | Representation::Ensemble => {
             p.push(Problem::new(
                 "matter.representation",
-                "matter.representation = \"ensemble\" (quantum Gaussian state in square-root form, SPEC §4.2) is not \
-                 implemented in this version of cqgrav yet; use \"dense\" (lattices up to about 8³) or \"none\" \
-                 (classical scalar field)",
+                format!(
+                    "matter.representation = \"{}\" (SPEC §4.2) is not implemented in this version of cqgrav yet; use \
+                     \"dense\" (lattices up to about 8³) or \"none\" (classical scalar field)",
+                    cfg.matter.representation.name()
+                ),
             ));
         }
     }

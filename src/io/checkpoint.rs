@@ -2,7 +2,9 @@
 //! bit. The state is stored exactly as the stepper holds it (`data` = the 15 fields with δg, not g: state.rs),
 //! in float64 (an f32 run's values are exactly representable). The random numbers are a counter-based
 //! generator keyed by (seed, step, site, component) (SPEC §3), so `seed` and `step` are its complete state.
-//! A run with the `dense` quantum field also stores Γ (dataset `gamma`, 2n × 2n; x̄ is in `data`).
+//! A run with a quantum field also stores its fluctuations as its representation holds them (backend/quantum.rs):
+//! group `quantum` with attribute `representation` and one dataset per array (`dense`: `gamma`, 2n × 2n;
+//! `ensemble`: `members`, …; x̄ is in `data`).
 //! The checkpoint also carries the timeseries rows and the snapshot list up to its step, so a restart
 //! rebuilds the main file from it alone.
 use super::h5util::{read_array_attr, read_scalar_attr, read_str_attr, write_array_attr, write_scalar_attr, write_str_attr};
@@ -10,14 +12,14 @@ use super::snapshot::SnapshotInfo;
 use super::timeseries::Timeseries;
 use crate::config::Precision;
 use crate::numerics::lattice::Lattice;
-use crate::state::{State, NVARS, VAR_NAMES};
+use crate::state::{QuantumArray, QuantumData, State, NVARS, VAR_NAMES};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
 /// Root attribute `format` of a checkpoint file.
 pub const FORMAT: &str = "cqgrav-checkpoint";
-/// Bumped whenever the layout changes (e.g. when Γ or the ensemble are added, SPEC §4.2).
-pub const FORMAT_VERSION: u32 = 1;
+/// Bumped whenever the layout changes (2: the quantum fluctuations moved into the group `quantum`).
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Checkpoint {
@@ -78,14 +80,17 @@ impl Checkpoint {
             .and_then(|d| d.write_raw(&s.data))
             .context("writing dataset data")?;
         file.new_dataset_builder().with_data(&s.background[..]).create("background").context("writing dataset background")?;
-        if !s.gamma.is_empty() {
-            // the quantum state's covariance (representation `dense`), row-major 2n × 2n
-            let d = 2 * s.lattice.sites();
-            file.new_dataset::<f64>()
-                .shape([d, d])
-                .create("gamma")
-                .and_then(|ds| ds.write_raw(&s.gamma))
-                .context("writing dataset gamma")?;
+        if !s.quantum.is_empty() {
+            // the quantum field's fluctuations, as its representation stores them
+            let g = file.create_group("quantum").context("creating group quantum")?;
+            write_str_attr(&g, "representation", &s.quantum.representation)?;
+            for a in &s.quantum.arrays {
+                g.new_dataset::<f64>()
+                    .shape(a.shape.as_slice())
+                    .create(a.name.as_str())
+                    .and_then(|ds| ds.write_raw(&a.data))
+                    .with_context(|| format!("writing dataset quantum/{}", a.name))?;
+            }
         }
         let steps: Vec<u64> = self.snapshots.iter().map(|x| x.step).collect();
         let times: Vec<f64> = self.snapshots.iter().map(|x| x.t).collect();
@@ -123,12 +128,20 @@ impl Checkpoint {
         let steps = file.dataset("snapshot_steps").and_then(|d| d.read_raw::<u64>()).context("reading snapshot_steps")?;
         let times = file.dataset("snapshot_times").and_then(|d| d.read_raw::<f64>()).context("reading snapshot_times")?;
         let history = read_str_attr(file, "history")?;
-        let gamma = match file.dataset("gamma") {
-            Ok(ds) => ds.read_raw::<f64>().context("reading dataset gamma")?,
-            Err(_) => Vec::new(),
+        let quantum = match file.group("quantum") {
+            Ok(g) => {
+                let mut q = QuantumData { representation: read_str_attr(&g, "representation")?, arrays: Vec::new() };
+                for name in g.member_names().context("listing group quantum")? {
+                    let ds = g.dataset(&name).with_context(|| format!("opening dataset quantum/{name}"))?;
+                    let data = ds.read_raw::<f64>().with_context(|| format!("reading dataset quantum/{name}"))?;
+                    q.arrays.push(QuantumArray { name, shape: ds.shape(), data });
+                }
+                q
+            }
+            Err(_) => QuantumData::default(),
         };
         Ok(Self {
-            state: State { lattice, data, background, t: read_scalar_attr(file, "t")?, step: read_scalar_attr(file, "step")?, gamma },
+            state: State { lattice, data, background, t: read_scalar_attr(file, "t")?, step: read_scalar_attr(file, "step")?, quantum },
             dt: read_scalar_attr(file, "dt")?,
             precision: parse_precision(&read_str_attr(file, "precision")?)?,
             seed: read_scalar_attr(file, "seed")?,

@@ -51,6 +51,7 @@ impl Setup {
             noise: Default::default(),
             drift: true,
             quantum: None,
+            representation: cqgrav::config::Representation::None,
         }
     }
 }

@@ -86,3 +86,22 @@ pub fn combine<T: Real>(st: &Rk4Stage, dt: f64, k: &[[T; NVARS]], y: &mut [T], a
         },
     );
 }
+
+/// Apply a stage's quantum part to the classical right-hand side k (site-major). `freeze_metric`: the metric
+/// (g, π, N) does not evolve (`cq.frozen_drift`), only the scalar field.
+pub fn apply_quantum<T: Real>(q: &crate::backend::quantum::StageQuantum, k: &mut [[T; NVARS]], freeze_metric: bool) {
+    let n = k.len();
+    k.par_iter_mut().enumerate().for_each(|(i, ki)| {
+        if freeze_metric {
+            for v in ki.iter_mut().take(var::PHI) {
+                *v = T::zero();
+            }
+        } else {
+            for s in 0..6 {
+                ki[var::PI + s] = ki[var::PI + s] - T::c(q.br[i][s]);
+            }
+        }
+        ki[var::PHI] = T::c(q.dx[i]);
+        ki[var::PI_PHI] = T::c(q.dx[n + i]);
+    });
+}

@@ -7,6 +7,7 @@ pub mod evolve_stage;
 pub mod fd;
 pub mod scalar_flux;
 
+use super::quantum::{representation, QuantumField};
 use super::{Stepper, StepperSetup};
 use crate::numerics::real::Real;
 use crate::numerics::rk4::STAGES;
@@ -29,8 +30,8 @@ pub struct CpuStepper<T: Real> {
     step: u64,
     /// CQ noise (issue 4): None when D2 = 0
     noise: Option<cq_noise::CpuNoise<T>>,
-    /// the quantum field (representation `dense`, issue 5)
-    dense: Option<dense_field::DenseField>,
+    /// the quantum field's fluctuations, in their representation (backend/quantum.rs)
+    quantum: Box<dyn QuantumField>,
 }
 
 impl<T: Real> CpuStepper<T> {
@@ -62,10 +63,7 @@ impl<T: Real> CpuStepper<T> {
                 .noise
                 .is_active()
                 .then(|| cq_noise::CpuNoise::new(setup.noise, setup.lattice, setup.background, setup.dt)),
-            dense: match setup.quantum {
-                Some(q) => Some(dense_field::DenseField::new(&setup, q, state)?),
-                None => None,
-            },
+            quantum: representation(&setup).cpu(&setup, state)?,
         };
         s.upload(state);
         Ok(s)
@@ -83,17 +81,16 @@ impl<T: Real> CpuStepper<T> {
             };
             scalar_flux::scalar_flux(&self.fd, &lat, &self.params.background, input, &mut self.flux);
             rhs_all(&self.fd, &lat, &self.params, &StageBuffers { input, flux: &self.flux }, &mut self.k);
-            if let Some(q) = &mut self.dense {
-                // issue 5: the quantum field's drift and back-reaction (f64)
+            if self.setup.quantum.is_some() {
+                // the quantum field's mean-field drift and back-reaction (f64)
                 let uf: Vec<f64> = input.iter().map(|x| x.as_f64()).collect();
-                let sq = q.stage(st.index, &uf, &self.setup.background)?;
-                dense_field::apply_stage(&sq, &mut self.k, !self.setup.drift);
+                if let Some(sq) = self.quantum.stage(st.index, &uf, &self.setup.background)? {
+                    evolve_stage::apply_quantum(&sq, &mut self.k, !self.setup.drift);
+                }
             }
             let next = if st.index == 1 { &mut self.u2 } else { &mut self.u1 };
             combine(&st, dt, &self.k, &mut self.y, &mut self.acc, next);
-            if let Some(q) = &mut self.dense {
-                q.combine(&st, dt);
-            }
+            self.quantum.combine(&st, dt);
         }
         Ok(())
     }
@@ -106,13 +103,14 @@ impl<T: Real> Stepper for CpuStepper<T> {
             if let Some(nz) = &mut self.noise {
                 nz.draw(self.step, &self.y);
             }
-            if self.setup.drift || self.dense.is_some() {
+            if self.setup.drift || self.setup.quantum.is_some() {
                 self.rk4_step()?;
             }
             if let Some(nz) = &self.noise {
                 nz.add_to(&mut self.y);
-                // issue 5: condition the quantum state on the same increments
-                if let Some(q) = &mut self.dense {
+                // condition the quantum state on the same increments (SPEC §4.1)
+                if self.setup.quantum.is_some() {
+                    let q = &mut self.quantum;
                     let n = self.setup.lattice.sites();
                     let dw: Vec<f64> = nz.increments().iter().map(|x| x.as_f64()).collect();
                     let r = crate::state::var::PHI * n..(crate::state::var::PI_PHI + 1) * n;
@@ -132,18 +130,15 @@ impl<T: Real> Stepper for CpuStepper<T> {
             background: self.setup.background,
             t: self.setup.time_at(self.step),
             step: self.step,
-            gamma: self.dense.as_ref().map(|q| q.gy.clone()).unwrap_or_default(),
+            quantum: self.quantum.save(),
         })
     }
     fn upload(&mut self, state: &State) {
         assert_eq!(state.background, self.setup.background, "state and stepper disagree on the background metric");
         self.y = state.data.iter().map(|&x| T::c(x)).collect();
         self.step = state.step;
-        if let Some(q) = &mut self.dense {
-            if !state.gamma.is_empty() {
-                assert_eq!(state.gamma.len(), q.gy.len(), "the state's Γ does not match the lattice");
-                q.gy.clone_from(&state.gamma);
-            }
+        if !state.quantum.is_empty() {
+            self.quantum.restore(&state.quantum).expect("the state's quantum field matches the lattice and representation");
         }
     }
     fn setup(&self) -> &StepperSetup {
@@ -151,8 +146,8 @@ impl<T: Real> Stepper for CpuStepper<T> {
     }
     /// Evaluated on the stepper's own state in its precision (twin of the GPU reduction).
     fn diagnostics(&mut self) -> anyhow::Result<Diagnostics> {
-        if self.dense.is_some() {
-            // issue 5: the host evaluation adds the quantum state's densities and its physicality
+        if self.setup.quantum.is_some() {
+            // the host evaluation adds the quantum state's densities and its physicality
             return super::host_diagnostics(self);
         }
         let bg = self.params.background;

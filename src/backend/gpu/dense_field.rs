@@ -23,7 +23,9 @@ use crate::physics::gaussian_forms::QuantumParams;
 use crate::state::{var, State};
 
 use super::params::{params_r, params_u};
+use super::quantum::{FieldBuffers, GpuQuantumField};
 use super::to_device;
+use crate::state::QuantumData;
 
 /// Reals per site of the coefficient block (shaders/gaussian_coeffs.wgsl: ã 6×25 | 𝒟⁻¹ 36 | k 25).
 const SC: usize = 211;
@@ -81,14 +83,6 @@ struct Op {
     kernel: K,
     group: wgpu::BindGroup,
     threads: u32,
-}
-
-/// The buffers of the stepper the dense field reads or writes.
-pub struct FieldBuffers<'a> {
-    /// the fields' stage inputs u_s of stages 0..4 (u2 = copy of y, u1, u2, u1)
-    pub inputs: [&'a wgpu::Buffer; 4],
-    /// the CQ noise increments dW^ab (None: no noise)
-    pub dw: Option<&'a wgpu::Buffer>,
 }
 
 pub struct GpuDenseField {
@@ -156,12 +150,7 @@ impl GpuDenseField {
         let sig = ctx.storage_buffer::<u8>("stencil symbols", &to_device(&sig, p))?;
         let ku = |label: &str, v: &[u32]| ctx.storage_buffer(label, v);
         // Γ: the initial lattice vacuum (coherent state), or the state's
-        let g0 = if state.gamma.is_empty() {
-            crate::physics::lattice_vacuum::initial_covariance(state, &setup.stencil, q.mass)?
-        } else {
-            anyhow::ensure!(state.gamma.len() == d * d, "the state's Γ has {} entries, expected (2n)² = {}", state.gamma.len(), d * d);
-            state.gamma.clone()
-        };
+        let g0 = crate::backend::cpu::dense_field::initial_gamma(setup, q.mass, state)?;
         let gy = alloc(ctx.storage_buffer::<u8>("Γ", &to_device(&g0, p)))?;
         let gacc = zeros("Γ rk4 accumulator", d * d)?;
         let gu1 = zeros("Γ stage input 1", d * d)?;
@@ -276,31 +265,9 @@ impl GpuDenseField {
         }
     }
 
-    /// The quantum right-hand side buffer bound to evolve_stage.wgsl (binding 7).
-    pub fn qrhs(&self) -> &wgpu::Buffer {
-        &self.qrhs
-    }
-
-    /// Stage s before the field kernels: coefficients, back-reaction and ∂t x̄ into qrhs.
-    pub fn record_stage_pre(&self, encoder: &mut wgpu::CommandEncoder, s: usize) {
-        self.record(encoder, &self.drift_pre[s]);
-    }
-
-    /// Stage s after the field kernels: ∂t Γ and its RK4 combination.
-    pub fn record_stage_post(&self, encoder: &mut wgpu::CommandEncoder, s: usize) {
-        self.record(encoder, &self.drift_post[s]);
-    }
-
     fn xbar_bytes(&self) -> (u64, u64) {
         let rb = if self.precision == Precision::F64 { 8 } else { 4 };
         ((var::PHI * self.n) as u64 * rb, (2 * self.n) as u64 * rb)
-    }
-
-    /// After the noise is added: x̄ out of the state, the noise forms and the per-site conditioning strengths.
-    pub fn record_conditioning_prep(&self, encoder: &mut wgpu::CommandEncoder, y: &wgpu::Buffer) {
-        let (off, len) = self.xbar_bytes();
-        encoder.copy_buffer_to_buffer(y, off, &self.xy, 0, len);
-        self.record(encoder, &self.cond_pre);
     }
 
     /// (largest |λ|, largest escape rate) over sites, read back (blocks).
@@ -308,10 +275,38 @@ impl GpuDenseField {
         let v = ctx.read_reals(&self.strength, 2 * self.n, self.precision)?;
         Ok(v.chunks(2).fold((0.0, 0.0), |a, c| (a.0.max(c[0]), a.1.max(c[1]))))
     }
+}
+
+impl GpuQuantumField for GpuDenseField {
+    /// The quantum right-hand side buffer bound to evolve_stage.wgsl (binding 7).
+    fn qrhs(&self) -> Option<&wgpu::Buffer> {
+        Some(&self.qrhs)
+    }
+
+    /// Stage s before the field kernels: coefficients, back-reaction and ∂t x̄ into qrhs.
+    fn record_stage_pre(&self, encoder: &mut wgpu::CommandEncoder, s: usize) {
+        self.record(encoder, &self.drift_pre[s]);
+    }
+
+    /// Stage s after the field kernels: ∂t Γ and its RK4 combination.
+    fn record_stage_post(&self, encoder: &mut wgpu::CommandEncoder, s: usize) {
+        self.record(encoder, &self.drift_post[s]);
+    }
+
+    /// After the noise is added: x̄ out of the state, the noise forms and the per-site conditioning strengths.
+    fn record_conditioning_prep(&self, encoder: &mut wgpu::CommandEncoder, y: &wgpu::Buffer) {
+        let (off, len) = self.xbar_bytes();
+        encoder.copy_buffer_to_buffer(y, off, &self.xy, 0, len);
+        self.record(encoder, &self.cond_pre);
+    }
+
+    fn conditions(&self) -> bool {
+        !self.cond_pre.is_empty()
+    }
 
     /// The noise flow of the step (after [`Self::record_conditioning_prep`] has run): checks the strength as the
     /// CPU does, then records and submits the sub-steps and the copy of x̄ back into the state.
-    pub fn condition(&self, ctx: &GpuContext, y: &wgpu::Buffer) -> anyhow::Result<()> {
+    fn condition(&mut self, ctx: &GpuContext, y: &wgpu::Buffer) -> anyhow::Result<()> {
         let (size, escape) = self.read_strength(ctx)?;
         check_conditioning(escape)?;
         let m = noise_substeps(size);
@@ -330,12 +325,13 @@ impl GpuDenseField {
     }
 
     /// Γ in f64 (row-major 2n × 2n).
-    pub fn download_gamma(&self, ctx: &GpuContext) -> anyhow::Result<Vec<f64>> {
-        Ok(ctx.read_reals(&self.gy, 4 * self.n * self.n, self.precision)?)
+    fn download(&self, ctx: &GpuContext) -> anyhow::Result<QuantumData> {
+        let g = ctx.read_reals(&self.gy, 4 * self.n * self.n, self.precision)?;
+        Ok(crate::backend::cpu::dense_field::gamma_data(g, self.n))
     }
 
-    pub fn upload_gamma(&self, ctx: &GpuContext, gamma: &[f64]) -> anyhow::Result<()> {
-        anyhow::ensure!(gamma.len() == 4 * self.n * self.n, "the state's Γ does not match the lattice");
+    fn upload(&self, ctx: &GpuContext, q: &QuantumData) -> anyhow::Result<()> {
+        let gamma = q.require("gamma", 4 * self.n * self.n)?;
         ctx.write_buffer::<u8>(&self.gy, 0, &to_device(gamma, self.precision))?;
         Ok(())
     }

@@ -6,6 +6,7 @@ pub mod dense_field; // the dense quantum field (issue 5)
 pub mod diagnostics;
 pub mod noise; // CQ noise (issue 4)
 pub mod params;
+pub mod quantum;
 
 use super::{Stepper, StepperSetup};
 use crate::config::Precision;
@@ -29,8 +30,8 @@ pub struct GpuStepper {
     diag: diagnostics::GpuDiagnostics,
     /// CQ noise (issue 4): None when D2 = 0
     noise: Option<noise::GpuNoise>,
-    /// the quantum field (representation `dense`, issue 5)
-    dense: Option<dense_field::GpuDenseField>,
+    /// the quantum field's fluctuations, in their representation (backend/quantum.rs)
+    quantum: Box<dyn quantum::GpuQuantumField>,
 }
 
 /// Convert f64 host data to the device precision's bytes.
@@ -64,19 +65,15 @@ impl GpuStepper {
         let u2 = ctx.storage_buffer_zeroed("stage input u2", state_bytes)?;
         let flux = ctx.storage_buffer_zeroed("scalar flux", 3 * n as u64 * real_bytes)?;
         let noise = if setup.noise.is_active() { Some(noise::GpuNoise::new(&ctx, &setup, &y, state.step)?) } else { None };
-        // issue 5: the dense quantum field, whose right-hand side evolve_stage reads (binding 7)
-        let dense = match setup.quantum {
-            Some(q) => Some(dense_field::GpuDenseField::new(
-                &ctx,
-                &setup,
-                q,
-                state,
-                dense_field::FieldBuffers { inputs: [&u2, &u1, &u2, &u1], dw: noise.as_ref().map(|nz| nz.increments_buffer()) },
-            )?),
-            None => None,
-        };
+        // the quantum field's representation, whose right-hand side evolve_stage reads (binding 7)
+        let quantum = super::quantum::representation(&setup).gpu(
+            &ctx,
+            &setup,
+            state,
+            quantum::FieldBuffers { inputs: [&u2, &u1, &u2, &u1], dw: noise.as_ref().map(|nz| nz.increments_buffer()) },
+        )?;
         let no_qrhs = ctx.storage_buffer_zeroed("no quantum rhs", 8)?;
-        let qrhs = dense.as_ref().map(|q| q.qrhs()).unwrap_or(&no_qrhs);
+        let qrhs = quantum.qrhs().unwrap_or(&no_qrhs);
         let mut diag = None;
         let mut flux_groups = Vec::new();
         let mut stage_groups = Vec::new();
@@ -99,7 +96,7 @@ impl GpuStepper {
         }
         let batch = (2_000_000 / n.max(1)).clamp(1, 64) as u64;
         let diag = diag.expect("stage 0 exists");
-        Ok(Self { setup, ctx, flux_kernel, stage_kernel, y, u2, flux_groups, stage_groups, step: state.step, batch, diag, noise, dense })
+        Ok(Self { setup, ctx, flux_kernel, stage_kernel, y, u2, flux_groups, stage_groups, step: state.step, batch, diag, noise, quantum })
     }
 
     fn record_step(&self, encoder: &mut wgpu::CommandEncoder) {
@@ -108,17 +105,13 @@ impl GpuStepper {
         if let Some(nz) = &self.noise {
             nz.record_pre(encoder);
         }
-        if self.setup.drift || self.dense.is_some() {
+        if self.setup.drift || self.setup.quantum.is_some() {
             encoder.copy_buffer_to_buffer(&self.y, 0, &self.u2, 0, self.y.size());
             for s in 0..4 {
-                if let Some(q) = &self.dense {
-                    q.record_stage_pre(encoder, s); // issue 5: back-reaction and ∂t x̄ for this stage
-                }
+                self.quantum.record_stage_pre(encoder, s); // back-reaction and ∂t x̄ for this stage
                 self.flux_kernel.dispatch(encoder, &self.flux_groups[s], n);
                 self.stage_kernel.dispatch(encoder, &self.stage_groups[s], n);
-                if let Some(q) = &self.dense {
-                    q.record_stage_post(encoder, s); // issue 5: ∂t Γ and its RK4 combination
-                }
+                self.quantum.record_stage_post(encoder, s); // the fluctuations' stage and RK4 combination
             }
         }
         if let Some(nz) = &self.noise {
@@ -126,15 +119,15 @@ impl GpuStepper {
         }
     }
 
-    /// A step of a dense run with noise (issue 5): the step as [`Self::record_step`], then the conditioning of
-    /// the quantum state on the same increments, whose number of sub-steps needs the strength read back.
-    fn dense_noisy_step(&mut self) -> anyhow::Result<()> {
-        let q = self.dense.as_ref().expect("a dense field");
-        let mut encoder = self.ctx.encoder("rk4 step (dense)");
+    /// A step whose quantum conditioning needs the host (SPEC §4.1): the step as [`Self::record_step`], then the
+    /// conditioning of the quantum state on the same increments (its number of sub-steps needs the strength read
+    /// back).
+    fn conditioned_step(&mut self) -> anyhow::Result<()> {
+        let mut encoder = self.ctx.encoder("rk4 step (conditioned)");
         self.record_step(&mut encoder);
-        q.record_conditioning_prep(&mut encoder, &self.y);
+        self.quantum.record_conditioning_prep(&mut encoder, &self.y);
         self.ctx.submit(encoder);
-        q.condition(&self.ctx, &self.y).map_err(|e| e.context(format!("at step {} → {}", self.step, self.step + 1)))?;
+        self.quantum.condition(&self.ctx, &self.y).map_err(|e| e.context(format!("at step {} → {}", self.step, self.step + 1)))?;
         self.step += 1;
         Ok(())
     }
@@ -234,9 +227,9 @@ impl StepOp<'_> {
 
 impl Stepper for GpuStepper {
     fn advance(&mut self, steps: u64) -> anyhow::Result<()> {
-        if self.dense.is_some() && self.noise.is_some() {
+        if self.quantum.conditions() && self.noise.is_some() {
             for _ in 0..steps {
-                self.dense_noisy_step()?;
+                self.conditioned_step()?;
             }
             self.ctx.wait()?;
             return Ok(());
@@ -264,10 +257,7 @@ impl Stepper for GpuStepper {
             background: self.setup.background,
             t: self.setup.time_at(self.step),
             step: self.step,
-            gamma: match &self.dense {
-                Some(q) => q.download_gamma(&self.ctx)?,
-                None => Vec::new(),
-            },
+            quantum: self.quantum.download(&self.ctx)?,
         })
     }
 
@@ -280,8 +270,8 @@ impl Stepper for GpuStepper {
         if let Some(nz) = &self.noise {
             nz.set_step(&self.ctx, state.step).expect("noise step counter within its buffer"); // CQ noise (issue 4)
         }
-        if let (Some(q), false) = (&self.dense, state.gamma.is_empty()) {
-            q.upload_gamma(&self.ctx, &state.gamma).expect("the state's Γ matches the lattice");
+        if !state.quantum.is_empty() {
+            self.quantum.upload(&self.ctx, &state.quantum).expect("the state's quantum field matches the lattice and representation");
         }
     }
 
@@ -295,7 +285,7 @@ impl Stepper for GpuStepper {
     /// Reduced on the device: only NCOL numbers come back. With a dense quantum field the state and Γ are read back
     /// and evaluated on the host (its densities and physicality monitor, as the CPU backend does).
     fn diagnostics(&mut self) -> anyhow::Result<Diagnostics> {
-        if self.dense.is_some() {
+        if self.setup.quantum.is_some() {
             return super::host_diagnostics(self);
         }
         let sums = self.diag.reduce(&self.ctx)?;
@@ -320,8 +310,8 @@ impl Stepper for GpuStepper {
     // ---- end CQ noise ----
 
     fn constraint_fields(&mut self) -> anyhow::Result<ConstraintFields> {
-        if self.dense.is_some() {
-            return super::host_constraint_fields(self); // the quantum terms need Γ
+        if self.setup.quantum.is_some() {
+            return super::host_constraint_fields(self); // the quantum terms need the fluctuations
         }
         let [ham, mx, my, mz] = self.diag.constraint_fields(&self.ctx)?;
         Ok(ConstraintFields { ham, mom: [mx, my, mz] })

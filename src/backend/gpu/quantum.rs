@@ -1,0 +1,58 @@
+//! The GPU side of a quantum-field representation (backend/quantum.rs): the kernels it records around the field
+//! kernels of each RK4 stage, its conditioning after the noise, and its transfers. evolve_stage.wgsl reads the
+//! representation's right-hand side from `qrhs` (binding 7) when the run has a quantum field (pu[7] ≠ 0).
+use crate::gpu::GpuContext;
+use crate::state::QuantumData;
+
+/// The stepper's buffers a representation reads or writes.
+pub struct FieldBuffers<'a> {
+    /// the fields' stage inputs u_s of stages 0..4 (u2 = copy of y, u1, u2, u1)
+    pub inputs: [&'a wgpu::Buffer; 4],
+    /// the CQ noise increments dW^ab (None: no noise)
+    pub dw: Option<&'a wgpu::Buffer>,
+}
+
+pub trait GpuQuantumField {
+    /// The quantum right-hand side read by evolve_stage.wgsl (binding 7): per site the fluctuation back-reaction
+    /// subtracted from ∂t π^ab (6 components) and the mean field's ∂t φ̄, ∂t π̄_φ; None for the classical field.
+    fn qrhs(&self) -> Option<&wgpu::Buffer>;
+    /// Stage s before the field kernels (the back-reaction and ∂t x̄ into qrhs).
+    fn record_stage_pre(&self, encoder: &mut wgpu::CommandEncoder, s: usize);
+    /// Stage s after the field kernels (the fluctuations' own stage and RK4 combination).
+    fn record_stage_post(&self, encoder: &mut wgpu::CommandEncoder, s: usize);
+    /// Whether the conditioning on a step's noise needs the host between steps (then every noisy step is submitted
+    /// on its own and [`Self::condition`] is called after it).
+    fn conditions(&self) -> bool;
+    /// After the noise is added to π^ab (state buffer `y`): what the conditioning needs recorded in the step's
+    /// command buffer.
+    fn record_conditioning_prep(&self, encoder: &mut wgpu::CommandEncoder, y: &wgpu::Buffer);
+    /// The conditioning of the step just submitted (may read back a few numbers and submit more work).
+    fn condition(&mut self, ctx: &GpuContext, y: &wgpu::Buffer) -> anyhow::Result<()>;
+    /// The fluctuations in f64 (checkpoint arrays).
+    fn download(&self, ctx: &GpuContext) -> anyhow::Result<QuantumData>;
+    fn upload(&self, ctx: &GpuContext, q: &QuantumData) -> anyhow::Result<()>;
+}
+
+/// `none`: no fluctuations, nothing to record.
+pub struct GpuClassicalField;
+
+impl GpuQuantumField for GpuClassicalField {
+    fn qrhs(&self) -> Option<&wgpu::Buffer> {
+        None
+    }
+    fn record_stage_pre(&self, _: &mut wgpu::CommandEncoder, _: usize) {}
+    fn record_stage_post(&self, _: &mut wgpu::CommandEncoder, _: usize) {}
+    fn conditions(&self) -> bool {
+        false
+    }
+    fn record_conditioning_prep(&self, _: &mut wgpu::CommandEncoder, _: &wgpu::Buffer) {}
+    fn condition(&mut self, _: &GpuContext, _: &wgpu::Buffer) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn download(&self, _: &GpuContext) -> anyhow::Result<QuantumData> {
+        Ok(QuantumData::default())
+    }
+    fn upload(&self, _: &GpuContext, _: &QuantumData) -> anyhow::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,125 @@
+//! The quantum scalar field's representations (SPEC §4.2) behind one interface — cqgrav's "sectors" (pystella's
+//! `Sector`, ../STYLE.md). A representation supplies, on each backend, its contribution to every RK4 stage (the
+//! mean field's ∂t x̄ and the back-reaction −⟨L̂^ab⟩_ren on π^ab), its conditioning on the step's noise, its
+//! per-site diagnostics, its snapshot field ⟨δφ²⟩ and its checkpoint arrays. The steppers (backend/cpu,
+//! backend/gpu), the run driver and the output call these and never ask which representation they hold.
+//!
+//! | `matter.representation` | fluctuations stored as | CPU | GPU |
+//! | --- | --- | --- | --- |
+//! | `none` | nothing (classical mean field) | [`ClassicalField`] | classical kernels only |
+//! | `dense` | Γ, 2n × 2n | backend/cpu/dense_field.rs | backend/gpu/dense_field.rs |
+//! | `fourier` | a 2×2 covariance per lattice momentum | backend/cpu/fourier_field.rs | backend/gpu/fourier_field.rs |
+//! | `ensemble` | M member fields δ_s | backend/cpu/ensemble_field.rs | backend/gpu/ensemble_field.rs |
+use super::gpu::quantum::{FieldBuffers, GpuClassicalField, GpuQuantumField};
+use super::StepperSetup;
+use crate::gpu::GpuContext;
+use crate::numerics::rk4::Rk4Stage;
+use crate::physics::gaussian_dynamics::SiteQuantum;
+use crate::state::{QuantumData, State};
+
+/// The quantum part of one RK4 stage's right-hand side.
+pub struct StageQuantum {
+    /// ∂t x̄ (2n: φ̄ then π̄_φ); replaces the classical kernel's scalar-field right-hand side.
+    pub dx: Vec<f64>,
+    /// ⟨L̂^ab⟩_ren − ½x̄ᵀA_{ab}x̄ per site (stored components): subtracted from ∂t π^ab (the classical kernel has the
+    /// mean-field part already).
+    pub br: Vec<[f64; 6]>,
+}
+
+/// What the last step's quantum update did, for the timeseries (`quantum_substeps`, `backreaction_error`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct QuantumStepReport {
+    /// Sub-steps of the last step's conditioning flow (0: no conditioning).
+    pub substeps: u32,
+    /// Estimated statistical error (one standard deviation) of the box-mean back-reaction trace g_ab⟨L̂^ab⟩_ren of the
+    /// last stage (0 for the exact representations).
+    pub backreaction_error: f64,
+}
+
+/// The host (CPU, f64) side of a representation: the state of the fluctuations and their equations.
+pub trait QuantumField: Send {
+    /// The quantum part of RK4 stage `index` at the classical stage input `u` (f64, SoA layout of state.rs, δg
+    /// slots with `background`); None for the classical representation (the classical kernel's scalar field
+    /// right-hand side stands).
+    fn stage(&mut self, index: usize, u: &[f64], background: &[f64; 6]) -> anyhow::Result<Option<StageQuantum>>;
+    /// The RK4 combination of the fluctuations for stage `st` (numerics/rk4.rs, as the fields').
+    fn combine(&mut self, st: &Rk4Stage, dt: f64);
+    /// Conditioning on the step's noise increments dW (component-major, 6n: the very increments added to π^ab),
+    /// updating the mean x̄ (2n) too.
+    fn condition(&mut self, dw: &[f64], xbar: &mut [f64]) -> anyhow::Result<()>;
+    /// The fluctuations as checkpoint arrays (empty for `none`).
+    fn save(&self) -> QuantumData;
+    /// Continue from saved arrays (a checkpoint, or another stepper's state).
+    fn restore(&mut self, q: &QuantumData) -> anyhow::Result<()>;
+    /// The last step's report.
+    fn report(&self) -> QuantumStepReport {
+        QuantumStepReport::default()
+    }
+}
+
+/// A representation as a kind (`matter.representation`): how to build its fields and how to evaluate a stored
+/// state. One static instance per representation ([`representation`]).
+pub trait Representation: Sync {
+    /// `matter.representation`
+    fn name(&self) -> &'static str;
+    /// The CPU field for `state` (its stored fluctuations, or the initial lattice vacuum when it has none).
+    fn cpu(&self, setup: &StepperSetup, state: &State) -> anyhow::Result<Box<dyn QuantumField>>;
+    /// The GPU field for `state`, reading and writing the stepper's buffers `f`.
+    fn gpu(&self, ctx: &GpuContext, setup: &StepperSetup, state: &State, f: FieldBuffers<'_>) -> anyhow::Result<Box<dyn GpuQuantumField>>;
+    /// Per-site fluctuation terms (⟨δφ²⟩, renormalised energy density, momentum density) of a stored state; None
+    /// without fluctuations.
+    fn site_terms(&self, setup: &StepperSetup, state: &State) -> anyhow::Result<Option<Vec<SiteQuantum>>>;
+    /// The physicality monitor `state_min_symplectic` of a stored state (NaN without fluctuations): 1 for a pure
+    /// state, < 1 when Γ + iΩ/2 ⪰ 0 is violated (docs/quantum.md says what each representation reports).
+    fn physicality(&self, setup: &StepperSetup, state: &State) -> f64;
+}
+
+/// The representation of a setup.
+pub fn representation(setup: &StepperSetup) -> &'static dyn Representation {
+    use crate::config::Representation as R;
+    match setup.representation {
+        R::None => &Classical,
+        R::Dense => &super::cpu::dense_field::Dense,
+        R::Fourier | R::Ensemble => unreachable!("config validation refuses this representation until it is implemented"),
+    }
+}
+
+/// `none`: the classical scalar mean field, no fluctuations.
+pub struct Classical;
+
+/// The classical field's (empty) quantum part.
+pub struct ClassicalField;
+
+impl QuantumField for ClassicalField {
+    fn stage(&mut self, _: usize, _: &[f64], _: &[f64; 6]) -> anyhow::Result<Option<StageQuantum>> {
+        Ok(None)
+    }
+    fn combine(&mut self, _: &Rk4Stage, _: f64) {}
+    fn condition(&mut self, _: &[f64], _: &mut [f64]) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn save(&self) -> QuantumData {
+        QuantumData::default()
+    }
+    fn restore(&mut self, _: &QuantumData) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+impl Representation for Classical {
+    fn name(&self) -> &'static str {
+        "none"
+    }
+    fn cpu(&self, _: &StepperSetup, _: &State) -> anyhow::Result<Box<dyn QuantumField>> {
+        Ok(Box::new(ClassicalField))
+    }
+    fn gpu(&self, _: &GpuContext, _: &StepperSetup, _: &State, _: FieldBuffers<'_>) -> anyhow::Result<Box<dyn GpuQuantumField>> {
+        Ok(Box::new(GpuClassicalField))
+    }
+    fn site_terms(&self, _: &StepperSetup, _: &State) -> anyhow::Result<Option<Vec<SiteQuantum>>> {
+        Ok(None)
+    }
+    fn physicality(&self, _: &StepperSetup, _: &State) -> f64 {
+        f64::NAN
+    }
+}
