@@ -25,6 +25,7 @@ fn setup(lat: Lattice, order: u32, dt: f64, q: QuantumParams, precision: Precisi
         drift: !frozen,
         quantum: Some(q),
         representation: cqgrav::config::Representation::Dense,
+        ensemble: Default::default(),
     }
 }
 

@@ -299,6 +299,7 @@ fn setup_for(lat: Lattice, order: u32, dt: f64, q: QuantumParams, seed: u64, fro
         drift: !frozen,
         quantum: Some(q),
         representation: cqgrav::config::Representation::Dense,
+        ensemble: Default::default(),
     }
 }
 

@@ -32,6 +32,8 @@ pub struct StepperSetup {
     pub quantum: Option<crate::physics::gaussian_forms::QuantumParams>,
     /// How the fluctuations are represented (`matter.representation`, SPEC §4.2; backend/quantum.rs).
     pub representation: crate::config::Representation,
+    /// The `ensemble` representation's settings (members, localisation, control variate).
+    pub ensemble: crate::physics::ensemble_dynamics::EnsembleParams,
 }
 
 impl StepperSetup {
@@ -58,6 +60,12 @@ impl StepperSetup {
             },
             drift: !cfg.cq.frozen_drift,
             representation: cfg.matter.representation,
+            ensemble: crate::physics::ensemble_dynamics::EnsembleParams {
+                members: cfg.matter.members as usize,
+                localization: cfg.matter.localization,
+                control_variate: cfg.matter.control_variate,
+                seed: cfg.run.seed,
+            },
             quantum: (cfg.matter.representation != crate::config::Representation::None).then_some(
                 crate::physics::gaussian_forms::QuantumParams {
                     mass: cfg.matter.mass,

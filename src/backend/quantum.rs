@@ -72,6 +72,10 @@ pub trait Representation: Sync {
     /// The physicality monitor `state_min_symplectic` of a stored state (NaN without fluctuations): 1 for a pure
     /// state, < 1 when Γ + iΩ/2 ⪰ 0 is violated (docs/quantum.md says what each representation reports).
     fn physicality(&self, setup: &StepperSetup, state: &State) -> f64;
+    /// The value of `state_min_symplectic` below which the run stops as unphysical.
+    fn physicality_limit(&self, _setup: &StepperSetup) -> f64 {
+        1.0 - crate::diagnostics::PHYSICALITY_TOLERANCE
+    }
 }
 
 /// The representation of a setup.
@@ -80,7 +84,8 @@ pub fn representation(setup: &StepperSetup) -> &'static dyn Representation {
     match setup.representation {
         R::None => &Classical,
         R::Dense => &super::cpu::dense_field::Dense,
-        R::Fourier | R::Ensemble => unreachable!("config validation refuses this representation until it is implemented"),
+        R::Ensemble => &super::cpu::ensemble_field::Ensemble,
+        R::Fourier => unreachable!("config validation refuses this representation until it is implemented"),
     }
 }
 

@@ -177,6 +177,19 @@ fn summary(source: &str, c: &Config) -> String {
             c.cq.decoherence_excess
         ));
     }
+    if c.matter.representation == crate::config::Representation::Ensemble {
+        let m = &c.matter;
+        let loc = if m.localization > 0.0 { format!("localisation c = {}", m.localization) } else { "no localisation".into() };
+        s.push_str(&format!(
+            "quantum     ensemble Gaussian state: M = {} members, {loc}, control variate {}; float64 on the CPU, ~ {} \
+             ({} per member); renormalisation {:?}\n",
+            m.members,
+            if m.control_variate { "on" } else { "off" },
+            bytes(crate::config::ensemble_memory_bytes(lat.sites(), m.members as usize, m.control_variate) as f64),
+            bytes(crate::config::ensemble_memory_bytes(lat.sites(), 1, m.control_variate) as f64),
+            m.renormalization
+        ));
+    }
     s.push_str(&format!(
         "output      {} (timeseries every {} steps, snapshots {}, checkpoints {})\n",
         c.output.file.display(),

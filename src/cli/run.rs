@@ -338,15 +338,17 @@ fn drive(
                 ))
             );
         }
-        if d.state_min_symplectic < 1.0 - crate::diagnostics::PHYSICALITY_TOLERANCE {
+        let limit = crate::backend::quantum::representation(stepper.setup()).physicality_limit(stepper.setup());
+        if d.state_min_symplectic < limit {
             bail!(
-                "the quantum state stopped being physical at step {}, t = {:.6}: the smallest symplectic eigenvalue of Γ is \
-                 {:.9} × ½ (Γ + iΩ/2 must stay positive semi-definite; tolerance {:e}). The conditioning and decoherence \
-                 terms are stiff when D2 is small (rates ∝ 1/(D2 ΔV)): reduce the time step (time.courant or time.dt)",
+                "the quantum state stopped being physical at step {}, t = {:.6}: state_min_symplectic = {:.9} is below {:.6} \
+                 (the smallest symplectic eigenvalue relative to ½ must stay ≥ 1; docs/quantum.md says what each \
+                 representation reports). The conditioning and decoherence terms are stiff when D2 is small (rates ∝ \
+                 1/(D2 ΔV)): reduce the time step (time.courant or time.dt)",
                 d.step,
                 d.t,
                 d.state_min_symplectic,
-                crate::diagnostics::PHYSICALITY_TOLERANCE
+                limit
             );
         }
         if done % every == 0 || done == steps {

@@ -14,7 +14,7 @@ mod validate;
 pub use load::{load, load_and_validate, load_lenient, LoadedConfig, DEFAULT_TOML};
 pub(crate) use validate::fmt_num;
 pub use schema::*;
-pub use validate::{dense_memory_bytes, review, unimplemented_features, validate, Review};
+pub use validate::{dense_memory_bytes, ensemble_memory_bytes, review, unimplemented_features, validate, Review};
 
 use std::fmt;
 
@@ -120,7 +120,7 @@ pub const KEYS: &[KeyInfo] = keys![
     "gravity"."cosmological_constant" => "a finite number",
     "matter"."mass" => "a number >= 0",
     "matter"."representation" => "one of \"none\", \"dense\", \"fourier\", \"ensemble\"",
-    "matter"."members" => "an integer >= 2",
+    "matter"."members" => "an even integer >= 4",
     "matter"."renormalization" => "one of \"vacuum\", \"none\"",
     "matter"."localization" => "a number >= 0 (ensemble: Gaspari-Cohn half-width c in coordinate units; 0 = no localisation)",
     "matter"."control_variate" => "a boolean (ensemble: estimate the back-reaction with the homogeneous control variate)",

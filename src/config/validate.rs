@@ -37,8 +37,8 @@ pub fn unimplemented_features(cfg: &Config) -> Vec<Problem> {
     let mut p = Vec::new();
     match cfg.matter.representation {
         Representation::None => {}
-        Representation::Dense => {}
-        Representation::Fourier | Representation::Ensemble => {
+        Representation::Dense | Representation::Ensemble => {}
+        Representation::Fourier => {
             p.push(Problem::new(
                 "matter.representation",
                 format!(
@@ -60,6 +60,14 @@ pub fn dense_memory_bytes(sites: usize) -> u128 {
     11 * d * d * 8
 }
 
+/// Bytes the CPU `ensemble` representation holds for n sites and M members: the members with their RK4 copies
+/// and right-hand side (5), the work arrays of the symplectic maps and the noise flow (about 9), and with the
+/// control variate the shadow members with their RK4 copies (5); each 2n·M float64.
+pub fn ensemble_memory_bytes(sites: usize, members: usize, control_variate: bool) -> u128 {
+    let copies = 14 + if control_variate { 5 } else { 0 };
+    copies * 2 * sites as u128 * members as u128 * 8
+}
+
 /// MemTotal / MemAvailable of this machine in bytes (Linux), if known.
 pub fn machine_memory() -> Option<(u128, u128)> {
     let s = std::fs::read_to_string("/proc/meminfo").ok()?;
@@ -70,17 +78,19 @@ pub fn machine_memory() -> Option<(u128, u128)> {
     Some((get("MemTotal:")?, get("MemAvailable:")?))
 }
 
-/// The checks of the `dense` quantum field (SPEC §4, §4.1, §4.2; issue 5).
+/// The checks of a quantum field (SPEC §4, §4.1, §4.2): the physics every representation needs, then each one's
+/// size.
 fn check_dense(cfg: &Config, r: &mut Review) {
-    if cfg.matter.representation != Representation::Dense {
+    if cfg.matter.representation == Representation::None {
         return;
     }
+    let rep = cfg.matter.representation.name();
     let m = cfg.matter.mass;
     if m.is_finite() && m <= 0.0 {
         r.problems.push(Problem::new(
             "matter.mass",
             format!(
-                "matter.mass = {m} with matter.representation = \"dense\": the initial state is the lattice Fock vacuum, \
+                "matter.mass = {m} with matter.representation = \"{rep}\": the initial state is the lattice Fock vacuum, \
                  which needs ω_k² = κ_k² + m² > 0 for every lattice momentum; the k = 0 mode of a massless field has no \
                  vacuum. Use matter.mass > 0"
             ),
@@ -91,7 +101,7 @@ fn check_dense(cfg: &Config, r: &mut Review) {
         if cq.noise == crate::config::NoiseKind::TraceOnly {
             r.problems.push(Problem::new(
                 "cq.noise",
-                "cq.noise = \"trace-only\" with a quantum field (matter.representation = \"dense\"): the back-reaction \
+                "cq.noise = \"trace-only\" with a quantum field (matter.representation ≠ \"none\"): the back-reaction \
                  L̂^ab has a traceless part (D^aφ D^bφ) outside the range of the rank-one noise, so the decoherence–diffusion \
                  trade-off C ⪰ ¼𝒟⁻¹ cannot be met (a noiseless channel of dπ^ab would reveal ⟨L̂⟩ exactly); use \
                  cq.noise = \"tensor\" with cq.beta < 1/3",
@@ -100,7 +110,7 @@ fn check_dense(cfg: &Config, r: &mut Review) {
         if (cq.beta - 1.0 / 3.0).abs() <= 1e-12 {
             r.problems.push(Problem::new(
                 "cq.beta",
-                "cq.beta = 1/3 with a quantum field (matter.representation = \"dense\"): the diffusion tensor then has \
+                "cq.beta = 1/3 with a quantum field (matter.representation ≠ \"none\"): the diffusion tensor then has \
                  no trace part, the back-reaction's trace g_ab L̂^ab lies outside the range of 𝒟 and the \
                  decoherence–diffusion trade-off cannot be met; use cq.beta < 1/3",
             ));
@@ -109,7 +119,7 @@ fn check_dense(cfg: &Config, r: &mut Review) {
             r.problems.push(Problem::new(
                 "cq.correlation_length",
                 format!(
-                    "cq.correlation_length = {} with matter.representation = \"dense\": the decoherence and conditioning \
+                    "cq.correlation_length = {} with matter.representation = \"{rep}\": the decoherence and conditioning \
                      need 𝒟⁻¹, and the inverse of the Gaussian kernel K_ℓ (exp(+k²ℓ²/2) in Fourier space) is not \
                      implemented; use white noise (cq.correlation_length = 0) with the quantum field",
                     cq.correlation_length
@@ -139,6 +149,13 @@ fn check_dense(cfg: &Config, r: &mut Review) {
         }
     }
     let n: usize = cfg.lattice.shape.iter().product();
+    if cfg.matter.representation == Representation::Ensemble {
+        check_ensemble(cfg, n, r);
+        return;
+    }
+    if cfg.matter.representation != Representation::Dense {
+        return;
+    }
     let gpu = cfg.run.backend == crate::config::BackendChoice::Gpu;
     // the CPU representation holds eleven Γ-sized f64 matrices; with the GPU the host holds the initial vacuum and
     // the read-backs for diagnostics (about three), the device the rest (checked when the run allocates it)
@@ -168,6 +185,47 @@ fn check_dense(cfg: &Config, r: &mut Review) {
             10.0 * (2.0 * n as f64).powi(3),
             fmt_num(gib(need))
         ));
+    }
+}
+
+/// The checks of the `ensemble` representation: saturated decoherence, localisation length, memory.
+fn check_ensemble(cfg: &Config, n: usize, r: &mut Review) {
+    let m = &cfg.matter;
+    if cfg.cq.decoherence_excess != 0.0 && cfg.cq.decoherence_excess.is_finite() {
+        r.problems.push(Problem::new(
+            "cq.decoherence_excess",
+            format!(
+                "cq.decoherence_excess = {} with matter.representation = \"ensemble\": the ensemble moves its members by \
+                 symplectic maps, which represent the conditioned state exactly only when it stays pure, i.e. at the \
+                 saturated decoherence–diffusion trade-off (decoherence_excess = 0); with excess decoherence the \
+                 conditioned state is mixed — use \"dense\" or set cq.decoherence_excess = 0",
+                cfg.cq.decoherence_excess
+            ),
+        ));
+    }
+    if !(m.localization.is_finite() && m.localization >= 0.0) {
+        r.problems.push(Problem::new(
+            "matter.localization",
+            format!("matter.localization = {} must be a finite number >= 0 (0 = no localisation)", m.localization),
+        ));
+    }
+    let need = ensemble_memory_bytes(n, m.members as usize, m.control_variate);
+    let gib = |b: u128| b as f64 / (1u128 << 30) as f64;
+    if let Some((total, _)) = machine_memory() {
+        if need > total {
+            r.problems.push(Problem::new(
+                "matter.members",
+                format!(
+                    "lattice.shape = {:?} with matter.members = {} needs {} GiB of host memory for the ensemble (2n·M \
+                     float64 per copy, n = {n}), more than this machine's {} GiB; use fewer members, a smaller lattice, \
+                     or matter.control_variate = false",
+                    cfg.lattice.shape,
+                    m.members,
+                    fmt_num(gib(need)),
+                    fmt_num(gib(total))
+                ),
+            ));
+        }
     }
 }
 
@@ -364,12 +422,13 @@ fn check_values(cfg: &Config, r: &mut Review) {
     }
 
     // ---- matter (SPEC §4)
-    if cfg.matter.members < 2 {
+    if cfg.matter.members < 4 || cfg.matter.members % 2 != 0 {
         bad(
             r,
             "matter.members",
             format!(
-                "matter.members = {} must be >= 2 (the ensemble covariance divides by M − 1)",
+                "matter.members = {} must be an even integer >= 4 (the ensemble is two centred halves, each of which \
+                 moves the other's members; its covariance divides by M/2 − 1)",
                 cfg.matter.members
             ),
         );
@@ -738,7 +797,7 @@ mod tests {
     #[test]
     fn unimplemented() {
         let mut c = base();
-        c.matter.representation = Representation::Ensemble;
+        c.matter.representation = Representation::Fourier;
         let e = validate(&c).unwrap_err().to_string();
         assert!(
             e.contains("matter.representation") && e.contains("not implemented"),

@@ -50,7 +50,7 @@ impl JetMap {
     }
 
     #[inline(always)]
-    fn axis_taps(&self, x: usize, axis: usize) -> &[(u32, f64)] {
+    pub fn axis_taps(&self, x: usize, axis: usize) -> &[(u32, f64)] {
         let s = (x * 3 + axis) * self.per;
         &self.taps[s..s + self.per]
     }

@@ -1,6 +1,9 @@
 //! Numerical methods, free of physics: lattice geometry, stencils, time integration, stability.
+pub mod fft;
 pub mod jets;
 pub mod lattice;
+pub mod localization;
+pub mod member_ops;
 pub mod philox;
 pub mod real;
 pub mod rk4;

@@ -37,6 +37,8 @@ pub const W1: u32 = 0xBB67_AE85;
 pub mod stream {
     /// The CQ noise of π^ab (SPEC §3).
     pub const CQ_NOISE: u32 = 0;
+    /// The initial samples of the ensemble representation's members (block = member, step = 0).
+    pub const ENSEMBLE_INIT: u32 = 1;
 }
 
 #[inline(always)]

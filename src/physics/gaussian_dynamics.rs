@@ -68,6 +68,10 @@ pub struct Coeffs {
 pub struct SiteQuantum {
     /// ⟨δφ²⟩
     pub phi2: f64,
+    /// ⟨δπ_φ²⟩
+    pub pi2: f64,
+    /// ⟨L̂^ab⟩_ren − ½x̄ᵀA_{ab}x̄ (stored components): the fluctuations' back-reaction
+    pub backreaction: [f64; 6],
     /// ⟨Ĥ_m⟩_ren − Ĥ_m(x̄): the fluctuations' energy density (renormalised)
     pub rho: f64,
     /// ⟨π_φ ∂_aφ⟩ − π̄ ∂_a φ̄ (Weyl-symmetrised covariance)
@@ -148,21 +152,16 @@ impl GaussianModel {
         (0..self.sites()).into_par_iter().map(|x| self.jets.local_cov(gamma, x)).collect()
     }
 
-    /// The Stratonovich drift of (x̄, Γ) into (dx, dg), and the fluctuation back-reaction ⟨L̂_I⟩_ren − ½x̄ᵀA_Ix̄
-    /// per site into `br`.
-    pub fn drift(&self, c: &Coeffs, xbar: &[f64], gamma: &[f64], dx: &mut [f64], dg: &mut [f64], br: &mut [[f64; 6]]) {
-        let n = self.sites();
-        let d = 2 * n;
-        let dv = self.lattice.cell_volume();
-        let eps = self.params.decoherence_excess;
+    /// The per-site forms of the drift at the jet covariances `loc` (Γ_loc = R_xΓR_xᵀ): the fluctuation
+    /// back-reaction ½tr(ã_I Γ_loc) − vacuum computed from `br_loc` (the same as `loc`, or a better estimate of it),
+    /// and p = Σ(𝒟⁻¹)_IJ ã_I Γ_loc ã_J, σ = Σ(𝒟⁻¹)_IJ ã_I (Γ_loc + y yᵀ) ã_J with y = R_x x̄ (zero without coupling).
+    pub fn site_forms(&self, c: &Coeffs, loc: &[Mat5], br_loc: &[Mat5], xbar: &[f64]) -> Vec<([f64; 6], Mat5, Mat5)> {
         let coupled = self.params.diffusion != 0.0;
-        let loc = self.local_covs(gamma);
-        // per-site forms
-        let per: Vec<([f64; 6], Mat5, Mat5)> = (0..n)
+        (0..self.sites())
             .into_par_iter()
             .map(|x| {
                 let s = &c.sites[x];
-                let b: [f64; 6] = std::array::from_fn(|i| expectation(&s.a[i], &loc[x]) - expectation(&s.a[i], &c.vacuum));
+                let b: [f64; 6] = std::array::from_fn(|i| expectation(&s.a[i], &br_loc[x]) - expectation(&s.a[i], &c.vacuum));
                 if !coupled {
                     return (b, ZERO5, ZERO5);
                 }
@@ -175,7 +174,19 @@ impl GaussianModel {
                 }
                 (b, s.dinv_sandwich(&loc[x]), s.dinv_sandwich(&sfull))
             })
-            .collect();
+            .collect()
+    }
+
+    /// The Stratonovich drift of (x̄, Γ) into (dx, dg), and the fluctuation back-reaction ⟨L̂_I⟩_ren − ½x̄ᵀA_Ix̄
+    /// per site into `br`.
+    pub fn drift(&self, c: &Coeffs, xbar: &[f64], gamma: &[f64], dx: &mut [f64], dg: &mut [f64], br: &mut [[f64; 6]]) {
+        let n = self.sites();
+        let d = 2 * n;
+        let dv = self.lattice.cell_volume();
+        let eps = self.params.decoherence_excess;
+        let coupled = self.params.diffusion != 0.0;
+        let loc = self.local_covs(gamma);
+        let per = self.site_forms(c, &loc, &loc, xbar);
         for (x, p) in per.iter().enumerate() {
             br[x] = p.0;
         }
@@ -247,23 +258,8 @@ impl GaussianModel {
     /// dΓ/ds = −ΓBΓ + ¼ΩBΩᵀ; along a direction with λ < 0 it escapes to infinity at s ≈ 1/|λ|, so a step is
     /// valid only for −λ well below 1 (see [`MAX_CONDITIONING_STRENGTH`]).
     pub fn conditioning_strength(&self, b: &[Mat5], gamma: &[f64]) -> (f64, f64) {
-        use nalgebra::Matrix5;
-        let loc = self.local_covs(gamma);
-        (0..self.sites())
-            .into_par_iter()
-            .map(|x| {
-                let g = Matrix5::from_fn(|i, j| loc[x][i][j]);
-                let e = nalgebra::SymmetricEigen::new(g);
-                let h = e.eigenvectors * Matrix5::from_diagonal(&e.eigenvalues.map(|l| l.max(0.0).sqrt())) * e.eigenvectors.transpose();
-                let s = h * Matrix5::from_fn(|i, j| b[x][i][j]) * h;
-                let ev = nalgebra::SymmetricEigen::new((s + s.transpose()) * 0.5).eigenvalues;
-                let lo = ev.iter().cloned().fold(f64::INFINITY, f64::min);
-                let hi = ev.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                (lo.abs().max(hi.abs()), (-lo).max(0.0))
-            })
-            .reduce(|| (0.0, 0.0), |a, b| (a.0.max(b.0), a.1.max(b.1)))
+        conditioning_strength_local(b, &self.local_covs(gamma))
     }
-
     /// The noise flow over one step: the exact flow (to RK4 accuracy in s ∈ [0, 1], [`noise_substeps`] sub-steps)
     /// of the noise vector field frozen at this step's increments. Composed with the Stratonovich drift this is a
     /// Lie splitting of the Stratonovich SDE (docs/quantum.md §4). The GPU twin records the same sub-steps
@@ -333,16 +329,40 @@ impl GaussianModel {
 
     /// Per-site diagnostics of the fluctuations (SPEC §5, §6).
     pub fn site_quantum(&self, c: &Coeffs, gamma: &[f64]) -> Vec<SiteQuantum> {
-        let loc = self.local_covs(gamma);
-        (0..self.sites())
-            .map(|x| {
-                let e = &c.sites[x].e;
-                SiteQuantum {
-                    phi2: loc[x][crate::numerics::jets::J_PHI][crate::numerics::jets::J_PHI],
-                    rho: expectation(e, &loc[x]) - expectation(e, &c.vacuum),
-                    mom: std::array::from_fn(|a| loc[x][J_PI][a] - c.vacuum[J_PI][a]),
-                }
-            })
-            .collect()
+        site_quantum_from_local(c, &self.local_covs(gamma))
     }
+}
+
+/// Per-site diagnostics of the fluctuations from the jet covariances Γ_loc(x) (any representation).
+pub fn site_quantum_from_local(c: &Coeffs, loc: &[Mat5]) -> Vec<SiteQuantum> {
+    use crate::numerics::jets::J_PHI;
+    loc.iter()
+        .zip(&c.sites)
+        .map(|(l, s)| SiteQuantum {
+            phi2: l[J_PHI][J_PHI],
+            pi2: l[J_PI][J_PI],
+            rho: expectation(&s.e, l) - expectation(&s.e, &c.vacuum),
+            mom: std::array::from_fn(|a| l[J_PI][a] - c.vacuum[J_PI][a]),
+            backreaction: std::array::from_fn(|i| expectation(&s.a[i], l) - expectation(&s.a[i], &c.vacuum)),
+        })
+        .collect()
+}
+
+/// The conditioning strength of noise forms b_x at the jet covariances Γ_loc(x) ([`GaussianModel::conditioning_strength`]):
+/// (largest |λ|, largest −λ) over sites of the eigenvalues λ of Γ_loc^½ b_x Γ_loc^½.
+pub fn conditioning_strength_local(b: &[Mat5], loc: &[Mat5]) -> (f64, f64) {
+    use nalgebra::Matrix5;
+    (0..loc.len())
+        .into_par_iter()
+        .map(|x| {
+            let g = Matrix5::from_fn(|i, j| loc[x][i][j]);
+            let e = nalgebra::SymmetricEigen::new(g);
+            let h = e.eigenvectors * Matrix5::from_diagonal(&e.eigenvalues.map(|l| l.max(0.0).sqrt())) * e.eigenvectors.transpose();
+            let s = h * Matrix5::from_fn(|i, j| b[x][i][j]) * h;
+            let ev = nalgebra::SymmetricEigen::new((s + s.transpose()) * 0.5).eigenvalues;
+            let lo = ev.iter().cloned().fold(f64::INFINITY, f64::min);
+            let hi = ev.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            (lo.abs().max(hi.abs()), (-lo).max(0.0))
+        })
+        .reduce(|| (0.0, 0.0), |a, b| (a.0.max(b.0), a.1.max(b.1)))
 }

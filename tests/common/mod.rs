@@ -52,6 +52,7 @@ impl Setup {
             drift: true,
             quantum: None,
             representation: cqgrav::config::Representation::None,
+            ensemble: Default::default(),
         }
     }
 }

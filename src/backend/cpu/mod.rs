@@ -1,6 +1,7 @@
 //! The CPU backend: the float64 (or float32) twin of every GPU kernel, parallel over sites with rayon.
 pub mod cq_noise; // CQ noise (issue 4)
 pub mod dense_field;
+pub mod ensemble_field;
 pub mod diagnostics;
 pub mod reduce;
 pub mod evolve_stage;

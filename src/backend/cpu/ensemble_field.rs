@@ -1,0 +1,298 @@
+//! The `ensemble` quantum scalar field on the CPU (float64; SPEC §4.2, issue 11): M member fields δ_s integrated
+//! with the classical fields in the same RK4 stages (their Stratonovich drift, physics/ensemble_dynamics.rs), then
+//! conditioned on the step's increments dW by the symplectic noise flow. Per step, as dense (docs/quantum.md §4):
+//!   1. dW drawn from (g, N) at t_n (backend/cpu/cq_noise.rs);
+//!   2. RK4 over dt of (g, π, N, x̄, δ_s) with the drift (π^ab gets −⟨L̂⟩_ren from the members);
+//!   3. π^ab += dW; (x̄, δ_s) ← the noise flow of the increments, with 𝒟, A_I at t_n.
+use crate::backend::quantum::{QuantumField, QuantumStepReport, Representation, StageQuantum};
+use crate::backend::StepperSetup;
+use crate::numerics::rk4::{combine_f64, Rk4Stage};
+use crate::numerics::jets::Mat5;
+use crate::physics::ensemble_dynamics::{local_symplectic_ratio, sample_dense, sample_vacuum_homogeneous, EnsembleModel, ModePropagator};
+use crate::physics::gaussian_dynamics::{site_quantum_from_local, Coeffs, SiteQuantum};
+use crate::physics::gaussian_forms::{SiteCoeffs, SiteGeometry};
+use crate::state::{var, QuantumArray, QuantumData, State};
+
+/// The `ensemble` representation (backend/quantum.rs).
+pub struct Ensemble;
+
+/// Lattices up to this many sites with an inhomogeneous initial metric sample the exact lattice vacuum (O(n³));
+/// larger ones sample the vacuum of the box-mean metric.
+pub const EXACT_VACUUM_SITES: usize = 1024;
+
+fn model_of(setup: &StepperSetup) -> anyhow::Result<EnsembleModel> {
+    let q = setup.quantum.ok_or_else(|| anyhow::anyhow!("the ensemble representation needs the quantum field's parameters"))?;
+    let m = setup.ensemble.members;
+    anyhow::ensure!(m >= 4 && m % 2 == 0, "matter.members = {m}: the ensemble needs an even number of at least 4 members");
+    Ok(EnsembleModel::new(setup.lattice, setup.stencil, q, setup.ensemble))
+}
+
+/// The checkpoint arrays: `members` (and with the control variate `shadows`), shape (2, N3, N2, N1, M) (field φ/π,
+/// site, member); `reference_u` (N3, N2, N1, 2, 2) and `reference_gamma0` (N3, N2, N1, 3), the control variate's
+/// per-momentum propagator and initial covariance (φφ, φπ, ππ).
+pub fn ensemble_data(d: Vec<f64>, cv: Option<(Vec<f64>, &ModePropagator)>, setup: &StepperSetup) -> QuantumData {
+    let [n1, n2, n3] = setup.lattice.shape;
+    let member_shape = vec![2, n3, n2, n1, setup.ensemble.members];
+    let mut arrays = vec![QuantumArray { name: "members".into(), shape: member_shape.clone(), data: d }];
+    if let Some((h, prop)) = cv {
+        arrays.push(QuantumArray { name: "shadows".into(), shape: member_shape, data: h });
+        arrays.push(QuantumArray { name: "reference_u".into(), shape: vec![n3, n2, n1, 2, 2], data: prop.u.clone() });
+        arrays.push(QuantumArray { name: "reference_gamma0".into(), shape: vec![n3, n2, n1, 3], data: prop.gamma0.clone() });
+    }
+    QuantumData { representation: "ensemble".into(), arrays }
+}
+
+/// The initial members: the state's, or samples of the lattice vacuum of its metric (exact for a homogeneous
+/// metric and for small lattices; the box-mean metric's vacuum otherwise, with a note on stderr).
+pub fn initial_members(setup: &StepperSetup, state: &State) -> anyhow::Result<Vec<f64>> {
+    let (n, m) = (setup.lattice.sites(), setup.ensemble.members);
+    if !state.quantum.is_empty() {
+        return Ok(state.quantum.require("members", 2 * n * m)?.to_vec());
+    }
+    let mass = setup.quantum.map_or(0.0, |q| q.mass);
+    let seed = setup.ensemble.seed;
+    let metric: Vec<[f64; 6]> = (0..n).map(|i| state.metric(i)).collect();
+    let lapse = state.field(var::LAPSE);
+    let homogeneous = metric.iter().all(|g| g == &metric[0]) && lapse.iter().all(|&l| l == lapse[0]);
+    if homogeneous {
+        return sample_vacuum_homogeneous(&setup.lattice, &setup.stencil, &metric[0], mass, m, seed);
+    }
+    if n <= EXACT_VACUUM_SITES {
+        let gamma = crate::physics::lattice_vacuum::vacuum_covariance_general(&setup.lattice, &setup.stencil, &metric, lapse, mass)?;
+        return sample_dense(&gamma, n, m, seed);
+    }
+    let mut gbar = [0.0; 6];
+    for g in &metric {
+        for k in 0..6 {
+            gbar[k] += g[k] / n as f64;
+        }
+    }
+    eprintln!(
+        "note: the initial metric is inhomogeneous and the lattice has {n} > {EXACT_VACUUM_SITES} sites: the ensemble's \
+         members sample the lattice vacuum of the box-mean metric (docs/quantum.md §7)"
+    );
+    sample_vacuum_homogeneous(&setup.lattice, &setup.stencil, &gbar, mass, m, seed)
+}
+
+impl Representation for Ensemble {
+    fn name(&self) -> &'static str {
+        "ensemble"
+    }
+    fn cpu(&self, setup: &StepperSetup, state: &State) -> anyhow::Result<Box<dyn QuantumField>> {
+        Ok(Box::new(EnsembleField::new(setup, state)?))
+    }
+    fn gpu(
+        &self,
+        _ctx: &crate::gpu::GpuContext,
+        _setup: &StepperSetup,
+        _state: &State,
+        _f: crate::backend::gpu::quantum::FieldBuffers<'_>,
+    ) -> anyhow::Result<Box<dyn crate::backend::gpu::quantum::GpuQuantumField>> {
+        anyhow::bail!("the ensemble representation has no GPU implementation yet; use run.backend = \"cpu\"")
+    }
+    fn site_terms(&self, setup: &StepperSetup, state: &State) -> anyhow::Result<Option<Vec<SiteQuantum>>> {
+        if state.quantum.is_empty() {
+            return Ok(None);
+        }
+        let model = model_of(setup)?;
+        let c = model.gauss.coeffs_of(&state.data, &state.background)?;
+        Ok(Some(site_quantum_from_local(&c, &estimated_local_covs(&model, &state.quantum)?)))
+    }
+    /// The members' own local proxy (a sample covariance, positive semi-definite by construction; the
+    /// control-variate estimate is unbiased but not positive definite).
+    fn physicality(&self, setup: &StepperSetup, state: &State) -> f64 {
+        let Ok(model) = model_of(setup) else { return f64::NAN };
+        let Ok(d) = state.quantum.require("members", model.len()) else { return f64::NAN };
+        let dv = setup.lattice.cell_volume();
+        model.local_covs(d).iter().map(|l| local_symplectic_ratio(l, dv)).fold(f64::INFINITY, f64::min)
+    }
+    fn physicality_limit(&self, setup: &StepperSetup) -> f64 {
+        collapse_limit(setup.lattice.sites(), setup.ensemble.members)
+    }
+}
+
+/// The level of the local proxy `state_min_symplectic` below which the ensemble has collapsed. The proxy is a
+/// sample estimate: at one site log ν has a sampling standard deviation of about 1/√(M−1) (a 2×2 sample
+/// covariance with M − 1 degrees of freedom: var log det ≈ 4/(M−1)), so the minimum over n sites of a healthy
+/// ensemble stays above exp(−(√(2 ln n) + 4)/√(M−1)) except with probability ≪ 1e-4; below it the members no
+/// longer span the state (docs/quantum.md §7).
+pub fn collapse_limit(sites: usize, members: usize) -> f64 {
+    let z = (2.0 * (sites.max(2) as f64).ln()).sqrt() + 4.0;
+    (-z / ((members as f64 - 1.0).max(1.0)).sqrt()).exp()
+}
+
+/// The per-site jet covariances of a stored ensemble: the members' own, minus the shadows', plus the exact
+/// reference (the control variate) when the state has them.
+pub fn estimated_local_covs(model: &EnsembleModel, q: &QuantumData) -> anyhow::Result<Vec<Mat5>> {
+    let d = q.require("members", model.len())?;
+    let mut loc = model.local_covs(d);
+    if let Some(h) = q.get("shadows") {
+        anyhow::ensure!(h.len() == model.len(), "the ensemble's shadows have {} values, expected {}", h.len(), model.len());
+        let n = model.sites();
+        let mut prop = ModePropagator::vacuum(&model.gauss.lattice, &model.gauss.stencil, &crate::state::FLAT, model.gauss.params.mass)?;
+        prop.u.copy_from_slice(q.require("reference_u", 4 * n)?);
+        prop.gamma0.copy_from_slice(q.require("reference_gamma0", 3 * n)?);
+        control_variate(&mut loc, &model.local_covs(h), &prop.jet_covariance(0));
+    }
+    Ok(loc)
+}
+
+/// loc ← loc − shadows + reference, site by site.
+fn control_variate(loc: &mut [Mat5], shadows: &[Mat5], reference: &Mat5) {
+    for (l, h) in loc.iter_mut().zip(shadows) {
+        for i in 0..5 {
+            for j in 0..5 {
+                l[i][j] += reference[i][j] - h[i][j];
+            }
+        }
+    }
+}
+
+/// Box-mean metric and lapse of the stage coefficients.
+fn box_mean(c: &Coeffs) -> ([f64; 6], f64) {
+    let n = c.sites.len() as f64;
+    let mut g = [0.0; 6];
+    let mut lapse = 0.0;
+    for s in &c.sites {
+        for k in 0..6 {
+            g[k] += s.geo.g[k] / n;
+        }
+        lapse += s.geo.lapse / n;
+    }
+    (g, lapse)
+}
+
+/// The control variate (docs/quantum.md §7): shadow members evolved by the homogeneous operator ΩRᵀk̄R of the
+/// box-mean metric, with the same RK4 stages as the members, and the propagator of their exact covariance.
+struct Shadows {
+    hy: Vec<f64>,
+    hacc: Vec<f64>,
+    hu1: Vec<f64>,
+    hu2: Vec<f64>,
+    hd: Vec<f64>,
+    prop: ModePropagator,
+}
+
+pub struct EnsembleField {
+    pub model: EnsembleModel,
+    /// the members at the start of the step (y), the RK4 accumulator, the two stage inputs and the stage rhs
+    pub dy: Vec<f64>,
+    dacc: Vec<f64>,
+    du1: Vec<f64>,
+    du2: Vec<f64>,
+    dd: Vec<f64>,
+    /// the control variate (None: matter.control_variate = false)
+    shadows: Option<Shadows>,
+    /// coefficients at the start of the current step (stage 0), used by the noise flow
+    start: Option<Coeffs>,
+    report: QuantumStepReport,
+    setup: StepperSetup,
+}
+
+impl EnsembleField {
+    pub fn new(setup: &StepperSetup, state: &State) -> anyhow::Result<Self> {
+        let model = model_of(setup)?;
+        let dy = initial_members(setup, state)?;
+        let z = || vec![0.0; dy.len()];
+        let shadows = if setup.ensemble.control_variate {
+            // the shadows start as the members; the reference is the vacuum of the box-mean metric
+            let n = setup.lattice.sites();
+            let mut gbar = [0.0; 6];
+            for i in 0..n {
+                let g = state.metric(i);
+                for k in 0..6 {
+                    gbar[k] += g[k] / n as f64;
+                }
+            }
+            let mass = model.gauss.params.mass;
+            let mut sh = Shadows {
+                hy: dy.clone(),
+                hacc: z(),
+                hu1: z(),
+                hu2: z(),
+                hd: z(),
+                prop: ModePropagator::vacuum(&setup.lattice, &setup.stencil, &gbar, mass)?,
+            };
+            if !state.quantum.is_empty() {
+                sh.hy.copy_from_slice(state.quantum.require("shadows", dy.len())?);
+                sh.prop.u.copy_from_slice(state.quantum.require("reference_u", 4 * n)?);
+                sh.prop.gamma0.copy_from_slice(state.quantum.require("reference_gamma0", 3 * n)?);
+            }
+            Some(sh)
+        } else {
+            None
+        };
+        Ok(Self { dacc: z(), du1: z(), du2: z(), dd: z(), dy, shadows, model, start: None, report: Default::default(), setup: *setup })
+    }
+}
+
+impl QuantumField for EnsembleField {
+    fn stage(&mut self, index: usize, u: &[f64], background: &[f64; 6]) -> anyhow::Result<Option<StageQuantum>> {
+        let n = self.model.sites();
+        let c = self.model.gauss.coeffs_of(u, background)?;
+        let xbar = &u[var::PHI * n..(var::PI_PHI + 1) * n];
+        let d: &[f64] = match index {
+            0 => &self.dy,
+            1 | 3 => &self.du1,
+            _ => &self.du2,
+        };
+        let loc = self.model.local_covs(d);
+        let mut br_loc = loc.clone();
+        if let Some(sh) = &mut self.shadows {
+            // the control variate: shadows' stage rhs ΩRᵀk̄R δ^h and the propagator's, at the box-mean metric
+            let (gbar, nbar) = box_mean(&c);
+            let geo = SiteGeometry::new(&gbar, nbar);
+            let kbar = SiteCoeffs::new(geo, &self.model.gauss.params, self.model.gauss.lattice.cell_volume()).k;
+            let h: &[f64] = match index {
+                0 => &sh.hy,
+                1 | 3 => &sh.hu1,
+                _ => &sh.hu2,
+            };
+            self.model.hamiltonian_flow(&vec![kbar; n], h, &mut sh.hd);
+            sh.prop.stage(index, &gbar, nbar);
+            control_variate(&mut br_loc, &self.model.local_covs(h), &sh.prop.jet_covariance(index));
+        }
+        let mut q = StageQuantum { dx: vec![0.0; 2 * n], br: vec![[0.0; 6]; n] };
+        self.model.drift(&c, xbar, d, &loc, &br_loc, &mut q.dx, &mut self.dd, &mut q.br);
+        if index == 0 {
+            self.start = Some(c);
+        }
+        Ok(Some(q))
+    }
+
+    fn combine(&mut self, st: &Rk4Stage, dt: f64) {
+        let next = if st.index == 1 { &mut self.du2 } else { &mut self.du1 };
+        combine_f64(st, dt, &self.dd, &mut self.dy, &mut self.dacc, next);
+        if let Some(sh) = &mut self.shadows {
+            let next = if st.index == 1 { &mut sh.hu2 } else { &mut sh.hu1 };
+            combine_f64(st, dt, &sh.hd, &mut sh.hy, &mut sh.hacc, next);
+            sh.prop.combine(st, dt);
+        }
+    }
+
+    fn condition(&mut self, dw: &[f64], xbar: &mut [f64]) -> anyhow::Result<()> {
+        let c = self.start.as_ref().expect("condition() after a step's stage 0");
+        self.report.substeps = self.model.noise_flow(c, dw, xbar, &mut self.dy)?;
+        Ok(())
+    }
+
+    fn save(&self) -> QuantumData {
+        ensemble_data(self.dy.clone(), self.shadows.as_ref().map(|sh| (sh.hy.clone(), &sh.prop)), &self.setup)
+    }
+
+    fn restore(&mut self, q: &QuantumData) -> anyhow::Result<()> {
+        let d = q.require("members", self.dy.len())?;
+        self.dy.copy_from_slice(d);
+        if let Some(sh) = &mut self.shadows {
+            let n = self.model.sites();
+            sh.hy.copy_from_slice(q.require("shadows", self.dy.len())?);
+            sh.prop.u.copy_from_slice(q.require("reference_u", 4 * n)?);
+            sh.prop.gamma0.copy_from_slice(q.require("reference_gamma0", 3 * n)?);
+        }
+        Ok(())
+    }
+
+    fn report(&self) -> QuantumStepReport {
+        self.report
+    }
+}

@@ -1,0 +1,302 @@
+//! Linear algebra on an ensemble of M lattice phase-space vectors ("members") δ_s = (δφ_s(·), δπ_s(·)) ∈ R^{2n}
+//! (numerics, no physics). Layout: member-minor, `d[(f·n + i)·M + s]` for field f (0: φ, 1: π), site i, member s —
+//! every site's M values are contiguous, so the stencil loops vectorise over the members, and a block of sites is a
+//! (rows × M) matrix for the Gram products (GEMM through `matrixmultiply`, runtime AVX/FMA dispatch).
+//!
+//! Operations (each the twin of a WGSL kernel where the GPU uses it):
+//! - [`MemberOps::jets_at`]: Y_x = R_x δ_s (numerics/jets.rs) for all members at one site;
+//! - [`MemberOps::local_covs`]: Σ_s w_s Y_x Y_xᵀ per site;
+//! - [`MemberOps::apply_forms`]: Σ_x R_xᵀ z_x R_x δ_s for all members (Rᵀ as a gather over each site's incoming
+//!   stencil taps, so it parallelises over sites);
+//! - [`MemberOps::gram`] / [`MemberOps::gram_vec`]: per-block Gram matrices Σ_{rows ∈ block} a_r b_s;
+//! - [`MemberOps::combine`] / [`MemberOps::combine_vec`]: out(rows of block b) += α · δ(rows) · C_b.
+use super::jets::{JetMap, Mat5, J_PHI, J_PI};
+use super::localization::Blocks;
+use rayon::prelude::*;
+
+/// The stencil reach of R for an ensemble of `m` members on `n` sites.
+#[derive(Debug, Clone)]
+pub struct MemberOps {
+    pub jets: JetMap,
+    pub n: usize,
+    pub m: usize,
+    /// for each site p, the (site x, axis a, weight w) with p a tap of D_a at x (CSR)
+    in_start: Vec<usize>,
+    incoming: Vec<(u32, u32, f64)>,
+}
+
+/// Which field's rows of a member array a Gram product reads (φ rows, π rows, or both).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rows {
+    Phi,
+    Pi,
+    Both,
+}
+
+impl MemberOps {
+    pub fn new(jets: JetMap, m: usize) -> Self {
+        let n = jets.n;
+        let mut count = vec![0usize; n + 1];
+        for x in 0..n {
+            for a in 0..3 {
+                for &(p, _) in jets.axis_taps(x, a) {
+                    count[p as usize + 1] += 1;
+                }
+            }
+        }
+        for p in 0..n {
+            count[p + 1] += count[p];
+        }
+        let mut fill = count.clone();
+        let mut incoming = vec![(0u32, 0u32, 0.0); count[n]];
+        for x in 0..n {
+            for a in 0..3 {
+                for &(p, w) in jets.axis_taps(x, a) {
+                    incoming[fill[p as usize]] = (x as u32, a as u32, w);
+                    fill[p as usize] += 1;
+                }
+            }
+        }
+        Self { jets, n, m, in_start: count, incoming }
+    }
+
+    /// Length of a member array (2n·M).
+    pub fn len(&self) -> usize {
+        2 * self.n * self.m
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Y_x = R_x δ_s for every member: out[j·M + s], j = 0..5 (gradient, φ, π).
+    #[inline]
+    pub fn jets_at(&self, d: &[f64], x: usize, out: &mut [f64]) {
+        let m = self.m;
+        out[..3 * m].iter_mut().for_each(|v| *v = 0.0);
+        for a in 0..3 {
+            let o = &mut out[a * m..(a + 1) * m];
+            for &(p, w) in self.jets.axis_taps(x, a) {
+                let row = &d[p as usize * m..(p as usize + 1) * m];
+                o.iter_mut().zip(row).for_each(|(v, r)| *v += w * r);
+            }
+        }
+        out[J_PHI * m..(J_PHI + 1) * m].copy_from_slice(&d[x * m..(x + 1) * m]);
+        out[J_PI * m..(J_PI + 1) * m].copy_from_slice(&d[(self.n + x) * m..(self.n + x + 1) * m]);
+    }
+
+    /// Per site, scale · Σ_s Y_x,s Y_x,sᵀ (5×5).
+    pub fn local_covs(&self, d: &[f64], scale: f64) -> Vec<Mat5> {
+        let m = self.m;
+        (0..self.n)
+            .into_par_iter()
+            .map_init(
+                || vec![0.0; 5 * m],
+                |y, x| {
+                    self.jets_at(d, x, y);
+                    let mut c = [[0.0; 5]; 5];
+                    for i in 0..5 {
+                        for j in i..5 {
+                            let s: f64 = y[i * m..(i + 1) * m].iter().zip(&y[j * m..(j + 1) * m]).map(|(a, b)| a * b).sum();
+                            c[i][j] = scale * s;
+                            c[j][i] = scale * s;
+                        }
+                    }
+                    c
+                },
+            )
+            .collect()
+    }
+
+    /// out = Σ_x R_xᵀ z_x R_x δ_s for every member (overwrites out).
+    pub fn apply_forms(&self, z: &[Mat5], d: &[f64], out: &mut [f64]) {
+        let (n, m) = (self.n, self.m);
+        // t_x = z_x Y_x for all members, then (Rᵀt)(p)_φ = t_p[φ] + Σ_(x,a,w) w t_x[a], (Rᵀt)(p)_π = t_p[π]
+        let mut t = vec![0.0; 5 * n * m];
+        t.par_chunks_mut(5 * m).enumerate().for_each_init(
+            || vec![0.0; 5 * m],
+            |y, (x, tx)| {
+                self.jets_at(d, x, y);
+                let zx = &z[x];
+                for i in 0..5 {
+                    let o = &mut tx[i * m..(i + 1) * m];
+                    o.iter_mut().for_each(|v| *v = 0.0);
+                    for j in 0..5 {
+                        let c = zx[i][j];
+                        if c != 0.0 {
+                            o.iter_mut().zip(&y[j * m..(j + 1) * m]).for_each(|(v, yv)| *v += c * yv);
+                        }
+                    }
+                }
+            },
+        );
+        let (phi, pi) = out.split_at_mut(n * m);
+        phi.par_chunks_mut(m).zip(pi.par_chunks_mut(m)).enumerate().for_each(|(p, (op, oq))| {
+            op.copy_from_slice(&t[(5 * p + J_PHI) * m..(5 * p + J_PHI + 1) * m]);
+            oq.copy_from_slice(&t[(5 * p + J_PI) * m..(5 * p + J_PI + 1) * m]);
+            for &(x, a, w) in &self.incoming[self.in_start[p]..self.in_start[p + 1]] {
+                let tx = &t[(5 * x as usize + a as usize) * m..(5 * x as usize + a as usize + 1) * m];
+                op.iter_mut().zip(tx).for_each(|(v, tv)| *v += w * tv);
+            }
+        });
+    }
+
+    fn block_rows(&self, blocks: &Blocks, b: usize, rows: Rows) -> Vec<usize> {
+        let sites = blocks.block(b);
+        let f = |off: usize| sites.iter().map(move |&i| off + i as usize);
+        match rows {
+            Rows::Phi => f(0).collect(),
+            Rows::Pi => f(self.n).collect(),
+            Rows::Both => f(0).chain(f(self.n)).collect(),
+        }
+    }
+
+    fn gather(&self, d: &[f64], rows: &[usize]) -> Vec<f64> {
+        let m = self.m;
+        let mut g = Vec::with_capacity(rows.len() * m);
+        for &r in rows {
+            g.extend_from_slice(&d[r * m..(r + 1) * m]);
+        }
+        g
+    }
+
+    /// out[b] += scale · Σ_{rows of block b} a_rowᵀ b_row (M × M per block, row-major), where the rows of `a` are
+    /// `ra` and those of `bm` the matching `rb` (same sites).
+    pub fn gram(&self, blocks: &Blocks, a: &[f64], ra: Rows, bm: &[f64], rb: Rows, scale: f64, out: &mut [f64]) {
+        let m = self.m;
+        out.par_chunks_mut(m * m).enumerate().for_each(|(b, g)| {
+            let (rows_a, rows_b) = (self.block_rows(blocks, b, ra), self.block_rows(blocks, b, rb));
+            let (ga, gb) = (self.gather(a, &rows_a), self.gather(bm, &rows_b));
+            let k = rows_a.len();
+            // g (M × M) += scale · gaᵀ (M × k) · gb (k × M)
+            unsafe {
+                matrixmultiply::dgemm(
+                    m, k, m, scale,
+                    ga.as_ptr(), 1, m as isize,
+                    gb.as_ptr(), m as isize, 1,
+                    1.0, g.as_mut_ptr(), m as isize, 1,
+                );
+            }
+        });
+    }
+
+    /// out[b] += scale · Σ_{rows of block b} a_row · v_row for a vector v (2n, or its φ/π half by `rows`): M per block.
+    pub fn gram_vec(&self, blocks: &Blocks, a: &[f64], v: &[f64], rows: Rows, scale: f64, out: &mut [f64]) {
+        let m = self.m;
+        out.par_chunks_mut(m).enumerate().for_each(|(b, g)| {
+            for r in self.block_rows(blocks, b, rows) {
+                let c = scale * v[r];
+                g.iter_mut().zip(&a[r * m..(r + 1) * m]).for_each(|(gv, av)| *gv += c * av);
+            }
+        });
+    }
+
+    /// out(rows of block b) += alpha · d(rows) · C_b for every block (C: nb × M × M row-major; all 2n rows).
+    pub fn combine(&self, blocks: &Blocks, d: &[f64], c: &[f64], alpha: f64, out: &mut [f64]) {
+        let m = self.m;
+        let parts: Vec<(Vec<usize>, Vec<f64>)> = (0..blocks.len())
+            .into_par_iter()
+            .map(|b| {
+                let rows = self.block_rows(blocks, b, Rows::Both);
+                let gd = self.gather(d, &rows);
+                let mut r = vec![0.0; rows.len() * m];
+                unsafe {
+                    matrixmultiply::dgemm(
+                        rows.len(), m, m, alpha,
+                        gd.as_ptr(), m as isize, 1,
+                        c[b * m * m..].as_ptr(), m as isize, 1,
+                        0.0, r.as_mut_ptr(), m as isize, 1,
+                    );
+                }
+                (rows, r)
+            })
+            .collect();
+        for (rows, r) in parts {
+            for (k, &row) in rows.iter().enumerate() {
+                out[row * m..(row + 1) * m].iter_mut().zip(&r[k * m..(k + 1) * m]).for_each(|(o, v)| *o += v);
+            }
+        }
+    }
+
+    /// out[row] += alpha · Σ_s d[row, s] c_b[s] for every row of block b (c: nb × M; out: 2n).
+    pub fn combine_vec(&self, blocks: &Blocks, d: &[f64], c: &[f64], alpha: f64, out: &mut [f64]) {
+        let m = self.m;
+        out.par_iter_mut().enumerate().for_each(|(row, o)| {
+            let b = blocks.block_of[row % self.n] as usize;
+            let s: f64 = d[row * m..(row + 1) * m].iter().zip(&c[b * m..(b + 1) * m]).map(|(x, y)| x * y).sum();
+            *o += alpha * s;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::numerics::lattice::Lattice;
+    use crate::numerics::stencil::Stencil;
+
+    fn rnd(seed: &mut u64) -> f64 {
+        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((*seed >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+    }
+
+    /// Every operation against the single-vector JetMap operations and explicit sums, member by member, on a
+    /// lattice with a wrapped short axis, with and without localisation blocks.
+    #[test]
+    fn member_operations_match_single_vector_ones() {
+        let lat = Lattice::new([6, 5, 2], 0.3);
+        let (n, m) = (lat.sites(), 7);
+        let ops = MemberOps::new(JetMap::new(&lat, &Stencil::new(4)), m);
+        let mut seed = 3;
+        let d: Vec<f64> = (0..2 * n * m).map(|_| rnd(&mut seed)).collect();
+        let e: Vec<f64> = (0..2 * n * m).map(|_| rnd(&mut seed)).collect();
+        let member = |a: &[f64], s: usize| -> Vec<f64> { (0..2 * n).map(|r| a[r * m + s]).collect() };
+        let z: Vec<Mat5> = (0..n).map(|_| std::array::from_fn(|_| std::array::from_fn(|_| rnd(&mut seed)))).collect();
+        let mut out = vec![0.0; 2 * n * m];
+        ops.apply_forms(&z, &d, &mut out);
+        for s in 0..m {
+            let mut want = vec![0.0; 2 * n];
+            ops.jets.apply(&z, &member(&d, s), &mut want);
+            let got = member(&out, s);
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() < 1e-12, "apply_forms member {s}");
+            }
+        }
+        let covs = ops.local_covs(&d, 0.5);
+        for x in [0, 17, n - 1] {
+            for i in 0..5 {
+                for j in 0..5 {
+                    let want: f64 = (0..m).map(|s| 0.5 * ops.jets.jets_at(&member(&d, s), x)[i] * ops.jets.jets_at(&member(&d, s), x)[j]).sum();
+                    assert!((covs[x][i][j] - want).abs() < 1e-13);
+                }
+            }
+        }
+        for c in [0.0, 0.6] {
+            let blocks = Blocks::new(&lat, c);
+            let nb = blocks.len();
+            let mut g = vec![0.0; nb * m * m];
+            ops.gram(&blocks, &d, Rows::Phi, &e, Rows::Pi, 2.0, &mut g);
+            for b in 0..nb {
+                for (r, s) in [(0, 0), (2, 5), (6, 1)] {
+                    let want: f64 = blocks.block(b).iter().map(|&i| 2.0 * d[i as usize * m + r] * e[(n + i as usize) * m + s]).sum();
+                    assert!((g[(b * m + r) * m + s] - want).abs() < 1e-12);
+                }
+            }
+            let v: Vec<f64> = (0..2 * n).map(|_| rnd(&mut seed)).collect();
+            let mut gv = vec![0.0; nb * m];
+            ops.gram_vec(&blocks, &d, &v, Rows::Both, 1.0, &mut gv);
+            let mut o = vec![0.0; 2 * n * m];
+            ops.combine(&blocks, &d, &g, 0.5, &mut o);
+            let mut ov = vec![0.0; 2 * n];
+            ops.combine_vec(&blocks, &d, &gv, 1.0, &mut ov);
+            for row in [0, 3, n + 2, 2 * n - 1] {
+                let b = blocks.block_of[row % n] as usize;
+                let wv: f64 = (0..m).map(|r| d[row * m + r] * gv[b * m + r]).sum();
+                assert!((ov[row] - wv).abs() < 1e-12);
+                for s in [0, 4] {
+                    let w: f64 = (0..m).map(|r| 0.5 * d[row * m + r] * g[(b * m + r) * m + s]).sum();
+                    assert!((o[row * m + s] - w).abs() < 1e-12);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,473 @@
+//! SPEC §4.1 in the `ensemble` representation (SPEC §4.2; docs/quantum.md §7): the Gaussian state as its mean x̄
+//! (the state's φ, π_φ fields) and M member fields δ_s ∈ R^{2n} (square-root form; numerics/member_ops.rs holds
+//! them) in two halves A = [0, M/2), B = [M/2, M), each centred (Σ_{s∈A} δ_s = 0 = Σ_{s∈B} δ_s), so each half
+//! estimates Γ without bias, Γ_A = Σ_{s∈A} δ_sδ_sᵀ/(M/2 − 1), and the whole ensemble does,
+//! Γ_ens = Σ_s δ_sδ_sᵀ/(M − 2). Nothing of size n² is formed: every product with Γ goes through the members,
+//! Γ v = Σ_s δ_s (δ_s · v)/(M − 2), localised by a positive-definite taper (numerics/localization.rs):
+//! Γ_ρ = ρ ∘ Γ_ens.
+//!
+//! The equations are the dense representation's (docs/quantum.md §3) with ε = 0 (saturated decoherence):
+//!   Stratonovich drift   dx̄/dt = Ω Rᵀk R x̄ − Γ Rᵀp R x̄,   dΓ/dt = KΓ + ΓKᵀ + ¼ΩΣΩᵀ − ΓΣΓ,
+//!   noise flow (s ∈ [0,1]) dx̄/ds = −Γ B x̄,              dΓ/ds = −ΓBΓ + ¼ΩBΩᵀ,
+//! with K = Ω Rᵀk R, Σ = Rᵀσ R, B = Rᵀb R (per-site forms of physics/gaussian_dynamics.rs). For a pure state
+//! (2ΓΩ⁻¹)² = −1, i.e. ΓΩ⁻¹Γ = ¼Ωᵀ, and then for any symmetric X
+//!   −ΓXΓ + ¼ΩXΩᵀ = G_X Γ + Γ G_Xᵀ,   G_X = ½(Ω X Γ Ω⁻¹ − Γ X),
+//! where G_X = Ω S_X with S_X = ½(XΓΩ⁻¹ − Ω⁻¹ΓX) symmetric: a Hamiltonian (infinitesimally symplectic) matrix.
+//! So the members move by linear maps, dδ_s = (K + G_Σ) δ_s dt and dδ_s/ds = G_B δ_s; G is symplectic for ANY
+//! symmetric Γ in it, so the Gaussian state the members sample stays pure for every M. G is built from the OTHER
+//! half's (localised) covariance — half A moves with G(Γ_B), half B with G(Γ_A) (the "double" ensemble of
+//! Houtekamer & Mitchell 1998): with G built from a half's own samples S, E[S X S] = ΣXΣ + (ΣXΣ + tr(XΣ)Σ)/ν and
+//! E[SΩ⁻¹S] = (1 − 1/ν)ΣΩ⁻¹Σ (Wishart moments, ν dof), a deflation whose lattice trace tr(XΣ) grows with n (tested:
+//! 45 % low at M = 16 on 49 sites); with independent halves E[Γ_B X Γ_A] = ΣXΣ, and the drift of Γ_ens is
+//! unbiased. The decoherence of the saturated trade-off is inside these maps:
+//! along one trajectory the Lindblad heating ¼ΩΣΩᵀ and the conditioning −ΓΣΓ combine into the deterministic
+//! symplectic G_Σ (docs/quantum.md §7 states and tests the random-Lindblad-rotation picture of the average).
+//!
+//! Time integration: the drift in the stepper's RK4 stages (as dense); the noise flow by the implicit midpoint
+//! rule in s (Gauss–Legendre, order 2), which preserves the members' symplectic Gram matrix δ_rᵀΩ⁻¹δ_s exactly
+//! (it is a quadratic invariant of dδ/ds = G(δ)δ for every Hamiltonian G), solved by fixed-point iteration with a
+//! count fixed by the step's strength (so the GPU twin does the same work), in sub-steps with h·|λ| ≤
+//! [`FLOW_STEP`].
+use super::gaussian_dynamics::{check_conditioning, conditioning_strength_local, Coeffs, GaussianModel};
+use super::gaussian_forms::QuantumParams;
+use super::tensor::Sym;
+use crate::numerics::jets::{JetMap, Mat5, J_PHI, J_PI};
+use crate::numerics::lattice::Lattice;
+use crate::numerics::localization::Blocks;
+use crate::numerics::member_ops::{MemberOps, Rows};
+use crate::numerics::stencil::Stencil;
+use rayon::prelude::*;
+
+/// Largest h·|λ| of one implicit-midpoint sub-step of the noise flow (|λ| the conditioning strength,
+/// [`GaussianModel::conditioning_strength`]); the local error is ~ (h|λ|)³/12.
+pub const FLOW_STEP: f64 = 0.05;
+
+/// Sub-steps of the noise flow for a step of strength `size`.
+pub fn flow_substeps(size: f64) -> usize {
+    ((size / FLOW_STEP).ceil() as usize).max(1)
+}
+
+/// Fixed-point iterations of one implicit-midpoint sub-step of size h·|λ| = `hs`: the iteration contracts by about
+/// h|λ| per pass, so ⌈15/−log10(h|λ|)⌉ passes reach round-off (at least 2, at most 40).
+pub fn midpoint_iterations(hs: f64) -> usize {
+    if hs <= 1e-15 {
+        return 2;
+    }
+    ((15.0 / -hs.log10()).ceil() as usize).clamp(2, 40)
+}
+
+/// The ensemble representation's settings (config [matter]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EnsembleParams {
+    /// M ≥ 2
+    pub members: usize,
+    /// Gaspari–Cohn half-width c of the localisation (0 = none)
+    pub localization: f64,
+    /// estimate the back-reaction with the homogeneous control variate
+    pub control_variate: bool,
+    /// key of the initial samples (`run.seed`; their Philox stream is independent of the CQ noise's)
+    pub seed: u64,
+}
+
+impl Default for EnsembleParams {
+    fn default() -> Self {
+        Self { members: 64, localization: 0.0, control_variate: true, seed: 1 }
+    }
+}
+
+/// The lattice model of the ensemble (fixed for a run).
+#[derive(Debug, Clone)]
+pub struct EnsembleModel {
+    pub gauss: GaussianModel,
+    pub ops: MemberOps,
+    pub blocks: Blocks,
+    pub params: EnsembleParams,
+}
+
+impl EnsembleModel {
+    pub fn new(lattice: Lattice, stencil: Stencil, q: QuantumParams, params: EnsembleParams) -> Self {
+        let gauss = GaussianModel::new(lattice, stencil, q);
+        let ops = MemberOps::new(JetMap::new(&lattice, &stencil), params.members);
+        Self { gauss, ops, blocks: Blocks::new(&lattice, params.localization), params }
+    }
+    pub fn sites(&self) -> usize {
+        self.gauss.sites()
+    }
+    pub fn members(&self) -> usize {
+        self.params.members
+    }
+    /// 1/(M − 2), the normalisation of Γ_ens (two centred halves).
+    pub fn norm(&self) -> f64 {
+        1.0 / (self.members() as f64 - 2.0)
+    }
+    /// 1/(M/2 − 1), the normalisation of one half's Γ.
+    pub fn half_norm(&self) -> f64 {
+        1.0 / (self.members() as f64 / 2.0 - 1.0)
+    }
+    /// Length of a member array (2n·M).
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn cell_volume(&self) -> f64 {
+        self.gauss.lattice.cell_volume()
+    }
+
+    /// Γ_loc(x) = R_x Γ_ens R_xᵀ per site.
+    pub fn local_covs(&self, d: &[f64]) -> Vec<Mat5> {
+        self.ops.local_covs(d, self.norm())
+    }
+
+    /// out = Γ_ρ v (v, out: 2n).
+    pub fn cov_apply(&self, d: &[f64], v: &[f64], out: &mut [f64]) {
+        let w = self.members() * self.blocks.len();
+        let mut g = vec![0.0; w];
+        self.ops.gram_vec(&self.blocks, d, v, Rows::Both, 1.0, &mut g);
+        let mut gt = vec![0.0; w];
+        self.blocks.taper(&g, self.members(), &mut gt);
+        out.iter_mut().for_each(|o| *o = 0.0);
+        self.ops.combine_vec(&self.blocks, d, &gt, self.norm(), out);
+    }
+
+    /// out = G_X δ_s = ½(Ω X Γ_ρ Ω⁻¹ δ_s − Γ_ρ X δ_s) for every member, X = Σ_x R_xᵀ z_x R_x, with Γ_ρ the localised
+    /// covariance of the other half (overwrites out).
+    pub fn symplectic_generator(&self, z: &[Mat5], d: &[f64], out: &mut [f64]) {
+        let (m, nb, dv) = (self.members(), self.blocks.len(), self.cell_volume());
+        let nm = self.sites() * m;
+        let mut u = vec![0.0; d.len()];
+        self.ops.apply_forms(z, d, &mut u);
+        // C^X_rs = Σ δ_r·(Xδ_s), C^Ω_rs = Σ δ_r·(Ω⁻¹δ_s) with (Ω⁻¹δ)_φ = −ΔV δ_π, (Ω⁻¹δ)_π = ΔV δ_φ; per block, tapered
+        let mut gx = vec![0.0; nb * m * m];
+        self.ops.gram(&self.blocks, d, Rows::Both, &u, Rows::Both, 1.0, &mut gx);
+        let mut go = vec![0.0; nb * m * m];
+        self.ops.gram(&self.blocks, d, Rows::Phi, d, Rows::Pi, -dv, &mut go);
+        self.ops.gram(&self.blocks, d, Rows::Pi, d, Rows::Phi, dv, &mut go);
+        // member s is moved by the other half: keep C_rs only for r, s in different halves
+        cross_halves(&mut gx, m);
+        cross_halves(&mut go, m);
+        let mut t = vec![0.0; nb * m * m];
+        self.blocks.taper(&gx, m * m, &mut t);
+        std::mem::swap(&mut gx, &mut t);
+        self.blocks.taper(&go, m * m, &mut t);
+        // w = Γ_ρ Ω⁻¹ δ, then u = X w, out = ½ Ω u − ½ Γ_ρ X δ
+        let mut w = vec![0.0; d.len()];
+        self.ops.combine(&self.blocks, d, &t, self.half_norm(), &mut w);
+        self.ops.apply_forms(z, &w, &mut u);
+        let (phi, pi) = out.split_at_mut(nm);
+        phi.par_iter_mut().zip(&u[nm..]).for_each(|(o, v)| *o = 0.5 * v / dv);
+        pi.par_iter_mut().zip(&u[..nm]).for_each(|(o, v)| *o = -0.5 * v / dv);
+        self.ops.combine(&self.blocks, d, &gx, -0.5 * self.half_norm(), out);
+    }
+
+    /// ΩRᵀzR applied to every member (overwrites out).
+    pub fn hamiltonian_flow(&self, z: &[Mat5], d: &[f64], out: &mut [f64]) {
+        let dv = self.cell_volume();
+        let nm = self.sites() * self.members();
+        let mut u = vec![0.0; d.len()];
+        self.ops.apply_forms(z, d, &mut u);
+        let (phi, pi) = out.split_at_mut(nm);
+        phi.par_iter_mut().zip(&u[nm..]).for_each(|(o, v)| *o = v / dv);
+        pi.par_iter_mut().zip(&u[..nm]).for_each(|(o, v)| *o = -v / dv);
+    }
+
+    /// The Stratonovich drift: ∂t x̄ into `dx` (2n), ∂t δ_s into `dd`, and the fluctuation back-reaction
+    /// ⟨L̂_I⟩_ren − ½x̄ᵀA_Ix̄ per site into `br`, evaluated with the jet covariances `br_loc` (the members' own, or
+    /// the control-variate estimate).
+    /// `loc` = [`Self::local_covs`] of `d`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn drift(
+        &self,
+        c: &Coeffs,
+        xbar: &[f64],
+        d: &[f64],
+        loc: &[Mat5],
+        br_loc: &[Mat5],
+        dx: &mut [f64],
+        dd: &mut [f64],
+        br: &mut [[f64; 6]],
+    ) {
+        let n = self.sites();
+        let dv = self.cell_volume();
+        let coupled = self.gauss.params.diffusion != 0.0;
+        let per = self.gauss.site_forms(c, loc, br_loc, xbar);
+        for (b, p) in br.iter_mut().zip(&per) {
+            *b = p.0;
+        }
+        let k: Vec<Mat5> = c.sites.iter().map(|s| s.k).collect();
+        // x̄: Ω Rᵀk R x̄ − Γ_ρ Rᵀp R x̄
+        let mut v = vec![0.0; 2 * n];
+        self.gauss.jets.apply(&k, xbar, &mut v);
+        for i in 0..n {
+            dx[i] = v[n + i] / dv;
+            dx[n + i] = -v[i] / dv;
+        }
+        // members: (K + G_σ) δ_s
+        self.hamiltonian_flow(&k, d, dd);
+        if coupled {
+            let p: Vec<Mat5> = per.iter().map(|q| q.1).collect();
+            self.gauss.jets.apply(&p, xbar, &mut v);
+            let mut gv = vec![0.0; 2 * n];
+            self.cov_apply(d, &v, &mut gv);
+            dx.iter_mut().zip(&gv).for_each(|(a, b)| *a -= b);
+            let sigma: Vec<Mat5> = per.iter().map(|q| q.2).collect();
+            let mut g = vec![0.0; d.len()];
+            self.symplectic_generator(&sigma, d, &mut g);
+            dd.par_iter_mut().zip(&g).for_each(|(a, b)| *a += b);
+        }
+    }
+
+    /// The noise flow of one step with the increments dW (component-major 6n) and the step-start coefficients
+    /// `c`: implicit midpoint sub-steps of (x̄, δ_s). Returns the number of sub-steps.
+    pub fn noise_flow(&self, c: &Coeffs, dw: &[f64], xbar: &mut [f64], d: &mut [f64]) -> anyhow::Result<u32> {
+        let b = self.gauss.noise_forms(c, dw);
+        let (size, escape) = conditioning_strength_local(&b, &self.local_covs(d));
+        anyhow::ensure!(
+            size.is_finite() && escape.is_finite(),
+            "the conditioning strength of this step is not finite ({size:e}): the state has blown up"
+        );
+        check_conditioning(escape)?;
+        let steps = flow_substeps(size);
+        let h = 1.0 / steps as f64;
+        let iters = midpoint_iterations(h * size);
+        let n2 = xbar.len();
+        let (mut mid, mut g) = (vec![0.0; d.len()], vec![0.0; d.len()]);
+        let (mut xm, mut v, mut gv) = (vec![0.0; n2], vec![0.0; n2], vec![0.0; n2]);
+        for _ in 0..steps {
+            let (d0, x0) = (d.to_vec(), xbar.to_vec());
+            for _ in 0..iters {
+                mid.par_iter_mut().zip(d0.par_iter().zip(d.par_iter())).for_each(|(m, (a, b))| *m = 0.5 * (a + b));
+                xm.iter_mut().zip(x0.iter().zip(xbar.iter())).for_each(|(m, (a, b))| *m = 0.5 * (a + b));
+                self.symplectic_generator(&b, &mid, &mut g);
+                self.gauss.jets.apply(&b, &xm, &mut v);
+                self.cov_apply(&mid, &v, &mut gv);
+                d.par_iter_mut().zip(d0.par_iter().zip(g.par_iter())).for_each(|(o, (a, gg))| *o = a + h * gg);
+                xbar.iter_mut().zip(x0.iter().zip(gv.iter())).for_each(|(o, (a, gg))| *o = a - h * gg);
+            }
+        }
+        Ok(steps as u32)
+    }
+
+    /// The members' symplectic Gram matrix δ_rᵀ Ω⁻¹ δ_s (M × M, row-major), an invariant of every symplectic
+    /// map of the members (tests; O(M²n)).
+    pub fn symplectic_gram(&self, d: &[f64]) -> Vec<f64> {
+        let (m, dv) = (self.members(), self.cell_volume());
+        let one = Blocks::new(&self.gauss.lattice, 0.0);
+        let mut g = vec![0.0; m * m];
+        self.ops.gram(&one, d, Rows::Phi, d, Rows::Pi, -dv, &mut g);
+        self.ops.gram(&one, d, Rows::Pi, d, Rows::Phi, dv, &mut g);
+        g
+    }
+}
+
+/// The homogeneous propagator of the control variate (docs/quantum.md §7): per lattice momentum k the 2×2
+/// fundamental matrix U_k of the free field in the box-mean metric ḡ and lapse N̄,
+///   d/dt (φ_k, π_k) = K_k (φ_k, π_k),  K_k = [[0, N̄/√ḡ], [−N̄√ḡ ω_k², 0]],  ω_k² = ḡ^ab σ_a σ_b + m²,
+/// integrated by the same RK4 stages as the shadow members (whose stencil operator ΩRᵀk̄R has exactly this
+/// symbol), so the shadows' expected covariance U_k Γ_k(0) U_kᵀ is known exactly, step by step.
+#[derive(Debug, Clone)]
+pub struct ModePropagator {
+    lattice: Lattice,
+    sig: [Vec<f64>; 3],
+    mass: f64,
+    /// Γ_k(0): (φφ, φπ, ππ) per momentum
+    pub gamma0: Vec<f64>,
+    /// U_k at the start of the step (4 per momentum, row-major), the RK4 accumulator, stage inputs, stage rhs
+    pub u: Vec<f64>,
+    uacc: Vec<f64>,
+    uu1: Vec<f64>,
+    uu2: Vec<f64>,
+    du: Vec<f64>,
+}
+
+impl ModePropagator {
+    /// U = 1 and Γ(0) = the lattice vacuum of the homogeneous metric g.
+    pub fn vacuum(lat: &Lattice, stencil: &Stencil, g: &Sym<f64>, mass: f64) -> anyhow::Result<Self> {
+        let n = lat.sites();
+        let (w, sig) = super::lattice_vacuum::mode_frequencies(lat, stencil, g, mass)?;
+        let sqrtg = super::tensor::det(g).sqrt();
+        let dv = lat.cell_volume();
+        let gamma0 = w.iter().flat_map(|&wk| [1.0 / (2.0 * dv * sqrtg * wk), 0.0, sqrtg * wk / (2.0 * dv)]).collect();
+        let u: Vec<f64> = (0..n).flat_map(|_| [1.0, 0.0, 0.0, 1.0]).collect();
+        let z = vec![0.0; 4 * n];
+        Ok(Self { lattice: *lat, sig, mass, gamma0, u, uacc: z.clone(), uu1: z.clone(), uu2: z.clone(), du: z })
+    }
+
+    fn sigma(&self, k: usize) -> [f64; 3] {
+        let [n1, n2, _] = self.lattice.shape;
+        [self.sig[0][k % n1], self.sig[1][(k / n1) % n2], self.sig[2][k / (n1 * n2)]]
+    }
+
+    /// The stage right-hand side d U_k/dt = K_k U_k at the stage input `index` (as the fields' u_s).
+    pub fn stage(&mut self, index: usize, gbar: &Sym<f64>, nbar: f64) {
+        let (gi, det) = super::tensor::inverse(gbar);
+        let sqrtg = det.sqrt();
+        let m2 = self.mass * self.mass;
+        let input: &[f64] = match index {
+            0 => &self.u,
+            1 | 3 => &self.uu1,
+            _ => &self.uu2,
+        };
+        let sig = &self.sig;
+        let [n1, n2, _] = self.lattice.shape;
+        self.du.par_chunks_mut(4).zip(input.par_chunks(4)).enumerate().for_each(|(k, (du, u))| {
+            let s = [sig[0][k % n1], sig[1][(k / n1) % n2], sig[2][k / (n1 * n2)]];
+            let mut w2 = m2;
+            for a in 0..3 {
+                for b in 0..3 {
+                    w2 += gi[super::tensor::SYM[a][b]] * s[a] * s[b];
+                }
+            }
+            let (a, b) = (nbar / sqrtg, -nbar * sqrtg * w2);
+            // K U with K = [[0, a], [b, 0]]
+            du[0] = a * u[2];
+            du[1] = a * u[3];
+            du[2] = b * u[0];
+            du[3] = b * u[1];
+        });
+    }
+
+    /// The RK4 combination of U (numerics/rk4.rs).
+    pub fn combine(&mut self, st: &crate::numerics::rk4::Rk4Stage, dt: f64) {
+        let next = if st.index == 1 { &mut self.uu2 } else { &mut self.uu1 };
+        crate::numerics::rk4::combine_f64(st, dt, &self.du, &mut self.u, &mut self.uacc, next);
+    }
+
+    /// The 5×5 jet covariance of U Γ(0) Uᵀ at the stage input `index`: ⟨Y_aY_b⟩ = (1/n)Σ_k σ_aσ_b Γφφ_k,
+    /// ⟨φφ⟩, ⟨φπ⟩, ⟨ππ⟩ = (1/n)Σ_k Γ_k entries (gradient–(φ, π) terms vanish: odd in k).
+    pub fn jet_covariance(&self, index: usize) -> Mat5 {
+        let input: &[f64] = match index {
+            0 => &self.u,
+            1 | 3 => &self.uu1,
+            _ => &self.uu2,
+        };
+        let n = self.lattice.sites();
+        let parts: [f64; 9] = (0..n)
+            .into_par_iter()
+            .map(|k| {
+                let u = &input[4 * k..4 * k + 4];
+                let g = &self.gamma0[3 * k..3 * k + 3];
+                // Γ = U G Uᵀ
+                let t = [u[0] * g[0] + u[1] * g[1], u[0] * g[1] + u[1] * g[2], u[2] * g[0] + u[3] * g[1], u[2] * g[1] + u[3] * g[2]];
+                let (pp, pq, qq) = (t[0] * u[0] + t[1] * u[1], t[0] * u[2] + t[1] * u[3], t[2] * u[2] + t[3] * u[3]);
+                let s = self.sigma(k);
+                [s[0] * s[0] * pp, s[0] * s[1] * pp, s[0] * s[2] * pp, s[1] * s[1] * pp, s[1] * s[2] * pp, s[2] * s[2] * pp, pp, pq, qq]
+            })
+            .reduce(|| [0.0; 9], |a, b| std::array::from_fn(|i| a[i] + b[i]));
+        let mut c = [[0.0; 5]; 5];
+        for a in 0..3 {
+            for b in 0..3 {
+                c[a][b] = parts[super::tensor::SYM[a][b]] / n as f64;
+            }
+        }
+        c[J_PHI][J_PHI] = parts[6] / n as f64;
+        c[J_PHI][J_PI] = parts[7] / n as f64;
+        c[J_PI][J_PHI] = parts[7] / n as f64;
+        c[J_PI][J_PI] = parts[8] / n as f64;
+        c
+    }
+}
+
+/// The local physicality proxy at one site: 2ΔV·sqrt(det) of the (φ, π) block of the jet covariance, the
+/// symplectic eigenvalue of the site's reduced state relative to ½ (≥ 1 for any physical state).
+pub fn local_symplectic_ratio(loc: &Mat5, cell_volume: f64) -> f64 {
+    let det = loc[J_PHI][J_PHI] * loc[J_PI][J_PI] - loc[J_PHI][J_PI] * loc[J_PI][J_PHI];
+    2.0 * cell_volume * det.max(0.0).sqrt()
+}
+
+/// M members sampled from the lattice Fock vacuum of the homogeneous metric `g` (any lapse): in Fourier space
+/// δ̃_k = Γ_k^½ w̃_k with w white noise per site from the counter-based generator (seed, site, member), so the
+/// sample covariance has expectation Γ_vac; then each half centred (so Σ_half δδᵀ/(M/2 − 1) stays unbiased).
+pub fn sample_vacuum_homogeneous(lat: &Lattice, stencil: &Stencil, g: &Sym<f64>, mass: f64, m: usize, seed: u64) -> anyhow::Result<Vec<f64>> {
+    use num_complex::Complex64;
+    let n = lat.sites();
+    let (w, _) = super::lattice_vacuum::mode_frequencies(lat, stencil, g, mass)?;
+    let sqrtg = super::tensor::det(g).sqrt();
+    let dv = lat.cell_volume();
+    let fft = crate::numerics::fft::LatticeFft::new(lat);
+    let mut d = vec![0.0; 2 * n * m];
+    let cols: Vec<(Vec<f64>, Vec<f64>)> = (0..m)
+        .into_par_iter()
+        .map(|s| {
+            let mut f: [Vec<Complex64>; 2] = std::array::from_fn(|_| vec![Complex64::default(); n]);
+            for x in 0..n {
+                let z = white_normals(seed, x, s);
+                f[0][x] = Complex64::new(z[0], 0.0);
+                f[1][x] = Complex64::new(z[1], 0.0);
+            }
+            for (fi, field) in f.iter_mut().enumerate() {
+                fft.forward(field);
+                for (k, v) in field.iter_mut().enumerate() {
+                    let var = if fi == 0 { 1.0 / (2.0 * dv * sqrtg * w[k]) } else { sqrtg * w[k] / (2.0 * dv) };
+                    *v *= var.sqrt() / n as f64;
+                }
+                fft.inverse(field);
+            }
+            (f[0].iter().map(|c| c.re).collect(), f[1].iter().map(|c| c.re).collect())
+        })
+        .collect();
+    for (s, (phi, pi)) in cols.iter().enumerate() {
+        for x in 0..n {
+            d[x * m + s] = phi[x];
+            d[(n + x) * m + s] = pi[x];
+        }
+    }
+    center(&mut d, m);
+    Ok(d)
+}
+
+/// M members sampled from a Gaussian with the given (φ, π)-block-diagonal covariance Γ (dense, 2n × 2n; for small
+/// lattices: the exact vacuum of an inhomogeneous metric): δ = L w with L the Cholesky factors of the blocks.
+pub fn sample_dense(gamma: &[f64], n: usize, m: usize, seed: u64) -> anyhow::Result<Vec<f64>> {
+    use nalgebra::DMatrix;
+    let d2 = 2 * n;
+    let mut d = vec![0.0; 2 * n * m];
+    for f in 0..2 {
+        let block = DMatrix::from_fn(n, n, |i, j| gamma[(f * n + i) * d2 + f * n + j]);
+        let l = nalgebra::Cholesky::new(block)
+            .ok_or_else(|| anyhow::anyhow!("the initial covariance of the quantum field is not positive definite"))?
+            .l();
+        for s in 0..m {
+            let wv: Vec<f64> = (0..n).map(|x| white_normals(seed, x, s)[f]).collect();
+            for i in 0..n {
+                d[(f * n + i) * m + s] = (0..=i).map(|j| l[(i, j)] * wv[j]).sum();
+            }
+        }
+    }
+    center(&mut d, m);
+    Ok(d)
+}
+
+/// Two standard normals (φ, π) for (site, member) of the initial sample (stream ENSEMBLE_INIT, step 0).
+fn white_normals(seed: u64, site: usize, member: usize) -> [f64; 2] {
+    use crate::numerics::philox::{draw, normals4, stream};
+    let z = normals4::<f64>(draw(seed, site as u32, member as u32, 0, stream::ENSEMBLE_INIT));
+    [z[0], z[1]]
+}
+
+/// Subtract each half's member mean from every row (member-minor layout; halves [0, M/2) and [M/2, M)).
+fn center(d: &mut [f64], m: usize) {
+    let h = m / 2;
+    d.par_chunks_mut(m).for_each(|row| {
+        let (a, b) = row.split_at_mut(h);
+        for half in [a, b] {
+            let mean = half.iter().sum::<f64>() / half.len() as f64;
+            half.iter_mut().for_each(|v| *v -= mean);
+        }
+    });
+}
+
+/// Zero the entries (r, s) of per-block M × M matrices with r and s in the same half.
+fn cross_halves(g: &mut [f64], m: usize) {
+    let h = m / 2;
+    g.par_chunks_mut(m * m).for_each(|b| {
+        for r in 0..m {
+            for s in 0..m {
+                if (r < h) == (s < h) {
+                    b[r * m + s] = 0.0;
+                }
+            }
+        }
+    });
+}

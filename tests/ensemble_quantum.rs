@@ -1,0 +1,283 @@
+//! Issue 11: the `ensemble` representation of the Gaussian quantum scalar field (SPEC §4.2, §8.9), against the
+//! `dense` representation (itself tested against SPEC §4.1 written out literally, tests/dense_quantum.rs) and the
+//! independent references of tests/support.
+#![allow(clippy::needless_range_loop)]
+
+mod common;
+mod support;
+
+use cqgrav::numerics::lattice::Lattice;
+use cqgrav::numerics::stencil::Stencil;
+use cqgrav::physics::ensemble_dynamics::{EnsembleModel, EnsembleParams};
+use cqgrav::physics::gaussian_forms::QuantumParams;
+use nalgebra::DMatrix;
+use support::single_site_exact::SplitMix64;
+
+const ANISO: [f64; 6] = [1.3, 0.2, -0.1, 0.9, 0.15, 1.1];
+
+/// A smooth inhomogeneous metric around ANISO and a lapse around 0.9 (site i of `lat`).
+fn metric_at(lat: &Lattice, i: usize) -> [f64; 6] {
+    let x = lat.position(i);
+    let w = (1.3 * x[0] + 0.7 * x[1] - 0.4 * x[2]).sin();
+    std::array::from_fn(|k| ANISO[k] * (1.0 + 0.05 * w * (k as f64 + 1.0) / 6.0))
+}
+fn lapse_at(lat: &Lattice, i: usize) -> f64 {
+    let x = lat.position(i);
+    0.9 + 0.05 * (0.8 * x[0] - 0.5 * x[2]).cos()
+}
+
+/// A pure, correlated Gaussian state: the lattice vacuum of the inhomogeneous metric moved by a random
+/// symplectic map S = Cayley(ΩH) (H random symmetric), Γ = S Γvac Sᵀ.
+fn pure_state(lat: &Lattice, st: &Stencil, mass: f64, rng: &mut SplitMix64) -> DMatrix<f64> {
+    let n = lat.sites();
+    let d = 2 * n;
+    let metric: Vec<[f64; 6]> = (0..n).map(|i| metric_at(lat, i)).collect();
+    let lapse: Vec<f64> = (0..n).map(|i| lapse_at(lat, i)).collect();
+    let vac = cqgrav::physics::lattice_vacuum::vacuum_covariance_general(lat, st, &metric, &lapse, mass).unwrap();
+    let gv = DMatrix::from_row_slice(d, d, &vac);
+    let dv = lat.cell_volume();
+    let omega = DMatrix::from_fn(d, d, |i, j| {
+        if i < n && j == i + n {
+            1.0 / dv
+        } else if i >= n && j + n == i {
+            -1.0 / dv
+        } else {
+            0.0
+        }
+    });
+    let r = DMatrix::from_fn(d, d, |_, _| rng.normal());
+    let h = (&r + r.transpose()) * (0.15 * dv);
+    let a = &omega * h;
+    let id = DMatrix::<f64>::identity(d, d);
+    let s = (&id - &a * 0.5).try_inverse().unwrap() * (&id + &a * 0.5);
+    &s * gv * s.transpose()
+}
+
+/// Members whose half-ensembles each have covariance exactly Γ: in each half the columns ±v_i of Γ^½ scaled by
+/// √((M/2−1)/2), M = 4·dim, each half centred.
+fn exact_members(gamma: &DMatrix<f64>) -> (Vec<f64>, usize) {
+    let d = gamma.nrows();
+    let e = nalgebra::SymmetricEigen::new(gamma.clone());
+    let sqrt = &e.eigenvectors * DMatrix::from_diagonal(&e.eigenvalues.map(|l| l.max(0.0).sqrt())) * e.eigenvectors.transpose();
+    let m = 4 * d;
+    let scale = ((m as f64 / 2.0 - 1.0) / 2.0).sqrt();
+    let mut members = vec![0.0; d * m];
+    for half in 0..2 {
+        for i in 0..d {
+            for row in 0..d {
+                members[row * m + half * 2 * d + 2 * i] = scale * sqrt[(row, i)];
+                members[row * m + half * 2 * d + 2 * i + 1] = -scale * sqrt[(row, i)];
+            }
+        }
+    }
+    (members, m)
+}
+
+/// Γ_ens = L Lᵀ/(M−2) and its derivative (Ḋ Lᵀ + L Ḋᵀ)/(M−2) for a member derivative Ḋ (member-minor layout).
+fn ensemble_cov(l: &[f64], dl: &[f64], d: usize, m: usize) -> DMatrix<f64> {
+    let lm = DMatrix::from_row_slice(d, m, l);
+    let dm = DMatrix::from_row_slice(d, m, dl);
+    (&dm * lm.transpose() + &lm * dm.transpose()) / (m as f64 - 2.0)
+}
+
+fn rel(a: &[f64], b: &[f64]) -> f64 {
+    let s = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max) / s
+}
+
+/// The symplectic member maps reproduce the dense representation's vector fields exactly at a pure state whose
+/// square root the members hold: drift (x̄, Γ, back-reaction) and the noise field, with noise on, on two lattices
+/// (orders 4 and 2, inhomogeneous metric and lapse, β = 0.1 and −0.3). The identity −ΓXΓ + ¼ΩXΩᵀ = G_XΓ + ΓG_Xᵀ
+/// holds only for pure states: at a mixed state the test finds the difference.
+#[test]
+fn symplectic_maps_reproduce_the_dense_vector_fields() {
+    let mut rng = SplitMix64::new(11);
+    for (shape, order, beta) in [([4, 3, 1], 4, 0.1), ([3, 2, 2], 2, -0.3)] {
+        let lat = Lattice::new(shape, 0.6);
+        let st = Stencil::new(order);
+        let (n, mass) = (lat.sites(), 1.1);
+        let d = 2 * n;
+        let q = QuantumParams { mass, diffusion: 1.7, beta, decoherence_excess: 0.0, renormalize: true };
+        let gam = pure_state(&lat, &st, mass, &mut rng);
+        let (l, m) = exact_members(&gam);
+        let model = EnsembleModel::new(lat, st, q, EnsembleParams { members: m, localization: 0.0, control_variate: false, seed: 1 });
+        let dense = &model.gauss;
+        let c = dense.coeffs(|i| metric_at(&lat, i), &(0..n).map(|i| lapse_at(&lat, i)).collect::<Vec<_>>()).unwrap();
+        let xbar: Vec<f64> = (0..d).map(|_| rng.normal() / lat.cell_volume().sqrt()).collect();
+        let graw: Vec<f64> = gam.transpose().iter().cloned().collect(); // row-major
+        // drift
+        let (mut dx, mut dg, mut br) = (vec![0.0; d], vec![0.0; d * d], vec![[0.0; 6]; n]);
+        dense.drift(&c, &xbar, &graw, &mut dx, &mut dg, &mut br);
+        let (mut ex, mut el, mut eb) = (vec![0.0; d], vec![0.0; d * m], vec![[0.0; 6]; n]);
+        let loc = model.local_covs(&l);
+        model.drift(&c, &xbar, &l, &loc, &loc, &mut ex, &mut el, &mut eb);
+        let eg: Vec<f64> = ensemble_cov(&l, &el, d, m).transpose().iter().cloned().collect();
+        let (rx, rg) = (rel(&ex, &dx), rel(&eg, &dg));
+        let rb = rel(&eb.concat(), &br.concat());
+        // noise field at a random increment
+        let dw: Vec<f64> = (0..6 * n).map(|_| rng.normal() * 0.1).collect();
+        let b = dense.noise_forms(&c, &dw);
+        let mut qf = vec![0.0; d * d];
+        dense.jets.scatter_omega(&b, 0.25, &mut qf);
+        let (mut fx, mut fg) = (vec![0.0; d], vec![0.0; d * d]);
+        dense.noise_field(&b, &qf, &xbar, &graw, &mut fx, &mut fg);
+        let mut gl = vec![0.0; d * m];
+        model.symplectic_generator(&b, &l, &mut gl);
+        let ng: Vec<f64> = ensemble_cov(&l, &gl, d, m).transpose().iter().cloned().collect();
+        let mut v = vec![0.0; d];
+        dense.jets.apply(&b, &xbar, &mut v);
+        let mut nx = vec![0.0; d];
+        model.cov_apply(&l, &v, &mut nx);
+        nx.iter_mut().for_each(|x| *x = -*x);
+        let (rnx, rng_) = (rel(&nx, &fx), rel(&ng, &fg));
+        println!("{shape:?} order {order}: drift x̄ {rx:.1e}, Γ {rg:.1e}, back-reaction {rb:.1e}; noise x̄ {rnx:.1e}, Γ {rng_:.1e}");
+        for (what, e) in [("drift x̄", rx), ("drift Γ", rg), ("back-reaction", rb), ("noise x̄", rnx), ("noise Γ", rng_)] {
+            assert!(e < 1e-10, "{shape:?}: {what} differs from dense by {e:.2e} (relative)");
+        }
+        // a mixed state (Γ + a PSD part) breaks the identity: the difference is O(1)
+        let mixed = &gam * 1.3;
+        let (lm, _) = exact_members(&mixed);
+        model.symplectic_generator(&b, &lm, &mut gl);
+        let mg: Vec<f64> = ensemble_cov(&lm, &gl, d, m).transpose().iter().cloned().collect();
+        let mraw: Vec<f64> = mixed.transpose().iter().cloned().collect();
+        dense.noise_field(&b, &qf, &xbar, &mraw, &mut fx, &mut fg);
+        assert!(rel(&mg, &fg) > 1e-2, "a mixed state must not satisfy the pure-state identity");
+    }
+}
+
+/// G_X is Hamiltonian for any ensemble (not only a pure one) and any localisation: within each half (moved by one
+/// map built from the other half) the members' symplectic Gram matrix δ_rᵀΩ⁻¹δ_s is invariant to first order, and
+/// the implicit-midpoint noise flow keeps it to round-off over a whole step; sampled vacuum members, M = 12,
+/// localisation on and off. Across the halves (two different maps) it changes.
+#[test]
+fn noise_flow_is_symplectic_on_the_members() {
+    let lat = Lattice::new([8, 6, 1], 0.5);
+    let st = Stencil::new(4);
+    let n = lat.sites();
+    let q = QuantumParams { mass: 1.0, diffusion: 2.0, beta: 0.0, decoherence_excess: 0.0, renormalize: true };
+    let g = [1.0, 0.0, 0.0, 1.0, 0.0, 1.0];
+    for c_loc in [0.0, 0.8] {
+        let m = 12;
+        let model = EnsembleModel::new(lat, st, q, EnsembleParams { members: m, localization: c_loc, control_variate: false, seed: 1 });
+        let mut l = cqgrav::physics::ensemble_dynamics::sample_vacuum_homogeneous(&lat, &st, &g, 1.0, m, 5).unwrap();
+        let coeffs = model.gauss.coeffs(|i| metric_at(&lat, i), &(0..n).map(|i| lapse_at(&lat, i)).collect::<Vec<_>>()).unwrap();
+        let mut rng = SplitMix64::new(3);
+        let dw: Vec<f64> = (0..6 * n).map(|_| rng.normal() * 0.05).collect();
+        let b = model.gauss.noise_forms(&coeffs, &dw);
+        let g0 = model.symplectic_gram(&l);
+        let mut gl = vec![0.0; l.len()];
+        model.symplectic_generator(&b, &l, &mut gl);
+        // d/ds (LᵀΩ⁻¹L) = (GL)ᵀΩ⁻¹L + LᵀΩ⁻¹GL: antisymmetric Gram of (GL, L) — zero for Hamiltonian G
+        let dv = lat.cell_volume();
+        let mut first = 0.0f64;
+        let same = |r: usize, s: usize| (r < m / 2) == (s < m / 2);
+        for r in 0..m {
+            for s in (0..m).filter(|&s| same(r, s)) {
+                let mut v = 0.0;
+                for x in 0..n {
+                    let (lp_r, lq_r, gp_r, gq_r) = (l[x * m + r], l[(n + x) * m + r], gl[x * m + r], gl[(n + x) * m + r]);
+                    let (lp_s, lq_s, gp_s, gq_s) = (l[x * m + s], l[(n + x) * m + s], gl[x * m + s], gl[(n + x) * m + s]);
+                    v += dv * (-gp_r * lq_s + gq_r * lp_s) + dv * (-lp_r * gq_s + lq_r * gp_s);
+                }
+                first = first.max(v.abs());
+            }
+        }
+        let scale = g0.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        let mut xbar = vec![0.3; 2 * n];
+        let substeps = model.noise_flow(&coeffs, &dw, &mut xbar, &mut l).unwrap();
+        let g1 = model.symplectic_gram(&l);
+        let pick = |g: &[f64]| -> Vec<f64> { (0..m * m).filter(|&k| same(k / m, k % m)).map(|k| g[k]).collect() };
+        let drift = rel(&pick(&g1), &pick(&g0));
+        let cross = rel(&g1, &g0);
+        let moved = rel(&l, &cqgrav::physics::ensemble_dynamics::sample_vacuum_homogeneous(&lat, &st, &g, 1.0, m, 5).unwrap());
+        println!("localisation c = {c_loc}: d/ds Gram (same half) {first:.1e} (scale {scale:.1e}); flow moved members by {moved:.1e}, Gram changed {drift:.1e} within the halves, {cross:.1e} across ({substeps} sub-steps)");
+        assert!(first < 1e-10 * scale, "the generator is not Hamiltonian: {first}");
+        assert!(moved > 1e-3, "the noise flow did not move the members");
+        assert!(drift < 1e-12, "the noise flow broke the symplectic Gram matrix: {drift:.2e}");
+        assert!(cross > 1e-6, "across the halves the Gram matrix should change ({cross:.1e})");
+    }
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// Stepper-level: the ensemble against dense (SPEC §8.9)
+// ------------------------------------------------------------------------------------------------------------
+
+use cqgrav::backend::quantum::representation;
+use cqgrav::backend::{try_cpu_stepper, StepperSetup};
+use cqgrav::config::{Config, Representation};
+use cqgrav::state::State;
+
+/// Box means per step: (⟨δφ²⟩, ⟨δπ²⟩, g_ab⟨L̂^ab⟩_ren, a).
+type Track = Vec<[f64; 4]>;
+
+fn run_track(cfg: &Config, member_seed: u64) -> Track {
+    let state = cqgrav::physics::initial_data::initial_state(cfg);
+    let mut setup = StepperSetup::from_config(cfg).with_background_of(&state);
+    setup.ensemble.seed = member_seed;
+    let mut st = try_cpu_stepper(setup, &state).unwrap();
+    let rep = representation(&setup);
+    let mut out = Vec::new();
+    for _ in 0..cfg.n_steps() {
+        st.advance(1).unwrap();
+        let s: State = st.download().unwrap();
+        let q = rep.site_terms(&setup, &s).unwrap().unwrap();
+        let n = q.len() as f64;
+        let mut row = [0.0; 4];
+        for (i, sq) in q.iter().enumerate() {
+            let g = s.metric(i);
+            row[0] += sq.phi2 / n;
+            row[1] += sq.pi2 / n;
+            // g_ab L^ab over the 9 (a, b): off-diagonal stored components count twice
+            let w = [1.0, 2.0, 2.0, 1.0, 2.0, 1.0];
+            row[2] += (0..6).map(|k| w[k] * g[k] * sq.backreaction[k]).sum::<f64>() / n;
+        }
+        row[3] = cqgrav::diagnostics::diagnostics(&s, &setup).a;
+        out.push(row);
+    }
+    out
+}
+
+fn frw_config(rep: Representation, shape: [usize; 3], order: u32, d2: f64, steps: u64) -> Config {
+    let mut c = Config::default();
+    c.lattice.shape = shape;
+    c.lattice.spacing = 2.0;
+    c.gravity.fd_order = order;
+    c.time.dt = Some(0.05);
+    c.time.steps = Some(steps);
+    c.matter.representation = rep;
+    c.matter.mass = 1.0;
+    c.cq.diffusion = d2;
+    c.initial.phi = 1.0;
+    c.run.backend = cqgrav::config::BackendChoice::Cpu;
+    c
+}
+
+#[test]
+#[ignore]
+fn explore_convergence() {
+    let loc: f64 = std::env::var("LOC").ok().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    let ms: Vec<u32> = std::env::var("MS").ok().map(|v| v.split(',').map(|x| x.parse().unwrap()).collect()).unwrap_or(vec![16, 64, 256]);
+    for (d2, cv) in [(1.0, false), (1.0, true)] {
+        let mut c = frw_config(Representation::Dense, [7, 7, 1], 4, d2, 20);
+        let dense = run_track(&c, 1);
+        c.matter.representation = Representation::Ensemble;
+        c.matter.control_variate = cv;
+        c.matter.localization = loc;
+        for &m in &ms {
+            c.matter.members = m;
+            let t0 = std::time::Instant::now();
+            let mut errs = [0.0f64; 4];
+            let r = 6;
+            for seed in 0..r {
+                let e = run_track(&c, 100 + seed);
+                if seed == 0 { println!("   seed 0 last {:?}", e[e.len()-1]); }
+                let last = e.len() - 1;
+                for k in 0..4 {
+                    let rel = (e[last][k] - dense[last][k]) / dense[last][k].abs().max(1e-300);
+                    errs[k] += rel * rel / r as f64;
+                }
+            }
+            println!("D2 {d2} cv {cv} M {m}: rms rel err phi2 {:.2e} pi2 {:.2e} br {:.2e} a {:.2e}  ({:.1} s) dense last {:?}", errs[0].sqrt(), errs[1].sqrt(), errs[2].sqrt(), errs[3].sqrt(), t0.elapsed().as_secs_f64(), dense[dense.len()-1]);
+        }
+    }
+}
