@@ -99,7 +99,7 @@ pub fn summary(c: &ToyConfig, s: &ToySetup) -> String {
 /// The ensemble at t_end: means against the semiclassical path, outcome fractions with their binomial errors.
 fn final_summary(s: &ToySetup, r: &crate::toy::ToyResult) -> String {
     let mut out = String::new();
-    let last = |name: &str| r.columns.iter().find(|c| c.0 == name).and_then(|c| c.1.last().copied()).unwrap_or(f64::NAN);
+    let last = |name: &str| r.column(name).last().copied().unwrap_or(f64::NAN);
     let n = r.finals.len() as f64;
     let _ = writeln!(
         out,

@@ -59,11 +59,11 @@ impl Discrete {
     pub fn no_jump(&self, rho: &Density, s: f64, q_integral: f64) -> Density {
         let d = self.model.dim();
         let gmin = self.g.iter().copied().fold(f64::INFINITY, f64::min);
-        let l: Vec<f64> = (0..d).map(|k| self.model.force_operator(k)).collect();
-        let mut out = Density::from_fn(d, d, |j, k| {
-            let decay = -(self.g[j] + self.g[k] - 2.0 * gmin) * s / (2.0 * self.tau);
-            rho[(j, k)] * Complex64::from_polar(decay.exp(), -(l[j] - l[k]) * q_integral)
-        });
+        // the factor is a_j a_k* with a_k = exp(−i l_k Q − (G_k − G_min) s/2τ)
+        let a: Vec<Complex64> = (0..d)
+            .map(|k| Complex64::from_polar((-(self.g[k] - gmin) * s / (2.0 * self.tau)).exp(), -self.model.force_operator(k) * q_integral))
+            .collect();
+        let mut out = Density::from_fn(d, d, |j, k| rho[(j, k)] * a[j] * a[k].conj());
         normalise(&mut out);
         out
     }

@@ -170,6 +170,13 @@ pub struct ToyResult {
     pub semiclassical: [Vec<f64>; 3],
 }
 
+impl ToyResult {
+    /// The ensemble timeseries column `name` (panics on an unknown name: the names are fixed, docs/toy.md).
+    pub fn column(&self, name: &str) -> &[f64] {
+        &self.columns.iter().find(|c| c.0 == name).unwrap_or_else(|| panic!("no toy timeseries column {name}")).1
+    }
+}
+
 impl ToySetup {
     /// Runs the ensemble; `progress(done)` is called as chunks of trajectories finish.
     pub fn run(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<ToyResult> {
