@@ -152,3 +152,11 @@ pub fn continuous_master_min_eigenvalue(c_up_sq: f64, l: f64, d2: f64, d0: f64, 
     }
     worst / umax
 }
+
+/// The skewness of the discrete realisation's (q, p) on one branch (Eq. (79): N ~ Poisson(λ = ωt/τ) kicks of τB at
+/// uniform times), of p − p₀ = ∓τBN and of q − q_free = ∓(τBt/m)S, S compound Poisson of uniforms (cumulants
+/// κ_k = λ E[U^k]): |skew p| = 1/√λ, |skew q| = (λ/4)/(λ/3)^{3/2} = (3√3/4)/√λ; the continuous realisation's are 0.
+/// Returned as (q, p) for the branch whose kicks are positive (↓); the ↑ branch has the opposite signs.
+pub fn discrete_skewness(lambda: f64) -> (f64, f64) {
+    (0.75 * 3f64.sqrt() / lambda.sqrt(), 1.0 / lambda.sqrt())
+}
