@@ -1,4 +1,5 @@
-//! Issue 14 through the command line: `cqgrav toy` writes the documented HDF5 layout (checked with h5py), the same
+//! Issue 14 through the command line: `cqgrav toy` writes the documented HDF5 layout (checked with h5py; `cqgrav
+//! inspect` summarises it), the same
 //! seed gives the same bits for any number of threads, `cqgrav plot` draws Figure 1 from the file, every toy
 //! example is valid, and bad input is refused with the key named — the decoherence below the trade-off among
 //! it — without touching an earlier result.
@@ -56,6 +57,8 @@ fn toy_run_writes_the_documented_layout_and_plots_figure_1() {
     let py = python_with("h5py, numpy");
     let out = Command::new(py).args(["-c", H5PY_CHECK, dir.path().join("q.h5").to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let (ok, text) = cqgrav(dir.path(), &["inspect", "q.h5"]);
+    assert!(ok && text.contains("cqgrav toy output") && text.contains("outcomes     down"), "{text}");
     let (ok, text) = cqgrav(dir.path(), &["plot", "q.h5"]);
     assert!(ok, "{text}");
     for png in ["figure1.png", "cq_state.png", "momentum.png"] {

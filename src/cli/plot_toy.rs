@@ -238,7 +238,7 @@ fn momentum(f: &ToyOutput, path: &Path) -> Result<()> {
     let root = BitMapBackend::new(path, (960, 600)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let ymax = curves.iter().flat_map(|c| c.1.iter().copied()).fold(0.0f64, f64::max);
-    let panel = Panel { px: (100, 936), py: (70, 544), xr: (f.p_edges[0], f.p_edges[np]), yr: (0.0, if ymax > 0.0 { 1.08 * ymax } else { 1.0 }) };
+    let panel = Panel { px: (100, 936), py: (70, 544), xr: (f.p_edges[0], f.p_edges[np]), yr: (0.0, if ymax > 0.0 { 1.4 * ymax } else { 1.0 }) };
     let t_end = f.t.last().copied().unwrap_or(0.0);
     panel.frame(&root, &format!("momentum distribution at t = {} per outcome (fraction per unit p); black: semiclassical p", fmt_tick(t_end, 1e-3)), "p", "density", true)?;
     let mut entries = Vec::new();

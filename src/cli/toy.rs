@@ -125,3 +125,39 @@ fn final_summary(s: &ToySetup, r: &crate::toy::ToyResult) -> String {
     let _ = writeln!(out, "outcomes     {}", parts.join(", "));
     out
 }
+
+/// `cqgrav inspect` of a toy output file: the model, the ensemble at t_end, the outcomes, the configuration.
+pub fn inspect_summary(f: &crate::io::toy::ToyOutput) -> String {
+    let mut out = String::new();
+    let ts = &f.timeseries;
+    let last = |name: &str| ts.column(name).and_then(|c| c.last().copied()).unwrap_or(f64::NAN);
+    let _ = writeln!(out, "file         {} (cqgrav toy output)", f.path.display());
+    let _ = writeln!(out, "model        {}, {} levels, {} realisation", f.model, f.levels, f.realisation);
+    let _ = writeln!(out, "trajectories {} ({} saved), {} recording times to t = {}", f.final_q.len(), f.saved_q.len(), f.t.len(), fmt_num(last("t")));
+    let _ = writeln!(
+        out,
+        "at t_end     E[q] = {:.5}, E[p] = {:.5} (semiclassical {:.5}, {:.5}); E[coherence] = {:.3e}; E[purity] = {:.6}; E[jumps] = {:.3}",
+        last("q_mean"),
+        last("p_mean"),
+        last("q_semiclassical"),
+        last("p_semiclassical"),
+        last("coherence_mean"),
+        last("purity_mean"),
+        last("jumps_mean")
+    );
+    let n = f.final_outcome.len().max(1) as f64;
+    let mut parts = Vec::new();
+    for (k, label) in f.level_labels.iter().enumerate() {
+        let c = f.final_outcome.iter().filter(|&&o| o == k as i32).count();
+        if c > 0 {
+            parts.push(format!("{label} {:.4}", c as f64 / n));
+        }
+    }
+    let undecided = f.final_outcome.iter().filter(|&&o| o < 0).count();
+    if undecided > 0 {
+        parts.push(format!("undecided {:.4}", undecided as f64 / n));
+    }
+    let _ = writeln!(out, "outcomes     {}", parts.join(", "));
+    let _ = writeln!(out, "config:\n{}", f.config_text);
+    out
+}
