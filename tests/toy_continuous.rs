@@ -22,12 +22,6 @@ fn qubit(omega: f64, b: f64, m: f64, realisation: &str, up: f64, t_end: f64, sam
     )
 }
 
-fn mean_sd(x: &[f64]) -> (f64, f64) {
-    let n = x.len() as f64;
-    let m = x.iter().sum::<f64>() / n;
-    (m, (x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1.0)).sqrt())
-}
-
 /// The trade-off constant in the code's conventions (src/toy/continuous.rs) is where the exact solution of the
 /// continuous CQ master equation (Eq. (7), L̂ = ∂Ĥ/∂q) stops being a positive cq-state: 1 % above the code's
 /// saturated D0 = 1/(4 D2) it stays positive, 1 % below it does not. Below the bound the conditional state of the

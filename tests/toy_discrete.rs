@@ -18,12 +18,6 @@ fn qubit(omega: f64, b: f64, m: f64, tau: f64, q0: f64, p0: f64, up: f64, phase:
     )
 }
 
-fn mean_sd(x: &[f64]) -> (f64, f64) {
-    let n = x.len() as f64;
-    let m = x.iter().sum::<f64>() / n;
-    (m, (x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1.0)).sqrt())
-}
-
 /// Criterion 1: E|α(t)| = |c↑c↓| e^{−ωt/τ} (Eq. (81)) at every recording time (binomial z-scores: |α_cond| is
 /// |c↑c↓| until the first jump and 0 after), and along every trajectory before its first jump the phase winds as
 /// e^{−2iBωt(q − pt/2m)} at the trajectory's (q, p), with |α| = |c↑c↓| (pathwise, to round-off). Also criterion 4

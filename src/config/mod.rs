@@ -206,7 +206,7 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// `KEYS` lists exactly the fields of the serde schema (the optional `time.dt` / `time.steps` included).
@@ -215,7 +215,13 @@ mod tests {
         let mut cfg = Config::default();
         cfg.time.dt = Some(0.1);
         cfg.time.steps = Some(3);
-        let v: toml::Table = toml::from_str(&toml::to_string(&cfg).unwrap()).unwrap();
+        assert_keys_match(&cfg);
+    }
+
+    /// Test helper for any [`Schema`]: the dotted keys `value` serialises to (set every optional key) are exactly
+    /// `C::KEYS`.
+    pub(crate) fn assert_keys_match<C: Schema>(value: &C) {
+        let v: toml::Table = toml::from_str(&toml::to_string(value).unwrap()).unwrap();
         let mut from_schema: Vec<String> = Vec::new();
         for (t, sub) in &v {
             for k in sub.as_table().unwrap().keys() {
@@ -223,7 +229,7 @@ mod tests {
             }
         }
         from_schema.sort();
-        let mut listed: Vec<String> = KEYS.iter().map(|k| k.dotted()).collect();
+        let mut listed: Vec<String> = C::KEYS.iter().map(|k| k.dotted()).collect();
         listed.sort();
         assert_eq!(from_schema, listed);
     }

@@ -22,6 +22,7 @@ mod tests {
 
     /// The covariance of the map, computed from its coefficients, against the integrals of min(s, u).
     #[test]
+    #[allow(clippy::needless_range_loop)]
     fn covariance_is_that_of_the_integrals() {
         let h = 0.7f64;
         // columns: the images of the unit vectors z = e_k
@@ -38,6 +39,7 @@ mod tests {
     /// Two half steps composed have the law of one full step. With W(k + σ) = W₁ + W_b(σ), k = h/2:
     /// I₁ = I₁ₐ + k W₁ + I₁ᵦ and I₂ = I₂ₐ + k I₁ₐ + (k²/2) W₁ + I₂ᵦ; compared through the exact covariance.
     #[test]
+    #[allow(clippy::needless_range_loop)]
     fn half_steps_compose() {
         let h = 1.3f64;
         let k = h / 2.0;

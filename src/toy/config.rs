@@ -403,12 +403,7 @@ mod tests {
         c.initial.coherent = Some([1.0, 0.0]);
         c.histogram.q_range = Some([0.0, 1.0]);
         c.histogram.p_range = Some([0.0, 1.0]);
-        let v: toml::Table = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
-        let mut from_schema: Vec<String> = v.iter().flat_map(|(t, sub)| sub.as_table().unwrap().keys().map(move |k| format!("{t}.{k}"))).collect();
-        from_schema.sort();
-        let mut listed: Vec<String> = ToyConfig::KEYS.iter().map(|k| k.dotted()).collect();
-        listed.sort();
-        assert_eq!(from_schema, listed);
+        crate::config::tests::assert_keys_match(&c);
         let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/toy.md")).unwrap();
         for k in ToyConfig::KEYS {
             assert!(doc.contains(&format!("`{}`", k.dotted())), "docs/toy.md does not document `{}`", k.dotted());

@@ -109,6 +109,9 @@ impl Sums {
     }
 }
 
+/// What one chunk of trajectories contributes: sums per recording time, saved timeseries, final states.
+type ChunkResult = (Vec<Sums>, Vec<SavedTrajectory>, Vec<FinalState>);
+
 /// The timeseries of one saved trajectory (arrays over the recording times, row-major).
 #[derive(Debug, Clone, Default)]
 pub struct SavedTrajectory {
@@ -190,7 +193,7 @@ impl ToySetup {
         let chunk_ids: Vec<u32> = (0..n_chunks).collect();
         let mut done = 0u64;
         for batch in chunk_ids.chunks(BATCH) {
-            let parts: Vec<Result<(Vec<Sums>, Vec<SavedTrajectory>, Vec<FinalState>)>> = batch.par_iter().map(|&c| self.chunk(c, &sc)).collect();
+            let parts: Vec<Result<ChunkResult>> = batch.par_iter().map(|&c| self.chunk(c, &sc)).collect();
             for part in parts {
                 let (sums, sv, fs) = part?;
                 for (a, b) in total.iter_mut().zip(&sums) {
@@ -213,7 +216,7 @@ impl ToySetup {
         (0..rho.nrows()).find(|&k| rho[(k, k)].re >= self.outcome_threshold).map_or(-1, |k| k as i32)
     }
 
-    fn chunk(&self, c: u32, sc: &[(f64, f64, Density)]) -> Result<(Vec<Sums>, Vec<SavedTrajectory>, Vec<FinalState>)> {
+    fn chunk(&self, c: u32, sc: &[(f64, f64, Density)]) -> Result<ChunkResult> {
         let d = self.model.dim();
         let nt = self.times.len();
         let s = d.min(SAVED_BLOCK);

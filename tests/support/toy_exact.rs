@@ -160,3 +160,10 @@ pub fn continuous_master_min_eigenvalue(c_up_sq: f64, l: f64, d2: f64, d0: f64, 
 pub fn discrete_skewness(lambda: f64) -> (f64, f64) {
     (0.75 * 3f64.sqrt() / lambda.sqrt(), 1.0 / lambda.sqrt())
 }
+
+/// Sample mean and (unbiased) standard deviation.
+pub fn mean_sd(x: &[f64]) -> (f64, f64) {
+    let n = x.len() as f64;
+    let m = x.iter().sum::<f64>() / n;
+    (m, (x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1.0)).sqrt())
+}
