@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn example(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/examples").join(name).display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/examples/toy").join(name).display().to_string()
 }
 
 fn run_toy(dir: &Path, threads: &str, args: &[&str]) -> String {
@@ -93,7 +93,7 @@ fn same_seed_same_bits_for_any_thread_count() {
     assert_ne!(read("c.h5").final_p, read("b1.h5").final_p, "another seed, other trajectories");
 }
 
-/// Every toy example in data/examples passes `cqgrav toy --check`.
+/// Every toy example in data/examples/toy passes `cqgrav toy --check`.
 #[test]
 fn toy_examples_are_valid() {
     let dir = tempfile::tempdir().unwrap();
@@ -132,7 +132,8 @@ fn bad_input_is_refused_naming_the_key() {
     }
     assert_eq!(std::fs::read(dir.path().join("old.h5")).unwrap(), b"an earlier result");
     // a lattice config given to `cqgrav toy`, a toy config given to `cqgrav run` / `check`: the right command named
-    let (ok, text) = cqgrav(dir.path(), &["toy", "--check", &example("frw.toml")]);
+    let frw = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/examples/frw.toml");
+    let (ok, text) = cqgrav(dir.path(), &["toy", "--check", frw.to_str().unwrap()]);
     assert!(!ok && text.contains("cqgrav run FILE"), "{text}");
     let (ok, text) = cqgrav(dir.path(), &["check", &example("qubit-particle.toml")]);
     assert!(!ok && text.contains("cqgrav toy FILE"), "{text}");

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Instant;
 
 pub fn toy(config: Option<&Path>, set: &[String], check_only: bool, quiet: bool) -> anyhow::Result<()> {
-    let source = config.map_or_else(|| "built-in toy example (data/examples/qubit-particle.toml)".to_string(), |p| p.display().to_string());
+    let source = config.map_or_else(|| "built-in toy example (data/examples/toy/qubit-particle.toml)".to_string(), |p| p.display().to_string());
     let loaded = load(config, set).map_err(|e| report_failure(&source, &e.lines()))?;
     let setup = loaded.config.setup();
     println!("cqgrav {}: toy model from {source}", env!("CARGO_PKG_VERSION"));

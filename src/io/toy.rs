@@ -4,7 +4,7 @@
 //! (the saved subset), `/final` (every trajectory at t_end), `/histograms` (per outcome), `/cq_state` (the
 //! unconditional u_k(q, p) and α(q, p)) and `/semiclassical`. The file is written once, atomically (a temporary
 //! file renamed over the target), so a killed run leaves either the old file or the complete new one.
-use super::h5util::{read_array, read_array_attr, read_scalar_attr, read_str_attr, write_array, write_array_attr, write_scalar_attr, write_str_attr};
+use super::h5util::{read_array, read_scalar_attr, read_str_attr, write_array, write_array_attr, write_scalar_attr, write_str_attr};
 use super::timeseries::Timeseries;
 use crate::toy::ensemble::{Realisation, ToyResult, ToySetup, SAVED_BLOCK};
 use crate::toy::model::SystemKind;
@@ -239,16 +239,5 @@ impl ToyOutput {
             })
         })()
         .with_context(|| format!("reading {}", path.display()))
-    }
-
-    pub fn attr_f64(&self, name: &str) -> Result<f64> {
-        let f = hdf5::File::open(&self.path)?;
-        read_scalar_attr(&f, name)
-    }
-
-    /// The read-back array attribute `name` (e.g. initial_psi_re).
-    pub fn attr_array(&self, name: &str) -> Result<Vec<f64>> {
-        let f = hdf5::File::open(&self.path)?;
-        read_array_attr(&f, name)
     }
 }

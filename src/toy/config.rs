@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The built-in example `cqgrav toy` runs without CONFIG: the paper's qubit, discrete realisation.
-pub const DEFAULT_TOML: &str = include_str!("../../data/examples/qubit-particle.toml");
-const DEFAULT_ORIGIN: &str = "<built-in toy example data/examples/qubit-particle.toml>";
+pub const DEFAULT_TOML: &str = include_str!("../../data/examples/toy/qubit-particle.toml");
+const DEFAULT_ORIGIN: &str = "<built-in toy example data/examples/toy/qubit-particle.toml>";
 
 /// Oscillator levels by default, and at most.
 pub const DEFAULT_LEVELS: usize = 32;
