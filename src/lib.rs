@@ -20,3 +20,4 @@ pub mod io;
 pub mod numerics;
 pub mod physics;
 pub mod state;
+pub mod toy; // issue 14: the paper's qubit and oscillator coupled to a classical particle (SPEC §12)

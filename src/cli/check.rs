@@ -28,7 +28,7 @@ pub fn check(config: Option<&Path>, set: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn report_failure(source: &str, lines: &[String]) -> anyhow::Error {
+pub(super) fn report_failure(source: &str, lines: &[String]) -> anyhow::Error {
     eprintln!("{source}: the configuration is invalid:");
     for l in lines {
         eprintln!("  {l}");
@@ -40,7 +40,7 @@ fn report_failure(source: &str, lines: &[String]) -> anyhow::Error {
     )
 }
 
-fn print_warnings(w: &[String]) {
+pub(super) fn print_warnings(w: &[String]) {
     for w in w {
         println!("warning: {w}");
     }

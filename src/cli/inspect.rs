@@ -5,6 +5,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 pub fn inspect(file: &Path) -> anyhow::Result<()> {
+    if crate::io::toy::is_toy_output(file) {
+        // a `cqgrav toy` file (docs/toy.md)
+        print!("{}", super::toy::inspect_summary(&crate::io::toy::ToyOutput::open(file)?));
+        return Ok(());
+    }
     let f = OutputFile::open(file)?;
     print!("{}", summary(&f));
     Ok(())

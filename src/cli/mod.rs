@@ -6,7 +6,9 @@ mod check;
 mod info;
 mod inspect;
 mod plot;
+mod plot_toy;
 mod run;
+mod toy;
 
 #[derive(Parser, Debug)]
 #[command(name = "cqgrav", version, about = "Lattice solver for classical-quantum (CQ) gravity (ADM metric + scalar field) on GPU and CPU")]
@@ -51,13 +53,28 @@ pub enum Command {
         /// The HDF5 output file (`output.file` of the run).
         file: PathBuf,
     },
-    /// Write PNG plots of an output file's timeseries (a, H, constraint norms, energies).
+    /// Write PNG plots of an output file's timeseries (a, H, constraint norms, energies); of a `cqgrav toy` file,
+    /// the paper's Figure 1 (CQ trajectories beside the semiclassical one), the cq-state and the momentum histogram.
     Plot {
         /// The HDF5 output file.
         file: PathBuf,
         /// Directory for the PNG files (created if needed); default `<file>.plots` beside the file.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+    },
+    /// The paper's toy CQ systems (SPEC §12, docs/toy.md): a qubit or an oscillator coupled to a classical
+    /// particle, discrete (jump) or continuous realisation, many trajectories; writes output.file (HDF5).
+    Toy {
+        /// TOML configuration of the toy model (docs/toy.md); without it, the built-in qubit example.
+        config: Option<PathBuf>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Validate the configuration and print the summary without running.
+        #[arg(long)]
+        check: bool,
+        /// Do not show the progress bar.
+        #[arg(long)]
+        quiet: bool,
     },
     /// List the GPU adapters wgpu sees, the one cqgrav would choose, its f64 support and limits, and CPU threads.
     Info,
@@ -82,6 +99,7 @@ pub fn main() -> std::process::ExitCode {
         Command::Inspect { file } => inspect::inspect(&file),
         Command::Plot { file, out } => plot::plot(&file, out.as_deref()),
         Command::Check { config, set } => check::check(config.as_deref(), &set),
+        Command::Toy { config, set, check, quiet } => toy::toy(config.as_deref(), &set, check, quiet),
         Command::Info => info::info(),
         Command::Bench(args) => crate::bench::bench(&args),
     };

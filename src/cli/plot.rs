@@ -17,8 +17,12 @@ const BOTTOM: i32 = 56;
 const COLORS: [RGBColor; 5] = [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RGBColor(44, 160, 44), RGBColor(148, 103, 189), RGBColor(255, 127, 14)];
 
 pub fn plot(file: &Path, out: Option<&Path>) -> Result<()> {
-    let f = OutputFile::open(file)?;
     let dir = out.map_or_else(|| default_dir(file), Path::to_path_buf);
+    if crate::io::toy::is_toy_output(file) {
+        // a `cqgrav toy` file: the paper's Figure 1 (src/cli/plot_toy.rs)
+        return super::plot_toy::plot(file, &dir);
+    }
+    let f = OutputFile::open(file)?;
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the plot directory {}", dir.display()))?;
     for p in write_plots(&f.timeseries, &dir, &file.display().to_string())? {
         println!("wrote {}", p.display());
@@ -73,7 +77,7 @@ pub fn write_plots(ts: &Timeseries, dir: &Path, label: &str) -> Result<Vec<PathB
 }
 
 /// Nice tick values covering [lo, hi] (about `n` of them).
-fn ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+pub(super) fn ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
     let span = (hi - lo).abs().max(f64::MIN_POSITIVE);
     let raw = span / n as f64;
     let mag = 10f64.powf(raw.log10().floor());
@@ -83,7 +87,7 @@ fn ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
     (first..=last).map(|k| k as f64 * step).collect()
 }
 
-fn fmt_tick(v: f64, step: f64) -> String {
+pub(super) fn fmt_tick(v: f64, step: f64) -> String {
     if v == 0.0 {
         return "0".into();
     }
@@ -203,7 +207,7 @@ fn draw(path: &Path, title: &str, label: &str, t: &[f64], series: &[Series], log
 }
 
 /// Draws ASCII `s` with the 8×8 font8x8 glyphs, top-left at (x, y), each pixel `scale`² pixels.
-fn text<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, x: i32, y: i32, s: &str, color: RGBColor, scale: i32) {
+pub(super) fn text<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, x: i32, y: i32, s: &str, color: RGBColor, scale: i32) {
     for (i, ch) in s.chars().enumerate() {
         let glyph = font8x8::legacy::BASIC_LEGACY[if ch.is_ascii() { ch as usize } else { b'?' as usize }];
         for (row, bits) in glyph.iter().enumerate() {

@@ -1,6 +1,6 @@
 //! Loading a configuration: TOML file (or the built-in default example), `--set` overrides, deserialisation
 //! with error messages that name the full dotted key, say what is allowed, and point at the file position.
-use super::{key_info, keys_of, tables, Config, ConfigError, Problem};
+use super::{key_info_in, keys_in, tables_in, Config, ConfigError, KeyInfo, Problem};
 use serde_path_to_error::Segment;
 use std::path::Path;
 use toml::de::{DeTable, DeValue};
@@ -9,10 +9,48 @@ use toml::{Spanned, Table, Value};
 /// The built-in default example (`data/default.toml`): used when no config file is given.
 pub const DEFAULT_TOML: &str = include_str!("../../data/default.toml");
 
+/// A configuration schema loaded by [`load_schema_lenient`]: the lattice run's [`Config`] (SPEC §10) or another
+/// model's (the toy systems of SPEC §12, `crate::toy::ToyConfig`), each with its own documented keys.
+pub trait Schema: serde::de::DeserializeOwned + serde::Serialize + Default {
+    /// Every key of the schema, in documentation order.
+    const KEYS: &'static [KeyInfo];
+    /// Tables of other schemas that a user may put in the wrong file, with what to do instead: (table, hint).
+    const FOREIGN_TABLES: &'static [(&'static str, &'static str)] = &[];
+    /// Non-fatal remarks on the loaded values; `has(table, key)` says whether the file or `--set` gave the key.
+    fn warnings(&self, _has: &dyn Fn(&str, &str) -> bool) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+impl Schema for Config {
+    const KEYS: &'static [KeyInfo] = super::KEYS;
+    const FOREIGN_TABLES: &'static [(&'static str, &'static str)] =
+        &[("model", "this is a toy-model configuration (SPEC §12, docs/toy.md): run it with `cqgrav toy FILE`")];
+    fn warnings(&self, has: &dyn Fn(&str, &str) -> bool) -> Vec<String> {
+        let config = self;
+        let mut warnings = Vec::new();
+        if has("time", "dt") && has("time", "courant") {
+            warnings.push(format!(
+                "time.courant = {} is ignored because time.dt = {} is given",
+                config.time.courant,
+                config.dt()
+            ));
+        }
+        if has("time", "steps") && has("time", "t_end") {
+            warnings.push(format!(
+                "time.t_end = {} is ignored because time.steps = {} is given",
+                config.time.t_end,
+                config.n_steps()
+            ));
+        }
+        warnings
+    }
+}
+
 /// A loaded (deserialised, not yet validated) configuration.
 #[derive(Debug, Clone)]
-pub struct LoadedConfig {
-    pub config: Config,
+pub struct LoadedConfig<C = Config> {
+    pub config: C,
     /// The full effective configuration (every key, defaults filled in, after `--set` overrides) as TOML text,
     /// preceded by comment lines naming the source and the overrides. Loading it again gives `config`.
     pub text: String,
@@ -51,6 +89,15 @@ pub fn load_and_validate(path: Option<&Path>, sets: &[String]) -> Result<LoadedC
 /// Only an unreadable file or invalid TOML syntax is an error here. `cqgrav check` uses this to report the
 /// loading problems and the value problems of the rest in one go.
 pub fn load_lenient(path: Option<&Path>, sets: &[String]) -> Result<(LoadedConfig, Vec<Problem>), ConfigError> {
+    load_schema_lenient::<Config>(path, ("<built-in default example data/default.toml>", DEFAULT_TOML), sets)
+}
+
+/// [`load_lenient`] for any [`Schema`] `C`; `default` = (origin, TOML text) used when `path` is `None`.
+pub fn load_schema_lenient<C: Schema>(
+    path: Option<&Path>,
+    default: (&str, &str),
+    sets: &[String],
+) -> Result<(LoadedConfig<C>, Vec<Problem>), ConfigError> {
     let (origin, text) = match path {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Io {
@@ -59,10 +106,7 @@ pub fn load_lenient(path: Option<&Path>, sets: &[String]) -> Result<(LoadedConfi
             })?;
             (p.display().to_string(), text)
         }
-        None => (
-            "<built-in default example data/default.toml>".to_string(),
-            DEFAULT_TOML.to_string(),
-        ),
+        None => (default.0.to_string(), default.1.to_string()),
     };
 
     // Parse twice: once keeping spans (to point at lines), once into plain values (to edit and deserialise).
@@ -73,7 +117,7 @@ pub fn load_lenient(path: Option<&Path>, sets: &[String]) -> Result<(LoadedConfi
     // Dotted keys set on the command line, with the argument that set them (the last one wins).
     let mut overridden: Vec<(String, String)> = Vec::new();
     for arg in sets {
-        match parse_set(arg) {
+        match parse_set::<C>(arg) {
             Ok((table_name, key, value)) => {
                 let entry = table
                     .entry(table_name.clone())
@@ -102,7 +146,7 @@ pub fn load_lenient(path: Option<&Path>, sets: &[String]) -> Result<(LoadedConfi
     // and wrong type is reported at once (serde stops at the first).
     let mut config = None;
     for _ in 0..200 {
-        match serde_path_to_error::deserialize::<_, Config>(table.clone()) {
+        match serde_path_to_error::deserialize::<_, C>(table.clone()) {
             Ok(c) => {
                 config = Some(c);
                 break;
@@ -125,7 +169,7 @@ pub fn load_lenient(path: Option<&Path>, sets: &[String]) -> Result<(LoadedConfi
                     None => locate(&spanned, e.path(), unknown).map(|off| position(&origin, &text, off)),
                 };
                 problems
-                    .push(Problem::new(dotted.clone(), describe(&segs, &full_path, &message, unknown)).at(location));
+                    .push(Problem::new(dotted.clone(), describe::<C>(&segs, &full_path, &message, unknown)).at(location));
                 if segs.is_empty() || !remove(&mut table, &segs) {
                     break;
                 }
@@ -133,29 +177,15 @@ pub fn load_lenient(path: Option<&Path>, sets: &[String]) -> Result<(LoadedConfi
         }
     }
     // `None` is not reached in practice (every error removes an entry); fall back to the defaults.
-    let config: Config = config.unwrap_or_default();
+    let config: C = config.unwrap_or_default();
 
-    let mut warnings = Vec::new();
     let has = |t: &str, k: &str| {
         table
             .get(t)
             .and_then(|v| v.as_table())
             .is_some_and(|t| t.contains_key(k))
     };
-    if has("time", "dt") && has("time", "courant") {
-        warnings.push(format!(
-            "time.courant = {} is ignored because time.dt = {} is given",
-            config.time.courant,
-            config.dt()
-        ));
-    }
-    if has("time", "steps") && has("time", "t_end") {
-        warnings.push(format!(
-            "time.t_end = {} is ignored because time.steps = {} is given",
-            config.time.t_end,
-            config.n_steps()
-        ));
-    }
+    let warnings = config.warnings(&has);
 
     let body = toml::to_string(&config).map_err(|e| {
         ConfigError::Invalid(vec![Problem::new(
@@ -181,7 +211,8 @@ pub fn load_lenient(path: Option<&Path>, sets: &[String]) -> Result<(LoadedConfi
 
 /// `KEY=VALUE` → (table, key, value). VALUE is read as a TOML value (`[8,8,8]`, `0.3`, `"cpu"`, `true`); text
 /// that is not valid TOML (a bare word such as `cpu`) is taken as a string.
-fn parse_set(arg: &str) -> Result<(String, String, Value), Problem> {
+fn parse_set<C: Schema>(arg: &str) -> Result<(String, String, Value), Problem> {
+    let (tables, keys_of, key_info) = (|| tables_in(C::KEYS), |t: &str| keys_in(C::KEYS, t), |d: &str| key_info_in(C::KEYS, d));
     let loc = Some(format!("--set {arg}"));
     let Some((k, v)) = arg.split_once('=') else {
         return Err(Problem::new(
@@ -206,7 +237,7 @@ fn parse_set(arg: &str) -> Result<(String, String, Value), Problem> {
         }
         [t, key, ..] if tables().contains(t) => {
             if !keys_of(t).contains(key) {
-                return Err(Problem::new(dotted, unknown_key_message(t, key)).at(loc));
+                return Err(Problem::new(dotted, unknown_key_message::<C>(t, key)).at(loc));
             }
             if segs.len() > 2 {
                 return Err(Problem::new(
@@ -224,7 +255,7 @@ fn parse_set(arg: &str) -> Result<(String, String, Value), Problem> {
                 dotted.clone(),
                 format!(
                     "unknown key `{dotted}`: there is no table [{t}]; valid tables: {valid_tables}{}",
-                    suggest_top(t)
+                    suggest_top::<C>(t)
                 ),
             )
             .at(loc))
@@ -246,8 +277,8 @@ fn dotted_list(table: &str, keys: &[&str]) -> String {
         .join(", ")
 }
 
-fn unknown_key_message(table: &str, key: &str) -> String {
-    let keys = keys_of(table);
+fn unknown_key_message<C: Schema>(table: &str, key: &str) -> String {
+    let keys = keys_in(C::KEYS, table);
     let mut m = format!(
         "unknown key `{table}.{key}`; valid keys in [{table}]: {}",
         keys.join(", ")
@@ -258,22 +289,25 @@ fn unknown_key_message(table: &str, key: &str) -> String {
         .min_by_key(|k| edit_distance(k, key))
     {
         m.push_str(&format!(" (did you mean `{table}.{best}`?)"));
-    } else if let Some(info) = super::KEYS.iter().find(|i| i.key == key) {
+    } else if let Some(info) = C::KEYS.iter().find(|i| i.key == key) {
         m.push_str(&format!(" (`{key}` belongs in [{}]: `{}`)", info.table, info.dotted()));
     }
     m
 }
 
 /// Suggestion for an unknown top-level name: a close table name, or the table a same-named key lives in.
-fn suggest_top(name: &str) -> String {
-    if let Some(t) = tables()
+fn suggest_top<C: Schema>(name: &str) -> String {
+    if let Some((_, hint)) = C::FOREIGN_TABLES.iter().find(|(t, _)| *t == name) {
+        return format!(" ({hint})");
+    }
+    if let Some(t) = tables_in(C::KEYS)
         .into_iter()
         .filter(|t| edit_distance(t, name) <= 2)
         .min_by_key(|t| edit_distance(t, name))
     {
         return format!(" (did you mean [{t}]?)");
     }
-    if let Some(info) = super::KEYS.iter().find(|i| i.key == name) {
+    if let Some(info) = C::KEYS.iter().find(|i| i.key == name) {
         return format!(
             " (`{name}` is a key of [{}]: write it under the [{}] header, i.e. `{}`)",
             info.table,
@@ -285,16 +319,17 @@ fn suggest_top(name: &str) -> String {
 }
 
 /// The human message for one deserialisation error at the dotted path `segs`.
-fn describe(segs: &[String], full_path: &str, message: &str, unknown: bool) -> String {
+fn describe<C: Schema>(segs: &[String], full_path: &str, message: &str, unknown: bool) -> String {
+    let (tables, keys_of, key_info) = (|| tables_in(C::KEYS), |t: &str| keys_in(C::KEYS, t), |d: &str| key_info_in(C::KEYS, d));
     match segs {
         [t] if unknown => {
             format!(
                 "unknown table `{t}`; valid tables: {}{}",
                 tables().join(", "),
-                suggest_top(t)
+                suggest_top::<C>(t)
             )
         }
-        [t, k] if unknown => unknown_key_message(t, k),
+        [t, k] if unknown => unknown_key_message::<C>(t, k),
         [t] => format!(
             "`{t}` must be a table ([{t}] with keys {}); {}",
             keys_of(t).join(", "),

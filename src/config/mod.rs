@@ -11,7 +11,7 @@ mod load;
 mod schema;
 mod validate;
 
-pub use load::{load, load_and_validate, load_lenient, LoadedConfig, DEFAULT_TOML};
+pub use load::{load, load_and_validate, load_lenient, load_schema_lenient, LoadedConfig, Schema, DEFAULT_TOML};
 pub(crate) use validate::fmt_num;
 pub use schema::*;
 pub use validate::{dense_memory_bytes, ensemble_memory_bytes, review, unimplemented_features, validate, Review};
@@ -102,9 +102,10 @@ impl KeyInfo {
 
 macro_rules! keys {
     ($( $t:literal . $k:literal => $e:literal ),* $(,)?) => {
-        &[ $( KeyInfo { table: $t, key: $k, expects: $e } ),* ]
+        &[ $( $crate::config::KeyInfo { table: $t, key: $k, expects: $e } ),* ]
     };
 }
+pub(crate) use keys;
 
 /// Every key of the configuration schema (SPEC §10), in documentation order.
 pub const KEYS: &[KeyInfo] = keys![
@@ -146,8 +147,23 @@ pub const KEYS: &[KeyInfo] = keys![
 
 /// The tables of the schema, in documentation order.
 pub fn tables() -> Vec<&'static str> {
+    tables_in(KEYS)
+}
+
+/// The keys of one table.
+pub fn keys_of(table: &str) -> Vec<&'static str> {
+    keys_in(KEYS, table)
+}
+
+/// The schema entry of a dotted key `table.key`.
+pub fn key_info(dotted: &str) -> Option<&'static KeyInfo> {
+    key_info_in(KEYS, dotted)
+}
+
+/// The tables of a key list (any [`Schema`]'s), in documentation order.
+pub fn tables_in(keys: &'static [KeyInfo]) -> Vec<&'static str> {
     let mut t: Vec<&'static str> = Vec::new();
-    for k in KEYS {
+    for k in keys {
         if !t.contains(&k.table) {
             t.push(k.table);
         }
@@ -155,15 +171,15 @@ pub fn tables() -> Vec<&'static str> {
     t
 }
 
-/// The keys of one table.
-pub fn keys_of(table: &str) -> Vec<&'static str> {
-    KEYS.iter().filter(|k| k.table == table).map(|k| k.key).collect()
+/// The keys of one table of a key list.
+pub fn keys_in(keys: &'static [KeyInfo], table: &str) -> Vec<&'static str> {
+    keys.iter().filter(|k| k.table == table).map(|k| k.key).collect()
 }
 
-/// The schema entry of a dotted key `table.key`.
-pub fn key_info(dotted: &str) -> Option<&'static KeyInfo> {
+/// The entry of a dotted key `table.key` in a key list.
+pub fn key_info_in(keys: &'static [KeyInfo], dotted: &str) -> Option<&'static KeyInfo> {
     let (t, k) = dotted.split_once('.')?;
-    KEYS.iter().find(|i| i.table == t && i.key == k)
+    keys.iter().find(|i| i.table == t && i.key == k)
 }
 
 impl Config {
@@ -192,7 +208,7 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// `KEYS` lists exactly the fields of the serde schema (the optional `time.dt` / `time.steps` included).
@@ -201,7 +217,13 @@ mod tests {
         let mut cfg = Config::default();
         cfg.time.dt = Some(0.1);
         cfg.time.steps = Some(3);
-        let v: toml::Table = toml::from_str(&toml::to_string(&cfg).unwrap()).unwrap();
+        assert_keys_match(&cfg);
+    }
+
+    /// Test helper for any [`Schema`]: the dotted keys `value` serialises to (set every optional key) are exactly
+    /// `C::KEYS`.
+    pub(crate) fn assert_keys_match<C: Schema>(value: &C) {
+        let v: toml::Table = toml::from_str(&toml::to_string(value).unwrap()).unwrap();
         let mut from_schema: Vec<String> = Vec::new();
         for (t, sub) in &v {
             for k in sub.as_table().unwrap().keys() {
@@ -209,7 +231,7 @@ mod tests {
             }
         }
         from_schema.sort();
-        let mut listed: Vec<String> = KEYS.iter().map(|k| k.dotted()).collect();
+        let mut listed: Vec<String> = C::KEYS.iter().map(|k| k.dotted()).collect();
         listed.sort();
         assert_eq!(from_schema, listed);
     }

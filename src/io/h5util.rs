@@ -80,8 +80,21 @@ pub const DEFLATE_LEVEL: u8 = 1;
 
 /// Reads a dataset as f64 (converting f32), with its shape.
 pub fn read_f64(group: &Group, name: &str) -> Result<(Vec<usize>, Vec<f64>)> {
+    read_array::<f64>(group, name)
+}
+
+/// A plain (contiguous) N-D dataset of `data` in C order of `shape` (small arrays: histograms, trajectories).
+pub fn write_array<T: H5Type>(group: &Group, name: &str, shape: &[usize], data: &[T]) -> Result<Dataset> {
+    debug_assert_eq!(shape.iter().product::<usize>(), data.len());
+    let ds = group.new_dataset::<T>().shape(shape).create(name).with_context(|| format!("creating dataset {name} {shape:?}"))?;
+    ds.write_raw(data).with_context(|| format!("writing dataset {name} {shape:?}"))?;
+    Ok(ds)
+}
+
+/// Reads a dataset of element type `T`, with its shape.
+pub fn read_array<T: H5Type>(group: &Group, name: &str) -> Result<(Vec<usize>, Vec<T>)> {
     let ds = group.dataset(name).with_context(|| format!("opening dataset {name} in {}", group.name()))?;
-    let v = ds.read_raw::<f64>().with_context(|| format!("reading dataset {}", ds.name()))?;
+    let v = ds.read_raw::<T>().with_context(|| format!("reading dataset {}", ds.name()))?;
     Ok((ds.shape(), v))
 }
 

@@ -16,6 +16,7 @@ pub mod h5util;
 pub mod reader;
 pub mod snapshot;
 pub mod timeseries;
+pub mod toy;
 pub mod writer;
 pub mod xdmf;
 

@@ -54,6 +54,11 @@ impl Timeseries {
     /// Writes the group `name` of `parent`: one extendible (maxshape unlimited), chunked float64 dataset per
     /// column, each with a `description` attribute.
     pub fn write(&self, parent: &Group, name: &str) -> Result<()> {
+        self.write_described(parent, name, describe)
+    }
+
+    /// [`Timeseries::write`] with the `description` attributes of `describe` (another model's columns).
+    pub fn write_described(&self, parent: &Group, name: &str, describe: impl Fn(&str) -> &'static str) -> Result<()> {
         let g = parent.create_group(name).with_context(|| format!("creating group /{name}"))?;
         let len = self.len();
         for (n, col) in self.names.iter().zip(&self.columns) {

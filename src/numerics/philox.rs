@@ -37,8 +37,13 @@ pub const W1: u32 = 0xBB67_AE85;
 pub mod stream {
     /// The CQ noise of π^ab (SPEC §3).
     pub const CQ_NOISE: u32 = 0;
+    /// The toy systems of SPEC §12 (`src/toy`, site word = trajectory index): the initial classical state,
+    /// the jump records of the discrete realisation, the Wiener increments of the continuous one.
+    pub const TOY_INITIAL: u32 = 1;
+    pub const TOY_JUMPS: u32 = 2;
+    pub const TOY_WIENER: u32 = 3;
     /// The initial samples of the ensemble representation's members (block = member, step = 0).
-    pub const ENSEMBLE_INIT: u32 = 1;
+    pub const ENSEMBLE_INIT: u32 = 4;
 }
 
 #[inline(always)]
@@ -181,6 +186,13 @@ pub fn normals4<T: Real>(w: [u32; 4]) -> [T; 4] {
     [a, b, c, d]
 }
 
+/// A uniform variate in (0, 1] with 53 random bits from two words: (⌊hi·2²¹ + lo/2¹¹⌋ + 1)·2⁻⁵³ (f64 only;
+/// for waiting times and discrete choices, where 24 bits would be too coarse).
+#[inline]
+pub fn uniform_open0_53(hi: u32, lo: u32) -> f64 {
+    ((((hi as u64) << 21) | (lo >> 11) as u64) + 1) as f64 * (1.0 / 9_007_199_254_740_992.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +226,9 @@ mod tests {
         assert!(c < 1.0 && s < 0.0);
         let (a, b) = box_muller::<f64>(u32::MAX, 0);
         assert_eq!((a, b), (0.0, 0.0));
+        // 53-bit uniforms: 2⁻⁵³ at the smallest words, exactly 1 at the largest
+        assert_eq!(uniform_open0_53(0, 0), f64::EPSILON / 2.0);
+        assert_eq!(uniform_open0_53(u32::MAX, u32::MAX), 1.0);
     }
 
     /// The arithmetic-only ln, cos, sin against the standard library (an independent implementation) over the

@@ -179,3 +179,21 @@ checkpoint_every = 4
 backend = "cpu"
 seed = 3
 "#;
+
+/// A toy-model setup (src/toy, SPEC §12) from TOML text, through the `cqgrav toy` loader and its validation.
+pub fn toy_setup(text: &str) -> cqgrav::toy::ToySetup {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("toy.toml");
+    std::fs::write(&path, text).unwrap();
+    cqgrav::toy::config::load(Some(&path), &[]).unwrap_or_else(|e| panic!("{e}")).config.setup()
+}
+
+/// The factor on the toy-model tests' trajectory counts: 10 with `CQGRAV_TOY_HEAVY=1` (heavier statistics, opt-in),
+/// else 1.
+pub fn toy_heavy() -> u32 {
+    if std::env::var("CQGRAV_TOY_HEAVY").as_deref() == Ok("1") {
+        10
+    } else {
+        1
+    }
+}

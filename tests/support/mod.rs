@@ -6,3 +6,4 @@ pub mod lindblad_moments;
 pub mod mode_functions;
 pub mod ricci_reference;
 pub mod single_site_exact;
+pub mod toy_exact;
