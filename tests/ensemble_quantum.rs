@@ -211,14 +211,18 @@ use cqgrav::state::State;
 type Track = Vec<[f64; 4]>;
 
 fn run_track(cfg: &Config, member_seed: u64) -> Track {
+    try_track(cfg, member_seed).unwrap()
+}
+
+fn try_track(cfg: &Config, member_seed: u64) -> anyhow::Result<Track> {
     let state = cqgrav::physics::initial_data::initial_state(cfg);
     let mut setup = StepperSetup::from_config(cfg).with_background_of(&state);
     setup.ensemble.seed = member_seed;
-    let mut st = try_cpu_stepper(setup, &state).unwrap();
+    let mut st = try_cpu_stepper(setup, &state)?;
     let rep = representation(&setup);
     let mut out = Vec::new();
     for _ in 0..cfg.n_steps() {
-        st.advance(1).unwrap();
+        st.advance(1)?;
         let s: State = st.download().unwrap();
         let q = rep.site_terms(&setup, &s).unwrap().unwrap();
         let n = q.len() as f64;
@@ -234,7 +238,7 @@ fn run_track(cfg: &Config, member_seed: u64) -> Track {
         row[3] = cqgrav::diagnostics::diagnostics(&s, &setup).a;
         out.push(row);
     }
-    out
+    Ok(out)
 }
 
 fn frw_config(rep: Representation, shape: [usize; 3], order: u32, d2: f64, steps: u64) -> Config {
@@ -255,10 +259,13 @@ fn frw_config(rep: Representation, shape: [usize; 3], order: u32, d2: f64, steps
 #[test]
 #[ignore]
 fn explore_convergence() {
-    let loc: f64 = std::env::var("LOC").ok().and_then(|v| v.parse().ok()).unwrap_or(0.0);
-    let ms: Vec<u32> = std::env::var("MS").ok().map(|v| v.split(',').map(|x| x.parse().unwrap()).collect()).unwrap_or(vec![16, 64, 256]);
-    for (d2, cv) in [(1.0, false), (1.0, true)] {
+    let env = |k: &str, d: &str| -> Vec<f64> { std::env::var(k).unwrap_or(d.into()).split(',').map(|x| x.parse().unwrap()).collect() };
+    let ms: Vec<u32> = env("MS", "16,64,256").iter().map(|&x| x as u32).collect();
+    for (d2, loc) in env("D2", "1").iter().flat_map(|&d| env("LOC", "0").into_iter().map(move |l| (d, l))) {
+        let cv = true;
         let mut c = frw_config(Representation::Dense, [7, 7, 1], 4, d2, 20);
+        c.lattice.spacing = env("H", "2")[0];
+        c.time.dt = Some(0.025 * c.lattice.spacing);
         let dense = run_track(&c, 1);
         c.matter.representation = Representation::Ensemble;
         c.matter.control_variate = cv;
@@ -269,15 +276,15 @@ fn explore_convergence() {
             let mut errs = [0.0f64; 4];
             let r = 6;
             for seed in 0..r {
-                let e = run_track(&c, 100 + seed);
-                if seed == 0 { println!("   seed 0 last {:?}", e[e.len()-1]); }
+                let Ok(e) = try_track(&c, 100 + seed) else { println!("   seed {seed} failed"); continue };
+                println!("   seed {seed} last {:?}", e[e.len()-1]);
                 let last = e.len() - 1;
                 for k in 0..4 {
                     let rel = (e[last][k] - dense[last][k]) / dense[last][k].abs().max(1e-300);
                     errs[k] += rel * rel / r as f64;
                 }
             }
-            println!("D2 {d2} cv {cv} M {m}: rms rel err phi2 {:.2e} pi2 {:.2e} br {:.2e} a {:.2e}  ({:.1} s) dense last {:?}", errs[0].sqrt(), errs[1].sqrt(), errs[2].sqrt(), errs[3].sqrt(), t0.elapsed().as_secs_f64(), dense[dense.len()-1]);
+            println!("D2 {d2} loc {loc} M {m}: rms rel err phi2 {:.2e} pi2 {:.2e} br {:.2e} a {:.2e}  ({:.1} s) dense last {:?}", errs[0].sqrt(), errs[1].sqrt(), errs[2].sqrt(), errs[3].sqrt(), t0.elapsed().as_secs_f64(), dense[dense.len()-1]);
         }
     }
 }

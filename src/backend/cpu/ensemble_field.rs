@@ -30,14 +30,14 @@ fn model_of(setup: &StepperSetup) -> anyhow::Result<EnsembleModel> {
 /// The checkpoint arrays: `members` (and with the control variate `shadows`), shape (2, N3, N2, N1, M) (field φ/π,
 /// site, member); `reference_u` (N3, N2, N1, 2, 2) and `reference_gamma0` (N3, N2, N1, 3), the control variate's
 /// per-momentum propagator and initial covariance (φφ, φπ, ππ).
-pub fn ensemble_data(d: Vec<f64>, cv: Option<(Vec<f64>, &ModePropagator)>, setup: &StepperSetup) -> QuantumData {
-    let [n1, n2, n3] = setup.lattice.shape;
-    let member_shape = vec![2, n3, n2, n1, setup.ensemble.members];
+pub fn ensemble_data(d: Vec<f64>, cv: Option<(Vec<f64>, Vec<f64>, Vec<f64>)>, shape: [usize; 3], members: usize) -> QuantumData {
+    let [n1, n2, n3] = shape;
+    let member_shape = vec![2, n3, n2, n1, members];
     let mut arrays = vec![QuantumArray { name: "members".into(), shape: member_shape.clone(), data: d }];
-    if let Some((h, prop)) = cv {
+    if let Some((h, u, g0)) = cv {
         arrays.push(QuantumArray { name: "shadows".into(), shape: member_shape, data: h });
-        arrays.push(QuantumArray { name: "reference_u".into(), shape: vec![n3, n2, n1, 2, 2], data: prop.u.clone() });
-        arrays.push(QuantumArray { name: "reference_gamma0".into(), shape: vec![n3, n2, n1, 3], data: prop.gamma0.clone() });
+        arrays.push(QuantumArray { name: "reference_u".into(), shape: vec![n3, n2, n1, 2, 2], data: u });
+        arrays.push(QuantumArray { name: "reference_gamma0".into(), shape: vec![n3, n2, n1, 3], data: g0 });
     }
     QuantumData { representation: "ensemble".into(), arrays }
 }
@@ -83,12 +83,12 @@ impl Representation for Ensemble {
     }
     fn gpu(
         &self,
-        _ctx: &crate::gpu::GpuContext,
-        _setup: &StepperSetup,
-        _state: &State,
-        _f: crate::backend::gpu::quantum::FieldBuffers<'_>,
+        ctx: &crate::gpu::GpuContext,
+        setup: &StepperSetup,
+        state: &State,
+        f: crate::backend::gpu::quantum::FieldBuffers<'_>,
     ) -> anyhow::Result<Box<dyn crate::backend::gpu::quantum::GpuQuantumField>> {
-        anyhow::bail!("the ensemble representation has no GPU implementation yet; use run.backend = \"cpu\"")
+        Ok(Box::new(crate::backend::gpu::ensemble_field::GpuEnsembleField::new(ctx, setup, state, f)?))
     }
     fn site_terms(&self, setup: &StepperSetup, state: &State) -> anyhow::Result<Option<Vec<SiteQuantum>>> {
         if state.quantum.is_empty() {
@@ -277,7 +277,8 @@ impl QuantumField for EnsembleField {
     }
 
     fn save(&self) -> QuantumData {
-        ensemble_data(self.dy.clone(), self.shadows.as_ref().map(|sh| (sh.hy.clone(), &sh.prop)), &self.setup)
+        let cv = self.shadows.as_ref().map(|sh| (sh.hy.clone(), sh.prop.u.clone(), sh.prop.gamma0.clone()));
+        ensemble_data(self.dy.clone(), cv, self.setup.lattice.shape, self.setup.ensemble.members)
     }
 
     fn restore(&mut self, q: &QuantumData) -> anyhow::Result<()> {

@@ -131,7 +131,7 @@ impl GpuDenseField {
             kern("gaussian_coeffs", &[R, R, R, W])?,
             kern("vacuum_jets", &[R, R, R, R, W])?,
             kern("jet_covariance", &[R, R, R, W])?,
-            kern("gaussian_site_forms", &[R, R, R, R, R, W, W])?,
+            kern("gaussian_site_forms", &[R, R, R, R, R, W, W, R])?,
             kern("jet_forms_apply", &[R, R, R, R, R, W])?,
             kern("jet_transpose", &[R, R, R, R, W])?,
             kern("dense_mean_rhs", &[R, R, R, R, R, R, W])?,
@@ -214,7 +214,7 @@ impl GpuDenseField {
                 pre.push(op(K::Vacuum, &[&pu, &pr, u, &sig, &loc], 64));
             }
             pre.push(op(K::Cov, &[&pu, &pr, g, &loc], n));
-            pre.push(op(K::SiteForms, &[&pu, &pr, u, scs, &loc, &forms, &qrhs], n));
+            pre.push(op(K::SiteForms, &[&pu, &pr, u, scs, &loc, &forms, &qrhs, &loc], n));
             pre.push(op(K::Apply, &[&pu, &pr, &apply_x_k, u, &forms, &tbuf], n));
             pre.push(op(K::Transpose, &[&pu, &pr, &transpose_1, &tbuf, &v1], d));
             if coupled {

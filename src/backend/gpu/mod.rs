@@ -3,6 +3,7 @@
 //! acc (RK accumulator), u1, u2 (stage inputs), flux; stage 0 reads a copy of y in u2 so that no buffer
 //! is bound both read-only and read-write in one dispatch.
 pub mod dense_field; // the dense quantum field (issue 5)
+pub mod ensemble_field; // the ensemble quantum field (issue 11)
 pub mod diagnostics;
 pub mod noise; // CQ noise (issue 4)
 pub mod params;
