@@ -1,11 +1,11 @@
 //! Issue 2 acceptance 5: `cqgrav run` with no config runs the built-in default example and exits 0 — through
 //! the GPU path (software Vulkan in CI) with `auto`, and on the CPU when asked; a bad `--set` is refused.
-use std::process::Command;
+mod common;
 
+/// `cqgrav ARGS` in a fresh directory (each test writes its own output: runs never share one).
 fn cqgrav(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cqgrav")).args(args).env("NODEVICE_SELECT", "1").output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
+    let dir = tempfile::tempdir().unwrap();
+    common::cqgrav(dir.path(), args)
 }
 
 #[test]

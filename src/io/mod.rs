@@ -11,9 +11,18 @@
 //!
 //! A process killed at any moment therefore leaves only complete files behind; what it loses is the
 //! timeseries rows computed since the last flush.
+//!
+//! The timeseries rows live in segment files `<file>.d/timeseries_<run id>_<block>.h5` of [`rows::BLOCK_ROWS`]
+//! rows each (written once), plus the current block's `…_<block>.open.h5` (rewritten at each flush, at most one
+//! block); the main file presents them as one `/timeseries/<name>` dataset each through HDF5 virtual datasets
+//! ([`rows`]), so a flush costs O(rows since the last flush), not O(all rows). An advisory lock
+//! (`<file>.d/lock`, [`lock`]) keeps a second process from writing the same output.
 pub mod checkpoint;
 pub mod h5util;
+pub mod lock;
 pub mod reader;
+pub mod restart;
+pub mod rows;
 pub mod snapshot;
 pub mod timeseries;
 pub mod writer;
@@ -73,6 +82,10 @@ impl OutputPaths {
     pub fn checkpoint_rel(&self) -> String {
         format!("{}/{CHECKPOINT_FILE}", self.dir_name())
     }
+    /// `<file>.d/lock`: the advisory lock of the process writing this output ([`lock::OutputLock`]).
+    pub fn lock(&self) -> PathBuf {
+        self.dir.join(LOCK_FILE)
+    }
     /// The main file of a path given by a user: the main file itself, or its sidecar checkpoint
     /// (`run.h5.d/checkpoint.h5` → `run.h5`).
     pub fn from_user_path(path: &Path) -> Self {
@@ -87,6 +100,38 @@ impl OutputPaths {
 }
 
 pub const CHECKPOINT_FILE: &str = "checkpoint.h5";
+pub const LOCK_FILE: &str = "lock";
+
+/// What kind of file system object `meta` describes, for messages ("a FIFO", "a directory", …).
+pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_file() {
+        "a regular file"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Fails unless `path` is an existing regular file (opening a FIFO or a device could block or never end);
+/// `what` names the file in the message ("checkpoint", "output file").
+pub fn require_regular_file(path: &Path, what: &str) -> anyhow::Result<()> {
+    let meta = std::fs::metadata(path).with_context(|| format!("{what} {}", path.display()))?;
+    if !meta.is_file() {
+        anyhow::bail!("{what} {} is {}, not an HDF5 file", path.display(), file_kind(&meta));
+    }
+    Ok(())
+}
 
 /// Writes `target` atomically: `write` fills a temporary file in `tmp_dir` (same file system), which is then
 /// fsynced and renamed over `target`, and the directory is fsynced. `what` names the content in errors.

@@ -5,6 +5,7 @@ pub mod diagnostics;
 pub mod reduce;
 pub mod evolve_stage;
 pub mod fd;
+pub mod health; // the health check of every step (issue 15)
 pub mod scalar_flux;
 
 use super::{Stepper, StepperSetup};
@@ -31,6 +32,8 @@ pub struct CpuStepper<T: Real> {
     noise: Option<cq_noise::CpuNoise<T>>,
     /// the quantum field (representation `dense`, issue 5)
     dense: Option<dense_field::DenseField>,
+    /// the first step after which the state was not finite (issue 15)
+    first_nonfinite: Option<u64>,
 }
 
 impl<T: Real> CpuStepper<T> {
@@ -66,6 +69,7 @@ impl<T: Real> CpuStepper<T> {
                 Some(q) => Some(dense_field::DenseField::new(&setup, q, state)?),
                 None => None,
             },
+            first_nonfinite: None,
         };
         s.upload(state);
         Ok(s)
@@ -122,8 +126,16 @@ impl<T: Real> Stepper for CpuStepper<T> {
                 }
             }
             self.step += 1;
+            // issue 15: the health check of every step; stop at the first non-finite state
+            if !health::state_sum(&self.y).is_finite() {
+                self.first_nonfinite = Some(self.step);
+                return Ok(());
+            }
         }
         Ok(())
+    }
+    fn take_first_nonfinite(&mut self) -> anyhow::Result<Option<u64>> {
+        Ok(self.first_nonfinite.take())
     }
     fn download(&mut self) -> anyhow::Result<State> {
         Ok(State {
