@@ -126,7 +126,8 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&
             .expect("valid progress template"),
     );
     let started = Instant::now();
-    let result = drive(stepper.as_mut(), &mut writer, cfg, steps, checkpoint.is_none(), &pb);
+    let mut output_time = Duration::ZERO;
+    let result = drive(stepper.as_mut(), &mut writer, cfg, steps, checkpoint.is_none(), &pb, &mut output_time);
     if let Err(e) = result {
         pb.abandon();
         // keep the rows computed so far (the checkpoint stays the last healthy one)
@@ -139,10 +140,11 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&
     let wall = started.elapsed().as_secs_f64();
     let ran = steps - first;
     println!(
-        "done: {ran} steps in {wall:.2} s ({:.3e} s/step, {:.3e} site-steps/s) on {}",
+        "done: {ran} steps in {wall:.2} s ({:.3e} s/step, {:.3e} site-steps/s) on {}; output {:.2} s of it",
         wall / ran.max(1) as f64,
         (ran as f64 * setup.lattice.sites() as f64) / wall.max(1e-12),
-        stepper.description()
+        stepper.description(),
+        output_time.as_secs_f64()
     );
     println!(
         "wrote {}: {} timeseries rows, {} snapshots, checkpoint at step {steps}",
@@ -333,8 +335,23 @@ fn resumed(config: Option<&Path>, set: &[String], file: &Path) -> anyhow::Result
     })
 }
 
+/// Times `f` into `total` (the output's share of a run's wall time, printed at its end).
+fn timed<T>(total: &mut Duration, f: impl FnOnce() -> T) -> T {
+    let t = Instant::now();
+    let r = f();
+    *total += t.elapsed();
+    r
+}
+
+/// Hands the stepper's current state to the writer as a snapshot (fields, constraint fields, ⟨δφ²⟩).
+fn write_snapshot(stepper: &mut dyn Stepper, writer: &mut OutputWriter, s: &State) -> anyhow::Result<()> {
+    let cf = stepper.constraint_fields()?;
+    writer.write_snapshot(SnapshotData::from_state(s, &cf, crate::diagnostics::phi2_field(s, stepper.setup()).as_deref()))
+}
+
 /// Steps to `steps`, writing a row / snapshot / checkpoint at each event. `initial`: also write the step-0
-/// row and snapshot (a restart has them from the checkpoint).
+/// row and snapshot (a restart has them from the checkpoint). The wall time of the output (writer calls and
+/// the downloads for snapshots and checkpoints) is added to `io`.
 fn drive(
     stepper: &mut dyn Stepper,
     writer: &mut OutputWriter,
@@ -342,6 +359,7 @@ fn drive(
     steps: u64,
     initial: bool,
     pb: &ProgressBar,
+    io: &mut Duration,
 ) -> anyhow::Result<()> {
     // indicatif swallows println on a hidden bar (--quiet, or output not a terminal): print directly then
     let say = |line: String| if pb.is_hidden() { println!("{line}") } else { pb.println(line) };
@@ -362,14 +380,16 @@ fn drive(
         bail!("{}", unhealthy(&s, &d));
     }
     if initial {
-        writer.push_row(&d.columns())?;
-        // the first main file: from here on the output is this run's (an --overwrite'n one is removed now)
-        writer.flush()?;
-        if out.snapshot_every > 0 {
-            let s = stepper.download()?;
-            let cf = stepper.constraint_fields()?;
-            writer.write_snapshot(SnapshotData::from_state(&s, &cf, crate::diagnostics::phi2_field(&s, stepper.setup()).as_deref()))?;
-        }
+        timed(io, || -> anyhow::Result<()> {
+            writer.push_row(&d.columns())?;
+            // the first main file: from here on the output is this run's (an --overwrite'n one is removed now)
+            writer.flush()?;
+            if out.snapshot_every > 0 {
+                let s = stepper.download()?;
+                write_snapshot(stepper, writer, &s)?;
+            }
+            Ok(())
+        })?;
     }
     while done < steps {
         let target = next(done, every).min(next(done, out.snapshot_every)).min(next(done, out.checkpoint_every)).min(steps);
@@ -415,24 +435,25 @@ fn drive(
         if done % every == 0 || done == steps {
             d.wall_per_step = last_row.0.elapsed().as_secs_f64() / (done - last_row.1) as f64;
             last_row = (Instant::now(), done);
-            writer.push_row(&d.columns())?;
+            timed(io, || writer.push_row(&d.columns()))?;
             say(summary(&d));
         }
         let snapshot = out.snapshot_every > 0 && done % out.snapshot_every == 0;
         let checkpoint = (out.checkpoint_every > 0 && done % out.checkpoint_every == 0) || done == steps;
-        if snapshot || checkpoint {
-            let s = stepper.download()?;
-            if snapshot {
-                let cf = stepper.constraint_fields()?;
-                writer.write_snapshot(SnapshotData::from_state(&s, &cf, crate::diagnostics::phi2_field(&s, stepper.setup()).as_deref()))?;
+        timed(io, || -> anyhow::Result<()> {
+            if snapshot || checkpoint {
+                let s = stepper.download()?;
+                if snapshot {
+                    write_snapshot(stepper, writer, &s)?;
+                }
+                if checkpoint {
+                    writer.write_checkpoint(&s)?;
+                }
             }
-            if checkpoint {
-                writer.write_checkpoint(&s)?;
-            }
-        }
-        writer.flush_if_due()?;
+            writer.flush_if_due()
+        })?;
     }
-    writer.finish()
+    timed(io, || writer.finish())
 }
 
 /// Why the state of `d` is not healthy: the field and site from the state, or else the diagnostics that are

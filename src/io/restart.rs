@@ -74,17 +74,25 @@ pub fn check_restart(paths: &OutputPaths, ckpt: &CheckpointHeader, stored: &Conf
             if main.attr("seed") != Some(ckpt.seed.to_string().as_str()) {
                 problems.push(m(format!("seed {:?}, the checkpoint's is {}", main.attr("seed"), ckpt.seed)));
             }
-            // the checkpoint's rows: the first `timeseries_rows` rows of the main file, the last at or before its step
-            let steps = main.timeseries.steps();
-            let r = ckpt.timeseries_rows as usize;
-            let within = r <= steps.len() && steps[r - 1] <= ckpt.step && steps.get(r).is_none_or(|&s| s > ckpt.step);
-            if !within {
-                problems.push(format!(
-                    "checkpoint step {} with timeseries_rows {r} is not within the main file's rows ({} rows{})",
-                    ckpt.step,
-                    steps.len(),
-                    steps.last().map_or(String::new(), |s| format!(", up to step {s}"))
-                ));
+        }
+    }
+    // the checkpoint's rows: the first `timeseries_rows` rows of the run's segment files (the rows the main file
+    // maps, and up to a flush interval more), the last at or before the checkpoint's step
+    if super::writer::valid_run_id(&ckpt.run_id) {
+        match super::rows::RowStore::steps_on_disk(paths, &ckpt.run_id) {
+            Err(e) => problems.push(format!("the timeseries rows of run {} cannot be read: {e:#}", ckpt.run_id)),
+            Ok(steps) => {
+                let r = ckpt.timeseries_rows as usize;
+                let within = r >= 1 && r <= steps.len() && steps[r - 1] <= ckpt.step && steps.get(r).is_none_or(|&s| s > ckpt.step);
+                if !within {
+                    problems.push(format!(
+                        "checkpoint step {} with timeseries_rows {r} is not within the run's rows ({} rows in {}{})",
+                        ckpt.step,
+                        steps.len(),
+                        paths.dir.display(),
+                        steps.last().map_or(String::new(), |s| format!(", up to step {s}"))
+                    ));
+                }
             }
         }
     }

@@ -15,7 +15,7 @@
 //! the names keeps the segments of another run (an `--overwrite`n earlier one) out of the mapping.
 use super::h5util::write_str_attr;
 use super::timeseries::{describe, Timeseries};
-use super::{atomic_write, OutputPaths};
+use super::{atomic_replace, OutputPaths};
 use anyhow::{anyhow, bail, Context, Result};
 use hdf5::Group;
 use std::path::PathBuf;
@@ -38,6 +38,8 @@ pub struct RowStore {
     open_on_disk: usize,
     /// after a resume: remove segment files beyond the kept rows once the next main file is in place
     cleanup: bool,
+    /// the block whose open file the last main file written maps
+    mapped_open: u64,
 }
 
 impl RowStore {
@@ -50,6 +52,7 @@ impl RowStore {
             open: Vec::new(),
             open_on_disk: 0,
             cleanup: false,
+            mapped_open: 0,
         }
     }
 
@@ -129,7 +132,7 @@ impl RowStore {
         let path = self.segment(block, open);
         let first = block * BLOCK_ROWS as u64;
         let what = format!("timeseries rows {first}… ({})", if open { "open block" } else { "complete block" });
-        atomic_write(&path, &self.paths.dir, &what, |tmp| {
+        atomic_replace(&path, &self.paths.dir, &what, |tmp| {
             let f = hdf5::File::create(tmp).with_context(|| format!("creating {}", tmp.display()))?;
             super::h5util::write_str_attr(&f, "run_id", &self.run_id)?;
             super::h5util::write_scalar_attr(&f, "first_row", first)?;
@@ -144,9 +147,10 @@ impl RowStore {
     /// more (the open file of a block just completed; after a resume, blocks beyond the kept rows, removed from
     /// the last down so that the printf mapping always sees a contiguous run of blocks).
     pub fn after_main_written(&mut self) -> Result<()> {
-        if self.sealed > 0 {
-            let _ = std::fs::remove_file(self.segment(self.sealed - 1, true));
+        for b in self.mapped_open..self.sealed {
+            let _ = std::fs::remove_file(self.segment(b, true));
         }
+        self.mapped_open = self.sealed;
         if !std::mem::take(&mut self.cleanup) {
             return Ok(());
         }
@@ -203,7 +207,31 @@ impl RowStore {
         let open_rows = read_len(&s.segment(b, true)).unwrap_or(0);
         s.open_on_disk = if !s.segment(b, false).exists() && open_rows >= k { k } else { 0 };
         s.cleanup = true;
+        s.mapped_open = b;
         Ok((s, on_disk - rows))
+    }
+
+    /// The `step` column of the rows in the segment files of run `run_id` at `paths` (complete blocks up to the
+    /// first missing one, then the open file), read directly: a restart checks its checkpoint against them.
+    pub fn steps_on_disk(paths: &OutputPaths, run_id: &str) -> Result<Vec<u64>> {
+        let s = Self::new(paths, run_id);
+        let mut steps = Vec::new();
+        let mut b = 0u64;
+        loop {
+            let (sealed, open) = (s.segment(b, false), s.segment(b, true));
+            let path = if sealed.exists() { sealed } else if open.exists() { open } else { break };
+            let f = hdf5::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+            let ds = f.dataset("step").with_context(|| format!("{}: no column step", path.display()))?;
+            if ds.ndim() != 1 || ds.size() > BLOCK_ROWS {
+                bail!("{}: column step has shape {:?}, not a timeseries segment", path.display(), ds.shape());
+            }
+            steps.extend(ds.read_raw::<f64>().with_context(|| format!("reading {}", path.display()))?.into_iter().map(|x| x as u64));
+            if !path.ends_with(Self::segment_name(run_id, b, false)) {
+                break;
+            }
+            b += 1;
+        }
+        Ok(steps)
     }
 
     /// The rows in this run's segment files: complete blocks up to the first missing one, then an open file.

@@ -13,7 +13,8 @@ use super::h5util::{write_array_attr, write_scalar_attr, write_str_attr};
 use super::lock::OutputLock;
 use super::rows::RowStore;
 use super::snapshot::{SnapshotData, SnapshotInfo};
-use super::{atomic_write, remove_stale_tmp_files, OutputPaths, UNITS};
+use super::snapshot_writer::SnapshotWriter;
+use super::{atomic_replace, remove_stale_tmp_files, sync_dir, sync_filesystem, OutputPaths, UNITS};
 use crate::config::Precision;
 use crate::state::State;
 use anyhow::{bail, Context, Result};
@@ -81,9 +82,11 @@ pub struct OutputWriter {
     last_flush: Instant,
     flush_interval: Duration,
     dirty: bool,
-    /// The snapshot being written on a background thread (at most one), recorded in the main file only once
-    /// its file is complete and renamed into place.
-    pending: Option<(std::thread::JoinHandle<Result<()>>, SnapshotInfo)>,
+    /// Snapshots being written on the background thread, recorded in the main file only once their file is
+    /// complete and renamed into place.
+    snapshot_writer: SnapshotWriter,
+    /// snapshot files renamed into place but not yet on stable storage ([`OutputWriter::make_durable`])
+    unsynced_snapshots: bool,
     /// `--overwrite`: remove the earlier output's files once the first main file of this run is in place
     replace_earlier: bool,
     flushed_once: bool,
@@ -141,7 +144,8 @@ impl OutputWriter {
             last_flush: Instant::now(),
             flush_interval,
             dirty: true,
-            pending: None,
+            snapshot_writer: SnapshotWriter::default(),
+            unsynced_snapshots: false,
             replace_earlier: false,
             flushed_once: false,
             lock,
@@ -169,42 +173,43 @@ impl OutputWriter {
         Ok(())
     }
 
-    /// Writes the snapshot file on a background thread (waiting for the previous one first); the main file links
-    /// it once the file is complete ([`OutputWriter::settle`]). A new output's first main file must be in place
-    /// before (it replaces an earlier output whose snapshot files have the same names).
+    /// Writes the snapshot file on the background thread ([`SnapshotWriter`]); the main file links it once the
+    /// file is complete ([`OutputWriter::settle`]). A new output's first main file must be in place before (it
+    /// replaces an earlier output whose snapshot files have the same names).
     pub fn write_snapshot(&mut self, snap: SnapshotData) -> Result<()> {
         if !self.flushed_once {
             bail!("internal: a snapshot before the output's first flush");
         }
-        // One snapshot in flight: compression and disk writes overlap the next steps, not the stepping thread.
-        self.settle(true)?;
-        let (spacing, precision, run_id) = (self.meta.spacing, self.meta.precision, self.meta.run_id.clone());
         let (path, dir) = (self.paths.snapshot(snap.step), self.paths.dir.clone());
-        let info = SnapshotInfo { step: snap.step, t: snap.t };
-        let handle = std::thread::Builder::new()
-            .name(format!("snapshot {}", snap.step))
-            .spawn(move || {
-                atomic_write(&path, &dir, &format!("snapshot at step {}", snap.step), |tmp| snap.write(tmp, spacing, precision, &run_id))
-            })
-            .context("starting the snapshot writer thread")?;
-        self.pending = Some((handle, info));
+        let (spacing, precision) = (self.meta.spacing, self.meta.precision);
+        self.snapshot_writer.submit(snap, path, dir, spacing, precision, &self.meta.run_id)?;
+        self.settle(false)
+    }
+
+    /// Records the snapshots whose files are in place (after waiting for all when `wait`); the next flush links
+    /// them. The main file never names a snapshot file that is not complete, which is what keeps a killed run's
+    /// output readable.
+    fn settle(&mut self, wait: bool) -> Result<()> {
+        let done = self.snapshot_writer.completed(wait)?;
+        if done.is_empty() {
+            return Ok(());
+        }
+        for info in done {
+            self.snaps.retain(|s| s.step != info.step);
+            self.snaps.push(info);
+        }
+        self.snaps.sort_by_key(|s| s.step);
+        self.dirty = true;
+        self.unsynced_snapshots = true;
         Ok(())
     }
 
-    /// Records the background snapshot once its file is in place (waiting for it when `wait`); the next flush
-    /// links it. The main file never names a snapshot file that is not complete, which is what keeps a killed
-    /// run's output readable.
-    fn settle(&mut self, wait: bool) -> Result<()> {
-        let done = self.pending.as_ref().is_some_and(|(h, _)| wait || h.is_finished());
-        if !done {
-            return Ok(());
+    /// The snapshot files written since the last call, on stable storage: one syncfs instead of a device
+    /// flush per file. Runs before a main file links them and before a checkpoint lists them.
+    fn make_durable(&mut self) -> Result<()> {
+        if std::mem::take(&mut self.unsynced_snapshots) {
+            sync_filesystem(&self.paths.dir)?;
         }
-        let (handle, info) = self.pending.take().expect("pending snapshot");
-        handle.join().map_err(|_| anyhow::anyhow!("the snapshot writer thread panicked (step {})", info.step))??;
-        self.snaps.retain(|s| s.step != info.step);
-        self.snaps.push(info);
-        self.snaps.sort_by_key(|s| s.step);
-        self.dirty = true;
         Ok(())
     }
 
@@ -219,13 +224,17 @@ impl OutputWriter {
     }
 
     /// Rewrites the checkpoint with `state` (as the stepper holds it), the number of rows and the snapshots so
-    /// far. The rows and the main file are flushed before (so whenever a checkpoint exists, the main file maps
-    /// its rows); the main file again after the first checkpoint, which adds the `/checkpoint` link.
+    /// far. Its rows and snapshot files are on stable storage before (so whenever a checkpoint exists, the run's
+    /// segment files hold its rows); the main file is flushed after the first checkpoint, which adds the
+    /// `/checkpoint` link, and otherwise at its usual times (it may map fewer rows than the checkpoint until
+    /// then).
     pub fn write_checkpoint(&mut self, state: &State) -> Result<()> {
         self.settle(true)?;
-        if self.dirty || !self.flushed_once {
+        if !self.flushed_once {
             self.flush()?;
         }
+        self.rows.flush()?;
+        self.make_durable()?;
         let step = state.step;
         let ckpt = Checkpoint {
             state: state.clone(),
@@ -238,7 +247,9 @@ impl OutputWriter {
             history: self.meta.history.clone(),
             run_id: self.meta.run_id.clone(),
         };
-        atomic_write(&self.paths.checkpoint(), &self.paths.dir, &format!("checkpoint at step {step}"), |tmp| ckpt.write(tmp))?;
+        // fsynced, renamed, the directory synced at the next flush: a power loss before then leaves the previous
+        // checkpoint, whose rows and snapshots are on stable storage as well
+        atomic_replace(&self.paths.checkpoint(), &self.paths.dir, &format!("checkpoint at step {step}"), |tmp| ckpt.write(tmp))?;
         self.checkpoint_step = Some(step);
         if !self.checkpoint_linked {
             self.flush()?;
@@ -256,19 +267,24 @@ impl OutputWriter {
     }
 
     /// Writes the new rows' segments, then the XDMF sidecar (when the snapshots changed) and the main file, each
-    /// atomically, in that order.
+    /// atomically, in that order. Every file is fsynced before its rename; the renames into `<file>.d/` (segments,
+    /// snapshots) are made durable by one directory sync before the main file that maps them is renamed, and the
+    /// main file's rename by a sync of its directory after.
     pub fn flush(&mut self) -> Result<()> {
         self.rows.flush()?;
+        self.make_durable()?;
         let p = &self.paths;
         let m = &self.meta;
+        sync_dir(Some(&p.dir));
         if self.snaps_in_xdmf != Some(self.snaps.len()) {
             let text = super::xdmf::xdmf(p, m.lattice_shape, m.spacing, m.precision, &self.snaps);
-            atomic_write(&p.xdmf, &p.dir, "the XDMF sidecar", |tmp| {
+            atomic_replace(&p.xdmf, &p.dir, "the XDMF sidecar", |tmp| {
                 std::fs::write(tmp, &text).with_context(|| format!("writing {}", tmp.display()))
             })?;
             self.snaps_in_xdmf = Some(self.snaps.len());
         }
-        atomic_write(&p.main, &p.dir, "the main output file", |tmp| self.write_main(tmp))?;
+        atomic_replace(&p.main, &p.dir, "the main output file", |tmp| self.write_main(tmp))?;
+        sync_dir(p.main.parent());
         self.checkpoint_linked = self.checkpoint_step.is_some();
         self.rows.after_main_written()?;
         self.last_flush = Instant::now();
