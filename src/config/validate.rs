@@ -642,10 +642,12 @@ fn check_values(cfg: &Config, r: &mut Review) {
             if dt > b.dt_max * (1.0 + 1e-12) {
                 let context = format!(
                     "for fd_order = {order}, dissipation = {sigma}, {active} active direction{} (characteristic speed {}, \
-                     mass term m·N = {}, safety factor {SAFETY})",
+                     mass term m·N = {} from matter.mass = {}, safety factor {SAFETY}; lattice.spacing = {})",
                     if active == 1 { "" } else { "s" },
                     fmt_num(b.wave_speed),
-                    fmt_num(b.mass_term)
+                    fmt_num(b.mass_term),
+                    fmt_num(m),
+                    fmt_num(h)
                 );
                 let also = if sigma > 0.0 { " or gravity.dissipation" } else { "" };
                 if dt_given {

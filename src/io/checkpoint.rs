@@ -217,6 +217,10 @@ impl CheckpointHeader {
         }
         let precision = parse_precision(&read_str_attr(file, "precision")?).context("attribute precision")?;
         let seed = read_count(file, "seed")?;
+        let variables = read_str_attr(file, "variables")?;
+        if variables != VAR_NAMES.join(",") {
+            bail!("attribute variables = {variables:?}: this cqgrav stores the fields as {:?}", VAR_NAMES.join(","));
+        }
         let config_text = read_str_attr(file, "config")?;
         let history = read_str_attr(file, "history")?;
         let timeseries_rows = read_count(file, "timeseries_rows")?;
