@@ -52,15 +52,15 @@ fn cqgrav(dir: &Path, args: &[&str]) -> Command {
     c
 }
 
-/// xorshift64*: reproducible kill moments.
-struct Rng(u64);
-impl Rng {
-    fn uniform(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+/// Starts `cqgrav run c.toml` writing `name` in `d` and waits until its main file appears (before, a killed run
+/// leaves no output to check: it is still loading its configuration); also returns how long that took.
+fn start_run(d: &Path, name: &str, stdout: Stdio) -> (std::process::Child, Duration) {
+    let child = cqgrav(d, &["run", "c.toml", "--quiet", "--set", &format!("output.file={name}")]).stdout(stdout).stderr(Stdio::null()).spawn().unwrap();
+    let started = Instant::now();
+    while !d.join(name).exists() && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(1));
     }
+    (child, started.elapsed())
 }
 
 #[test]
@@ -79,21 +79,11 @@ fn sigkill_at_random_moments_leaves_readable_correct_files() {
     let clean_ck = Checkpoint::read(&d.join("clean.h5.d/checkpoint.h5")).unwrap();
     println!("clean run: {:.2} s; {text}", clean_wall.as_secs_f64());
 
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = common::Rng(0x9E37_79B9_7F4A_7C15);
     for trial in 0..TRIALS {
         let name = format!("k{trial}.h5");
-        let mut child = cqgrav(d, &["run", "c.toml", "--quiet", "--set", &format!("output.file={name}")])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // the kill comes at a random moment after the output file first appears (before, there is nothing to
-        // check: the run is still loading its configuration), up to the end of the run
-        let started = Instant::now();
-        while !d.join(&name).exists() && started.elapsed() < Duration::from_secs(20) {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        let appeared = started.elapsed();
+        // the kill comes at a random moment after the output file first appears, up to the end of the run
+        let (mut child, appeared) = start_run(d, &name, Stdio::piped());
         let delay = clean_wall.saturating_sub(appeared).mul_f64(rng.uniform());
         std::thread::sleep(delay);
         let _ = child.kill(); // SIGKILL
@@ -164,22 +154,13 @@ fn sigkill_during_a_flush_leaves_readable_correct_files() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let clean_ck = Checkpoint::read(&d.join("clean.h5.d/checkpoint.h5")).unwrap();
 
-    let mut rng = Rng(0x5DEE_CE66_D1CE_4E5B);
+    let mut rng = common::Rng(0x5DEE_CE66_D1CE_4E5B);
     let (mut caught, mut attempts) = (0, 0);
     while caught < 5 {
         attempts += 1;
         assert!(attempts <= 40, "only {caught} of {attempts} kills landed inside a flush");
         let name = format!("f{attempts}.h5");
-        let mut child = cqgrav(d, &["run", "c.toml", "--quiet", "--set", &format!("output.file={name}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // from the first main file on (before it, a killed run leaves no output to check)
-        let t = Instant::now();
-        while !d.join(&name).exists() && t.elapsed() < Duration::from_secs(30) {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        let (mut child, _) = start_run(d, &name, Stdio::null());
         std::thread::sleep(clean_wall.mul_f64(0.8 * rng.uniform()));
         let t = Instant::now();
         while flush_tmp_file(d, &name).is_none() && t.elapsed() < Duration::from_secs(30) && child.try_wait().unwrap().is_none() {}

@@ -7,6 +7,8 @@ use std::process::Command;
 
 /// Peak resident bytes of `cqgrav run` on an n³ lattice, f64 on the CPU, everything written every step.
 fn peak_rss(dir: &std::path::Path, n: usize) -> u64 {
+    // reaped by wait4 below, which also gives its peak memory
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(env!("CARGO_BIN_EXE_cqgrav"))
         .args(["run", "--quiet", "--set", &format!("lattice.shape=[{n},{n},{n}]"), "--set", "run.backend=cpu", "--set", "time.steps=2"])
         .args(["--set", "cq.diffusion=1e-8", "--set", "output.snapshot_every=1", "--set", "output.checkpoint_every=1"])
