@@ -1,7 +1,6 @@
 //! `cqgrav check`: load and validate a configuration without running it; print a summary or every problem.
 use crate::config::{self, fmt_num, BackendChoice, Config, InitialKind, Lapse, Precision};
 use crate::numerics::stability;
-use crate::state::NVARS;
 use std::path::Path;
 
 pub fn check(config: Option<&Path>, set: &[String]) -> anyhow::Result<()> {
@@ -137,20 +136,20 @@ fn summary(source: &str, c: &Config) -> String {
         BackendChoice::Gpu => "gpu",
         BackendChoice::Cpu => "cpu",
     };
-    let (precision, word) = match c.run.precision {
-        Precision::F32 => ("f32", 4usize),
-        Precision::F64 => ("f64", 8usize),
+    let precision = match c.run.precision {
+        Precision::F32 => "f32",
+        Precision::F64 => "f64",
     };
     s.push_str(&format!(
         "run         backend {backend}, precision {precision}, seed {}\n",
         c.run.seed
     ));
-    let mem = (NVARS * 4 * lat.sites() * word) as f64;
-    s.push_str(&format!(
-        "memory      classical state ~ {} ({NVARS} fields x 4 copies x {} sites x {word} bytes)\n",
-        bytes(mem),
-        lat.sites()
-    ));
+    let host = |gpu: bool| format!("{} ({} bytes per site)", bytes(config::host_memory_bytes(c, gpu) as f64), config::host_bytes_per_site(c, gpu));
+    s.push_str(&match c.run.backend {
+        BackendChoice::Cpu => format!("memory      host ~ {}\n", host(false)),
+        BackendChoice::Gpu => format!("memory      host ~ {}; the state lives on the GPU\n", host(true)),
+        BackendChoice::Auto => format!("memory      host ~ {} with a GPU, {} on the CPU\n", host(true), host(false)),
+    });
     if c.matter.representation == crate::config::Representation::Dense {
         // issue 5: the dense quantum field
         let d = 2 * lat.sites();
