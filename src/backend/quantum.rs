@@ -80,7 +80,8 @@ pub fn representation(setup: &StepperSetup) -> &'static dyn Representation {
     match setup.representation {
         R::None => &Classical,
         R::Dense => &super::cpu::dense_field::Dense,
-        R::Fourier | R::Ensemble => unreachable!("config validation refuses this representation until it is implemented"),
+        R::Fourier => &super::cpu::fourier_field::Fourier,
+        R::Ensemble => unreachable!("config validation refuses this representation until it is implemented"),
     }
 }
 

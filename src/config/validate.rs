@@ -37,8 +37,8 @@ pub fn unimplemented_features(cfg: &Config) -> Vec<Problem> {
     let mut p = Vec::new();
     match cfg.matter.representation {
         Representation::None => {}
-        Representation::Dense => {}
-        Representation::Fourier | Representation::Ensemble => {
+        Representation::Dense | Representation::Fourier => {}
+        Representation::Ensemble => {
             p.push(Problem::new(
                 "matter.representation",
                 format!(
@@ -70,17 +70,20 @@ pub fn machine_memory() -> Option<(u128, u128)> {
     Some((get("MemTotal:")?, get("MemAvailable:")?))
 }
 
-/// The checks of the `dense` quantum field (SPEC §4, §4.1, §4.2; issue 5).
+/// The checks of the `dense` and `fourier` quantum fields (SPEC §4, §4.1, §4.2; issues 5, 11); the memory check is
+/// dense's (the fourier field's O(n) memory is printed by `cqgrav check`).
 fn check_dense(cfg: &Config, r: &mut Review) {
-    if cfg.matter.representation != Representation::Dense {
+    let rep = cfg.matter.representation;
+    if !matches!(rep, Representation::Dense | Representation::Fourier) {
         return;
     }
+    let name = rep.name();
     let m = cfg.matter.mass;
     if m.is_finite() && m <= 0.0 {
         r.problems.push(Problem::new(
             "matter.mass",
             format!(
-                "matter.mass = {m} with matter.representation = \"dense\": the initial state is the lattice Fock vacuum, \
+                "matter.mass = {m} with matter.representation = \"{name}\": the initial state is the lattice Fock vacuum, \
                  which needs ω_k² = κ_k² + m² > 0 for every lattice momentum; the k = 0 mode of a massless field has no \
                  vacuum. Use matter.mass > 0"
             ),
@@ -91,25 +94,29 @@ fn check_dense(cfg: &Config, r: &mut Review) {
         if cq.noise == crate::config::NoiseKind::TraceOnly {
             r.problems.push(Problem::new(
                 "cq.noise",
-                "cq.noise = \"trace-only\" with a quantum field (matter.representation = \"dense\"): the back-reaction \
-                 L̂^ab has a traceless part (D^aφ D^bφ) outside the range of the rank-one noise, so the decoherence–diffusion \
-                 trade-off C ⪰ ¼𝒟⁻¹ cannot be met (a noiseless channel of dπ^ab would reveal ⟨L̂⟩ exactly); use \
-                 cq.noise = \"tensor\" with cq.beta < 1/3",
+                format!(
+                    "cq.noise = \"trace-only\" with a quantum field (matter.representation = \"{name}\"): the back-reaction \
+                     L̂^ab has a traceless part (D^aφ D^bφ) outside the range of the rank-one noise, so the decoherence–diffusion \
+                     trade-off C ⪰ ¼𝒟⁻¹ cannot be met (a noiseless channel of dπ^ab would reveal ⟨L̂⟩ exactly); use \
+                     cq.noise = \"tensor\" with cq.beta < 1/3"
+                ),
             ));
         }
         if (cq.beta - 1.0 / 3.0).abs() <= 1e-12 {
             r.problems.push(Problem::new(
                 "cq.beta",
-                "cq.beta = 1/3 with a quantum field (matter.representation = \"dense\"): the diffusion tensor then has \
-                 no trace part, the back-reaction's trace g_ab L̂^ab lies outside the range of 𝒟 and the \
-                 decoherence–diffusion trade-off cannot be met; use cq.beta < 1/3",
+                format!(
+                    "cq.beta = 1/3 with a quantum field (matter.representation = \"{name}\"): the diffusion tensor then has \
+                     no trace part, the back-reaction's trace g_ab L̂^ab lies outside the range of 𝒟 and the \
+                     decoherence–diffusion trade-off cannot be met; use cq.beta < 1/3"
+                ),
             ));
         }
         if cq.correlation_length > 0.0 {
             r.problems.push(Problem::new(
                 "cq.correlation_length",
                 format!(
-                    "cq.correlation_length = {} with matter.representation = \"dense\": the decoherence and conditioning \
+                    "cq.correlation_length = {} with matter.representation = \"{name}\": the decoherence and conditioning \
                      need 𝒟⁻¹, and the inverse of the Gaussian kernel K_ℓ (exp(+k²ℓ²/2) in Fourier space) is not \
                      implemented; use white noise (cq.correlation_length = 0) with the quantum field",
                     cq.correlation_length
@@ -137,6 +144,9 @@ fn check_dense(cfg: &Config, r: &mut Review) {
                 ));
             }
         }
+    }
+    if rep != Representation::Dense {
+        return;
     }
     let n: usize = cfg.lattice.shape.iter().product();
     let gpu = cfg.run.backend == crate::config::BackendChoice::Gpu;
@@ -434,7 +444,7 @@ fn check_values(cfg: &Config, r: &mut Review) {
     }
     if cq.frozen_drift {
         r.warnings.push(
-            if cfg.matter.representation == Representation::Dense {
+            if matches!(cfg.matter.representation, Representation::Dense | Representation::Fourier) {
                 "cq.frozen_drift = true: the metric's deterministic drift is switched off (testing only): g, π^ab and N \
                  stay frozen except for the CQ noise added to π^ab; the quantum field evolves in the frozen metric"
                     .into()

@@ -1,4 +1,5 @@
 //! Numerical methods, free of physics: lattice geometry, stencils, time integration, stability.
+pub mod fft;
 pub mod jets;
 pub mod lattice;
 pub mod philox;

@@ -26,8 +26,9 @@ pub fn symbols(lat: &Lattice, stencil: &Stencil) -> [Vec<f64>; 3] {
     })
 }
 
-/// ω_k for all n modes (index j1 + N1(j2 + N2 j3)). Errors if some ω_k² ≤ 0 (m = 0 has a zero mode).
-fn frequencies(lat: &Lattice, stencil: &Stencil, g: &Sym<f64>, mass: f64) -> anyhow::Result<(Vec<f64>, [Vec<f64>; 3])> {
+/// ω_k for all n modes (index j1 + N1(j2 + N2 j3)) and the per-axis symbols σ_a. Errors if some ω_k² ≤ 0 (m = 0 has
+/// a zero mode).
+pub fn frequencies(lat: &Lattice, stencil: &Stencil, g: &Sym<f64>, mass: f64) -> anyhow::Result<(Vec<f64>, [Vec<f64>; 3])> {
     let (gi, _) = super::tensor::inverse(g);
     let sig = symbols(lat, stencil);
     let [n1, n2, _] = lat.shape;

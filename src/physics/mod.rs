@@ -2,6 +2,7 @@
 pub mod adm_rhs;
 pub mod constraints;
 pub mod cq_noise;
+pub mod fourier_dynamics;
 pub mod gauge;
 pub mod gaussian_dynamics;
 pub mod gaussian_forms;

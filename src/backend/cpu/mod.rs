@@ -5,6 +5,7 @@ pub mod diagnostics;
 pub mod reduce;
 pub mod evolve_stage;
 pub mod fd;
+pub mod fourier_field;
 pub mod scalar_flux;
 
 use super::quantum::{representation, QuantumField};

@@ -4,6 +4,7 @@
 //! is bound both read-only and read-write in one dispatch.
 pub mod dense_field; // the dense quantum field (issue 5)
 pub mod diagnostics;
+pub mod fourier_field;
 pub mod noise; // CQ noise (issue 4)
 pub mod params;
 pub mod quantum;
