@@ -178,3 +178,31 @@ checkpoint_every = 4
 backend = "cpu"
 seed = 3
 "#;
+
+/// A small noisy fourier run for the command-line tests: 8³ FRW, 8 steps, output every 2/4 steps.
+pub const FOURIER_RUN: &str = r#"
+[lattice]
+shape = [8, 8, 8]
+spacing = 1.0
+[time]
+dt = 0.02
+steps = 8
+[initial]
+kind = "frw"
+phi = 0.5
+phi_dot = 0.3
+[matter]
+mass = 1.0
+representation = "fourier"
+[cq]
+diffusion = 2.0
+beta = 0.1
+[output]
+file = "run.h5"
+timeseries_every = 2
+snapshot_every = 4
+checkpoint_every = 4
+[run]
+backend = "cpu"
+seed = 3
+"#;

@@ -74,6 +74,14 @@ pub fn modes_data(modes: Vec<f64>, shape: [usize; 3]) -> QuantumData {
     }
 }
 
+/// Host bytes the CPU fourier field uses for n sites, besides the classical stepper's state: Γ_k, its RK4 copies and
+/// right-hand side (5 × 3n f64), a stage's quantum right-hand side and back-reaction (8n), the per-site pass (7n) and,
+/// with CQ coupling, the transforms of the mean field (3 complex n-vectors).
+pub fn host_bytes(n: usize, coupled: bool) -> u64 {
+    let n = n as u64;
+    (15 * n + 8 * n + 7 * n + if coupled { 6 * n } else { 0 }) * 8
+}
+
 /// The box-mean metric of a state held as SoA fields (δg + background).
 pub fn box_mean_metric(u: &[f64], background: &[f64; 6], n: usize) -> Sym<f64> {
     let s = chunked_sums(n, |i| std::array::from_fn::<f64, 6, _>(|k| background[k] + u[(var::G + k) * n + i]));
