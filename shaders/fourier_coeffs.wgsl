@@ -7,6 +7,7 @@
 //#include "lattice.wgsl"
 //#include "tensor.wgsl"
 //#include "jets.wgsl"
+//#include "quantum_site_forms.wgsl"
 //#include "fourier_layout.wgsl"
 
 @group(0) @binding(0) var<storage, read> pu: array<u32>;
@@ -40,20 +41,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     box[B_M + 6u] = sqrtg * mass * mass * fm;
     box[B_M + 8u] = real(1.0) / sqrtg * fm;
     // ā_c (`backreaction_forms`)
-    let f = lapse * sqrtg;
     for (var s = 0u; s < 6u; s++) {
-        let pa = pair_a(s);
-        let pb = pair_b(s);
-        let gab = gi[sym(pa, pb)];
+        var a = backreaction_form(s, gi, lapse, sqrtg, mass);
         let o = B_A + 9u * s;
         for (var p = 0u; p < 6u; p++) {
-            let c = pair_a(p);
-            let d = pair_b(p);
-            let sy = real(0.5) * (gi[sym(pa, c)] * gi[sym(pb, d)] + gi[sym(pb, c)] * gi[sym(pa, d)]);
-            box[o + p] = -f * (sy - real(0.5) * gab * gi[sym(c, d)]);
+            box[o + p] = a[pair_a(p) * 5u + pair_b(p)];
         }
-        box[o + 6u] = real(0.5) * f * gab * mass * mass;
-        box[o + 8u] = real(-0.5) * lapse * gab / sqrtg;
+        box[o + 6u] = a[J_PHI * 5u + J_PHI];
+        box[o + 8u] = a[J_PI * 5u + J_PI];
     }
     if pr[P_D2] == real(0.0) {
         return;

@@ -4,9 +4,12 @@
 // and with the conditioning the circulant part (the inverse transform of fourier_mode_drift.wgsl's ŵ, /n):
 //   qrhs[6n + x] = N π̄/√g − (c_x/ΔV) φ̄ + Re w(x)/n,   qrhs[7n + x] = ∂_aF^a − N√g m² φ̄ − (c_x/ΔV) π̄ + Im w(x)/n.
 //#include "lattice.wgsl"
+//#include "site_metric.wgsl"
 //#include "tensor.wgsl"
 //#include "jets.wgsl"
+//#include "quantum_site_forms.wgsl"
 //#include "fourier_layout.wgsl"
+//#include "flux_divergence.wgsl"
 
 @group(0) @binding(0) var<storage, read> pu: array<u32>;
 @group(0) @binding(1) var<storage, read> pr: array<real>;
@@ -15,24 +18,6 @@
 @group(0) @binding(4) var<storage, read> wx: array<real>;
 @group(0) @binding(5) var<storage, read_write> qrhs: array<real>;
 
-// ∂_axis F^a of flux component a (as evolve_stage.wgsl's d1_flux).
-fn d1_flux(a: u32, c: vec3<u32>, axis: u32) -> real {
-    let r = i32(pu[3]);
-    let base = a * n_sites();
-    var s = real(0.0);
-    for (var k = 1; k <= r; k++) {
-        s = s + pr[P_C1 + u32(k + r)] * (flux[base + shifted(c, axis, k)] - flux[base + shifted(c, axis, -k)]);
-    }
-    return s * pr[P_INV_D1];
-}
-
-fn pair_weight(s: u32) -> real {
-    if pair_a(s) == pair_b(s) {
-        return real(1.0);
-    }
-    return real(2.0);
-}
-
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let x = flat_index(gid, nwg);
@@ -40,23 +25,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if x >= n {
         return;
     }
-    var g: array<real, 6>;
-    for (var k = 0u; k < 6u; k++) {
-        g[k] = pr[P_BG + k] + u_in[(V_G + k) * n + x];
-    }
-    let lapse = u_in[V_LAPSE * n + x];
-    let sqrtg = sqrt(det3(g));
+    let geo = site_geometry(x);
+    let lapse = geo.lapse;
+    let sqrtg = geo.sqrtg;
     let phi = u_in[V_PHI * n + x];
     let pi = u_in[V_PIPHI * n + x];
     let c = site_coords(x);
-    let div = d1_flux(0u, c, 0u) + d1_flux(1u, c, 1u) + d1_flux(2u, c, 2u);
+    let div = flux_divergence(c);
     let mass = pr[P_QMASS];
     var fa = lapse * pi / sqrtg;
     var fb = div - lapse * sqrtg * mass * mass * phi;
     let d2 = pr[P_D2];
     if d2 != real(0.0) {
         // c_x = ((1+ε)/(8ΔV)) Σ_ij (𝒟⁻¹)_ij α_i β_j, α_i = ½N√g g^{ab}_i m², β_j = −½N g^{cd}_j/√g
-        let gi = inverse3(g);
+        let gi = geo.gi;
         let dv = pr[P_DV];
         let beta = pr[P_QBETA];
         let tr = beta / (real(1.0) - real(3.0) * beta);
@@ -64,14 +46,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         var cs = real(0.0);
         for (var i = 0u; i < 6u; i++) {
             for (var j = 0u; j < 6u; j++) {
-                let ia = pair_a(i);
-                let ib = pair_b(i);
-                let jc = pair_a(j);
-                let jd = pair_b(j);
-                let dij = pair_weight(i) * pair_weight(j) * pre
-                    * (real(0.5) * (g[sym(ia, jc)] * g[sym(ib, jd)] + g[sym(ia, jd)] * g[sym(ib, jc)]) + tr * g[sym(ia, ib)] * g[sym(jc, jd)]);
-                let al = real(0.5) * (lapse * sqrtg) * gi[sym(ia, ib)] * mass * mass;
-                let be = real(-0.5) * lapse * gi[sym(jc, jd)] / sqrtg;
+                let dij = inverse_diffusion_entry(i, j, geo.g, pre, tr);
+                let al = real(0.5) * (lapse * sqrtg) * gi[sym(pair_a(i), pair_b(i))] * mass * mass;
+                let be = real(-0.5) * lapse * gi[sym(pair_a(j), pair_b(j))] / sqrtg;
                 cs = cs + dij * al * be;
             }
         }

@@ -4,6 +4,7 @@
 //#include "tensor.wgsl"
 //#include "fourier_layout.wgsl"
 //#include "fourier_modes.wgsl"
+//#include "fourier_tree.wgsl"
 //#include "fourier_partials.wgsl"
 
 @group(0) @binding(0) var<storage, read> pu: array<u32>;

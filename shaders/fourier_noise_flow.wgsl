@@ -19,23 +19,18 @@
 @group(0) @binding(6) var<storage, read_write> gam: array<real>;
 @group(0) @binding(7) var<storage, read_write> dz: array<real>;
 
-struct Field {
-    g: array<real, 3>,
-    x: array<real, 4>,
-}
-
-fn field(bp: real, bq: real, dv: real, g: array<real, 3>, x: array<real, 4>) -> Field {
+// The noise field at state v = (Γφφ, Γφπ, Γππ | φ̂re, φ̂im, π̂re, π̂im).
+fn field(bp: real, bq: real, dv: real, v: array<real, 7>) -> array<real, 7> {
     let idv2 = real(0.25) / (dv * dv);
-    var f: Field;
-    f.g = array<real, 3>(
-        idv2 * bq - (g[0] * bp * g[0] + g[1] * bq * g[1]),
-        -(g[0] * bp * g[1] + g[1] * bq * g[2]),
-        idv2 * bp - (g[1] * bp * g[1] + g[2] * bq * g[2]));
+    var f: array<real, 7>;
+    f[0] = idv2 * bq - (v[0] * bp * v[0] + v[1] * bq * v[1]);
+    f[1] = -(v[0] * bp * v[1] + v[1] * bq * v[2]);
+    f[2] = idv2 * bp - (v[1] * bp * v[1] + v[2] * bq * v[2]);
     for (var part = 0u; part < 2u; part++) {
-        let ph = bp * x[part];
-        let pi = bq * x[2u + part];
-        f.x[part] = -(g[0] * ph + g[1] * pi);
-        f.x[2u + part] = -(g[1] * ph + g[2] * pi);
+        let ph = bp * v[3u + part];
+        let pi = bq * v[5u + part];
+        f[3u + part] = -(v[0] * ph + v[1] * pi);
+        f[5u + part] = -(v[1] * ph + v[2] * pi);
     }
     return f;
 }
@@ -53,52 +48,38 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let aim = zhat[2u * k + 1u];
     let bre = zhat[2u * m];
     let bim = -zhat[2u * m + 1u];
-    let x0 = array<real, 4>((are + bre) * real(0.5), (aim + bim) * real(0.5), (aim - bim) * real(0.5), -((are - bre) * real(0.5)));
-    var gy = array<real, 3>(gam[3u * k], gam[3u * k + 1u], gam[3u * k + 2u]);
-    var xy = x0;
+    let v0 = array<real, 7>(gam[3u * k], gam[3u * k + 1u], gam[3u * k + 2u],
+        (are + bre) * real(0.5), (aim + bim) * real(0.5), (aim - bim) * real(0.5), -((are - bre) * real(0.5)));
+    var y = v0;
     let steps = u32(noise[6]);
     let h = real(1.0) / noise[6];
     let w = array<real, 4>(real(1.0) / real(6.0), real(1.0) / real(3.0), real(1.0) / real(3.0), real(1.0) / real(6.0));
     let cc = array<real, 4>(real(0.5), real(0.5), real(1.0), real(0.0));
     for (var step = 0u; step < steps; step++) {
-        var ga = array<real, 3>(real(0.0), real(0.0), real(0.0));
-        var xa = array<real, 4>(real(0.0), real(0.0), real(0.0), real(0.0));
-        var gu = gy;
-        var xu = xy;
+        var acc: array<real, 7>;
+        var u = y;
         for (var st = 0u; st < 4u; st++) {
-            let f = field(b[0], b[1], dv, gu, xu);
+            let f = field(b[0], b[1], dv, u);
             let wh = w[st] * h;
             let ch = cc[st] * h;
-            for (var i = 0u; i < 3u; i++) {
+            for (var i = 0u; i < 7u; i++) {
                 if st == 3u {
-                    gy[i] = ga[i] + wh * f.g[i];
+                    y[i] = acc[i] + wh * f[i];
                 } else {
-                    var base = ga[i];
+                    var base = acc[i];
                     if st == 0u {
-                        base = gy[i];
+                        base = y[i];
                     }
-                    ga[i] = base + wh * f.g[i];
-                    gu[i] = gy[i] + ch * f.g[i];
-                }
-            }
-            for (var i = 0u; i < 4u; i++) {
-                if st == 3u {
-                    xy[i] = xa[i] + wh * f.x[i];
-                } else {
-                    var base = xa[i];
-                    if st == 0u {
-                        base = xy[i];
-                    }
-                    xa[i] = base + wh * f.x[i];
-                    xu[i] = xy[i] + ch * f.x[i];
+                    acc[i] = base + wh * f[i];
+                    u[i] = y[i] + ch * f[i];
                 }
             }
         }
     }
     for (var i = 0u; i < 3u; i++) {
-        gam[3u * k + i] = gy[i];
+        gam[3u * k + i] = y[i];
     }
-    let d = array<real, 4>(xy[0] - x0[0], xy[1] - x0[1], xy[2] - x0[2], xy[3] - x0[3]);
-    dz[2u * k] = d[0] - d[3];
-    dz[2u * k + 1u] = d[1] + d[2];
+    // Δφ̂ + iΔπ̂
+    dz[2u * k] = (y[3] - v0[3]) - (y[6] - v0[6]);
+    dz[2u * k + 1u] = (y[4] - v0[4]) + (y[5] - v0[5]);
 }

@@ -7,6 +7,7 @@
 //#include "jets.wgsl"
 //#include "fourier_layout.wgsl"
 //#include "fourier_modes.wgsl"
+//#include "fourier_tree.wgsl"
 //#include "fourier_partials.wgsl"
 //#include "fourier_noise.wgsl"
 

@@ -3,6 +3,7 @@
 //#include "lattice.wgsl"
 //#include "tensor.wgsl"
 //#include "fourier_layout.wgsl"
+//#include "fourier_tree.wgsl"
 //#include "fourier_partials.wgsl"
 
 @group(0) @binding(0) var<storage, read> pu: array<u32>;

@@ -6,10 +6,13 @@
 // c_x = ((1+ε)/(8ΔV)) Σ_ij (𝒟⁻¹_x)_ij α_i β_j, summed per workgroup. Γ_loc = (momentum sums)/n, Γvac from
 // vacuum_jets.wgsl (zero block for renormalisation `none`).
 //#include "lattice.wgsl"
+//#include "site_metric.wgsl"
 //#include "stencil.wgsl"
 //#include "tensor.wgsl"
 //#include "jets.wgsl"
+//#include "quantum_site_forms.wgsl"
 //#include "fourier_layout.wgsl"
+//#include "fourier_tree.wgsl"
 //#include "fourier_partials.wgsl"
 
 @group(0) @binding(0) var<storage, read> pu: array<u32>;
@@ -19,13 +22,6 @@
 @group(0) @binding(4) var<storage, read> vac: array<real>;
 @group(0) @binding(5) var<storage, read_write> qrhs: array<real>;
 @group(0) @binding(6) var<storage, read_write> partials: array<real>;
-
-fn pair_weight(s: u32) -> real {
-    if pair_a(s) == pair_b(s) {
-        return real(1.0);
-    }
-    return real(2.0);
-}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -42,13 +38,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 
 fn site(x: u32, n: u32) {
-    var g: array<real, 6>;
-    for (var k = 0u; k < 6u; k++) {
-        g[k] = pr[P_BG + k] + u_in[(V_G + k) * n + x];
-    }
-    let lapse = u_in[V_LAPSE * n + x];
-    let gi = inverse3(g);
-    let sqrtg = sqrt(det3(g));
+    let geo = site_geometry(x);
+    var g = geo.g;
+    let gi = geo.gi;
+    let sqrtg = geo.sqrtg;
+    let lapse = geo.lapse;
     let dv = pr[P_DV];
     let mass = pr[P_QMASS];
     // Γ_loc − Γvac (5×5, row-major)
@@ -74,20 +68,7 @@ fn site(x: u32, n: u32) {
     var a: array<array<real, 25>, 6>;
     let f = lapse * sqrtg;
     for (var s = 0u; s < 6u; s++) {
-        let pa = pair_a(s);
-        let pb = pair_b(s);
-        let gab = gi[sym(pa, pb)];
-        for (var e = 0u; e < 25u; e++) {
-            a[s][e] = real(0.0);
-        }
-        for (var c = 0u; c < 3u; c++) {
-            for (var d = 0u; d < 3u; d++) {
-                let sy = real(0.5) * (gi[sym(pa, c)] * gi[sym(pb, d)] + gi[sym(pb, c)] * gi[sym(pa, d)]);
-                a[s][c * 5u + d] = -f * (sy - real(0.5) * gab * gi[sym(c, d)]);
-            }
-        }
-        a[s][J_PHI * 5u + J_PHI] = real(0.5) * f * gab * mass * mass;
-        a[s][J_PI * 5u + J_PI] = real(-0.5) * lapse * gab / sqrtg;
+        a[s] = backreaction_form(s, gi, lapse, sqrtg, mass);
         var t = real(0.0);
         for (var i = 0u; i < 5u; i++) {
             for (var j = 0u; j < 5u; j++) {
@@ -122,12 +103,7 @@ fn site(x: u32, n: u32) {
     let pre = dv / (d2 * lapse * sqrtg);
     for (var i = 0u; i < 6u; i++) {
         for (var j = 0u; j < 6u; j++) {
-            let ia = pair_a(i);
-            let ib = pair_b(i);
-            let jc = pair_a(j);
-            let jd = pair_b(j);
-            dinv[i][j] = pair_weight(i) * pair_weight(j) * pre
-                * (real(0.5) * (g[sym(ia, jc)] * g[sym(ib, jd)] + g[sym(ia, jd)] * g[sym(ib, jc)]) + tr * g[sym(ia, ib)] * g[sym(jc, jd)]);
+            dinv[i][j] = inverse_diffusion_entry(i, j, g, pre, tr);
         }
     }
     // y = R_x x̄ and S = Γ_loc + y yᵀ (parity-even blocks)

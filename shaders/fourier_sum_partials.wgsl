@@ -2,11 +2,11 @@
 // ku[0] groups (maximum instead of sum when ku[3] = 1), for the ku[1] columns. Twin: the chunk sums of
 // src/physics/fourier_dynamics.rs `chunked_sums` (same sums, another order).
 
+//#include "fourier_tree.wgsl"
+
 @group(0) @binding(0) var<storage, read> ku: array<u32>;
 @group(0) @binding(1) var<storage, read> partials: array<real>;
 @group(0) @binding(2) var<storage, read_write> out: array<real>;
-
-var<workgroup> red: array<real, 64>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(local_invocation_index) lid: u32) {
@@ -24,17 +24,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
             }
         }
         red[lid] = acc;
-        workgroupBarrier();
-        for (var stride = 32u; stride > 0u; stride = stride / 2u) {
-            if lid < stride {
-                if use_max {
-                    red[lid] = max(red[lid], red[lid + stride]);
-                } else {
-                    red[lid] = red[lid] + red[lid + stride];
-                }
-            }
-            workgroupBarrier();
-        }
+        tree_reduce(lid, use_max);
         if lid == 0u {
             out[ku[2] + c] = red[0];
         }

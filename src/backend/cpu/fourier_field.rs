@@ -21,7 +21,7 @@ use crate::numerics::jets::{Mat5, J_PI, ZERO5};
 use crate::numerics::rk4::Rk4Stage;
 use crate::physics::fourier_dynamics::{
     chunked_sums, coeffs_from_sums, min_symplectic_ratio, mode_noise_flow, mode_strength, noise_form, pack_mean, site_terms, unpack_mean, ModeCoeffs,
-    ModeCovariance, MODE, SITE_SUMS,
+    ModeCovariance, MomentumGrid, MODE, SITE_SUMS,
 };
 use crate::physics::gaussian_dynamics::{check_conditioning, noise_substeps, SiteQuantum};
 use crate::physics::gaussian_forms::{energy_density_form, expectation, QuantumParams, SiteGeometry};
@@ -102,6 +102,7 @@ pub fn initial_modes(setup: &StepperSetup, mass: f64, state: &State) -> anyhow::
 /// The lattice model of the fourier field: the per-site and per-momentum passes of a stage, the noise flow.
 pub struct FourierModel {
     pub setup: StepperSetup,
+    pub grid: MomentumGrid,
     pub params: QuantumParams,
     pub fd: Fd<f64>,
     pub fft: LatticeFft,
@@ -125,6 +126,7 @@ impl FourierModel {
     pub fn new(setup: &StepperSetup, params: QuantumParams, conditioning: bool) -> Self {
         Self {
             setup: *setup,
+            grid: MomentumGrid::new(&setup.lattice, &setup.stencil),
             params,
             fd: Fd::new(&setup.stencil, setup.lattice.spacing, 0.0),
             fft: LatticeFft::new(&setup.lattice),
@@ -276,7 +278,7 @@ impl FourierModel {
         }
         let lat = self.setup.lattice;
         let n = lat.sites();
-        let grid = crate::physics::fourier_dynamics::MomentumGrid::new(&lat, &self.setup.stencil);
+        let grid = &self.grid;
         let b = noise_form(c, &self.increment_sum(dw));
         let (size, escape) = modes
             .par_chunks(MODE)
@@ -310,8 +312,7 @@ impl FourierModel {
         let lat = self.setup.lattice;
         let n = lat.sites();
         anyhow::ensure!(modes.len() == MODE * n, "the fourier state has {} values, expected {}", modes.len(), MODE * n);
-        let grid = crate::physics::fourier_dynamics::MomentumGrid::new(&lat, &self.setup.stencil);
-        let local = crate::physics::fourier_dynamics::local_covariance(&grid, modes);
+        let local = crate::physics::fourier_dynamics::local_covariance(&self.grid, modes);
         let vacuum = self.vacuum(u, background)?;
         let mass = self.params.mass;
         Ok((0..n)

@@ -16,7 +16,7 @@
 //! momentum, the inverse transform of the change of x̂ added to x̄ (fourier_dft × 3), and the copy of x̄ back.
 use super::dense_field::dense_params_r;
 use super::params::params_u;
-use super::quantum::{FieldBuffers, GpuQuantumField};
+use super::quantum::{record_ops, xbar_bytes, FieldBuffers, GpuQuantumField, KernelOp};
 use super::to_device;
 use crate::backend::StepperSetup;
 use crate::config::Precision;
@@ -30,12 +30,13 @@ use crate::state::{var, QuantumData, State};
 const BOX: usize = 109;
 
 /// Device bytes of the fourier field for n sites in `precision`: Γ_k and its RK4 copies (5 × 3n), the quantum
-/// right-hand side (8n), the flux (3n), x̄ (2n), the transforms (5 × 2n, with CQ coupling) and the partial sums.
+/// right-hand side (8n), the flux (3n), x̄ (2n), the transforms (6 complex n-vectors, with CQ coupling) and the partial
+/// sums.
 pub fn device_bytes(n: usize, coupled: bool, precision: Precision) -> u64 {
     let real = if precision == Precision::F64 { 8 } else { 4 };
     let n = n as u64;
     let groups = n.div_ceil(64);
-    (15 * n + 8 * n + 3 * n + 2 * n + if coupled { 10 * n } else { 0 } + (MODE_SUMS + SITE_SUMS) as u64 * groups + 512) * real
+    (15 * n + 8 * n + 3 * n + 2 * n + if coupled { 12 * n } else { 0 } + (MODE_SUMS + SITE_SUMS) as u64 * groups + 512) * real
 }
 
 #[derive(Clone, Copy)]
@@ -55,11 +56,6 @@ enum K {
     NoiseFlow,
 }
 
-struct Op {
-    kernel: K,
-    group: wgpu::BindGroup,
-    threads: u32,
-}
 
 pub struct GpuFourierField {
     n: usize,
@@ -75,10 +71,10 @@ pub struct GpuFourierField {
     /// Σ_x dW (6) | the number of noise sub-steps
     noise: wgpu::Buffer,
     strength: wgpu::Buffer,
-    drift_pre: Vec<Vec<Op>>,
-    drift_post: Vec<Op>,
-    cond_pre: Vec<Op>,
-    flow: Vec<Op>,
+    drift_pre: Vec<Vec<KernelOp>>,
+    drift_post: Vec<KernelOp>,
+    cond_pre: Vec<KernelOp>,
+    flow: Vec<KernelOp>,
 }
 
 impl GpuFourierField {
@@ -159,7 +155,7 @@ impl GpuFourierField {
         let dz = cplx("Δx̂")?;
 
         let k = |kernel: K| &kernels[kernel as usize];
-        let op = |kernel: K, bufs: &[&wgpu::Buffer], threads: usize| Op { kernel, group: k(kernel).bind(ctx, bufs), threads: threads as u32 };
+        let op = |kernel: K, bufs: &[&wgpu::Buffer], threads: usize| KernelOp { kernel: kernel as usize, group: k(kernel).bind(ctx, bufs), threads: threads as u32 };
         let g = groups as u32;
         let ku_msum = ku("sum momenta", &[g, MODE_SUMS as u32, 0, 0])?;
         let ku_ssum = ku("sum sites", &[g, SITE_SUMS as u32, 0, 0])?;
@@ -177,7 +173,7 @@ impl GpuFourierField {
         let pass = [dft_ku(0, 1, None, None)?, dft_ku(1, 0, None, None)?, dft_ku(2, 0, None, None)?, dft_ku(1, 1, None, None)?, dft_ku(2, 1, None, None)?];
         let inv_add = dft_ku(2, 1, None, Some((0, nn)))?;
         // forward (from a real pair at the given ku) into zhat, inverse of `src` into `dst`
-        let forward = |first: &wgpu::Buffer, src: &wgpu::Buffer| -> Vec<Op> {
+        let forward = |first: &wgpu::Buffer, src: &wgpu::Buffer| -> Vec<KernelOp> {
             vec![op(K::Dft, &[&pu, first, &tw, src, &tmp1], n), op(K::Dft, &[&pu, &pass[1], &tw, &tmp1, &tmp2], n), op(K::Dft, &[&pu, &pass[2], &tw, &tmp2, &zhat], n)]
         };
         let comb: Vec<wgpu::Buffer> = (0..4).map(|s| ku("combine Γ_k", &[(MODE * n) as u32, s])).collect::<Result<_, _>>()?;
@@ -229,15 +225,8 @@ impl GpuFourierField {
         Ok(Box::new(Self { n, shape: lat.shape, precision: p, kernels, gy, qrhs, xy, noise, strength, drift_pre, drift_post, cond_pre, flow }))
     }
 
-    fn record(&self, encoder: &mut wgpu::CommandEncoder, ops: &[Op]) {
-        for o in ops {
-            self.kernels[o.kernel as usize].dispatch(encoder, &o.group, o.threads);
-        }
-    }
-
-    fn xbar_bytes(&self) -> (u64, u64) {
-        let rb = if self.precision == Precision::F64 { 8 } else { 4 };
-        ((var::PHI * self.n) as u64 * rb, (2 * self.n) as u64 * rb)
+    fn record(&self, encoder: &mut wgpu::CommandEncoder, ops: &[KernelOp]) {
+        record_ops(&self.kernels, encoder, ops);
     }
 }
 
@@ -260,7 +249,7 @@ impl GpuQuantumField for GpuFourierField {
 
     /// After the noise is added: x̄ out of the state, Σ_x dW, the conditioning strengths and x̂.
     fn record_conditioning_prep(&self, encoder: &mut wgpu::CommandEncoder, y: &wgpu::Buffer) {
-        let (off, len) = self.xbar_bytes();
+        let (off, len) = xbar_bytes(self.n, self.precision);
         encoder.copy_buffer_to_buffer(y, off, &self.xy, 0, len);
         self.record(encoder, &self.cond_pre);
     }
@@ -274,7 +263,7 @@ impl GpuQuantumField for GpuFourierField {
         ctx.write_buffer::<u8>(&self.noise, 6 * if self.precision == Precision::F64 { 8 } else { 4 }, &to_device(&[m as f64], self.precision))?;
         let mut encoder = ctx.encoder("fourier noise flow");
         self.record(&mut encoder, &self.flow);
-        let (off, len) = self.xbar_bytes();
+        let (off, len) = xbar_bytes(self.n, self.precision);
         encoder.copy_buffer_to_buffer(&self.xy, 0, y, off, len);
         ctx.submit(encoder);
         Ok(())
