@@ -120,7 +120,7 @@ impl ModeForm {
     pub fn phi_symbol(&self, s: &[f64; 3]) -> f64 {
         sigma_contract(&self.grad, s) + self.phi
     }
-    /// The form as ten reals (grad 6 | φφ | φπ | ππ | 0): the layout of the box sums and of the GPU blocks.
+    /// The form as nine reals (grad 6 | φφ | φπ | ππ): the layout of the box sums and of the GPU blocks.
     pub fn to_array(&self) -> [f64; 9] {
         [self.grad[0], self.grad[1], self.grad[2], self.grad[3], self.grad[4], self.grad[5], self.phi, self.phipi, self.pi]
     }
