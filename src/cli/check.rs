@@ -189,6 +189,20 @@ fn summary(source: &str, c: &Config) -> String {
             m.renormalization
         ));
     }
+    if c.matter.representation == crate::config::Representation::Fourier {
+        // issue 11: the fourier quantum field, O(n)
+        let n = lat.sites();
+        let coupled = c.cq.diffusion > 0.0;
+        s.push_str(&format!(
+            "quantum     fourier Gaussian state: Γ_k (3 reals) for each of {n} lattice momenta; ~ {} float64 on the CPU, ~ {} on \
+             a GPU ({:?}); renormalisation {:?}, decoherence excess {}\n",
+            bytes(crate::backend::cpu::fourier_field::host_bytes(n, coupled) as f64),
+            bytes(crate::backend::gpu::fourier_field::device_bytes(n, coupled, c.run.precision) as f64),
+            c.run.precision,
+            c.matter.renormalization,
+            c.cq.decoherence_excess
+        ));
+    }
     s.push_str(&format!(
         "output      {} (timeseries every {} steps, snapshots {}, checkpoints {})\n",
         c.output.file.display(),

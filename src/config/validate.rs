@@ -33,23 +33,8 @@ pub fn review(cfg: &Config) -> Review {
 // NOT YET IMPLEMENTED — remove each check here when its feature lands.
 // ------------------------------------------------------------------------------------------------------------
 /// Settings that are valid by SPEC but not implemented in this version of cqgrav: rejected honestly.
-pub fn unimplemented_features(cfg: &Config) -> Vec<Problem> {
-    let mut p = Vec::new();
-    match cfg.matter.representation {
-        Representation::None => {}
-        Representation::Dense | Representation::Ensemble => {}
-        Representation::Fourier => {
-            p.push(Problem::new(
-                "matter.representation",
-                format!(
-                    "matter.representation = \"{}\" (SPEC §4.2) is not implemented in this version of cqgrav yet; use \
-                     \"dense\" (lattices up to about 8³) or \"none\" (classical scalar field)",
-                    cfg.matter.representation.name()
-                ),
-            ));
-        }
-    }
-    p
+pub fn unimplemented_features(_cfg: &Config) -> Vec<Problem> {
+    Vec::new()
 }
 
 /// Bytes the CPU `dense` representation holds for n sites: eleven (2n × 2n) float64 matrices (Γ, its three RK4
@@ -100,48 +85,20 @@ pub fn machine_memory() -> Option<(u128, u128)> {
     Some((get("MemTotal:")?, get("MemAvailable:")?))
 }
 
-/// A classical run whose host memory ([`host_memory_bytes`]) exceeds this machine's is refused with the size it
-/// needs; `auto` is judged by its GPU host part (it may still fall back to the CPU, which needs more).
-fn check_memory(cfg: &Config, r: &mut Review) {
-    let Some((total, _)) = machine_memory() else { return };
-    let gpu = cfg.run.backend != crate::config::BackendChoice::Cpu;
-    let need = host_memory_bytes(cfg, gpu);
-    if need > total {
-        let n: u128 = cfg.lattice.shape.iter().map(|&n| n as u128).product();
-        r.problems.push(Problem::new(
-            "lattice.shape",
-            format!(
-                "lattice.shape = {:?} ({n} sites) needs about {} GiB of host memory ({} bytes per site with run.backend = \"{}\", \
-                 run.precision = \"{}\"), more than this machine's {} GiB; use a smaller lattice{}",
-                cfg.lattice.shape,
-                fmt_num(need as f64 / (1u128 << 30) as f64),
-                host_bytes_per_site(cfg, gpu),
-                match cfg.run.backend {
-                    crate::config::BackendChoice::Auto => "auto",
-                    crate::config::BackendChoice::Gpu => "gpu",
-                    crate::config::BackendChoice::Cpu => "cpu",
-                },
-                if cfg.run.precision == super::Precision::F32 { "f32" } else { "f64" },
-                fmt_num(total as f64 / (1u128 << 30) as f64),
-                if gpu { "" } else { " (or run.precision = \"f32\")" }
-            ),
-        ));
-    }
-}
-
-/// The checks of a quantum field (SPEC §4, §4.1, §4.2): the physics every representation needs, then each one's
-/// size.
+/// The checks of a quantum field (SPEC §4, §4.1, §4.2; issues 5, 11): the physics every representation needs, then
+/// each one's size (dense's and the ensemble's memory; the fourier field's O(n) memory is printed by `cqgrav check`).
 fn check_dense(cfg: &Config, r: &mut Review) {
-    if cfg.matter.representation == Representation::None {
+    let rep = cfg.matter.representation;
+    if rep == Representation::None {
         return;
     }
-    let rep = cfg.matter.representation.name();
+    let name = rep.name();
     let m = cfg.matter.mass;
     if m.is_finite() && m <= 0.0 {
         r.problems.push(Problem::new(
             "matter.mass",
             format!(
-                "matter.mass = {m} with matter.representation = \"{rep}\": the initial state is the lattice Fock vacuum, \
+                "matter.mass = {m} with matter.representation = \"{name}\": the initial state is the lattice Fock vacuum, \
                  which needs ω_k² = κ_k² + m² > 0 for every lattice momentum; the k = 0 mode of a massless field has no \
                  vacuum. Use matter.mass > 0"
             ),
@@ -152,25 +109,29 @@ fn check_dense(cfg: &Config, r: &mut Review) {
         if cq.noise == crate::config::NoiseKind::TraceOnly {
             r.problems.push(Problem::new(
                 "cq.noise",
-                "cq.noise = \"trace-only\" with a quantum field (matter.representation ≠ \"none\"): the back-reaction \
-                 L̂^ab has a traceless part (D^aφ D^bφ) outside the range of the rank-one noise, so the decoherence–diffusion \
-                 trade-off C ⪰ ¼𝒟⁻¹ cannot be met (a noiseless channel of dπ^ab would reveal ⟨L̂⟩ exactly); use \
-                 cq.noise = \"tensor\" with cq.beta < 1/3",
+                format!(
+                    "cq.noise = \"trace-only\" with a quantum field (matter.representation = \"{name}\"): the back-reaction \
+                     L̂^ab has a traceless part (D^aφ D^bφ) outside the range of the rank-one noise, so the decoherence–diffusion \
+                     trade-off C ⪰ ¼𝒟⁻¹ cannot be met (a noiseless channel of dπ^ab would reveal ⟨L̂⟩ exactly); use \
+                     cq.noise = \"tensor\" with cq.beta < 1/3"
+                ),
             ));
         }
         if (cq.beta - 1.0 / 3.0).abs() <= 1e-12 {
             r.problems.push(Problem::new(
                 "cq.beta",
-                "cq.beta = 1/3 with a quantum field (matter.representation ≠ \"none\"): the diffusion tensor then has \
-                 no trace part, the back-reaction's trace g_ab L̂^ab lies outside the range of 𝒟 and the \
-                 decoherence–diffusion trade-off cannot be met; use cq.beta < 1/3",
+                format!(
+                    "cq.beta = 1/3 with a quantum field (matter.representation = \"{name}\"): the diffusion tensor then has \
+                     no trace part, the back-reaction's trace g_ab L̂^ab lies outside the range of 𝒟 and the \
+                     decoherence–diffusion trade-off cannot be met; use cq.beta < 1/3"
+                ),
             ));
         }
         if cq.correlation_length > 0.0 {
             r.problems.push(Problem::new(
                 "cq.correlation_length",
                 format!(
-                    "cq.correlation_length = {} with matter.representation = \"{rep}\": the decoherence and conditioning \
+                    "cq.correlation_length = {} with matter.representation = \"{name}\": the decoherence and conditioning \
                      need 𝒟⁻¹, and the inverse of the Gaussian kernel K_ℓ (exp(+k²ℓ²/2) in Fourier space) is not \
                      implemented; use white noise (cq.correlation_length = 0) with the quantum field",
                     cq.correlation_length
@@ -198,6 +159,9 @@ fn check_dense(cfg: &Config, r: &mut Review) {
                 ));
             }
         }
+    }
+    if rep != Representation::Dense {
+        return;
     }
     let n: usize = cfg.lattice.shape.iter().product();
     if cfg.matter.representation == Representation::Ensemble {
@@ -611,7 +575,7 @@ fn check_values(cfg: &Config, r: &mut Review) {
     }
     if cq.frozen_drift {
         r.warnings.push(
-            if cfg.matter.representation == Representation::Dense {
+            if matches!(cfg.matter.representation, Representation::Dense | Representation::Fourier) {
                 "cq.frozen_drift = true: the metric's deterministic drift is switched off (testing only): g, π^ab and N \
                  stay frozen except for the CQ noise added to π^ab; the quantum field evolves in the frozen metric"
                     .into()
@@ -924,17 +888,6 @@ mod tests {
         c.initial.phi = 0.0;
         c.gravity.cosmological_constant = -0.1;
         assert_eq!(keys(&c), vec!["gravity.cosmological_constant"]);
-    }
-
-    #[test]
-    fn unimplemented() {
-        let mut c = base();
-        c.matter.representation = Representation::Fourier;
-        let e = validate(&c).unwrap_err().to_string();
-        assert!(
-            e.contains("matter.representation") && e.contains("not implemented"),
-            "{e}"
-        );
     }
 
     #[test]

@@ -285,7 +285,7 @@ impl ModePropagator {
     /// U = 1 and Γ(0) = the lattice vacuum of the homogeneous metric g.
     pub fn vacuum(lat: &Lattice, stencil: &Stencil, g: &Sym<f64>, mass: f64) -> anyhow::Result<Self> {
         let n = lat.sites();
-        let (w, sig) = super::lattice_vacuum::mode_frequencies(lat, stencil, g, mass)?;
+        let (w, sig) = super::lattice_vacuum::frequencies(lat, stencil, g, mass)?;
         let sqrtg = super::tensor::det(g).sqrt();
         let dv = lat.cell_volume();
         let gamma0 = w.iter().flat_map(|&wk| [1.0 / (2.0 * dv * sqrtg * wk), 0.0, sqrtg * wk / (2.0 * dv)]).collect();
@@ -382,7 +382,7 @@ pub fn local_symplectic_ratio(loc: &Mat5, cell_volume: f64) -> f64 {
 pub fn sample_vacuum_homogeneous(lat: &Lattice, stencil: &Stencil, g: &Sym<f64>, mass: f64, m: usize, seed: u64) -> anyhow::Result<Vec<f64>> {
     use num_complex::Complex64;
     let n = lat.sites();
-    let (w, _) = super::lattice_vacuum::mode_frequencies(lat, stencil, g, mass)?;
+    let (w, _) = super::lattice_vacuum::frequencies(lat, stencil, g, mass)?;
     let sqrtg = super::tensor::det(g).sqrt();
     let dv = lat.cell_volume();
     let fft = crate::numerics::fft::LatticeFft::new(lat);
