@@ -85,6 +85,35 @@ pub fn machine_memory() -> Option<(u128, u128)> {
     Some((get("MemTotal:")?, get("MemAvailable:")?))
 }
 
+/// A classical run whose host memory ([`host_memory_bytes`]) exceeds this machine's is refused with the size it
+/// needs; `auto` is judged by its GPU host part (it may still fall back to the CPU, which needs more).
+fn check_memory(cfg: &Config, r: &mut Review) {
+    let Some((total, _)) = machine_memory() else { return };
+    let gpu = cfg.run.backend != crate::config::BackendChoice::Cpu;
+    let need = host_memory_bytes(cfg, gpu);
+    if need > total {
+        let n: u128 = cfg.lattice.shape.iter().map(|&n| n as u128).product();
+        r.problems.push(Problem::new(
+            "lattice.shape",
+            format!(
+                "lattice.shape = {:?} ({n} sites) needs about {} GiB of host memory ({} bytes per site with run.backend = \"{}\", \
+                 run.precision = \"{}\"), more than this machine's {} GiB; use a smaller lattice{}",
+                cfg.lattice.shape,
+                fmt_num(need as f64 / (1u128 << 30) as f64),
+                host_bytes_per_site(cfg, gpu),
+                match cfg.run.backend {
+                    crate::config::BackendChoice::Auto => "auto",
+                    crate::config::BackendChoice::Gpu => "gpu",
+                    crate::config::BackendChoice::Cpu => "cpu",
+                },
+                if cfg.run.precision == super::Precision::F32 { "f32" } else { "f64" },
+                fmt_num(total as f64 / (1u128 << 30) as f64),
+                if gpu { "" } else { " (or run.precision = \"f32\")" }
+            ),
+        ));
+    }
+}
+
 /// The checks of a quantum field (SPEC §4, §4.1, §4.2; issues 5, 11): the physics every representation needs, then
 /// each one's size (dense's and the ensemble's memory; the fourier field's O(n) memory is printed by `cqgrav check`).
 fn check_dense(cfg: &Config, r: &mut Review) {
@@ -159,9 +188,6 @@ fn check_dense(cfg: &Config, r: &mut Review) {
                 ));
             }
         }
-    }
-    if rep != Representation::Dense {
-        return;
     }
     let n: usize = cfg.lattice.shape.iter().product();
     if cfg.matter.representation == Representation::Ensemble {

@@ -17,14 +17,14 @@ use super::fd::{d1, gradient, Fd};
 use crate::backend::quantum::{QuantumField, QuantumStepReport, Representation, StageQuantum};
 use crate::backend::StepperSetup;
 use crate::numerics::fft::LatticeFft;
-use crate::numerics::jets::{Mat5, J_PI, ZERO5};
+use crate::numerics::jets::{Mat5, ZERO5};
 use crate::numerics::rk4::Rk4Stage;
 use crate::physics::fourier_dynamics::{
     chunked_sums, coeffs_from_sums, min_symplectic_ratio, mode_noise_flow, mode_strength, noise_form, pack_mean, site_terms, unpack_mean, ModeCoeffs,
     ModeCovariance, MomentumGrid, MODE, SITE_SUMS,
 };
 use crate::physics::gaussian_dynamics::{check_conditioning, noise_substeps, SiteQuantum};
-use crate::physics::gaussian_forms::{energy_density_form, expectation, QuantumParams, SiteGeometry};
+use crate::physics::gaussian_forms::{QuantumParams, SiteGeometry};
 use crate::physics::tensor::Sym;
 use crate::state::{var, QuantumArray, QuantumData, State};
 use num_complex::Complex64;
@@ -313,20 +313,8 @@ impl FourierModel {
         let n = lat.sites();
         anyhow::ensure!(modes.len() == MODE * n, "the fourier state has {} values, expected {}", modes.len(), MODE * n);
         let local = crate::physics::fourier_dynamics::local_covariance(&self.grid, modes);
-        let vacuum = self.vacuum(u, background)?;
-        let mass = self.params.mass;
-        Ok((0..n)
-            .into_par_iter()
-            .map(|i| {
-                let g: Sym<f64> = std::array::from_fn(|k| background[k] + u[(var::G + k) * n + i]);
-                let e = energy_density_form(&SiteGeometry::new(&g, u[var::LAPSE * n + i]), mass);
-                SiteQuantum {
-                    phi2: local[crate::numerics::jets::J_PHI][crate::numerics::jets::J_PHI],
-                    rho: expectation(&e, &local) - expectation(&e, &vacuum),
-                    mom: std::array::from_fn(|a| local[J_PI][a] - vacuum[J_PI][a]),
-                }
-            })
-            .collect())
+        let c = crate::physics::gaussian_dynamics::GaussianModel::new(lat, self.setup.stencil, self.params).coeffs_of(u, background)?;
+        Ok(crate::physics::gaussian_dynamics::site_quantum_from_local(&c, &vec![local; n]))
     }
 
     /// One step with the metric frozen (tests): the RK4 of the drift over dt of (x̄, Γ_k) in the metric and lapse of
