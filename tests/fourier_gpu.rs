@@ -26,6 +26,7 @@ fn setup(lat: Lattice, order: u32, dt: f64, q: QuantumParams, precision: Precisi
         drift: !frozen,
         quantum: Some(q),
         representation: Representation::Fourier,
+        ensemble: Default::default(),
     }
 }
 

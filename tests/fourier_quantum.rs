@@ -32,6 +32,7 @@ fn setup_for(st: &State, order: u32, dt: f64, q: QuantumParams, seed: u64, froze
         drift: !frozen,
         quantum: Some(q),
         representation: rep,
+        ensemble: Default::default(),
     }
 }
 
