@@ -61,7 +61,7 @@ pub fn midpoint_iterations(hs: f64) -> usize {
 pub struct EnsembleParams {
     /// M ≥ 2
     pub members: usize,
-    /// Gaspari–Cohn half-width c of the localisation (0 = none)
+    /// Gaspari–Cohn half-width c of the localisation, coordinate units (0 = none; config: in lattice spacings)
     pub localization: f64,
     /// estimate the back-reaction with the homogeneous control variate
     pub control_variate: bool,
