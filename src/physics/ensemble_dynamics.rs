@@ -1,4 +1,4 @@
-//! SPEC §4.1 in the `ensemble` representation (SPEC §4.2; docs/quantum.md §7): the Gaussian state as its mean x̄
+//! SPEC §4.1 in the `ensemble` representation (SPEC §4.2; docs/quantum.md E1–E10): the Gaussian state as its mean x̄
 //! (the state's φ, π_φ fields) and M member fields δ_s ∈ R^{2n} (square-root form; numerics/member_ops.rs holds
 //! them) in two halves A = [0, M/2), B = [M/2, M), each centred (Σ_{s∈A} δ_s = 0 = Σ_{s∈B} δ_s), so each half
 //! estimates Γ without bias, Γ_A = Σ_{s∈A} δ_sδ_sᵀ/(M/2 − 1), and the whole ensemble does,
@@ -21,7 +21,7 @@
 //! 45 % low at M = 16 on 49 sites); with independent halves E[Γ_B X Γ_A] = ΣXΣ, and the drift of Γ_ens is
 //! unbiased. The decoherence of the saturated trade-off is inside these maps:
 //! along one trajectory the Lindblad heating ¼ΩΣΩᵀ and the conditioning −ΓΣΓ combine into the deterministic
-//! symplectic G_Σ (docs/quantum.md §7 states and tests the random-Lindblad-rotation picture of the average).
+//! symplectic G_Σ (docs/quantum.md E3 states the random-Lindblad-rotation picture of the average, tested by the trajectory average).
 //!
 //! Time integration: the drift in the stepper's RK4 stages (as dense); the noise flow by the implicit midpoint
 //! rule in s (Gauss–Legendre, order 2), which preserves the members' symplectic Gram matrix δ_rᵀΩ⁻¹δ_s exactly
