@@ -249,6 +249,44 @@ impl EnsembleModel {
         Ok(steps as u32)
     }
 
+    /// The statistical error (one standard deviation) of the box-mean back-reaction trace (1/n)Σ_x g_ab⟨L̂^ab⟩_ren
+    /// (9-term sum) estimated from the members `d` (minus their shadows `h` with the control variate): with
+    /// q_s = (1/n)Σ_x ½(Y_sᵀW_xY_s − Y^hᵀ_sW_xY^h_s), W_x = Σ_ab g_ab ã_ab(x), the estimate is Σ_s q_s/(M−2) (+ a
+    /// constant) and its standard error √M·sd(q)/(M − 2).
+    pub fn backreaction_error(&self, c: &Coeffs, d: &[f64], h: Option<&[f64]>) -> f64 {
+        let (n, m) = (self.sites(), self.members());
+        let w = [1.0, 2.0, 2.0, 1.0, 2.0, 1.0];
+        let q: Vec<f64> = (0..n)
+            .into_par_iter()
+            .map_init(
+                || (vec![0.0; 5 * m], vec![0.0; 5 * m]),
+                |(y, yh), x| {
+                    let s = &c.sites[x];
+                    let mut wx = [[0.0; 5]; 5];
+                    for k in 0..6 {
+                        crate::numerics::jets::mat5_axpy(w[k] * s.geo.g[k], &s.a[k], &mut wx);
+                    }
+                    self.ops.jets_at(d, x, y);
+                    if let Some(h) = h {
+                        self.ops.jets_at(h, x, yh);
+                    }
+                    (0..m)
+                        .map(|k| {
+                            let form = |v: &[f64]| -> f64 {
+                                (0..5).map(|i| (0..5).map(|j| v[i * m + k] * wx[i][j] * v[j * m + k]).sum::<f64>()).sum::<f64>()
+                            };
+                            0.5 * (form(y) - if h.is_some() { form(yh) } else { 0.0 })
+                        })
+                        .collect::<Vec<f64>>()
+                },
+            )
+            .reduce(|| vec![0.0; m], |a, b| a.iter().zip(&b).map(|(u, v)| u + v).collect());
+        let q: Vec<f64> = q.iter().map(|v| v / n as f64).collect();
+        let mean = q.iter().sum::<f64>() / m as f64;
+        let var = q.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m as f64 - 1.0);
+        (m as f64).sqrt() * var.sqrt() / (m as f64 - 2.0)
+    }
+
     /// The members' symplectic Gram matrix δ_rᵀ Ω⁻¹ δ_s (M × M, row-major), an invariant of every symplectic
     /// map of the members (tests; O(M²n)).
     pub fn symplectic_gram(&self, d: &[f64]) -> Vec<f64> {

@@ -103,6 +103,13 @@ impl Representation for Ensemble {
     fn physicality_limit(&self, setup: &StepperSetup) -> f64 {
         collapse_limit(setup.lattice.sites(), setup.ensemble.members)
     }
+    fn backreaction_error(&self, setup: &StepperSetup, state: &State) -> f64 {
+        let (Ok(model), false) = (model_of(setup), state.quantum.is_empty()) else { return 0.0 };
+        let (Ok(d), Ok(c)) = (state.quantum.require("members", model.len()), model.gauss.coeffs_of(&state.data, &state.background)) else {
+            return f64::NAN;
+        };
+        model.backreaction_error(&c, d, state.quantum.get("shadows"))
+    }
 }
 
 /// The level of the local proxy `state_min_symplectic` below which the ensemble has collapsed. The proxy is a
