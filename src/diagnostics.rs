@@ -93,12 +93,18 @@ impl NoiseDiagnostics {
 // ---- end CQ noise diagnostics -------------------------------------------------------------------------------
 
 /// What to do about an unhealthy state at `step`: at step 0 the initial data is at fault, later the run
-/// became unstable.
-pub fn unhealthy_advice(step: u64) -> &'static str {
+/// became unstable — with CQ noise (D2 = `diffusion` > 0) possibly kicked there by the noise, whose increments
+/// to π^ab have size ≈ √(D2 dt/ΔV) per step (SPEC §3).
+pub fn unhealthy_advice(step: u64, diffusion: f64) -> String {
     if step == 0 {
-        "the initial data is out of range: check the [initial] values (and matter.mass)"
+        "the initial data is out of range: check the [initial] values (and matter.mass)".to_string()
+    } else if diffusion > 0.0 {
+        "the run became unstable (reduce time.courant, add gravity.dissipation, or raise the resolution); with CQ \
+         noise the kicks to π^ab are about √(D2 dt/ΔV) per step — reduce cq.diffusion or time.dt, or raise \
+         lattice.spacing or cq.correlation_length"
+            .to_string()
     } else {
-        "the run became unstable (reduce time.courant, add gravity.dissipation, or raise the resolution)"
+        "the run became unstable (reduce time.courant, add gravity.dissipation, or raise the resolution)".to_string()
     }
 }
 
