@@ -13,6 +13,7 @@
 //!   Sums over sites then become sums over blocks (Gram matrices per block) and a separable banded convolution.
 //! - c = 0: no localisation, one block (ρ ≡ 1).
 use super::lattice::Lattice;
+use super::scratch::ScratchPool;
 
 /// GC(r; c): Gaspari & Cohn (1999) Eq. (4.10), z = |r|/c.
 pub fn gaspari_cohn(r: f64, c: f64) -> f64 {
@@ -46,6 +47,8 @@ pub struct Blocks {
     pub start: Vec<usize>,
     /// per axis, the banded taper between block positions: (offset, weight) pairs with ρ_a(offset) ≠ 0
     pub band: [Vec<(isize, f64)>; 3],
+    /// the taper's work array, kept between calls
+    scratch: ScratchPool,
 }
 
 impl Blocks {
@@ -95,7 +98,7 @@ impl Blocks {
                 })
                 .collect()
         });
-        Self { counts, block_of, sites, start, band }
+        Self { counts, block_of, sites, start, band, scratch: ScratchPool::default() }
     }
 
     pub fn len(&self) -> usize {
@@ -125,7 +128,7 @@ impl Blocks {
         }
         let [c0, c1, c2] = self.counts;
         let stride = [1, c0, c0 * c1];
-        let mut tmp = vec![0.0; nb * w];
+        let mut tmp = self.scratch.zeroed(nb * w);
         for axis in 0..3 {
             if self.band[axis].len() == 1 && self.band[axis][0] == (0, 1.0) {
                 continue;
