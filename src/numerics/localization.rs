@@ -55,9 +55,7 @@ impl Blocks {
     /// Blocks for localisation half-width `c` (coordinate units; 0 = none: one block).
     pub fn new(lat: &Lattice, c: f64) -> Self {
         let h = lat.spacing;
-        let edge = if c > 0.0 { ((c / (4.0 * h)).floor() as usize).max(1) } else { usize::MAX };
-        let size: [usize; 3] = std::array::from_fn(|a| edge.min(lat.shape[a]));
-        let counts: [usize; 3] = std::array::from_fn(|a| lat.shape[a].div_ceil(size[a]));
+        let (size, counts) = Self::tiling(lat, c);
         let n = lat.sites();
         let block_of: Vec<u32> = (0..n)
             .map(|i| {
@@ -99,6 +97,18 @@ impl Blocks {
                 .collect()
         });
         Self { counts, block_of, sites, start, band, scratch: ScratchPool::default() }
+    }
+
+    /// Block edge (sites) and block counts along each axis for half-width `c`: edge max(1, ⌊c/4h⌋).
+    fn tiling(lat: &Lattice, c: f64) -> ([usize; 3], [usize; 3]) {
+        let edge = if c > 0.0 { ((c / (4.0 * lat.spacing)).floor() as usize).max(1) } else { usize::MAX };
+        let size: [usize; 3] = std::array::from_fn(|a| edge.min(lat.shape[a]).max(1));
+        (size, std::array::from_fn(|a| lat.shape[a].div_ceil(size[a])))
+    }
+
+    /// The number of blocks [`Blocks::new`] makes, without building them (memory estimates).
+    pub fn count(lat: &Lattice, c: f64) -> usize {
+        Self::tiling(lat, c).1.iter().product()
     }
 
     pub fn len(&self) -> usize {
