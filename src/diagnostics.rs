@@ -43,6 +43,9 @@ pub struct Diagnostics {
     pub state_min_symplectic: f64,
     /// wall-clock seconds per step over the last output interval (set by the driver)
     pub wall_per_step: f64,
+    /// pieces the sub-stepping controller divided the last step's quantum update into (1: none; 0: no
+    /// conditioning; numerics/substep.rs, backend/quantum.rs `QuantumStepReport`)
+    pub quantum_substeps: f64,
     /// health indicator (not a timeseries column): > 0 when the metric stopped being positive definite or the
     /// lapse is not positive somewhere; see [`Diagnostics::healthy`]
     pub health: f64,
@@ -122,6 +125,7 @@ impl Diagnostics {
             ("phi2_mean", self.phi2_mean),
             ("state_min_symplectic", self.state_min_symplectic),
             ("wall_per_step", self.wall_per_step),
+            ("quantum_substeps", self.quantum_substeps),
             ("noise_mean", self.noise.mean),
             ("noise_var", self.noise.var),
             ("noise_var_expected", self.noise.var_expected),
@@ -163,6 +167,7 @@ pub fn finish(sums: &[f64; NCOL], lattice: &Lattice, t: f64, step: u64) -> Diagn
         phi2_mean: 0.0,
         state_min_symplectic: f64::NAN,
         wall_per_step: 0.0,
+        quantum_substeps: 0.0,
         health: sums[col::HEALTH],
         noise: NoiseDiagnostics::default(),
     }

@@ -127,6 +127,7 @@ pub fn describe(name: &str) -> &'static str {
         "phi2_mean" => "box mean of <delta phi^2> (0 without a quantum state)",
         "state_min_symplectic" => "smallest symplectic eigenvalue of Gamma relative to 1/2 (NaN: no quantum state)",
         "wall_per_step" => "wall-clock seconds per step over the last output interval (0 for the first row of a run or restart)",
+        "quantum_substeps" => "pieces the sub-stepping controller divided the last step's quantum update into (1: none, 0: no conditioning)",
         "noise_mean" => "box mean of g_ab dW^ab over the last step's CQ noise increments (expected 0)",
         "noise_var" => "box mean of g_ac g_bd dW^ab dW^cd of the last step's increments",
         "noise_var_expected" => "expected value of noise_var: D2 dt K(0) (6 - 3 beta) <N sqrt(g)> (tensor), 3 D2 dt K(0) <N sqrt(g)> (trace-only)",

@@ -53,6 +53,7 @@ impl Setup {
             quantum: None,
             representation: cqgrav::config::Representation::None,
             ensemble: Default::default(),
+            substep_tolerance: cqgrav::config::DEFAULT_SUBSTEP_TOLERANCE,
         }
     }
 }

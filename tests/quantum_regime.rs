@@ -1,0 +1,97 @@
+//! Issue 12: the physical timescales `cqgrav check` and `cqgrav run` print before a run with a quantum field
+//! (physics/cq_regime.rs, config/regime.rs), against independent calculations: the decoherence heating against
+//! the Lindblad reference of tests/support/lindblad_moments.rs, the strength of a step against the solver's own
+//! conditioning of sampled increments; and the regime's warnings and refusals through the command line.
+#![allow(clippy::needless_range_loop)]
+
+mod common;
+mod support;
+
+use cqgrav::numerics::lattice::Lattice;
+use cqgrav::numerics::stencil::Stencil;
+use cqgrav::physics::cq_regime::HeatingModel;
+use cqgrav::physics::gaussian_forms::QuantumParams;
+use support::lindblad_moments::{lindblad_second_moments_closure, ClosureOperators, LatticeModel, Mat};
+use support::single_site_exact::{GInverse, NoiseKind};
+
+fn reference(shape: [usize; 3], h: f64, order: u32, g: [f64; 6], lapse: f64, q: &QuantumParams) -> LatticeModel {
+    LatticeModel {
+        shape,
+        h,
+        g,
+        lapse,
+        mass: q.mass,
+        fd_order: order,
+        d2: q.diffusion,
+        beta: q.beta,
+        noise: NoiseKind::Tensor,
+        c_extra_factor: q.decoherence_excess,
+        ginverse: GInverse::Covariant,
+    }
+}
+
+/// The heating of docs/quantum.md §7, derived per lattice momentum: for a translation-invariant state made of one
+/// mode pair ±k with covariance P, the energy injected by the decoherence, dE/dt = ½tr(M·L(S)) with L the
+/// reference's Lindblad generator (SPEC §4.1 literally, dense 2n × 2n matrices), equals tr(Q_k P); its energy is
+/// tr(M_k P). Then the bound: the mean energy of the lattice vacuum under the Lindblad equation (the reference's
+/// ODE) grows no faster than the largest mode rate and no slower than the smallest.
+#[test]
+fn heating_rate_is_the_lindblad_energy_injection() {
+    // (shape, h, fd_order, g, lapse, parameters)
+    type Case = ([usize; 3], f64, u32, [f64; 6], f64, QuantumParams);
+    let cases: [Case; 3] = [
+        ([5, 4, 1], 0.5, 2, [1.0, 0.0, 0.0, 1.0, 0.0, 1.0], 1.0, QuantumParams { mass: 1.0, diffusion: 1.0, beta: 0.1, decoherence_excess: 0.0, renormalize: true }),
+        ([5, 1, 1], 0.9, 2, [1.44, 0.0, 0.0, 1.44, 0.0, 1.44], 1.0, QuantumParams { mass: 1.3, diffusion: 3.0, beta: 0.2, decoherence_excess: 0.0, renormalize: true }),
+        ([7, 1, 2], 0.7, 4, [1.2, 0.1, -0.05, 0.9, 0.0, 1.1], 0.8, QuantumParams { mass: 0.8, diffusion: 2.0, beta: -0.3, decoherence_excess: 0.5, renormalize: true }),
+    ];
+    for (shape, h, order, g, lapse, q) in cases {
+        let lat = Lattice::new(shape, h);
+        let hm = HeatingModel::new(&lat, &Stencil::new(order), &g, lapse, &q);
+        let lm = reference(shape, h, order, g, lapse, &q);
+        let ops = ClosureOperators::new(&lm);
+        let n = lat.sites();
+        let d = 2 * n;
+        let mut worst: f64 = 0.0;
+        for (jk, sym) in hm.modes.iter().enumerate() {
+            let j = [jk % shape[0], (jk / shape[0]) % shape[1], jk / (shape[0] * shape[1])];
+            let k: [f64; 3] = std::array::from_fn(|a| 2.0 * std::f64::consts::PI * j[a] as f64 / shape[a] as f64);
+            for p in [[[1.3, 0.2], [0.2, 0.7]], [[0.4, -0.3], [-0.3, 2.5]]] {
+                // S(x, y) = (2/n) cos(k·(x − y)) P (the pair ±k; for k ≡ −k the single mode (1/n)·2 cos counts twice)
+                let mut s = Mat::zeros(d);
+                for x in 0..n {
+                    for y in 0..n {
+                        let (cx, cy) = (lat.coords(x), lat.coords(y));
+                        let ph: f64 = (0..3).map(|a| k[a] * (cx[a] as f64 - cy[a] as f64)).sum();
+                        let c = 2.0 * ph.cos() / n as f64;
+                        for (bi, bj) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                            s.set(bi * n + x, bj * n + y, c * p[bi][bj]);
+                        }
+                    }
+                }
+                let inj = 0.5 * ops.m.mul(&ops.rhs_literal(&s)).trace();
+                let energy = 0.5 * ops.m.mul(&s).trace();
+                let (mk, qk) = hm.mode(sym);
+                let want_inj: f64 = (0..2).map(|a| (0..2).map(|b| qk[a][b] * p[b][a]).sum::<f64>()).sum();
+                let want_e = mk[0] * p[0][0] + mk[1] * p[1][1];
+                let e1 = (inj - want_inj).abs() / want_inj.abs();
+                let e2 = (energy - want_e).abs() / want_e;
+                worst = worst.max(e1).max(e2);
+                assert!(e1 < 1e-10 && e2 < 1e-12, "{shape:?} mode {j:?}: injection {inj} vs {want_inj}, energy {energy} vs {want_e}");
+            }
+        }
+        // the vacuum's mean energy under the Lindblad equation, between the bounds
+        let h_rate = hm.heating();
+        let vac = lm.vacuum_cov();
+        let t1 = 1.0 / h_rate.rate;
+        let out = lindblad_second_moments_closure(&lm, &vec![0.0; d], &vac, &[0.0, 0.5 * t1, t1, 2.0 * t1], 1e-10);
+        let e: Vec<f64> = out.iter().map(|o| 0.5 * ops.m.mul(&o.s).trace()).collect();
+        let rates: Vec<f64> = (1..e.len()).map(|i| (e[i] / e[i - 1]).ln() / (out[i].t - out[i - 1].t)).collect();
+        println!(
+            "{shape:?} order {order}: per-mode identity to {worst:.1e}; mode rates r ∈ [{:.4}, {:.4}] (fastest ω = {:.3}, highest ω = {:.3}); Lindblad e-folding rate of the vacuum energy {:.4?}",
+            h_rate.rate_min, h_rate.rate, h_rate.omega, h_rate.omega_max, rates
+        );
+        for r in rates {
+            assert!(r <= h_rate.rate * (1.0 + 1e-6) && r >= h_rate.rate_min * (1.0 - 1e-6), "rate {r} outside [{}, {}]", h_rate.rate_min, h_rate.rate);
+        }
+    }
+}
