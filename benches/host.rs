@@ -6,7 +6,7 @@
 //! `cargo bench --bench host` (`-- --quick` for a short run).
 use cqgrav::config::{self, Precision};
 use cqgrav::diagnostics::ConstraintFields;
-use cqgrav::io::{Checkpoint, SnapshotData, Timeseries};
+use cqgrav::io::{Checkpoint, SnapshotData};
 use cqgrav::physics::initial_data::initial_state;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
@@ -50,16 +50,12 @@ fn hdf5_writes(c: &mut Criterion) {
         let sites = state.lattice.sites();
         let cf = ConstraintFields { ham: vec![1e-9; sites], mom: [vec![0.0; sites], vec![0.0; sites], vec![0.0; sites]] };
         let snap = SnapshotData::from_state(&state, &cf, None);
-        let mut ts = Timeseries::default();
-        for step in 0..100 {
-            ts.push(&[("t", step as f64 * 0.1), ("step", step as f64), ("a", 1.0), ("ham_l2", 1e-9)]);
-        }
         g.throughput(Throughput::Elements(sites as u64));
         for p in [Precision::F32, Precision::F64] {
             let pn = if p == Precision::F32 { "f32" } else { "f64" };
             let path = dir.path().join(format!("snapshot_{n}_{pn}.h5"));
             g.bench_function(BenchmarkId::new("snapshot_write", format!("{pn}_{n}^3")), |b| {
-                b.iter(|| snap.write(&path, cfg.lattice.spacing, p).unwrap())
+                b.iter(|| snap.write(&path, cfg.lattice.spacing, p, "0123456789abcdef").unwrap())
             });
         }
         let ck = Checkpoint {
@@ -68,9 +64,10 @@ fn hdf5_writes(c: &mut Criterion) {
             precision: Precision::F64,
             seed: 1,
             config_text: config::DEFAULT_TOML.to_owned(),
-            timeseries: ts,
+            timeseries_rows: 100,
             snapshots: Vec::new(),
             history: vec!["bench".into()],
+            run_id: "0123456789abcdef".into(),
         };
         let path = dir.path().join(format!("checkpoint_{n}.h5"));
         g.bench_function(BenchmarkId::new("checkpoint_write", format!("f64_{n}^3")), |b| b.iter(|| ck.write(&path).unwrap()));

@@ -6,8 +6,8 @@
 //! `CQGRAV_BENCH_QUICK=1` for the summary lines alone. Results measured on the project's machines are in docs/output.md.
 use cqgrav::backend::{cpu_stepper, Stepper, StepperSetup};
 use cqgrav::config::{self, Precision};
-use cqgrav::io::writer::history_line;
-use cqgrav::io::{OutputWriter, RunMeta, SnapshotData};
+use cqgrav::io::writer::{history_line, lock_new_output, new_run_id};
+use cqgrav::io::{OutputPaths, OutputWriter, RunMeta, SnapshotData};
 use cqgrav::physics::initial_data::initial_state;
 use cqgrav::state::State;
 use criterion::Criterion;
@@ -53,13 +53,17 @@ fn writer(dir: &Path, setup: &StepperSetup, loaded: &config::LoadedConfig, p: Pr
         device: "bench".into(),
         background: setup.background,
         history: vec![history_line("bench", 0, "bench")],
+        run_id: new_run_id(),
     };
-    let mut w = OutputWriter::create(&dir.join("run.h5"), meta).expect("creating the output");
+    let paths = OutputPaths::new(&dir.join("run.h5"));
+    let lock = lock_new_output(&paths, false).expect("a new output");
+    let mut w = OutputWriter::create(lock, &paths, meta, Duration::from_secs(2), false);
     // a realistic main file: 1000 timeseries rows
     for k in 0..1000u64 {
         let d = cqgrav::diagnostics::Diagnostics { step: k, t: k as f64 * setup.dt, ..Default::default() };
-        w.push_row(&d.columns());
+        w.push_row(&d.columns()).unwrap();
     }
+    w.flush().unwrap();
     w
 }
 
@@ -108,7 +112,7 @@ fn main() {
         let ckpt = time(reps, || w.write_checkpoint(&st.download().unwrap()).unwrap());
         // the file alone (what a GPU run pays besides two downloads: its constraint fields come from the GPU)
         let data = SnapshotData::from_state(&st.download().unwrap(), &st.constraint_fields().unwrap(), None);
-        let file = time(reps, || data.write(&sub.join("alone.h5"), s.lattice.spacing, p).unwrap());
+        let file = time(reps, || data.write(&sub.join("alone.h5"), s.lattice.spacing, p, "0123456789abcdef").unwrap());
         let bytes = std::fs::metadata(w.paths().snapshot(st.download().unwrap().step)).map_or(0, |m| m.len());
         summary.push(format!(
             "{n}^3 {pn}: CPU step {step:.3} s, snapshot {snap:.3} s (of which the file {file:.3} s, {:.1} MiB), \

@@ -88,11 +88,11 @@ cqgrav_bootstrap() {
     local version
     version="$(cargo --version)"
     echo "$say Rust: $version"
-    # Cargo.toml declares rust-version = 1.87
+    # Cargo.toml declares rust-version = 1.89 (std file locks, src/io/lock.rs)
     local v="${version#cargo }"
     v="${v%% *}"
-    if [ "$(printf '%s\n%s\n' "1.87.0" "$v" | sort -V | head -n1)" != "1.87.0" ]; then
-        echo "$say warning: cqgrav needs Rust >= 1.87 (found $v); update it, e.g. with \`rustup update stable\`" >&2
+    if [ "$(printf '%s\n%s\n' "1.89.0" "$v" | sort -V | head -n1)" != "1.89.0" ]; then
+        echo "$say warning: cqgrav needs Rust >= 1.89 (found $v); update it, e.g. with \`rustup update stable\`" >&2
     fi
 
     # ---- Python venv for the output tests

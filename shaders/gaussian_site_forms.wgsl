@@ -3,6 +3,8 @@
 // local covariance Γ_loc (jet_covariance.wgsl; the vacuum block Γvac at loc[pu[8] ..]) and the mean field x̄
 // (φ, π_φ of the stage input):
 //   qrhs[s·n + x] = ⟨L̂_s⟩ − ½x̄ᵀA_sx̄ − vacuum = ½tr(ã_s Γ_loc) − ½tr(ã_s Γvac)   (subtracted from ∂t π^ab)
+// where the back-reaction reads Γ_loc from `br_loc` (the same buffer as `loc` for dense; the ensemble's
+// control-variate estimate, src/physics/gaussian_dynamics.rs `site_forms`)
 //   forms[x·75 ..]: k | p = Σ(𝒟⁻¹)_IJ ã_I Γ_loc ã_J | σ = Σ(𝒟⁻¹)_IJ ã_I (Γ_loc + yyᵀ) ã_J,  y = R_x x̄
 // (p = σ = 0 without CQ coupling).
 //#include "lattice.wgsl"
@@ -16,6 +18,7 @@
 @group(0) @binding(4) var<storage, read> loc: array<real>;
 @group(0) @binding(5) var<storage, read_write> forms: array<real>;
 @group(0) @binding(6) var<storage, read_write> qrhs: array<real>;
+@group(0) @binding(7) var<storage, read> br_loc: array<real>;
 
 // Σ_IJ (𝒟⁻¹)_IJ ã_I s ã_J (physics/gaussian_forms.rs `dinv_sandwich`), s row-major.
 fn dinv_sandwich(base: u32, s: array<real, 25>) -> array<real, 25> {
@@ -84,7 +87,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         for (var i = 0u; i < 5u; i++) {
             for (var j = 0u; j < 5u; j++) {
                 let a = sc[base + s * 25u + i * 5u + j];
-                b = b + a * gl[j * 5u + i];
+                b = b + a * br_loc[x * 25u + j * 5u + i];
                 bv = bv + a * loc[vac + j * 5u + i];
             }
         }

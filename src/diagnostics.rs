@@ -93,14 +93,43 @@ impl NoiseDiagnostics {
 }
 // ---- end CQ noise diagnostics -------------------------------------------------------------------------------
 
+/// What to do about an unhealthy state at `step`: at step 0 the initial data is at fault, later the run
+/// became unstable.
+pub fn unhealthy_advice(step: u64) -> &'static str {
+    if step == 0 {
+        "the initial data is out of range: check the [initial] values (and matter.mass)"
+    } else {
+        "the run became unstable (reduce time.courant, add gravity.dissipation, or raise the resolution)"
+    }
+}
+
 impl Diagnostics {
     /// False when the reductions show a non-finite value (a NaN or Inf anywhere propagates into the sums), a
     /// metric that is not positive definite, or a non-positive lapse: then the state must be downloaded and
     /// [`health_check`] names field, site, step and time.
     pub fn healthy(&self) -> bool {
+        self.health <= 0.0 && self.nonfinite_sums().is_empty()
+    }
+
+    /// The box sums of this row that are not finite (name, value); `state_min_symplectic` is NaN by design
+    /// without a quantum state and is not among them.
+    pub fn nonfinite_sums(&self) -> Vec<(&'static str, f64)> {
         let c = &self.constraints;
-        let sums = [self.a, self.hubble, c.ham_l2, c.ham_rel, c.mom_l2, c.mom_rel, self.e_kin_grav, self.e_pot_grav, self.e_matter, self.phi_mean];
-        self.health <= 0.0 && sums.iter().all(|x| x.is_finite())
+        [
+            ("a", self.a),
+            ("hubble", self.hubble),
+            ("ham_l2", c.ham_l2),
+            ("ham_rel", c.ham_rel),
+            ("mom_l2", c.mom_l2),
+            ("mom_rel", c.mom_rel),
+            ("e_kin_grav", self.e_kin_grav),
+            ("e_pot_grav", self.e_pot_grav),
+            ("e_matter", self.e_matter),
+            ("phi_mean", self.phi_mean),
+        ]
+        .into_iter()
+        .filter(|x| !x.1.is_finite())
+        .collect()
     }
 
     /// The timeseries columns (SPEC §10 names, in that order) of this row. Output writers iterate over this,
@@ -222,7 +251,7 @@ pub fn constraint_field_values(state: &State, setup: &StepperSetup) -> Constrain
 }
 
 /// The first non-finite value or non-physical state (det g ≤ 0, N ≤ 0), as a message naming step, time,
-/// field and site; `None` when the state is healthy.
+/// field and site; `None` when the state is healthy. The caller adds what to do ([`unhealthy_advice`]).
 pub fn health_check(state: &State) -> Option<String> {
     let lat = &state.lattice;
     let n = lat.sites();
@@ -233,8 +262,7 @@ pub fn health_check(state: &State) -> Option<String> {
     for (v, name) in crate::state::VAR_NAMES.iter().enumerate() {
         if let Some(i) = state.field(v).iter().position(|x| !x.is_finite()) {
             return Some(format!(
-                "non-finite {name} = {} at step {}, t = {:.6}, {}: the run became unstable (reduce time.courant, add \
-                 gravity.dissipation, or raise the resolution)",
+                "non-finite {name} = {} at step {}, t = {:.6}, {}",
                 state.field(v)[i],
                 state.step,
                 state.t,

@@ -167,10 +167,8 @@ impl EnsembleSummary {
         let f = hdf5::File::open(path).with_context(|| format!("opening {}", path.display()))?;
         let realizations: u64 = crate::io::h5util::read_scalar_attr(&f, "realizations")?;
         let g = f.group("ensemble/mean").context("no /ensemble/mean")?;
-        let mut names = g.member_names()?;
         // the column order of Diagnostics::columns, then the others by name (as io::Timeseries::read)
-        let known: Vec<&str> = crate::diagnostics::Diagnostics::default().columns().iter().map(|c| c.0).collect();
-        names.sort_by_key(|n| (known.iter().position(|k| k == n).unwrap_or(usize::MAX), n.clone()));
+        let names = crate::io::timeseries::ordered_names(g.member_names()?);
         let (mut mean, mut var) = (Vec::new(), Vec::new());
         for n in &names {
             mean.push(f.dataset(&format!("ensemble/mean/{n}"))?.read_raw::<f64>()?);
@@ -226,8 +224,8 @@ impl EnsembleRun {
 /// Runs R independent realisations of the configuration (`config`, `set` as for `cqgrav run`) and writes the
 /// ensemble summary. `run_one(extra)` must run one trajectory with the `--set` overrides `set` followed by
 /// `extra` (the realisation's `run.seed` and `output.file`, [`realization_overrides`]) and write its output
-/// file — in the CLI, `|extra| cli::run::run(config, &[set, extra].concat(), quiet, None)`. Realisations run
-/// one after the other; the timeseries are read back from their files. A realisation whose run fails is
+/// file — in the CLI, `|extra| cli::run::run(config, &[set, extra].concat(), quiet, None, overwrite)`. Realisations
+/// run one after the other; the timeseries are read back from their files. A realisation whose run fails is
 /// recorded ([`EnsembleRun::stopped`]) and the others go on; the summary covers the completed ones (an error if
 /// none completed).
 pub fn run_realizations(

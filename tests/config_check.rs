@@ -284,9 +284,14 @@ fn set_overrides_are_applied() {
 }
 
 #[test]
-fn unimplemented_features_are_refused_honestly() {
-    let out = check_text(&format!("{BASE}\n[matter]\nrepresentation = \"ensemble\"\n"), &[]);
-    rejected(&out, &["matter.representation", "not implemented in this version"]);
+fn every_representation_is_accepted() {
+    // issue 11: fourier and ensemble are implemented; check prints their state's size
+    let out = check_text(&format!("{BASE}\n[matter]\nrepresentation = \"ensemble\"\nmembers = 8\n"), &[]);
+    assert!(out.ok && out.text.contains("ensemble Gaussian state: M = 8"), "{}", out.text);
+    let out = check_text(&format!("{BASE}\n[matter]\nrepresentation = \"ensemble\"\nmembers = 7\n"), &[]);
+    rejected(&out, &["matter.members", "even"]);
+    let out = check_text(&format!("{BASE}\n[matter]\nrepresentation = \"fourier\"\n"), &[]);
+    assert!(out.ok && out.text.contains("fourier Gaussian state"), "{}", out.text);
     // the dense quantum field runs on both backends, in both precisions (issue 5)
     let out = check_text(&format!("{BASE}\n[matter]\nrepresentation = \"dense\"\n"), &["run.backend = \"gpu\"", "run.precision = \"f32\""]);
     assert!(out.ok, "{}", out.text);
@@ -345,4 +350,81 @@ fn syntax_error_has_position() {
 fn missing_file() {
     let out = check_path(Some(Path::new("/nonexistent/cqgrav.toml")), &[]);
     rejected(&out, &["/nonexistent/cqgrav.toml"]);
+}
+
+// ---- issue 15: inputs that used to panic, hang or read without bound ------------------------------------------
+
+/// `/dev/zero` (endless), a FIFO (blocks forever when opened) and a file over 1 MiB are refused at once, naming
+/// the file; none is read.
+#[test]
+fn devices_fifos_and_huge_files_are_refused_without_reading_them() {
+    let out = check_path(Some(Path::new("/dev/zero")), &[]);
+    rejected(&out, &["/dev/zero", "not a regular file", "character device"]);
+    let dir = TempDir::new();
+    let fifo = dir.0.join("fifo.toml");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let t = std::time::Instant::now();
+    let mut child = Command::new(BIN).arg("check").arg(&fifo).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    while child.try_wait().unwrap().is_none() {
+        if t.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("cqgrav check on a FIFO hangs");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let o = child.wait_with_output().unwrap();
+    let out = Out { ok: o.status.success(), text: format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)) };
+    rejected(&out, &["fifo.toml", "a FIFO"]);
+    // a valid configuration padded with comments past 1 MiB
+    let big = format!("{BASE}\n{}", "# padding\n".repeat(110_000));
+    let out = check_text(&big, &[]);
+    rejected(&out, &["case.toml", "1048576 bytes"]);
+    // the same through `run`, which must not create any output
+    let p = dir.0.join("big.toml");
+    std::fs::write(&p, &big).unwrap();
+    let o = Command::new(BIN).args(["run"]).arg(&p).current_dir(&dir.0).output().unwrap();
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("1048576 bytes"));
+    assert!(!dir.0.join("cqgrav.h5").exists());
+}
+
+/// time.dt = 1e-300 asks for 2e300 steps: refused, naming time.dt (the count used to saturate at 2^64 − 1 with
+/// "ok"); time.steps beyond 2^53 likewise.
+#[test]
+fn step_counts_beyond_two_to_the_53_are_refused() {
+    let out = check_path(None, &["time.dt=1e-300"]);
+    rejected(&out, &["time.dt", "2.00e300 steps", "2^53"]);
+    let out = check_path(None, &["time.steps=1152921504606846976"]);
+    rejected(&out, &["time.steps", "2^53"]);
+    let out = check_path(None, &["time.courant=1e-290"]);
+    rejected(&out, &["time.courant", "2^53"]);
+    // 2^53 itself is allowed (check prints the count; nothing runs)
+    let out = check_path(None, &["time.steps=9007199254740992"]);
+    assert!(out.ok, "{}", out.text);
+}
+
+/// A lattice that cannot fit this machine's memory: `check` refuses it with the size it needs (it used to print
+/// ~480 GiB and say ok; `run` then aborted on the allocation).
+#[test]
+fn a_lattice_larger_than_the_machine_is_refused_with_the_size_needed() {
+    for backend in ["cpu", "gpu", "auto"] {
+        let out = check_path(None, &["lattice.shape=[1024,1024,1024]", &format!("run.backend={backend}")]);
+        rejected(&out, &["lattice.shape", "1073741824 sites", "GiB of host memory", "bytes per site"]);
+    }
+    // the estimate is what `check` prints for a lattice that fits
+    let out = check_path(None, &["lattice.shape=[16,16,16]", "run.backend=cpu"]);
+    assert!(out.ok && out.text.contains("memory      host ~"), "{}", out.text);
+}
+
+/// cq.correlation_length beyond the box with noise on used to panic (1e17: index out of bounds), abort (1e8: a
+/// 32 GB smoothing stencil) or crawl (1e5: > 60 s for 2 steps): refused, naming the key and the bound.
+#[test]
+fn correlation_lengths_beyond_the_box_are_refused() {
+    for ell in ["1e17", "1e8", "1e5", "2.0"] {
+        let out = check_text(&format!("{BASE}\n[cq]\ndiffusion = 1e-6\ncorrelation_length = {ell}\n"), &[]);
+        rejected(&out, &["cq.correlation_length", "exceeds the largest box length 1.6"]);
+    }
+    // at the box length it is allowed (homogeneous noise), with the wrap-around warning
+    let out = check_text(&format!("{BASE}\n[cq]\ndiffusion = 1e-6\ncorrelation_length = 1.6\n"), &[]);
+    assert!(out.ok && out.text.contains("warning: cq.correlation_length"), "{}", out.text);
 }

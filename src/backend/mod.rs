@@ -131,6 +131,13 @@ pub trait Stepper {
     fn quantum_report(&mut self) -> quantum::QuantumStepReport {
         Default::default()
     }
+    /// The health check of every step (issue 15): the first step since the last call after which the sum of all
+    /// state values (the 64-wide tree of [`cpu::health::state_sum`], on the GPU the same reduction on the device)
+    /// was not finite — a NaN or an infinity anywhere in the state — or None. The CPU stops advancing at that
+    /// step; the GPU finishes the batch it had submitted (the state is then a few steps later).
+    fn take_first_nonfinite(&mut self) -> anyhow::Result<Option<u64>> {
+        Ok(None)
+    }
     /// Constraint fields 𝓗, 𝓗_a of the current state (for snapshots). Default: on the host (CPU twin).
     fn constraint_fields(&mut self) -> anyhow::Result<ConstraintFields> {
         host_constraint_fields(self)

@@ -95,8 +95,8 @@ pub fn representation(setup: &StepperSetup) -> &'static dyn Representation {
     match setup.representation {
         R::None => &Classical,
         R::Dense => &super::cpu::dense_field::Dense,
+        R::Fourier => &super::cpu::fourier_field::Fourier,
         R::Ensemble => &super::cpu::ensemble_field::Ensemble,
-        R::Fourier => unreachable!("config validation refuses this representation until it is implemented"),
     }
 }
 

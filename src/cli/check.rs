@@ -1,7 +1,6 @@
 //! `cqgrav check`: load and validate a configuration without running it; print a summary or every problem.
 use crate::config::{self, fmt_num, BackendChoice, Config, InitialKind, Lapse, Precision};
 use crate::numerics::stability;
-use crate::state::NVARS;
 use std::path::Path;
 
 pub fn check(config: Option<&Path>, set: &[String]) -> anyhow::Result<()> {
@@ -137,20 +136,20 @@ fn summary(source: &str, c: &Config) -> String {
         BackendChoice::Gpu => "gpu",
         BackendChoice::Cpu => "cpu",
     };
-    let (precision, word) = match c.run.precision {
-        Precision::F32 => ("f32", 4usize),
-        Precision::F64 => ("f64", 8usize),
+    let precision = match c.run.precision {
+        Precision::F32 => "f32",
+        Precision::F64 => "f64",
     };
     s.push_str(&format!(
         "run         backend {backend}, precision {precision}, seed {}\n",
         c.run.seed
     ));
-    let mem = (NVARS * 4 * lat.sites() * word) as f64;
-    s.push_str(&format!(
-        "memory      classical state ~ {} ({NVARS} fields x 4 copies x {} sites x {word} bytes)\n",
-        bytes(mem),
-        lat.sites()
-    ));
+    let host = |gpu: bool| format!("{} ({} bytes per site)", bytes(config::host_memory_bytes(c, gpu) as f64), config::host_bytes_per_site(c, gpu));
+    s.push_str(&match c.run.backend {
+        BackendChoice::Cpu => format!("memory      host ~ {}\n", host(false)),
+        BackendChoice::Gpu => format!("memory      host ~ {}; the state lives on the GPU\n", host(true)),
+        BackendChoice::Auto => format!("memory      host ~ {} with a GPU, {} on the CPU\n", host(true), host(false)),
+    });
     if c.matter.representation == crate::config::Representation::Dense {
         // issue 5: the dense quantum field
         let d = 2 * lat.sites();
@@ -188,6 +187,20 @@ fn summary(source: &str, c: &Config) -> String {
             bytes(crate::config::ensemble_memory_bytes(lat.sites(), m.members as usize, m.control_variate) as f64),
             bytes(crate::config::ensemble_memory_bytes(lat.sites(), 1, m.control_variate) as f64),
             m.renormalization
+        ));
+    }
+    if c.matter.representation == crate::config::Representation::Fourier {
+        // issue 11: the fourier quantum field, O(n)
+        let n = lat.sites();
+        let coupled = c.cq.diffusion > 0.0;
+        s.push_str(&format!(
+            "quantum     fourier Gaussian state: Γ_k (3 reals) for each of {n} lattice momenta; ~ {} float64 on the CPU, ~ {} on \
+             a GPU ({:?}); renormalisation {:?}, decoherence excess {}\n",
+            bytes(crate::backend::cpu::fourier_field::host_bytes(n, coupled) as f64),
+            bytes(crate::backend::gpu::fourier_field::device_bytes(n, coupled, c.run.precision) as f64),
+            c.run.precision,
+            c.matter.renormalization,
+            c.cq.decoherence_excess
         ));
     }
     if let Some(regime) = crate::config::regime::Regime::of(c) {

@@ -35,6 +35,11 @@ pub enum Command {
         /// checkpoint's unless changed explicitly with `--set`.
         #[arg(long, value_name = "FILE")]
         restart: Option<PathBuf>,
+        /// Replace an earlier output at `output.file` (by default a run refuses to start over one). The earlier
+        /// files are removed only once the new run has written its first rows; a file that is not a cqgrav output
+        /// is never replaced.
+        #[arg(long, conflicts_with = "restart")]
+        overwrite: bool,
         /// Run R independent realisations of the CQ noise (seeds derived from run.seed, docs/physics.md §3),
         /// each writing `<stem>_rNNNN.h5`, plus `<stem>_ensemble.h5` with the mean and variance of every
         /// timeseries column across realisations.
@@ -86,10 +91,10 @@ pub enum Command {
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { config, set, quiet, restart, realizations: Some(r) } => {
+        Command::Run { config, set, quiet, restart, overwrite, realizations: Some(r) } => {
             let _ = restart;
             crate::ensemble::run_realizations(config.as_deref(), &set, r, |extra| {
-                run::run(config.as_deref(), &[set.as_slice(), extra].concat(), quiet, None)
+                run::run(config.as_deref(), &[set.as_slice(), extra].concat(), quiet, None, overwrite)
             })
             .and_then(|e| {
                 // a realisation that stopped leaves the summary of the others and a non-zero exit status
@@ -98,8 +103,8 @@ pub fn main() -> std::process::ExitCode {
                 Ok(())
             })
         }
-        Command::Run { config, set, quiet, restart, realizations: None } => {
-            run::run(config.as_deref(), &set, quiet, restart.as_deref())
+        Command::Run { config, set, quiet, restart, overwrite, realizations: None } => {
+            run::run(config.as_deref(), &set, quiet, restart.as_deref(), overwrite)
         }
         Command::Inspect { file } => inspect::inspect(&file),
         Command::Plot { file, out } => plot::plot(&file, out.as_deref()),

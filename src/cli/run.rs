@@ -6,22 +6,25 @@
 //! Events happen at absolute steps (multiples of `output.timeseries_every`, `snapshot_every`,
 //! `checkpoint_every`, and the last step), so a restarted run writes exactly what the uninterrupted run writes.
 use crate::backend::{make_stepper, Stepper, StepperSetup};
-use crate::config::{load, load_and_validate, Config, LoadedConfig};
+use crate::config::{load_and_validate, load_and_validate_text, load_text, read_config_file, Config, LoadedConfig};
 use crate::diagnostics::{health_check, Diagnostics};
-use crate::io::checkpoint::precision_name;
-use crate::io::writer::history_line;
+use crate::io::checkpoint::{precision_name, CheckpointHeader};
+use crate::io::lock::OutputLock;
+use crate::io::writer::{check_new_output, history_line, lock_new_output, new_run_id};
 use crate::io::{Checkpoint, OutputPaths, OutputWriter, RunMeta, SnapshotData};
 use crate::physics::initial_data::initial_state;
 use crate::state::State;
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 fn summary(d: &Diagnostics) -> String {
+    // φ̄ in fixed notation, or exponential when it is too large for that to be readable
+    let phi = if d.phi_mean.abs() < 1e6 { format!("{:.6}", d.phi_mean) } else { format!("{:.6e}", d.phi_mean) };
     format!(
-        "step {:>7}  t = {:<10.5} a = {:<12.8} H = {:<12.5e} ham_rel = {:.2e}  mom_rel = {:.2e}  ham_l2 = {:.2e}  φ̄ = {:.6}",
-        d.step, d.t, d.a, d.hubble, d.constraints.ham_rel, d.constraints.mom_rel, d.constraints.ham_l2, d.phi_mean
+        "step {:>7}  t = {:<10.5} a = {:<12.8} H = {:<12.5e} ham_rel = {:.2e}  mom_rel = {:.2e}  ham_l2 = {:.2e}  φ̄ = {phi}",
+        d.step, d.t, d.a, d.hubble, d.constraints.ham_rel, d.constraints.mom_rel, d.constraints.ham_l2
     )
 }
 
@@ -29,13 +32,25 @@ fn invalid(e: crate::config::ConfigError) -> anyhow::Error {
     anyhow::anyhow!("invalid configuration:\n  {}", e.lines().join("\n  "))
 }
 
-pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&Path>) -> anyhow::Result<()> {
+/// `overwrite`: replace an earlier output at `output.file` (`--overwrite`); without it an existing output is
+/// refused. Everything is checked before the first byte is written.
+pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&Path>, overwrite: bool) -> anyhow::Result<()> {
     let start = match restart {
-        None => fresh(config, set)?,
+        None => fresh(config, set, overwrite)?,
         Some(file) => resumed(config, set, file)?,
     };
-    let Start { loaded, state, note, history_what, checkpoint } = start;
+    let Start { loaded, state, note, history_what, checkpoint, files } = start;
     let cfg = &loaded.config;
+    // One writer per output: the lock, then the checks again under it (another run may have written since).
+    let paths = OutputPaths::new(&cfg.output.file);
+    let lock = match &checkpoint {
+        None => lock_new_output(&paths, overwrite)?,
+        Some(_) => {
+            let lock = OutputLock::acquire(&paths)?;
+            files.unchanged()?;
+            lock
+        }
+    };
     let setup = StepperSetup::from_config(cfg).with_background_of(&state);
     let (mut stepper, choice) = make_stepper(cfg, &state).context("could not set up the time stepper")?;
     let steps = cfg.n_steps();
@@ -90,12 +105,14 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&
         history: checkpoint.as_ref().map(|c| c.history.clone()).unwrap_or_default().into_iter()
             .chain([history_line(history_what, first, &stepper.description())])
             .collect(),
+        run_id: checkpoint.as_ref().map_or_else(new_run_id, |c| c.run_id.clone()),
     };
+    let interval = Duration::from_secs_f64(out.flush_interval);
     let mut writer = match &checkpoint {
-        None => OutputWriter::create(&out.file, meta)?,
+        None => OutputWriter::create(lock, &paths, meta, interval, overwrite),
         Some(c) => {
-            let (w, rows, snaps) = OutputWriter::resume(&out.file, meta, c)?;
-            if rows + snaps > 0 {
+            let (w, rows, snaps) = OutputWriter::resume(lock, &paths, meta, c, interval)?;
+            if rows > 0 || snaps > 0 {
                 println!(
                     "note: dropped {rows} timeseries row{} and {snaps} snapshot{} written after the checkpoint (the run went on before it stopped)",
                     if rows == 1 { "" } else { "s" },
@@ -112,7 +129,8 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&
             .expect("valid progress template"),
     );
     let started = Instant::now();
-    let result = drive(stepper.as_mut(), &mut writer, cfg, steps, checkpoint.is_none(), &pb);
+    let mut output_time = Duration::ZERO;
+    let result = drive(stepper.as_mut(), &mut writer, cfg, steps, checkpoint.is_none(), &pb, &mut output_time);
     if let Err(e) = result {
         pb.abandon();
         // keep the rows computed so far (the checkpoint stays the last healthy one)
@@ -125,15 +143,16 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&
     let wall = started.elapsed().as_secs_f64();
     let ran = steps - first;
     println!(
-        "done: {ran} steps in {wall:.2} s ({:.3e} s/step, {:.3e} site-steps/s) on {}",
+        "done: {ran} steps in {wall:.2} s ({:.3e} s/step, {:.3e} site-steps/s) on {}; output {:.2} s of it",
         wall / ran.max(1) as f64,
         (ran as f64 * setup.lattice.sites() as f64) / wall.max(1e-12),
-        stepper.description()
+        stepper.description(),
+        output_time.as_secs_f64()
     );
     println!(
         "wrote {}: {} timeseries rows, {} snapshots, checkpoint at step {steps}",
         out.file.display(),
-        writer.timeseries().len(),
+        writer.rows(),
         writer.snapshots().len()
     );
     Ok(())
@@ -146,19 +165,42 @@ struct Start {
     note: Option<String>,
     history_what: &'static str,
     checkpoint: Option<Checkpoint>,
+    /// a restart's checkpoint and main file as they were checked
+    files: FileStamps,
 }
 
-fn fresh(config: Option<&Path>, set: &[String]) -> anyhow::Result<Start> {
+/// Size and modification time of files that were checked before the output's lock was taken: if one changed
+/// by the time the lock is held, another process wrote it in between.
+#[derive(Debug, Default)]
+struct FileStamps(Vec<(PathBuf, Option<(u64, std::time::SystemTime)>)>);
+
+impl FileStamps {
+    fn of(paths: &[&Path]) -> Self {
+        let stamp = |p: &Path| std::fs::metadata(p).ok().and_then(|m| Some((m.len(), m.modified().ok()?)));
+        Self(paths.iter().map(|p| (p.to_path_buf(), stamp(p))).collect())
+    }
+    fn unchanged(&self) -> anyhow::Result<()> {
+        let now = Self::of(&self.0.iter().map(|(p, _)| p.as_path()).collect::<Vec<_>>());
+        if let Some(((p, _), _)) = self.0.iter().zip(&now.0).find(|(a, b)| a.1 != b.1) {
+            bail!("{} changed while this run was starting: another process is writing this output; try again when it has finished", p.display());
+        }
+        Ok(())
+    }
+}
+
+fn fresh(config: Option<&Path>, set: &[String], overwrite: bool) -> anyhow::Result<Start> {
     let loaded = load_and_validate(config, set).map_err(invalid)?;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
+    // refuse an existing output before anything is built (checked again under the lock)
+    check_new_output(&OutputPaths::new(&loaded.config.output.file), overwrite)?;
     match config {
         Some(p) => println!("cqgrav {}: running {}", env!("CARGO_PKG_VERSION"), p.display()),
         None => println!("cqgrav {}: running the built-in default example (data/default.toml)", env!("CARGO_PKG_VERSION")),
     }
     let state = initial_state(&loaded.config);
-    Ok(Start { loaded, state, note: None, history_what: "started", checkpoint: None })
+    Ok(Start { loaded, state, note: None, history_what: "started", checkpoint: None, files: FileStamps::default() })
 }
 
 /// Keys the continuation depends on: a difference from the checkpoint's config is refused unless the key is
@@ -194,15 +236,16 @@ fn differences(old: &Config, new: &Config) -> anyhow::Result<Vec<(String, String
 fn resumed(config: Option<&Path>, set: &[String], file: &Path) -> anyhow::Result<Start> {
     let paths = OutputPaths::from_user_path(file);
     let ckpt_path = paths.checkpoint();
-    if !ckpt_path.exists() {
-        let why = if paths.main.exists() {
-            format!("{} exists but has no checkpoint ({} not found)", paths.main.display(), ckpt_path.display())
-        } else {
-            format!("neither {} nor its checkpoint {} exists", paths.main.display(), ckpt_path.display())
+    if !ckpt_path.exists() || !paths.main.exists() {
+        let why = match (paths.main.exists(), ckpt_path.exists()) {
+            (true, false) => format!("{} exists but has no checkpoint ({} not found)", paths.main.display(), ckpt_path.display()),
+            (false, true) => format!("its main file {} is missing beside the checkpoint {}", paths.main.display(), ckpt_path.display()),
+            _ => format!("neither {} nor its checkpoint {} exists", paths.main.display(), ckpt_path.display()),
         };
         bail!("cannot restart from {}: {why}; a run writes its checkpoint every output.checkpoint_every steps and at its end", file.display());
     }
-    let ckpt = Checkpoint::read(&ckpt_path).with_context(|| format!("cannot restart from {}", file.display()))?;
+    let files = FileStamps::of(&[&ckpt_path, &paths.main]);
+    let header = CheckpointHeader::open(&ckpt_path).with_context(|| format!("cannot restart from {}", file.display()))?;
     let user_keys = set_keys(set);
     if user_keys.iter().any(|k| k == "output.file") {
         bail!(
@@ -213,22 +256,25 @@ fn resumed(config: Option<&Path>, set: &[String], file: &Path) -> anyhow::Result
         );
     }
 
-    // The checkpoint's configuration, as a file that load() can read.
-    let tmp = paths.dir.join(format!(".checkpoint-config.toml.tmp.{}", std::process::id()));
-    std::fs::write(&tmp, &ckpt.config_text).with_context(|| format!("writing {}", tmp.display()))?;
+    // the checkpoint's configuration (attribute `config`), and the continuation's: CONFIG or that one, + --set
+    let origin = format!("the configuration stored in {}", ckpt_path.display());
+    let old = load_text(&origin, &header.config_text, &[])
+        .map_err(|e| anyhow::anyhow!("cannot restart from {}: the checkpoint's configuration does not load:\n  {}", ckpt_path.display(), e.lines().join("\n  ")))?;
     let mut sets: Vec<String> = set.to_vec();
     sets.push(format!("output.file={}", toml::Value::String(paths.main.display().to_string())));
-    let base: PathBuf = config.map_or_else(|| tmp.clone(), Path::to_path_buf);
-    let old = load(Some(&tmp), &[]);
-    let new = load_and_validate(Some(&base), &sets);
-    let _ = std::fs::remove_file(&tmp);
-    let old = old.map_err(|e| anyhow::anyhow!("the checkpoint's configuration does not load:\n  {}", e.lines().join("\n  ")))?;
+    let new = match config {
+        Some(p) => {
+            let text = read_config_file(p).map_err(|e| anyhow::anyhow!("{e}"))?;
+            load_and_validate_text(&p.display().to_string(), &text, &sets)
+        }
+        None => load_and_validate_text(&origin, &header.config_text, &sets),
+    };
     let mut loaded = new.map_err(invalid)?;
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
 
-    let step = ckpt.state.step;
+    let step = header.step;
     let mut refused = Vec::new();
     let mut note = Vec::new();
     for (key, was, now) in differences(&old.config, &loaded.config)? {
@@ -252,15 +298,17 @@ fn resumed(config: Option<&Path>, set: &[String], file: &Path) -> anyhow::Result
         );
     }
     let cfg = &loaded.config;
+    crate::io::restart::check_restart(&paths, &header, &old.config, cfg)?;
     let steps = cfg.n_steps();
     if steps <= step {
         bail!(
             "the checkpoint in {} is at step {step} (t = {}), and the configuration ends at step {steps}: nothing to run; \
              extend the run with --set time.t_end=… or --set time.steps=…",
             ckpt_path.display(),
-            ckpt.state.t
+            header.t
         );
     }
+    let ckpt = header.read().with_context(|| format!("cannot restart from {}", file.display()))?;
     if ckpt.precision != cfg.run.precision {
         note.push(format!("note: the checkpoint was written by a {} run", precision_name(ckpt.precision)));
     }
@@ -286,11 +334,27 @@ fn resumed(config: Option<&Path>, set: &[String], file: &Path) -> anyhow::Result
         note: (!note.is_empty()).then(|| note.join("\n")),
         history_what: "restarted from the checkpoint",
         checkpoint: Some(ckpt),
+        files,
     })
 }
 
+/// Times `f` into `total` (the output's share of a run's wall time, printed at its end).
+fn timed<T>(total: &mut Duration, f: impl FnOnce() -> T) -> T {
+    let t = Instant::now();
+    let r = f();
+    *total += t.elapsed();
+    r
+}
+
+/// Hands the stepper's current state to the writer as a snapshot (fields, constraint fields, ⟨δφ²⟩).
+fn write_snapshot(stepper: &mut dyn Stepper, writer: &mut OutputWriter, s: &State) -> anyhow::Result<()> {
+    let cf = stepper.constraint_fields()?;
+    writer.write_snapshot(SnapshotData::from_state(s, &cf, crate::diagnostics::phi2_field(s, stepper.setup()).as_deref()))
+}
+
 /// Steps to `steps`, writing a row / snapshot / checkpoint at each event. `initial`: also write the step-0
-/// row and snapshot (a restart has them from the checkpoint).
+/// row and snapshot (a restart has them from the checkpoint). The wall time of the output (writer calls and
+/// the downloads for snapshots and checkpoints) is added to `io`.
 fn drive(
     stepper: &mut dyn Stepper,
     writer: &mut OutputWriter,
@@ -298,6 +362,7 @@ fn drive(
     steps: u64,
     initial: bool,
     pb: &ProgressBar,
+    io: &mut Duration,
 ) -> anyhow::Result<()> {
     // indicatif swallows println on a hidden bar (--quiet, or output not a terminal): print directly then
     let say = |line: String| if pb.is_hidden() { println!("{line}") } else { pb.println(line) };
@@ -311,35 +376,53 @@ fn drive(
     let mut last_row = (Instant::now(), done);
 
     say(summary(&d));
+    // the starting state must be healthy too: a non-finite diagnostic at the first step stops the run before it
+    // writes anything
+    if !d.healthy() {
+        let s = stepper.download()?;
+        bail!("{}", unhealthy(&s, &d));
+    }
     if initial {
-        writer.push_row(&d.columns());
-        if out.snapshot_every > 0 {
-            let s = stepper.download()?;
-            let cf = stepper.constraint_fields()?;
-            writer.write_snapshot(SnapshotData::from_state(&s, &cf, crate::diagnostics::phi2_field(&s, stepper.setup()).as_deref()))?;
-        }
-        writer.flush()?;
+        timed(io, || -> anyhow::Result<()> {
+            writer.push_row(&d.columns())?;
+            // the first main file: from here on the output is this run's (an --overwrite'n one is removed now)
+            writer.flush()?;
+            if out.snapshot_every > 0 {
+                let s = stepper.download()?;
+                write_snapshot(stepper, writer, &s)?;
+            }
+            Ok(())
+        })?;
     }
     while done < steps {
         let target = next(done, every).min(next(done, out.snapshot_every)).min(next(done, out.checkpoint_every)).min(steps);
         stepper.advance(target - done)?;
+        // the health check of every step (issue 15): the stepper sums the whole state after each step (on the
+        // GPU a device reduction of a few bytes per step) and reports the first step whose sum is not finite
+        if let Some(bad) = stepper.take_first_nonfinite()? {
+            let s = stepper.download()?;
+            let at = health_check(&s).unwrap_or_else(|| {
+                format!("the state's values overflow their sum at step {} (|values| near the largest {:?} number)", s.step, stepper.setup().precision)
+            });
+            let advice = crate::diagnostics::unhealthy_advice(bad);
+            if s.step == bad {
+                bail!("{at}: {advice}");
+            }
+            bail!(
+                "the state first became non-finite at step {bad}, t = {:.6} (checked every step); then {at}: {advice}",
+                stepper.setup().time_at(bad)
+            );
+        }
         done = target;
         pb.set_position(done - first);
-        // Health from the device reductions (a NaN/Inf anywhere reaches the sums; det g, g_xx, the 2×2 minor and
-        // N are checked by a max reduction): the state is downloaded only to locate a problem, for a snapshot
-        // or for a checkpoint, never just to look at it.
+        // The full health check at each event from the diagnostics' reductions (a NaN/Inf anywhere reaches the
+        // sums; det g, g_xx, the 2×2 minor and N are checked by a max reduction): the state is downloaded only to
+        // locate a problem, for a snapshot or for a checkpoint, never just to look at it.
         let mut d = stepper.diagnostics()?;
         pb.set_message(format!("t = {:.4}", d.t));
         if !d.healthy() {
             let s = stepper.download()?;
-            bail!(
-                "{}",
-                health_check(&s).unwrap_or_else(|| format!(
-                    "non-finite diagnostics at step {}, t = {:.6} (the state itself is finite: a diagnostic overflowed); \
-                     the run became unstable (reduce time.courant, add gravity.dissipation, or raise the resolution)",
-                    s.step, s.t
-                ))
-            );
+            bail!("{}", unhealthy(&s, &d));
         }
         let limit = crate::backend::quantum::representation(stepper.setup()).physicality_limit(stepper.setup());
         if d.state_min_symplectic < limit {
@@ -357,24 +440,41 @@ fn drive(
         if done % every == 0 || done == steps {
             d.wall_per_step = last_row.0.elapsed().as_secs_f64() / (done - last_row.1) as f64;
             last_row = (Instant::now(), done);
-            writer.push_row(&d.columns());
+            timed(io, || writer.push_row(&d.columns()))?;
             say(summary(&d));
         }
         let snapshot = out.snapshot_every > 0 && done % out.snapshot_every == 0;
         let checkpoint = (out.checkpoint_every > 0 && done % out.checkpoint_every == 0) || done == steps;
-        if snapshot || checkpoint {
-            let s = stepper.download()?;
-            if snapshot {
-                let cf = stepper.constraint_fields()?;
-                writer.write_snapshot(SnapshotData::from_state(&s, &cf, crate::diagnostics::phi2_field(&s, stepper.setup()).as_deref()))?;
+        timed(io, || -> anyhow::Result<()> {
+            if snapshot || checkpoint {
+                let s = stepper.download()?;
+                if snapshot {
+                    write_snapshot(stepper, writer, &s)?;
+                }
+                if checkpoint {
+                    writer.write_checkpoint(&s)?;
+                }
             }
-            if checkpoint {
-                writer.write_checkpoint(&s)?;
-            }
-        }
-        writer.flush_if_due()?;
+            writer.flush_if_due()
+        })?;
     }
-    writer.finish()
+    timed(io, || writer.finish())
+}
+
+/// Why the state of `d` is not healthy: the field and site from the state, or else the diagnostics that are
+/// not finite (the state is finite, but a diagnostic of it overflowed).
+fn unhealthy(s: &State, d: &Diagnostics) -> String {
+    let what = health_check(s).unwrap_or_else(|| {
+        let bad: Vec<String> = d.nonfinite_sums().iter().map(|(n, v)| format!("{n} = {v}")).collect();
+        format!(
+            "non-finite diagnostics at step {}, t = {:.6}: {} (the state itself is finite, but its energies or \
+             constraints overflow)",
+            s.step,
+            s.t,
+            if bad.is_empty() { "the metric or lapse is not positive".to_string() } else { bad.join(", ") }
+        )
+    });
+    format!("{what}: {}", crate::diagnostics::unhealthy_advice(s.step))
 }
 
 #[cfg(test)]

@@ -74,7 +74,10 @@ pub fn load(path: Option<&Path>, sets: &[String]) -> Result<LoadedConfig, Config
 /// [`load`] followed by [`super::validate`]. On failure the error lists the loading problems and the value
 /// problems of what could be loaded, together; on success the warnings of both are returned.
 pub fn load_and_validate(path: Option<&Path>, sets: &[String]) -> Result<LoadedConfig, ConfigError> {
-    let (mut loaded, mut problems) = load_lenient(path, sets)?;
+    finish_validation(load_lenient(path, sets)?)
+}
+
+fn finish_validation((mut loaded, mut problems): (LoadedConfig, Vec<Problem>)) -> Result<LoadedConfig, ConfigError> {
     let review = super::review(&loaded.config);
     problems.extend(review.problems);
     if !problems.is_empty() {
@@ -98,17 +101,58 @@ pub fn load_schema_lenient<C: Schema>(
     default: (&str, &str),
     sets: &[String],
 ) -> Result<(LoadedConfig<C>, Vec<Problem>), ConfigError> {
-    let (origin, text) = match path {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Io {
-                path: p.display().to_string(),
-                source,
-            })?;
-            (p.display().to_string(), text)
-        }
-        None => (default.0.to_string(), default.1.to_string()),
-    };
+    match path {
+        Some(p) => load_lenient_text::<C>(&p.display().to_string(), &read_config_file(p)?, sets),
+        None => load_lenient_text::<C>(default.0, default.1, sets),
+    }
+}
 
+/// Largest configuration file `cqgrav` reads: a real configuration is a few kilobytes; anything near this is
+/// not one (`/dev/zero`, a data file given by mistake) and would otherwise be read without bound.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// The text of a configuration file: a regular file (not a FIFO, device or directory, which could block or
+/// never end) of at most [`MAX_CONFIG_BYTES`], in UTF-8.
+pub fn read_config_file(p: &Path) -> Result<String, ConfigError> {
+    use std::io::Read;
+    let io = |source: std::io::Error| ConfigError::Io { path: p.display().to_string(), source };
+    let refuse = |why: String| io(std::io::Error::new(std::io::ErrorKind::InvalidInput, why));
+    let meta = std::fs::metadata(p).map_err(io)?;
+    if !meta.is_file() {
+        return Err(refuse(format!("not a regular file ({}); give a TOML file", crate::io::file_kind(&meta))));
+    }
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(refuse(format!(
+            "{} bytes, more than the {} bytes a configuration may have (is this a TOML configuration?)",
+            meta.len(),
+            MAX_CONFIG_BYTES
+        )));
+    }
+    let mut text = String::new();
+    std::fs::File::open(p).map_err(io)?.take(MAX_CONFIG_BYTES + 1).read_to_string(&mut text).map_err(io)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(refuse(format!("more than the {MAX_CONFIG_BYTES} bytes a configuration may have")));
+    }
+    Ok(text)
+}
+
+/// [`load`] of a configuration given as text (`origin` names it in messages, e.g. the checkpoint it came from).
+pub fn load_text(origin: &str, text: &str, sets: &[String]) -> Result<LoadedConfig, ConfigError> {
+    let (loaded, problems) = load_lenient_text::<Config>(origin, text, sets)?;
+    if problems.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(ConfigError::Invalid(problems))
+    }
+}
+
+/// [`load_and_validate`] of a configuration given as text.
+pub fn load_and_validate_text(origin: &str, text: &str, sets: &[String]) -> Result<LoadedConfig, ConfigError> {
+    finish_validation(load_lenient_text::<Config>(origin, text, sets)?)
+}
+
+fn load_lenient_text<C: Schema>(origin: &str, text: &str, sets: &[String]) -> Result<(LoadedConfig<C>, Vec<Problem>), ConfigError> {
+    let (origin, text) = (origin.to_string(), text.to_string());
     // Parse twice: once keeping spans (to point at lines), once into plain values (to edit and deserialise).
     let spanned = DeTable::parse(&text).map_err(|e| syntax_error(&origin, &text, &e))?;
     let mut table: Table = toml::from_str(&text).map_err(|e| syntax_error(&origin, &text, &e))?;

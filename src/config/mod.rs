@@ -12,10 +12,16 @@ pub mod regime;
 mod schema;
 mod validate;
 
-pub use load::{load, load_and_validate, load_lenient, load_schema_lenient, LoadedConfig, Schema, DEFAULT_TOML};
+pub use load::{
+    load, load_and_validate, load_and_validate_text, load_lenient, load_schema_lenient, load_text, read_config_file, LoadedConfig,
+    Schema, DEFAULT_TOML, MAX_CONFIG_BYTES,
+};
 pub(crate) use validate::fmt_num;
 pub use schema::*;
-pub use validate::{dense_memory_bytes, ensemble_memory_bytes, review, unimplemented_features, validate, Review};
+pub use validate::{
+    dense_memory_bytes, ensemble_memory_bytes, host_bytes_per_site, host_memory_bytes, machine_memory, review, unimplemented_features,
+    validate, Review, MAX_STEPS,
+};
 
 use std::fmt;
 
@@ -142,6 +148,7 @@ pub const KEYS: &[KeyInfo] = keys![
     "output"."timeseries_every" => "an integer >= 1",
     "output"."snapshot_every" => "an integer >= 0 (0 = none)",
     "output"."checkpoint_every" => "an integer >= 0 (0 = none)",
+    "output"."flush_interval" => "a number of seconds >= 0 (0 = flush at every timeseries row)",
     "run"."backend" => "one of \"auto\", \"gpu\", \"cpu\"",
     "run"."precision" => "one of \"f32\", \"f64\"",
     "run"."seed" => "an integer >= 0",
@@ -192,6 +199,7 @@ impl Config {
 
     /// The number of steps: `time.steps` when given (it wins over `t_end`), else the first whole number of
     /// steps reaching `t_end`: ceil(t_end/dt − 1e-9), at least 1. The run ends at t = n_steps·dt ≥ t_end.
+    /// Validation refuses counts above [`MAX_STEPS`], so in a run the conversion never saturates.
     pub fn n_steps(&self) -> u64 {
         if let Some(s) = self.time.steps {
             return s;

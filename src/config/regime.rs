@@ -66,7 +66,7 @@ impl Regime {
         let heating = hm.heating();
         let dv = lat.cell_volume();
         let loc = crate::physics::lattice_vacuum::vacuum_jet_covariance(&lat, &stencil, &gbar, params.mass).ok()?;
-        let (omegas, _) = crate::physics::lattice_vacuum::mode_frequencies(&lat, &stencil, &gbar, params.mass).ok()?;
+        let (omegas, _) = crate::physics::lattice_vacuum::frequencies(&lat, &stencil, &gbar, params.mass).ok()?;
         let jets = JetMap::new(&lat, &stencil);
         let xbar = &state.data[crate::state::var::PHI * n..(crate::state::var::PI_PHI + 1) * n];
         let sites: Vec<SiteCoeffs> =

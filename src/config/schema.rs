@@ -219,10 +219,19 @@ pub struct OutputConfig {
     pub snapshot_every: u64,
     /// Steps between checkpoints, 0 = none.
     pub checkpoint_every: u64,
+    /// Longest wall time (seconds) between two flushes of the main file: what a crash can lose (0 = at every
+    /// timeseries row).
+    pub flush_interval: f64,
 }
 impl Default for OutputConfig {
     fn default() -> Self {
-        Self { file: PathBuf::from("cqgrav.h5"), timeseries_every: 1, snapshot_every: 0, checkpoint_every: 0 }
+        Self {
+            file: PathBuf::from("cqgrav.h5"),
+            timeseries_every: 1,
+            snapshot_every: 0,
+            checkpoint_every: 0,
+            flush_interval: 2.0,
+        }
     }
 }
 

@@ -39,23 +39,8 @@ pub fn review(cfg: &Config) -> Review {
 // NOT YET IMPLEMENTED — remove each check here when its feature lands.
 // ------------------------------------------------------------------------------------------------------------
 /// Settings that are valid by SPEC but not implemented in this version of cqgrav: rejected honestly.
-pub fn unimplemented_features(cfg: &Config) -> Vec<Problem> {
-    let mut p = Vec::new();
-    match cfg.matter.representation {
-        Representation::None => {}
-        Representation::Dense | Representation::Ensemble => {}
-        Representation::Fourier => {
-            p.push(Problem::new(
-                "matter.representation",
-                format!(
-                    "matter.representation = \"{}\" (SPEC §4.2) is not implemented in this version of cqgrav yet; use \
-                     \"dense\" (lattices up to about 8³) or \"none\" (classical scalar field)",
-                    cfg.matter.representation.name()
-                ),
-            ));
-        }
-    }
-    p
+pub fn unimplemented_features(_cfg: &Config) -> Vec<Problem> {
+    Vec::new()
 }
 
 /// Bytes the CPU `dense` representation holds for n sites: fifteen (2n × 2n) float64 matrices (Γ, its three RK4
@@ -74,6 +59,28 @@ pub fn ensemble_memory_bytes(sites: usize, members: usize, control_variate: bool
     copies * 2 * sites as u128 * members as u128 * 8
 }
 
+/// Host bytes per lattice site of a classical run (issue 15; `cqgrav check` prints it, validation refuses a
+/// lattice that does not fit the machine). CPU stepper, w = bytes of a real in `run.precision`: y, the RK4
+/// accumulator and two stage inputs (4 × 15 w), the stage right-hand sides (15 w), the scalar flux (3 w); with
+/// CQ noise the white, smoothed and increment tensors and the statistics (22 w) and the per-site temporaries of
+/// drawing them (10 w); the diagnostics' per-site columns and constraint fields (17 w). On the host in f64 for
+/// every backend: a downloaded state (15 × 8), a snapshot being built and one being written (2 × 20 × 8) with
+/// its constraint fields (4 × 8), the checkpoint's copy of the state (15 × 8). A GPU run holds only the host
+/// part (its device memory is checked when the buffers are created). `tests/memory_estimate.rs` measures the
+/// peak resident memory of real runs against it.
+pub fn host_bytes_per_site(cfg: &Config, gpu: bool) -> u128 {
+    let w: u128 = if cfg.run.precision == super::Precision::F32 { 4 } else { 8 };
+    let noise = if cfg.cq.diffusion > 0.0 { 32 } else { 0 };
+    let stepper = if gpu { 0 } else { (4 * 15 + 15 + 3 + noise + 17) * w };
+    stepper + (15 + 2 * 20 + 4 + 15) * 8
+}
+
+/// [`host_bytes_per_site`] times the number of sites (saturating: an absurd lattice gives an absurd number).
+pub fn host_memory_bytes(cfg: &Config, gpu: bool) -> u128 {
+    let sites = cfg.lattice.shape.iter().fold(1u128, |a, &n| a.saturating_mul(n as u128));
+    sites.saturating_mul(host_bytes_per_site(cfg, gpu))
+}
+
 /// MemTotal / MemAvailable of this machine in bytes (Linux), if known.
 pub fn machine_memory() -> Option<(u128, u128)> {
     let s = std::fs::read_to_string("/proc/meminfo").ok()?;
@@ -84,19 +91,49 @@ pub fn machine_memory() -> Option<(u128, u128)> {
     Some((get("MemTotal:")?, get("MemAvailable:")?))
 }
 
-/// The checks of a quantum field (SPEC §4, §4.1, §4.2): the physics every representation needs, then each one's
-/// size.
+/// A classical run whose host memory ([`host_memory_bytes`]) exceeds this machine's is refused with the size it
+/// needs; `auto` is judged by its GPU host part (it may still fall back to the CPU, which needs more).
+fn check_memory(cfg: &Config, r: &mut Review) {
+    let Some((total, _)) = machine_memory() else { return };
+    let gpu = cfg.run.backend != crate::config::BackendChoice::Cpu;
+    let need = host_memory_bytes(cfg, gpu);
+    if need > total {
+        let n: u128 = cfg.lattice.shape.iter().map(|&n| n as u128).product();
+        r.problems.push(Problem::new(
+            "lattice.shape",
+            format!(
+                "lattice.shape = {:?} ({n} sites) needs about {} GiB of host memory ({} bytes per site with run.backend = \"{}\", \
+                 run.precision = \"{}\"), more than this machine's {} GiB; use a smaller lattice{}",
+                cfg.lattice.shape,
+                fmt_num(need as f64 / (1u128 << 30) as f64),
+                host_bytes_per_site(cfg, gpu),
+                match cfg.run.backend {
+                    crate::config::BackendChoice::Auto => "auto",
+                    crate::config::BackendChoice::Gpu => "gpu",
+                    crate::config::BackendChoice::Cpu => "cpu",
+                },
+                if cfg.run.precision == super::Precision::F32 { "f32" } else { "f64" },
+                fmt_num(total as f64 / (1u128 << 30) as f64),
+                if gpu { "" } else { " (or run.precision = \"f32\")" }
+            ),
+        ));
+    }
+}
+
+/// The checks of a quantum field (SPEC §4, §4.1, §4.2; issues 5, 11): the physics every representation needs, then
+/// each one's size (dense's and the ensemble's memory; the fourier field's O(n) memory is printed by `cqgrav check`).
 fn check_dense(cfg: &Config, r: &mut Review) {
-    if cfg.matter.representation == Representation::None {
+    let rep = cfg.matter.representation;
+    if rep == Representation::None {
         return;
     }
-    let rep = cfg.matter.representation.name();
+    let name = rep.name();
     let m = cfg.matter.mass;
     if m.is_finite() && m <= 0.0 {
         r.problems.push(Problem::new(
             "matter.mass",
             format!(
-                "matter.mass = {m} with matter.representation = \"{rep}\": the initial state is the lattice Fock vacuum, \
+                "matter.mass = {m} with matter.representation = \"{name}\": the initial state is the lattice Fock vacuum, \
                  which needs ω_k² = κ_k² + m² > 0 for every lattice momentum; the k = 0 mode of a massless field has no \
                  vacuum. Use matter.mass > 0"
             ),
@@ -107,25 +144,29 @@ fn check_dense(cfg: &Config, r: &mut Review) {
         if cq.noise == crate::config::NoiseKind::TraceOnly {
             r.problems.push(Problem::new(
                 "cq.noise",
-                "cq.noise = \"trace-only\" with a quantum field (matter.representation ≠ \"none\"): the back-reaction \
-                 L̂^ab has a traceless part (D^aφ D^bφ) outside the range of the rank-one noise, so the decoherence–diffusion \
-                 trade-off C ⪰ ¼𝒟⁻¹ cannot be met (a noiseless channel of dπ^ab would reveal ⟨L̂⟩ exactly); use \
-                 cq.noise = \"tensor\" with cq.beta < 1/3",
+                format!(
+                    "cq.noise = \"trace-only\" with a quantum field (matter.representation = \"{name}\"): the back-reaction \
+                     L̂^ab has a traceless part (D^aφ D^bφ) outside the range of the rank-one noise, so the decoherence–diffusion \
+                     trade-off C ⪰ ¼𝒟⁻¹ cannot be met (a noiseless channel of dπ^ab would reveal ⟨L̂⟩ exactly); use \
+                     cq.noise = \"tensor\" with cq.beta < 1/3"
+                ),
             ));
         }
         if (cq.beta - 1.0 / 3.0).abs() <= 1e-12 {
             r.problems.push(Problem::new(
                 "cq.beta",
-                "cq.beta = 1/3 with a quantum field (matter.representation ≠ \"none\"): the diffusion tensor then has \
-                 no trace part, the back-reaction's trace g_ab L̂^ab lies outside the range of 𝒟 and the \
-                 decoherence–diffusion trade-off cannot be met; use cq.beta < 1/3",
+                format!(
+                    "cq.beta = 1/3 with a quantum field (matter.representation = \"{name}\"): the diffusion tensor then has \
+                     no trace part, the back-reaction's trace g_ab L̂^ab lies outside the range of 𝒟 and the \
+                     decoherence–diffusion trade-off cannot be met; use cq.beta < 1/3"
+                ),
             ));
         }
         if cq.correlation_length > 0.0 {
             r.problems.push(Problem::new(
                 "cq.correlation_length",
                 format!(
-                    "cq.correlation_length = {} with matter.representation = \"{rep}\": the decoherence and conditioning \
+                    "cq.correlation_length = {} with matter.representation = \"{name}\": the decoherence and conditioning \
                      need 𝒟⁻¹, and the inverse of the Gaussian kernel K_ℓ (exp(+k²ℓ²/2) in Fourier space) is not \
                      implemented; use white noise (cq.correlation_length = 0) with the quantum field",
                     cq.correlation_length
@@ -211,6 +252,54 @@ fn check_ensemble(cfg: &Config, n: usize, r: &mut Review) {
                 ),
             ));
         }
+    }
+}
+
+/// The largest box length max_a N_a h (a homogeneous direction counts as one spacing).
+fn max_box_length(cfg: &Config) -> f64 {
+    cfg.lattice.shape.iter().map(|&n| n as f64 * cfg.lattice.spacing).fold(0.0, f64::max)
+}
+
+/// Most steps a run may have: 2^53, below which the step count, the float64 `step` column and t = step·dt are
+/// exact integers times dt (issue 15: a tiny time.dt must not saturate the count silently).
+pub const MAX_STEPS: u64 = 1 << 53;
+
+/// The step count: at most [`MAX_STEPS`], reaching `time.t_end`, ending at a finite time.
+fn check_step_count(cfg: &Config, r: &mut Review) {
+    let dt = cfg.dt();
+    let dt_key = if cfg.time.dt.is_some() { "time.dt" } else { "time.courant" };
+    match cfg.time.steps {
+        Some(s) if s > MAX_STEPS => {
+            bad(r, "time.steps", format!("time.steps = {s} is more than 2^53 = {MAX_STEPS} steps, the most cqgrav counts exactly"));
+            return;
+        }
+        Some(_) => {}
+        None => {
+            let t = cfg.time.t_end;
+            let x = t / dt;
+            if x.is_nan() || x > MAX_STEPS as f64 {
+                bad(
+                    r,
+                    dt_key,
+                    format!(
+                        "dt = {} ({dt_key}) with time.t_end = {} needs {} steps, more than 2^53 = {MAX_STEPS} (the most \
+                         cqgrav counts exactly: the step count would saturate and t would stop advancing); increase the \
+                         time step or reduce time.t_end",
+                        fmt_num(dt),
+                        fmt_num(t),
+                        fmt_num(x)
+                    ),
+                );
+                return;
+            }
+            if (cfg.n_steps() as f64) * dt < t * (1.0 - 1e-9) {
+                bad(r, "time.t_end", format!("time.t_end = {t} is not reached by {} steps of dt = {}", cfg.n_steps(), fmt_num(dt)));
+            }
+        }
+    }
+    let end = cfg.n_steps() as f64 * dt;
+    if !end.is_finite() {
+        bad(r, dt_key, format!("{} steps of dt = {} end at a time that is not a finite number", cfg.n_steps(), fmt_num(dt)));
     }
 }
 
@@ -302,6 +391,9 @@ fn check_values(cfg: &Config, r: &mut Review) {
             "lattice.shape",
             format!("lattice.shape = {:?} has too many sites (at most 2^32 - 1)", l.shape),
         );
+    }
+    if shape_ok && cfg.matter.representation != Representation::Dense {
+        check_memory(cfg, r);
     }
     let h = l.spacing;
     let h_ok = h.is_finite() && h > 0.0;
@@ -452,6 +544,22 @@ fn check_values(cfg: &Config, r: &mut Review) {
             "cq.correlation_length",
             format!("cq.correlation_length = {ell} must be a finite number >= 0 (0 = white noise)"),
         );
+    } else if ell > 0.0 && h_ok && shape_ok && ell > max_box_length(cfg) {
+        // the smoothing stencil has 2⌈4ℓ/h⌉ + 1 points per axis: beyond the box it only wraps around again
+        let lmax = max_box_length(cfg);
+        bad(
+            r,
+            "cq.correlation_length",
+            format!(
+                "cq.correlation_length = {ell} exceeds the largest box length {} (lattice.shape × lattice.spacing): on \
+                 the periodic box the Gaussian kernel K_ℓ is then uniform to within exp(−π²ℓ²/L²) < 1e-4, i.e. the \
+                 noise is spatially homogeneous, and the smoothing stencil (2⌈4ℓ/h⌉ + 1 = {} points per axis) would \
+                 only wrap around the box; use cq.correlation_length <= {} (homogeneous noise at ℓ = L)",
+                fmt_num(lmax),
+                fmt_num(2.0 * (4.0 * ell / h).ceil() + 1.0),
+                fmt_num(lmax)
+            ),
+        );
     } else if ell > 0.0 && h_ok && shape_ok {
         let active: Vec<f64> = l.shape.iter().filter(|&&n| n > 1).map(|&n| n as f64 * h).collect();
         if let Some(lmin) = active.iter().copied().reduce(f64::min) {
@@ -478,7 +586,7 @@ fn check_values(cfg: &Config, r: &mut Review) {
     }
     if cq.frozen_drift {
         r.warnings.push(
-            if cfg.matter.representation == Representation::Dense {
+            if matches!(cfg.matter.representation, Representation::Dense | Representation::Fourier) {
                 "cq.frozen_drift = true: the metric's deterministic drift is switched off (testing only): g, π^ab and N \
                  stay frozen except for the CQ noise added to π^ab; the quantum field evolves in the frozen metric"
                     .into()
@@ -547,6 +655,10 @@ fn check_values(cfg: &Config, r: &mut Review) {
     }
     let dt = cfg.dt();
     let dt_ok = dt.is_finite() && dt > 0.0;
+    let t_end_ok = cfg.time.steps.is_some() || (cfg.time.t_end.is_finite() && cfg.time.t_end > 0.0);
+    if dt_ok && t_end_ok && cfg.time.steps != Some(0) {
+        check_step_count(cfg, r);
+    }
     let sigma_ok = sigma.is_finite() && sigma >= 0.0;
     if dt_ok
         && h_ok
@@ -579,10 +691,12 @@ fn check_values(cfg: &Config, r: &mut Review) {
             if dt > b.dt_max * (1.0 + 1e-12) {
                 let context = format!(
                     "for fd_order = {order}, dissipation = {sigma}, {active} active direction{} (characteristic speed {}, \
-                     mass term m·N = {}, safety factor {SAFETY})",
+                     mass term m·N = {} from matter.mass = {}, safety factor {SAFETY}; lattice.spacing = {})",
                     if active == 1 { "" } else { "s" },
                     fmt_num(b.wave_speed),
-                    fmt_num(b.mass_term)
+                    fmt_num(b.mass_term),
+                    fmt_num(m),
+                    fmt_num(h)
                 );
                 let also = if sigma > 0.0 { " or gravity.dissipation" } else { "" };
                 if dt_given {
@@ -615,6 +729,14 @@ fn check_values(cfg: &Config, r: &mut Review) {
             r,
             "output.timeseries_every",
             "output.timeseries_every = 0 must be >= 1 (steps between timeseries rows)".into(),
+        );
+    }
+    let fi = cfg.output.flush_interval;
+    if !(fi.is_finite() && fi >= 0.0) {
+        bad(
+            r,
+            "output.flush_interval",
+            format!("output.flush_interval = {fi} must be a finite number of seconds >= 0 (0 = flush at every timeseries row)"),
         );
     }
     if cfg.output.file.as_os_str().is_empty() {
@@ -790,17 +912,6 @@ mod tests {
         c.initial.phi = 0.0;
         c.gravity.cosmological_constant = -0.1;
         assert_eq!(keys(&c), vec!["gravity.cosmological_constant"]);
-    }
-
-    #[test]
-    fn unimplemented() {
-        let mut c = base();
-        c.matter.representation = Representation::Fourier;
-        let e = validate(&c).unwrap_err().to_string();
-        assert!(
-            e.contains("matter.representation") && e.contains("not implemented"),
-            "{e}"
-        );
     }
 
     #[test]

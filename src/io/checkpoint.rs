@@ -3,22 +3,26 @@
 //! in float64 (an f32 run's values are exactly representable). The random numbers are a counter-based
 //! generator keyed by (seed, step, site, component) (SPEC §3), so `seed` and `step` are its complete state.
 //! A run with a quantum field also stores its fluctuations as its representation holds them (backend/quantum.rs):
-//! group `quantum` with attribute `representation` and one dataset per array (`dense`: `gamma`, 2n × 2n;
-//! `ensemble`: `members`, …; x̄ is in `data`).
-//! The checkpoint also carries the timeseries rows and the snapshot list up to its step, so a restart
-//! rebuilds the main file from it alone.
-use super::h5util::{read_array_attr, read_scalar_attr, read_str_attr, write_array_attr, write_scalar_attr, write_str_attr};
+//! group `quantum` with attribute `representation` and one float64 dataset per array (`dense`: `gamma`, 2n × 2n;
+//! `ensemble`: `members`, …; x̄ is in `data`); the representation checks the arrays' sizes when it restores them.
+//! The checkpoint names its run (`run_id`), the number of timeseries rows up to its step (they stay in the
+//! run's segment files, [`super::rows`]) and the snapshot list, so a restart rebuilds the main file from it.
+//!
+//! Reading is in two parts, so that a damaged or foreign file is refused before anything large is read:
+//! [`CheckpointHeader::open`] reads and checks the attributes and the datasets' shapes, then
+//! [`CheckpointHeader::read`] reads the data (a restart first compares the header with the configuration).
+use super::h5util::{read_scalar_attr, read_str_attr, write_array_attr, write_scalar_attr, write_str_attr};
 use super::snapshot::SnapshotInfo;
-use super::timeseries::Timeseries;
 use crate::config::Precision;
 use crate::numerics::lattice::Lattice;
 use crate::state::{QuantumArray, QuantumData, State, NVARS, VAR_NAMES};
 use anyhow::{bail, Context, Result};
-use std::path::Path;
+use hdf5::types::TypeDescriptor;
+use std::path::{Path, PathBuf};
 
 /// Root attribute `format` of a checkpoint file.
 pub const FORMAT: &str = "cqgrav-checkpoint";
-/// Bumped whenever the layout changes (2: the quantum fluctuations moved into the group `quantum`).
+/// 2: `run_id` and `timeseries_rows` instead of a copy of the rows (issue 15).
 pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -31,12 +35,14 @@ pub struct Checkpoint {
     pub seed: u64,
     /// The effective configuration of the run (TOML, `LoadedConfig::text`).
     pub config_text: String,
-    /// The timeseries rows with step ≤ `state.step`.
-    pub timeseries: Timeseries,
+    /// The timeseries rows with step ≤ `state.step` (the first rows of the run's segments).
+    pub timeseries_rows: u64,
     /// The snapshots with step ≤ `state.step` (their files exist: each is renamed into place before).
     pub snapshots: Vec<SnapshotInfo>,
     /// One line per run segment (start, restarts), each ending with the backend ("… on cpu (2 threads, f64)").
     pub history: Vec<String>,
+    /// The run this checkpoint belongs to (also in its main file and segment names).
+    pub run_id: String,
 }
 
 pub fn precision_name(p: Precision) -> &'static str {
@@ -46,11 +52,11 @@ pub fn precision_name(p: Precision) -> &'static str {
     }
 }
 
-fn parse_precision(s: &str) -> Result<Precision> {
+pub fn parse_precision(s: &str) -> Result<Precision> {
     match s {
         "f32" => Ok(Precision::F32),
         "f64" => Ok(Precision::F64),
-        other => bail!("unknown precision {other:?}"),
+        other => bail!("unknown precision {other:?} (expected \"f32\" or \"f64\")"),
     }
 }
 
@@ -62,6 +68,7 @@ impl Checkpoint {
         let [n1, n2, n3] = s.lattice.shape;
         write_str_attr(&file, "format", FORMAT)?;
         write_scalar_attr(&file, "format_version", FORMAT_VERSION)?;
+        write_str_attr(&file, "run_id", &self.run_id)?;
         write_str_attr(&file, "code_version", env!("CARGO_PKG_VERSION"))?;
         write_str_attr(&file, "git_commit", super::git_commit())?;
         write_scalar_attr(&file, "step", s.step)?;
@@ -74,6 +81,7 @@ impl Checkpoint {
         write_scalar_attr(&file, "spacing", s.lattice.spacing)?;
         write_str_attr(&file, "variables", &VAR_NAMES.join(","))?;
         write_str_attr(&file, "history", &self.history.join("\n"))?;
+        write_scalar_attr(&file, "timeseries_rows", self.timeseries_rows)?;
         file.new_dataset::<f64>()
             .shape([NVARS, n3, n2, n1])
             .create("data")
@@ -96,59 +104,240 @@ impl Checkpoint {
         let times: Vec<f64> = self.snapshots.iter().map(|x| x.t).collect();
         file.new_dataset_builder().with_data(&steps).create("snapshot_steps").context("writing snapshot_steps")?;
         file.new_dataset_builder().with_data(&times).create("snapshot_times").context("writing snapshot_times")?;
-        self.timeseries.write(&file, "timeseries")?;
         file.close().with_context(|| format!("closing {}", path.display()))
     }
 
+    /// Reads and checks a whole checkpoint ([`CheckpointHeader::open`], then [`CheckpointHeader::read`]).
     pub fn read(path: &Path) -> Result<Self> {
+        CheckpointHeader::open(path)?.read()
+    }
+}
+
+/// A checkpoint's attributes and dataset shapes, checked for consistency; the data not read yet.
+#[derive(Debug, Clone)]
+pub struct CheckpointHeader {
+    pub path: PathBuf,
+    pub step: u64,
+    pub t: f64,
+    pub dt: f64,
+    pub precision: Precision,
+    pub seed: u64,
+    pub config_text: String,
+    pub lattice: Lattice,
+    pub run_id: String,
+    pub timeseries_rows: u64,
+    pub snapshots: Vec<SnapshotInfo>,
+    pub history: Vec<String>,
+    /// the representation of the group `quantum` and (name, shape) of its arrays (empty: no quantum field)
+    pub quantum: (String, Vec<(String, Vec<usize>)>),
+}
+
+/// Reads an attribute that must be a non-negative integer (an unsigned type, or a signed one ≥ 0), naming it.
+fn read_count(file: &hdf5::File, name: &str) -> Result<u64> {
+    let a = file.attr(name).with_context(|| format!("attribute {name} is missing"))?;
+    if a.ndim() != 0 {
+        bail!("attribute {name} must be a scalar, has shape {:?}", a.shape());
+    }
+    match a.dtype().and_then(|d| d.to_descriptor()) {
+        Ok(TypeDescriptor::Unsigned(_)) => a.read_scalar::<u64>().with_context(|| format!("reading attribute {name}")),
+        Ok(TypeDescriptor::Integer(_)) => {
+            let v = a.read_scalar::<i64>().with_context(|| format!("reading attribute {name}"))?;
+            u64::try_from(v).map_err(|_| anyhow::anyhow!("attribute {name} = {v} must be >= 0"))
+        }
+        Ok(other) => bail!("attribute {name} must be an integer, is {other:?}"),
+        Err(e) => bail!("attribute {name}: unreadable type ({e})"),
+    }
+}
+
+/// Reads an attribute that must be a finite float64 scalar, naming it.
+fn read_real(file: &hdf5::File, name: &str) -> Result<f64> {
+    let a = file.attr(name).with_context(|| format!("attribute {name} is missing"))?;
+    if a.ndim() != 0 || !matches!(a.dtype().and_then(|d| d.to_descriptor()), Ok(TypeDescriptor::Float(_))) {
+        bail!("attribute {name} must be a floating-point scalar");
+    }
+    let v: f64 = read_scalar_attr(file, name)?;
+    if !v.is_finite() {
+        bail!("attribute {name} = {v} must be finite");
+    }
+    Ok(v)
+}
+
+/// The shape of dataset `name`, which must be float64-convertible (a float type).
+fn float_shape(file: &hdf5::File, name: &str) -> Result<Vec<usize>> {
+    let ds = file.dataset(name).with_context(|| format!("dataset {name} is missing"))?;
+    if !matches!(ds.dtype().and_then(|d| d.to_descriptor()), Ok(TypeDescriptor::Float(_))) {
+        bail!("dataset {name} must hold floating-point numbers");
+    }
+    Ok(ds.shape())
+}
+
+impl CheckpointHeader {
+    /// Opens `path` and checks its attributes and dataset shapes against each other: every problem is an
+    /// error naming the attribute or dataset (and the file). Nothing large is read.
+    pub fn open(path: &Path) -> Result<Self> {
+        super::require_regular_file(path, "checkpoint")?;
         let file = hdf5::File::open(path).with_context(|| format!("opening checkpoint {}", path.display()))?;
-        Self::read_file(&file).with_context(|| format!("reading checkpoint {}", path.display()))
+        Self::check(&file, path).with_context(|| format!("checkpoint {}", path.display()))
     }
 
-    fn read_file(file: &hdf5::File) -> Result<Self> {
-        let format = read_str_attr(file, "format")?;
+    fn check(file: &hdf5::File, path: &Path) -> Result<Self> {
+        let format = read_str_attr(file, "format").context("attribute format (not a cqgrav checkpoint?)")?;
         if format != FORMAT {
-            bail!("not a cqgrav checkpoint (format = {format:?})");
+            bail!("not a cqgrav checkpoint (attribute format = {format:?})");
         }
-        let version: u32 = read_scalar_attr(file, "format_version")?;
-        if version != FORMAT_VERSION {
-            bail!("checkpoint format version {version}; this cqgrav reads version {FORMAT_VERSION}");
+        let version = read_count(file, "format_version")?;
+        if version != FORMAT_VERSION as u64 {
+            bail!("attribute format_version = {version}: this cqgrav reads checkpoint format version {FORMAT_VERSION}");
         }
-        let shape = read_array_attr::<u64>(file, "lattice_shape")?;
-        let shape: [usize; 3] = [shape[0] as usize, shape[1] as usize, shape[2] as usize];
-        let lattice = Lattice::new(shape, read_scalar_attr(file, "spacing")?);
-        let ds = file.dataset("data").context("opening dataset data")?;
-        let want = vec![NVARS, shape[2], shape[1], shape[0]];
-        if ds.shape() != want {
-            bail!("dataset data has shape {:?}, expected {want:?}", ds.shape());
+        let run_id = read_str_attr(file, "run_id")?;
+        if !super::writer::valid_run_id(&run_id) {
+            bail!("attribute run_id = {run_id:?} is not a cqgrav run id (16 hexadecimal digits)");
         }
-        let data = ds.read_raw::<f64>().context("reading dataset data")?;
-        let bg = file.dataset("background").and_then(|d| d.read_raw::<f64>()).context("reading dataset background")?;
-        let background: [f64; 6] = bg.as_slice().try_into().context("dataset background must have 6 values")?;
-        let steps = file.dataset("snapshot_steps").and_then(|d| d.read_raw::<u64>()).context("reading snapshot_steps")?;
-        let times = file.dataset("snapshot_times").and_then(|d| d.read_raw::<f64>()).context("reading snapshot_times")?;
+        let sa = file.attr("lattice_shape").context("attribute lattice_shape is missing")?;
+        if !matches!(sa.dtype().and_then(|d| d.to_descriptor()), Ok(TypeDescriptor::Unsigned(_) | TypeDescriptor::Integer(_))) || sa.shape() != [3] {
+            bail!("attribute lattice_shape must be 3 integers (N1, N2, N3), has shape {:?}", sa.shape());
+        }
+        let raw = sa.read_raw::<i64>().context("reading attribute lattice_shape")?;
+        if raw.iter().any(|&n| n < 1) {
+            bail!("attribute lattice_shape = {raw:?}: every entry must be >= 1");
+        }
+        let shape = [raw[0] as usize, raw[1] as usize, raw[2] as usize];
+        let sites = shape.iter().try_fold(1usize, |a, &n| a.checked_mul(n)).filter(|&s| s <= u32::MAX as usize);
+        let Some(sites) = sites else { bail!("attribute lattice_shape = {raw:?}: too many sites") };
+        let spacing = read_real(file, "spacing")?;
+        if spacing <= 0.0 {
+            bail!("attribute spacing = {spacing} must be > 0");
+        }
+        let step = read_count(file, "step")?;
+        if step > crate::config::MAX_STEPS {
+            bail!("attribute step = {step} is beyond the largest step count 2^53");
+        }
+        let dt = read_real(file, "dt")?;
+        if dt <= 0.0 {
+            bail!("attribute dt = {dt} must be > 0");
+        }
+        let t = read_real(file, "t")?;
+        if t != step as f64 * dt {
+            bail!("attribute t = {t} is not step·dt = {step}·{dt} = {}", step as f64 * dt);
+        }
+        let precision = parse_precision(&read_str_attr(file, "precision")?).context("attribute precision")?;
+        let seed = read_count(file, "seed")?;
+        let variables = read_str_attr(file, "variables")?;
+        if variables != VAR_NAMES.join(",") {
+            bail!("attribute variables = {variables:?}: this cqgrav stores the fields as {:?}", VAR_NAMES.join(","));
+        }
+        let config_text = read_str_attr(file, "config")?;
         let history = read_str_attr(file, "history")?;
-        let quantum = match file.group("quantum") {
-            Ok(g) => {
-                let mut q = QuantumData { representation: read_str_attr(&g, "representation")?, arrays: Vec::new() };
-                for name in g.member_names().context("listing group quantum")? {
-                    let ds = g.dataset(&name).with_context(|| format!("opening dataset quantum/{name}"))?;
-                    let data = ds.read_raw::<f64>().with_context(|| format!("reading dataset quantum/{name}"))?;
-                    q.arrays.push(QuantumArray { name, shape: ds.shape(), data });
+        let timeseries_rows = read_count(file, "timeseries_rows")?;
+        if timeseries_rows == 0 || timeseries_rows > step + 1 {
+            bail!("attribute timeseries_rows = {timeseries_rows}: a checkpoint at step {step} has between 1 and {} rows", step + 1);
+        }
+        let [n1, n2, n3] = shape;
+        let want = vec![NVARS, n3, n2, n1];
+        let got = float_shape(file, "data")?;
+        if got != want {
+            bail!("dataset data has shape {got:?}; lattice_shape {shape:?} needs {want:?}");
+        }
+        if float_shape(file, "background")? != [6] {
+            bail!("dataset background must have 6 values (ḡ_ab)");
+        }
+        let quantum = if file.link_exists("quantum") {
+            let g = file.group("quantum").context("quantum must be a group")?;
+            let rep = read_str_attr(&g, "representation").context("group quantum")?;
+            let mut arrays = Vec::new();
+            for name in g.member_names().context("listing group quantum")? {
+                let ds = g.dataset(&name).with_context(|| format!("quantum/{name} must be a dataset"))?;
+                if !matches!(ds.dtype().and_then(|d| d.to_descriptor()), Ok(TypeDescriptor::Float(_))) {
+                    bail!("dataset quantum/{name} must hold floating-point numbers");
                 }
-                q
+                arrays.push((name, ds.shape()));
             }
-            Err(_) => QuantumData::default(),
+            (rep, arrays)
+        } else {
+            (String::new(), Vec::new())
         };
+        let _ = sites;
+        let steps_ds = file.dataset("snapshot_steps").context("dataset snapshot_steps is missing")?;
+        let times_ds = file.dataset("snapshot_times").context("dataset snapshot_times is missing")?;
+        if steps_ds.ndim() != 1 || times_ds.shape() != steps_ds.shape() || steps_ds.size() as u64 > step + 1 {
+            bail!(
+                "datasets snapshot_steps {:?} and snapshot_times {:?} must be 1-D of one length, at most step + 1",
+                steps_ds.shape(),
+                times_ds.shape()
+            );
+        }
+        let steps = steps_ds.read_raw::<u64>().context("reading snapshot_steps")?;
+        let times = times_ds.read_raw::<f64>().context("reading snapshot_times")?;
+        if steps.windows(2).any(|w| w[0] >= w[1]) || steps.last().is_some_and(|&s| s > step) {
+            bail!("dataset snapshot_steps {steps:?} must increase and end at or before step {step}");
+        }
+        if let Some((s, t)) = steps.iter().zip(&times).find(|(&s, &t)| t != s as f64 * dt) {
+            bail!("dataset snapshot_times: the snapshot at step {s} has t = {t}, not step·dt");
+        }
         Ok(Self {
-            state: State { lattice, data, background, t: read_scalar_attr(file, "t")?, step: read_scalar_attr(file, "step")?, quantum },
-            dt: read_scalar_attr(file, "dt")?,
-            precision: parse_precision(&read_str_attr(file, "precision")?)?,
-            seed: read_scalar_attr(file, "seed")?,
-            config_text: read_str_attr(file, "config")?,
-            timeseries: Timeseries::read(&file.group("timeseries").context("opening group timeseries")?)?,
+            path: path.to_path_buf(),
+            step,
+            t,
+            dt,
+            precision,
+            seed,
+            config_text,
+            lattice: Lattice::new(shape, spacing),
+            run_id,
+            timeseries_rows,
             snapshots: steps.into_iter().zip(times).map(|(step, t)| SnapshotInfo { step, t }).collect(),
             history: history.lines().filter(|l| !l.is_empty()).map(String::from).collect(),
+            quantum,
+        })
+    }
+
+    /// Bytes the state would take in memory (float64 data and the quantum arrays).
+    pub fn state_bytes(&self) -> u128 {
+        let n = self.lattice.sites() as u128;
+        let q: u128 = self.quantum.1.iter().map(|(_, shape)| shape.iter().map(|&d| d as u128).product::<u128>()).sum();
+        (NVARS as u128 * n + q) * 8
+    }
+
+    /// Reads the state, refusing one that does not fit this machine's memory, a background metric that is
+    /// not finite and positive definite, and a state that is not finite and physical ([`crate::diagnostics::health_check`]).
+    pub fn read(&self) -> Result<Checkpoint> {
+        let ctx = || format!("checkpoint {}", self.path.display());
+        if let Some((total, _)) = crate::config::machine_memory() {
+            if self.state_bytes() > total {
+                bail!("{}: its state needs {} bytes, more than this machine's memory", ctx(), self.state_bytes());
+            }
+        }
+        let file = hdf5::File::open(&self.path).with_context(|| format!("opening {}", ctx()))?;
+        let data = file.dataset("data").and_then(|d| d.read_raw::<f64>()).with_context(|| format!("{}: reading dataset data", ctx()))?;
+        let bg = file.dataset("background").and_then(|d| d.read_raw::<f64>()).with_context(|| format!("{}: reading dataset background", ctx()))?;
+        let background: [f64; 6] = bg.as_slice().try_into().with_context(|| format!("{}: dataset background must have 6 values", ctx()))?;
+        let det = crate::physics::tensor::det(&background);
+        if background.iter().any(|x| !x.is_finite()) || background[0] <= 0.0 || det <= 0.0 {
+            bail!("{}: dataset background = {background:?} is not a positive-definite metric", ctx());
+        }
+        let mut quantum = QuantumData { representation: self.quantum.0.clone(), arrays: Vec::new() };
+        for (name, shape) in &self.quantum.1 {
+            let path = format!("quantum/{name}");
+            let data = file.dataset(&path).and_then(|d| d.read_raw::<f64>()).with_context(|| format!("{}: reading dataset {path}", ctx()))?;
+            if data.iter().any(|x| !x.is_finite()) {
+                bail!("{}: dataset {path} has non-finite values", ctx());
+            }
+            quantum.arrays.push(QuantumArray { name: name.clone(), shape: shape.clone(), data });
+        }
+        let state = State { lattice: self.lattice, data, background, t: self.t, step: self.step, quantum };
+        if let Some(problem) = crate::diagnostics::health_check(&state) {
+            bail!("{}: dataset data is not a state a run can continue from: {problem}", ctx());
+        }
+        Ok(Checkpoint {
+            state,
+            dt: self.dt,
+            precision: self.precision,
+            seed: self.seed,
+            config_text: self.config_text.clone(),
+            timeseries_rows: self.timeseries_rows,
+            snapshots: self.snapshots.clone(),
+            history: self.history.clone(),
+            run_id: self.run_id.clone(),
         })
     }
 }

@@ -11,10 +11,20 @@
 //!
 //! A process killed at any moment therefore leaves only complete files behind; what it loses is the
 //! timeseries rows computed since the last flush.
+//!
+//! The timeseries rows live in segment files `<file>.d/timeseries_<run id>_<block>.h5` of [`rows::BLOCK_ROWS`]
+//! rows each (written once), plus the current block's `…_<block>.open.h5` (rewritten at each flush, at most one
+//! block); the main file presents them as one `/timeseries/<name>` dataset each through HDF5 virtual datasets
+//! ([`rows`]), so a flush costs O(rows since the last flush), not O(all rows). An advisory lock
+//! (`<file>.d/lock`, [`lock`]) keeps a second process from writing the same output.
 pub mod checkpoint;
 pub mod h5util;
+pub mod lock;
 pub mod reader;
+pub mod restart;
+pub mod rows;
 pub mod snapshot;
+pub mod snapshot_writer;
 pub mod timeseries;
 pub mod toy;
 pub mod writer;
@@ -74,6 +84,10 @@ impl OutputPaths {
     pub fn checkpoint_rel(&self) -> String {
         format!("{}/{CHECKPOINT_FILE}", self.dir_name())
     }
+    /// `<file>.d/lock`: the advisory lock of the process writing this output ([`lock::OutputLock`]).
+    pub fn lock(&self) -> PathBuf {
+        self.dir.join(LOCK_FILE)
+    }
     /// The main file of a path given by a user: the main file itself, or its sidecar checkpoint
     /// (`run.h5.d/checkpoint.h5` → `run.h5`).
     pub fn from_user_path(path: &Path) -> Self {
@@ -88,13 +102,83 @@ impl OutputPaths {
 }
 
 pub const CHECKPOINT_FILE: &str = "checkpoint.h5";
+pub const LOCK_FILE: &str = "lock";
 
-/// Writes `target` atomically: `write` fills a temporary file in `tmp_dir` (same file system), which is then
-/// fsynced and renamed over `target`, and the directory is fsynced. `what` names the content in errors.
+/// What kind of file system object `meta` describes, for messages ("a FIFO", "a directory", …).
+pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_file() {
+        "a regular file"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Fails unless `path` is an existing regular file (opening a FIFO or a device could block or never end);
+/// `what` names the file in the message ("checkpoint", "output file").
+pub fn require_regular_file(path: &Path, what: &str) -> anyhow::Result<()> {
+    let meta = std::fs::metadata(path).with_context(|| format!("{what} {}", path.display()))?;
+    if !meta.is_file() {
+        anyhow::bail!("{what} {} is {}, not an HDF5 file", path.display(), file_kind(&meta));
+    }
+    Ok(())
+}
+
+/// Writes `target` atomically and durably: [`atomic_replace`], then the directory is fsynced so that the
+/// rename itself survives a power loss. For files written rarely (the checkpoint, an ensemble summary).
 pub fn atomic_write(
     target: &Path,
     tmp_dir: &Path,
     what: &str,
+    write: impl FnOnce(&Path) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    atomic_replace(target, tmp_dir, what, write)?;
+    sync_dir(target.parent());
+    Ok(())
+}
+
+/// Writes `target` atomically: `write` fills a temporary file in `tmp_dir` (same file system), which is then
+/// fsynced and renamed over `target`. The directory is not synced: the caller does that ([`sync_dir`]) before
+/// anything durable refers to `target` (the writer syncs `<file>.d/` once per flush, before the main file that
+/// links the new files is renamed). `what` names the content in errors.
+pub fn atomic_replace(
+    target: &Path,
+    tmp_dir: &Path,
+    what: &str,
+    write: impl FnOnce(&Path) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    replace_file(target, tmp_dir, what, true, write)
+}
+
+/// [`atomic_replace`] without the fsync: the file is complete for any reader (a killed process cannot leave it
+/// half written) but not yet on stable storage; [`sync_filesystem`] must run before anything durable refers to
+/// it. For snapshot files, whose individual fsyncs would cost a device flush each (milliseconds) when a run
+/// writes hundreds per second.
+pub fn atomic_replace_unsynced(
+    target: &Path,
+    tmp_dir: &Path,
+    what: &str,
+    write: impl FnOnce(&Path) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    replace_file(target, tmp_dir, what, false, write)
+}
+
+fn replace_file(
+    target: &Path,
+    tmp_dir: &Path,
+    what: &str,
+    fsync: bool,
     write: impl FnOnce(&Path) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(tmp_dir)
@@ -102,12 +186,13 @@ pub fn atomic_write(
     let base = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = tmp_dir.join(format!(".{base}{TMP_MARK}{}", std::process::id()));
     let result = write(&tmp).and_then(|()| {
-        std::fs::File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .with_context(|| format!("cannot fsync {} ({what})", tmp.display()))?;
+        if fsync {
+            std::fs::File::open(&tmp)
+                .and_then(|f| f.sync_all())
+                .with_context(|| format!("cannot fsync {} ({what})", tmp.display()))?;
+        }
         std::fs::rename(&tmp, target)
             .with_context(|| format!("cannot rename {} to {} ({what})", tmp.display(), target.display()))?;
-        sync_dir(target.parent());
         Ok(())
     });
     if result.is_err() {
@@ -119,8 +204,9 @@ pub fn atomic_write(
 /// Marks temporary files: `.<name>.tmp.<pid>`.
 const TMP_MARK: &str = ".tmp.";
 
-/// Best effort: makes a rename durable (not needed against a killed process, only against power loss).
-fn sync_dir(dir: Option<&Path>) {
+/// Best effort: makes the renames into `dir` durable (not needed against a killed process, only against power
+/// loss).
+pub fn sync_dir(dir: Option<&Path>) {
     let dir = match dir {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -128,6 +214,18 @@ fn sync_dir(dir: Option<&Path>) {
     if let Ok(f) = std::fs::File::open(dir) {
         let _ = f.sync_all();
     }
+}
+
+/// Puts everything written to the file system holding `dir` on stable storage (syncfs(2)): one device flush for
+/// all snapshot files written since the last call, instead of one each.
+pub fn sync_filesystem(dir: &Path) -> anyhow::Result<()> {
+    use std::os::fd::AsRawFd;
+    let d = std::fs::File::open(dir).with_context(|| format!("opening {} to sync it", dir.display()))?;
+    // SAFETY: syncfs takes a valid open file descriptor, owned by `d` for the duration of the call
+    if unsafe { libc::syncfs(d.as_raw_fd()) } != 0 {
+        return Err(std::io::Error::last_os_error()).with_context(|| format!("syncfs on {}", dir.display()));
+    }
+    Ok(())
 }
 
 /// Removes temporary files in `dir` left behind by processes that no longer exist (killed writers).

@@ -28,6 +28,10 @@ pub struct CheckpointEntry {
 #[derive(Debug, Clone)]
 pub struct OutputFile {
     pub paths: OutputPaths,
+    /// root attribute `run_id` (empty in files written before format version 2)
+    pub run_id: String,
+    /// root attribute `format_version`
+    pub format_version: u32,
     /// Root attributes as text, in file order (name, value).
     pub attrs: Vec<(String, String)>,
     pub config_text: String,
@@ -42,6 +46,7 @@ pub struct OutputFile {
 
 impl OutputFile {
     pub fn open(path: &Path) -> Result<Self> {
+        super::require_regular_file(path, "output file")?;
         let f = hdf5::File::open(path).with_context(|| format!("opening {}", path.display()))?;
         Self::read(&f, path).with_context(|| format!("reading {}", path.display()))
     }
@@ -74,6 +79,9 @@ impl OutputFile {
             attrs.push((name, text));
         }
         let shape = read_array_attr::<u64>(f, "lattice_shape")?;
+        if shape.len() != 3 || shape.contains(&0) {
+            bail!("root attribute lattice_shape = {shape:?} must be 3 positive integers");
+        }
         let ts = Timeseries::read(&f.group("timeseries").context("opening group /timeseries")?)?;
         let mut snapshots = Vec::new();
         let sg = f.group("snapshots").context("opening group /snapshots")?;
@@ -96,6 +104,8 @@ impl OutputFile {
         });
         Ok(Self {
             paths: OutputPaths::new(path),
+            run_id: read_str_attr(f, "run_id").unwrap_or_default(),
+            format_version: read_scalar_attr::<u32>(f, "format_version").unwrap_or(0),
             attrs,
             config_text: read_str_attr(f, "config")?,
             lattice_shape: [shape[0] as usize, shape[1] as usize, shape[2] as usize],
@@ -105,6 +115,22 @@ impl OutputFile {
             snapshots,
             checkpoint,
         })
+    }
+
+    /// One line for messages: rows, last step and time, snapshots, checkpoint, run id.
+    pub fn describe(&self) -> String {
+        let rows = self.timeseries.len();
+        let last = match (self.timeseries.steps().last(), self.timeseries.column("t").and_then(|t| t.last())) {
+            (Some(s), Some(t)) => format!(" up to step {s} (t = {t})"),
+            _ => String::new(),
+        };
+        let ck = match &self.checkpoint {
+            Some(Ok(c)) => format!(", checkpoint at step {}", c.step),
+            Some(Err(_)) => ", an unreadable checkpoint".into(),
+            None => String::new(),
+        };
+        let id = if self.run_id.is_empty() { String::new() } else { format!(", run id {}", self.run_id) };
+        format!("{rows} timeseries row{}{last}, {} snapshot{}{ck}{id}", if rows == 1 { "" } else { "s" }, self.snapshots.len(), if self.snapshots.len() == 1 { "" } else { "s" })
     }
 
     pub fn attr(&self, name: &str) -> Option<&str> {

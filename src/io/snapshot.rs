@@ -63,9 +63,10 @@ impl SnapshotData {
         self.fields.iter().find(|f| f.0 == name).map(|f| f.2.as_slice())
     }
 
-    /// Writes the snapshot file at `path` (not atomically: see [`super::atomic_write`]).
-    pub fn write(&self, path: &Path, spacing: f64, precision: Precision) -> Result<()> {
+    /// Writes the snapshot file at `path` (not atomically: see [`super::atomic_write`]) of the run `run_id`.
+    pub fn write(&self, path: &Path, spacing: f64, precision: Precision, run_id: &str) -> Result<()> {
         let file = hdf5::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        super::h5util::write_str_attr(&file, "run_id", run_id)?;
         write_scalar_attr(&file, "t", self.t)?;
         write_scalar_attr(&file, "step", self.step)?;
         write_scalar_attr(&file, "spacing", spacing)?;

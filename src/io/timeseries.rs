@@ -1,8 +1,11 @@
-//! The `/timeseries` group (SPEC §6, §7, §10): one 1-D float64 column per diagnostic, all the same length,
-//! held in memory and written whole at each flush of the main file (and into each checkpoint).
+//! The `/timeseries` group (SPEC §6, §7, §10): one 1-D float64 column per diagnostic, all the same length, as
+//! read back into memory (`inspect`, `plot`, ensembles). A run writes its rows through [`super::rows`].
 use super::h5util::{read_str_attr, write_str_attr};
 use anyhow::{Context, Result};
 use hdf5::Group;
+
+/// Chunk length (rows) of a timeseries written whole by [`Timeseries::write_described`] (another model's output).
+const CHUNK_ROWS: usize = 4096;
 
 /// Columns in the order of [`crate::diagnostics::Diagnostics::columns`].
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -10,10 +13,6 @@ pub struct Timeseries {
     pub names: Vec<String>,
     pub columns: Vec<Vec<f64>>,
 }
-
-/// Most rows per chunk of the extendible datasets (the chunk follows the length below that, so a short
-/// timeseries makes a small file).
-const CHUNK_ROWS: usize = 4096;
 
 impl Timeseries {
     pub fn len(&self) -> usize {
@@ -43,14 +42,6 @@ impl Timeseries {
             col.push(row.iter().find(|(n, _)| n == name).map_or(f64::NAN, |(_, v)| *v));
         }
     }
-    /// Keeps the rows with step ≤ `step` (a restart drops what a run computed after its last checkpoint).
-    pub fn truncate_after_step(&mut self, step: u64) {
-        let keep = self.steps().iter().take_while(|&&s| s <= step).count();
-        for c in &mut self.columns {
-            c.truncate(keep);
-        }
-    }
-
     /// Writes the group `name` of `parent`: one extendible (maxshape unlimited), chunked float64 dataset per
     /// column, each with a `description` attribute.
     pub fn write(&self, parent: &Group, name: &str) -> Result<()> {
@@ -74,15 +65,16 @@ impl Timeseries {
         Ok(())
     }
 
-    /// Reads a group written by [`Timeseries::write`]: the columns of `Diagnostics::columns` in their order,
-    /// then any others sorted by name.
+    /// Reads a `/timeseries` group (virtual datasets of a run, or ordinary ones): the columns of
+    /// `Diagnostics::columns` in their order, then any others sorted by name.
     pub fn read(group: &Group) -> Result<Self> {
-        let mut names = group.member_names().with_context(|| format!("listing {}", group.name()))?;
-        let known: Vec<&str> = crate::diagnostics::Diagnostics::default().columns().iter().map(|c| c.0).collect();
-        names.sort_by_key(|n| (known.iter().position(|k| k == n).unwrap_or(usize::MAX), n.clone()));
+        let names = ordered_names(group.member_names().with_context(|| format!("listing {}", group.name()))?);
         let mut ts = Timeseries::default();
         for n in names {
             let ds = group.dataset(&n).with_context(|| format!("opening {}/{n}", group.name()))?;
+            if ds.ndim() != 1 || ds.size() > MAX_ROWS {
+                anyhow::bail!("{}: shape {:?} is not a timeseries column (1-D, at most {MAX_ROWS} rows)", ds.name(), ds.shape());
+            }
             let col = ds.read_raw::<f64>().with_context(|| format!("reading {}", ds.name()))?;
             ts.names.push(n);
             ts.columns.push(col);
@@ -99,6 +91,17 @@ impl Timeseries {
         let ds = group.dataset(name)?;
         read_str_attr(&ds, "description")
     }
+}
+
+/// Most rows a timeseries column read back may have (a damaged or foreign file is refused rather than read
+/// without bound): 2^32, four thousand times a 10⁶-step run with a row per step.
+pub const MAX_ROWS: usize = 1 << 32;
+
+/// `names` in the order of `Diagnostics::columns`, then any others sorted by name.
+pub fn ordered_names(mut names: Vec<String>) -> Vec<String> {
+    let known: Vec<&str> = crate::diagnostics::Diagnostics::default().columns().iter().map(|c| c.0).collect();
+    names.sort_by_key(|n| (known.iter().position(|k| k == n).unwrap_or(usize::MAX), n.clone()));
+    names
 }
 
 /// The timeseries names SPEC §10 promises (the file may hold more: every column of `Diagnostics::columns`).
@@ -142,16 +145,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn push_and_truncate() {
+    fn push_fills_missing_columns_with_nan() {
         let mut ts = Timeseries::default();
         ts.push(&[("t", 0.0), ("step", 0.0)]);
         ts.push(&[("t", 0.5), ("step", 1.0), ("a", 2.0)]);
-        ts.push(&[("t", 1.0), ("step", 2.0), ("a", 3.0)]);
-        assert_eq!(ts.len(), 3);
+        assert_eq!(ts.len(), 2);
         assert!(ts.column("a").unwrap()[0].is_nan());
-        ts.truncate_after_step(1);
         assert_eq!(ts.steps(), vec![0, 1]);
-        assert_eq!(ts.column("a").unwrap().len(), 2);
     }
 
     #[test]

@@ -1,24 +1,30 @@
-//! The output of one run (SPEC §7): keeps the timeseries rows and the snapshot list in memory and rewrites
-//! the small main file and the XDMF sidecar atomically at each flush point (after each snapshot and
-//! checkpoint, at the end, and otherwise at most every [`FLUSH_INTERVAL`] of wall time).
+//! The output of one run (SPEC §7): appends the timeseries rows to their segment files ([`super::rows`]),
+//! writes snapshots on a background thread and checkpoints, and rewrites the small main file and the XDMF
+//! sidecar atomically at each flush point: before each checkpoint (and after the first, which adds the
+//! `/checkpoint` link), at the end, and otherwise when rows or snapshots are pending and the last flush is
+//! `output.flush_interval` old. A flush costs O(rows since the last flush) plus the main file, whose size
+//! grows only with the number of snapshots (their links).
+//!
+//! A new output writes nothing before its first flush (the driver's step-0 row), so a run that cannot start
+//! leaves an earlier output as it was; with `--overwrite` the earlier output's files are removed only once
+//! that first main file is in place.
 use super::checkpoint::{precision_name, Checkpoint};
 use super::h5util::{write_array_attr, write_scalar_attr, write_str_attr};
+use super::lock::OutputLock;
+use super::rows::RowStore;
 use super::snapshot::{SnapshotData, SnapshotInfo};
-use super::timeseries::Timeseries;
-use super::{atomic_write, remove_stale_tmp_files, OutputPaths, UNITS};
+use super::snapshot_writer::SnapshotWriter;
+use super::{atomic_replace, remove_stale_tmp_files, sync_dir, sync_filesystem, OutputPaths, UNITS};
 use crate::config::Precision;
 use crate::state::State;
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Root attribute `format` of a main output file.
 pub const FORMAT: &str = "cqgrav-output";
-pub const FORMAT_VERSION: u32 = 1;
-
-/// Longest wall time between two rewrites of the main file: the timeseries rows computed since the last
-/// flush are what a killed run loses.
-pub const FLUSH_INTERVAL: Duration = Duration::from_secs(2);
+/// 2: the timeseries are virtual datasets over segment files, `run_id` (issue 15).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Provenance of a run: the root attributes of the main file (SPEC §7).
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +45,9 @@ pub struct RunMeta {
     pub background: [f64; 6],
     /// One line per run segment: the start and each restart.
     pub history: Vec<String>,
+    /// The identity of the run ([`new_run_id`]), shared by its main file, checkpoint and segment files and kept
+    /// across restarts: a restart refuses a checkpoint of another run.
+    pub run_id: String,
 }
 
 /// The line of [`RunMeta::history`] for a segment starting at `step`.
@@ -46,51 +55,66 @@ pub fn history_line(what: &str, step: u64, backend: &str) -> String {
     format!("{what} at step {step} by cqgrav {} (commit {}) on {backend}", env!("CARGO_PKG_VERSION"), super::git_commit())
 }
 
+/// A new run id: 16 hexadecimal digits from the operating system's random hash keys, the time and the process.
+pub fn new_run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.write_u32(std::process::id());
+    format!("{:016x}", h.finish())
+}
+
+/// Is `run_id` the kind of id [`new_run_id`] makes (it becomes part of file names)?
+pub fn valid_run_id(run_id: &str) -> bool {
+    run_id.len() == 16 && run_id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 pub struct OutputWriter {
     paths: OutputPaths,
     meta: RunMeta,
-    ts: Timeseries,
+    rows: RowStore,
     snaps: Vec<SnapshotInfo>,
+    /// snapshots listed in the XDMF sidecar on disk (it is rewritten only when this changes)
+    snaps_in_xdmf: Option<usize>,
     checkpoint_step: Option<u64>,
+    /// the main file on disk links `/checkpoint`
+    checkpoint_linked: bool,
     last_flush: Instant,
+    flush_interval: Duration,
     dirty: bool,
-    /// The snapshot being written on a background thread (at most one), recorded in the main file only once
-    /// its file is complete and renamed into place.
-    pending: Option<(std::thread::JoinHandle<Result<()>>, SnapshotInfo)>,
+    /// Snapshots being written on the background thread, recorded in the main file only once their file is
+    /// complete and renamed into place.
+    snapshot_writer: SnapshotWriter,
+    /// snapshot files renamed into place but not yet on stable storage ([`OutputWriter::make_durable`])
+    unsynced_snapshots: bool,
+    /// `--overwrite`: remove the earlier output's files once the first main file of this run is in place
+    replace_earlier: bool,
+    flushed_once: bool,
+    lock: OutputLock,
 }
 
 impl OutputWriter {
-    /// A new output at `path`, replacing any earlier one of that name (its snapshots and checkpoint are
-    /// removed after the new, empty main file is in place).
-    pub fn create(path: &Path, meta: RunMeta) -> Result<Self> {
-        let mut w = Self::empty(path, meta);
-        w.flush()?;
-        for e in std::fs::read_dir(&w.paths.dir).into_iter().flatten().flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name == super::CHECKPOINT_FILE || (name.starts_with("snapshot_") && name.ends_with(".h5")) {
-                std::fs::remove_file(e.path())
-                    .with_context(|| format!("removing {} of an earlier run", e.path().display()))?;
-            }
-        }
-        Ok(w)
+    /// A new output at the locked `paths` (see [`check_new_output`]); nothing is written before the first
+    /// flush. With `replace_earlier`, the files of an earlier output there are removed after that flush.
+    pub fn create(lock: OutputLock, paths: &OutputPaths, meta: RunMeta, flush_interval: Duration, replace_earlier: bool) -> Self {
+        let rows = RowStore::new(paths, &meta.run_id);
+        let mut w = Self::empty(lock, paths, meta, rows, flush_interval);
+        w.replace_earlier = replace_earlier;
+        w
     }
 
-    /// Continues the output at `path` from `ckpt`: its timeseries rows and snapshots (all with step ≤ the
-    /// checkpoint's) are kept, later snapshot files of a run that went on after the checkpoint are removed.
-    /// Also returns how many rows and snapshots the main file had after the checkpoint (now dropped).
-    pub fn resume(path: &Path, meta: RunMeta, ckpt: &Checkpoint) -> Result<(Self, usize, usize)> {
+    /// Continues the output at `paths` from `ckpt` (validated by [`super::restart`]): its rows and snapshots
+    /// up to the checkpoint are kept, what the run wrote after the checkpoint is dropped. The main file is
+    /// rewritten before later segment and snapshot files are removed. Also returns how many rows and snapshots
+    /// were dropped.
+    pub fn resume(lock: OutputLock, paths: &OutputPaths, meta: RunMeta, ckpt: &Checkpoint, flush_interval: Duration) -> Result<(Self, u64, usize)> {
         let step = ckpt.state.step;
-        let (rows_after, snaps_after) = super::OutputFile::open(path).map_or((0, 0), |f| {
-            let later = |s: u64| s > step;
-            let snaps = f.snapshots.iter().filter(|e| e.info.as_ref().is_ok_and(|i| later(i.0))).count();
-            (f.timeseries.steps().into_iter().filter(|&s| later(s)).count(), snaps)
-        });
-        let mut w = Self::empty(path, meta);
-        w.ts = ckpt.timeseries.clone();
-        w.ts.truncate_after_step(step);
+        let (rows, rows_after) = RowStore::resume(paths, &meta.run_id, ckpt.timeseries_rows)?;
+        let mut w = Self::empty(lock, paths, meta, rows, flush_interval);
         w.snaps = ckpt.snapshots.iter().filter(|s| s.step <= step && w.paths.snapshot(s.step).exists()).copied().collect();
         w.checkpoint_step = Some(step);
         w.flush()?;
+        let mut snaps_after = 0;
         for e in std::fs::read_dir(&w.paths.dir).into_iter().flatten().flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             let later = name
@@ -101,31 +125,39 @@ impl OutputWriter {
             if later {
                 std::fs::remove_file(e.path())
                     .with_context(|| format!("removing {} (written after the checkpoint)", e.path().display()))?;
+                snaps_after += 1;
             }
         }
         Ok((w, rows_after, snaps_after))
     }
 
-    fn empty(path: &Path, meta: RunMeta) -> Self {
-        let paths = OutputPaths::new(path);
+    fn empty(lock: OutputLock, paths: &OutputPaths, meta: RunMeta, rows: RowStore, flush_interval: Duration) -> Self {
         remove_stale_tmp_files(&paths.dir);
         Self {
-            paths,
+            paths: paths.clone(),
             meta,
-            ts: Timeseries::default(),
+            rows,
             snaps: Vec::new(),
+            snaps_in_xdmf: None,
             checkpoint_step: None,
+            checkpoint_linked: false,
             last_flush: Instant::now(),
+            flush_interval,
             dirty: true,
-            pending: None,
+            snapshot_writer: SnapshotWriter::default(),
+            unsynced_snapshots: false,
+            replace_earlier: false,
+            flushed_once: false,
+            lock,
         }
     }
 
     pub fn paths(&self) -> &OutputPaths {
         &self.paths
     }
-    pub fn timeseries(&self) -> &Timeseries {
-        &self.ts
+    /// Timeseries rows so far (written or pending).
+    pub fn rows(&self) -> u64 {
+        self.rows.len()
     }
     pub fn snapshots(&self) -> &[SnapshotInfo] {
         &self.snaps
@@ -135,96 +167,150 @@ impl OutputWriter {
     }
 
     /// Appends a timeseries row (`Diagnostics::columns`); written at the next flush.
-    pub fn push_row(&mut self, row: &[(&str, f64)]) {
-        self.ts.push(row);
+    pub fn push_row(&mut self, row: &[(&str, f64)]) -> Result<()> {
+        self.rows.push(row)?;
         self.dirty = true;
-    }
-
-    /// Writes the snapshot file on a background thread (waiting for the previous one first); the main file links
-    /// it once the file is complete ([`OutputWriter::settle`]).
-    pub fn write_snapshot(&mut self, snap: SnapshotData) -> Result<()> {
-        // One snapshot in flight: compression and disk writes overlap the next steps, not the stepping thread.
-        self.settle(true)?;
-        let (spacing, precision) = (self.meta.spacing, self.meta.precision);
-        let (path, dir) = (self.paths.snapshot(snap.step), self.paths.dir.clone());
-        let info = SnapshotInfo { step: snap.step, t: snap.t };
-        let handle = std::thread::Builder::new()
-            .name(format!("snapshot {}", snap.step))
-            .spawn(move || {
-                atomic_write(&path, &dir, &format!("snapshot at step {}", snap.step), |tmp| snap.write(tmp, spacing, precision))
-            })
-            .context("starting the snapshot writer thread")?;
-        self.pending = Some((handle, info));
         Ok(())
     }
 
-    /// Records the background snapshot once its file is in place (waiting for it when `wait`), then flushes
-    /// the main file so it links the new snapshot. The main file never names a snapshot file that is not
-    /// complete, which is what keeps a killed run's output readable.
+    /// Writes the snapshot file on the background thread ([`SnapshotWriter`]); the main file links it once the
+    /// file is complete ([`OutputWriter::settle`]). A new output's first main file must be in place before (it
+    /// replaces an earlier output whose snapshot files have the same names).
+    pub fn write_snapshot(&mut self, snap: SnapshotData) -> Result<()> {
+        if !self.flushed_once {
+            bail!("internal: a snapshot before the output's first flush");
+        }
+        let (path, dir) = (self.paths.snapshot(snap.step), self.paths.dir.clone());
+        let (spacing, precision) = (self.meta.spacing, self.meta.precision);
+        self.snapshot_writer.submit(snap, path, dir, spacing, precision, &self.meta.run_id)?;
+        self.settle(false)
+    }
+
+    /// Records the snapshots whose files are in place (after waiting for all when `wait`); the next flush links
+    /// them. The main file never names a snapshot file that is not complete, which is what keeps a killed run's
+    /// output readable.
     fn settle(&mut self, wait: bool) -> Result<()> {
-        let done = self.pending.as_ref().is_some_and(|(h, _)| wait || h.is_finished());
-        if !done {
+        let done = self.snapshot_writer.completed(wait)?;
+        if done.is_empty() {
             return Ok(());
         }
-        let (handle, info) = self.pending.take().expect("pending snapshot");
-        handle.join().map_err(|_| anyhow::anyhow!("the snapshot writer thread panicked (step {})", info.step))??;
-        self.snaps.retain(|s| s.step != info.step);
-        self.snaps.push(info);
+        for info in done {
+            self.snaps.retain(|s| s.step != info.step);
+            self.snaps.push(info);
+        }
         self.snaps.sort_by_key(|s| s.step);
-        self.flush()
+        self.dirty = true;
+        self.unsynced_snapshots = true;
+        Ok(())
     }
 
-    /// Waits for the snapshot in flight and flushes: the end of a run (or of its error path).
+    /// The snapshot files written since the last call, on stable storage: one syncfs instead of a device
+    /// flush per file. Runs before a main file links them and before a checkpoint lists them.
+    fn make_durable(&mut self) -> Result<()> {
+        if std::mem::take(&mut self.unsynced_snapshots) {
+            sync_filesystem(&self.paths.dir)?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the snapshot in flight and flushes: the end of a run (or of its error path). A new output that
+    /// never flushed (the run stopped before its first row) writes nothing: an earlier output stays as it was.
     pub fn finish(&mut self) -> Result<()> {
         self.settle(true)?;
+        if !self.flushed_once {
+            return Ok(());
+        }
         self.flush()
     }
 
-    /// Rewrites the checkpoint with `state` (as the stepper holds it) and the rows and snapshots so far. The
-    /// main file is flushed before (so whenever a checkpoint exists, the main file has its rows) and after.
+    /// Rewrites the checkpoint with `state` (as the stepper holds it), the number of rows and the snapshots so
+    /// far. Its rows and snapshot files are on stable storage before (so whenever a checkpoint exists, the run's
+    /// segment files hold its rows); the main file is flushed after the first checkpoint, which adds the
+    /// `/checkpoint` link, and otherwise at its usual times (it may map fewer rows than the checkpoint until
+    /// then).
     pub fn write_checkpoint(&mut self, state: &State) -> Result<()> {
         self.settle(true)?;
-        if self.dirty {
+        if !self.flushed_once {
             self.flush()?;
         }
+        self.rows.flush()?;
+        self.make_durable()?;
         let step = state.step;
-        let mut ts = self.ts.clone();
-        ts.truncate_after_step(step);
         let ckpt = Checkpoint {
             state: state.clone(),
             dt: self.meta.dt,
             precision: self.meta.precision,
             seed: self.meta.seed,
             config_text: self.meta.config_text.clone(),
-            timeseries: ts,
+            timeseries_rows: self.rows.len(),
             snapshots: self.snaps.iter().filter(|s| s.step <= step).copied().collect(),
             history: self.meta.history.clone(),
+            run_id: self.meta.run_id.clone(),
         };
-        atomic_write(&self.paths.checkpoint(), &self.paths.dir, &format!("checkpoint at step {step}"), |tmp| ckpt.write(tmp))?;
+        // fsynced, renamed, the directory synced at the next flush: a power loss before then leaves the previous
+        // checkpoint, whose rows and snapshots are on stable storage as well
+        atomic_replace(&self.paths.checkpoint(), &self.paths.dir, &format!("checkpoint at step {step}"), |tmp| ckpt.write(tmp))?;
         self.checkpoint_step = Some(step);
-        self.flush()
-    }
-
-    /// Flushes when rows are pending and the last flush is [`FLUSH_INTERVAL`] old.
-    pub fn flush_if_due(&mut self) -> Result<()> {
-        self.settle(false)?;
-        if self.dirty && self.last_flush.elapsed() >= FLUSH_INTERVAL {
+        if !self.checkpoint_linked {
             self.flush()?;
         }
         Ok(())
     }
 
-    /// Rewrites the XDMF sidecar and the main file (each atomically).
+    /// Flushes when rows or snapshots are pending and the last flush is `output.flush_interval` old.
+    pub fn flush_if_due(&mut self) -> Result<()> {
+        self.settle(false)?;
+        if self.dirty && self.last_flush.elapsed() >= self.flush_interval {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the new rows' segments, then the XDMF sidecar (when the snapshots changed) and the main file, each
+    /// atomically, in that order. Every file is fsynced before its rename; the renames into `<file>.d/` (segments,
+    /// snapshots) are made durable by one directory sync before the main file that maps them is renamed, and the
+    /// main file's rename by a sync of its directory after.
     pub fn flush(&mut self) -> Result<()> {
+        self.rows.flush()?;
+        self.make_durable()?;
         let p = &self.paths;
         let m = &self.meta;
-        let text = super::xdmf::xdmf(p, m.lattice_shape, m.spacing, m.precision, &self.snaps);
-        atomic_write(&p.xdmf, &p.dir, "the XDMF sidecar", |tmp| {
-            std::fs::write(tmp, &text).with_context(|| format!("writing {}", tmp.display()))
-        })?;
-        atomic_write(&p.main, &p.dir, "the main output file", |tmp| self.write_main(tmp))?;
+        sync_dir(Some(&p.dir));
+        if self.snaps_in_xdmf != Some(self.snaps.len()) {
+            let text = super::xdmf::xdmf(p, m.lattice_shape, m.spacing, m.precision, &self.snaps);
+            atomic_replace(&p.xdmf, &p.dir, "the XDMF sidecar", |tmp| {
+                std::fs::write(tmp, &text).with_context(|| format!("writing {}", tmp.display()))
+            })?;
+            self.snaps_in_xdmf = Some(self.snaps.len());
+        }
+        atomic_replace(&p.main, &p.dir, "the main output file", |tmp| self.write_main(tmp))?;
+        sync_dir(p.main.parent());
+        self.checkpoint_linked = self.checkpoint_step.is_some();
+        self.rows.after_main_written()?;
         self.last_flush = Instant::now();
         self.dirty = false;
+        if !self.flushed_once {
+            self.flushed_once = true;
+            self.lock.mark_used();
+            if std::mem::take(&mut self.replace_earlier) {
+                self.remove_earlier_output()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `--overwrite`: the snapshots, checkpoint and row segments of the output this run replaced (its main file
+    /// and sidecar were replaced by the first flush).
+    fn remove_earlier_output(&self) -> Result<()> {
+        for e in std::fs::read_dir(&self.paths.dir).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let earlier = name == super::CHECKPOINT_FILE
+                || (name.starts_with("snapshot_") && name.ends_with(".h5"))
+                || (RowStore::is_segment_file(&name) && !RowStore::is_segment_of(&name, &self.meta.run_id));
+            if earlier {
+                std::fs::remove_file(e.path()).with_context(|| format!("removing {} of the replaced output", e.path().display()))?;
+            }
+        }
         Ok(())
     }
 
@@ -233,6 +319,7 @@ impl OutputWriter {
         let f = hdf5::File::create(path).with_context(|| format!("creating {}", path.display()))?;
         write_str_attr(&f, "format", FORMAT)?;
         write_scalar_attr(&f, "format_version", FORMAT_VERSION)?;
+        write_str_attr(&f, "run_id", &m.run_id)?;
         write_str_attr(&f, "code_version", env!("CARGO_PKG_VERSION"))?;
         write_str_attr(&f, "git_commit", super::git_commit())?;
         write_str_attr(&f, "config", &m.config_text)?;
@@ -246,7 +333,9 @@ impl OutputWriter {
         write_str_attr(&f, "device", &m.device)?;
         write_array_attr(&f, "background_metric", &m.background)?;
         write_str_attr(&f, "history", &m.history.join("\n"))?;
-        self.ts.write(&f, "timeseries")?;
+        let ts = f.create_group("timeseries").context("creating group /timeseries")?;
+        self.rows.write_datasets(&ts)?;
+        drop(ts);
         let snaps = f.create_group("snapshots").context("creating group /snapshots")?;
         for s in &self.snaps {
             let name = OutputPaths::snapshot_group_name(s.step);
@@ -260,4 +349,60 @@ impl OutputWriter {
         }
         f.close().with_context(|| format!("closing {}", path.display()))
     }
+}
+
+/// Takes the lock of a new output at `paths`, then checks under the lock that it may be written
+/// ([`check_new_output`]).
+pub fn lock_new_output(paths: &OutputPaths, overwrite: bool) -> Result<OutputLock> {
+    let lock = OutputLock::acquire(paths)?;
+    check_new_output(paths, overwrite)?;
+    Ok(lock)
+}
+
+/// Is there an output at `paths` a new run would replace? Refuses what cqgrav must never replace: a main file
+/// that is not a cqgrav output (or not a regular file), and, without `overwrite`, any earlier cqgrav output
+/// (its main file, or files of one in `<file>.d/`). Reads only.
+pub fn check_new_output(paths: &OutputPaths, overwrite: bool) -> Result<()> {
+    let main = &paths.main;
+    let mut found = Vec::new();
+    if let Ok(meta) = std::fs::symlink_metadata(main) {
+        if !meta.is_file() {
+            bail!(
+                "output.file {} exists and is {}: cqgrav writes its output only where it can replace its own files; \
+                 choose another output.file",
+                main.display(),
+                super::file_kind(&meta)
+            );
+        }
+        let what = match super::OutputFile::open(main) {
+            Ok(f) => f.describe(),
+            Err(e) => bail!(
+                "output.file {} exists but is not a readable cqgrav output ({e:#}); cqgrav does not replace files it did \
+                 not write: move it away or choose another output.file",
+                main.display()
+            ),
+        };
+        found.push(format!("{} ({what})", main.display()));
+    }
+    let mut files = 0usize;
+    for e in std::fs::read_dir(&paths.dir).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name == super::CHECKPOINT_FILE || (name.starts_with("snapshot_") && name.ends_with(".h5")) || RowStore::is_segment_file(&name) {
+            files += 1;
+        }
+    }
+    if files > 0 {
+        found.push(format!("{} file{} of a run in {}", files, if files == 1 { "" } else { "s" }, paths.dir.display()));
+    }
+    if found.is_empty() || overwrite {
+        return Ok(());
+    }
+    bail!(
+        "the output {} already exists: {}. cqgrav never replaces a finished run by itself: continue it with \
+         `cqgrav run --restart {}`, choose another output.file, or pass --overwrite to replace it (its files are \
+         removed only after the new run has written its first rows)",
+        main.display(),
+        found.join("; "),
+        main.display()
+    )
 }

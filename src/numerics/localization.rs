@@ -26,10 +26,12 @@ pub fn gaspari_cohn(r: f64, c: f64) -> f64 {
     }
 }
 
-/// The periodic one-dimensional taper Σ_m GC(d + mL; c) on an axis of length L.
+/// The periodic one-dimensional taper Σ_m GC(d + mL; c) / Σ_m GC(mL; c) on an axis of length L (normalised to 1 at
+/// d = 0; a positive multiple of a positive-definite function, and → 1 everywhere when c ≫ L).
 pub fn periodic_taper(d: f64, length: f64, c: f64) -> f64 {
     let images = (2.0 * c / length).ceil() as i64 + 1;
-    (-images..=images).map(|m| gaspari_cohn(d + m as f64 * length, c)).sum()
+    let sum = |x: f64| -> f64 { (-images..=images).map(|m| gaspari_cohn(x + m as f64 * length, c)).sum() };
+    sum(d) / sum(0.0)
 }
 
 /// The block tiling of a lattice and the separable taper between block centres.
@@ -150,7 +152,8 @@ mod tests {
     use super::*;
 
     /// GC is continuous at z = 1 and 2 with GC(0) = 1, and the block taper is positive semi-definite (smallest
-    /// eigenvalue of the dense nb × nb taper ≥ −1e-12), on a lattice whose support wraps the box.
+    /// eigenvalue of the dense nb × nb taper ≥ −1e-12) with ρ = 1 on the diagonal, on a lattice whose support wraps
+    /// the box; a taper much longer than the box is flat (1 everywhere).
     #[test]
     fn gaspari_cohn_taper_is_positive_definite() {
         assert!((gaspari_cohn(0.0, 1.0) - 1.0).abs() < 1e-15);
@@ -174,9 +177,12 @@ mod tests {
             }
             let m = nalgebra::DMatrix::from_row_slice(nb, nb, &dense);
             assert!((&m - m.transpose()).abs().max() < 1e-14, "taper not symmetric (c = {c})");
+            assert!((0..nb).all(|b| (dense[b * nb + b] - 1.0).abs() < 1e-14), "c = {c}: ρ(0) ≠ 1");
             let lo = nalgebra::SymmetricEigen::new(m).eigenvalues.min();
             assert!(lo > -1e-12, "c = {c}: smallest eigenvalue {lo}");
         }
+        let flat = periodic_taper(0.45, 1.2, 100.0);
+        assert!((flat - 1.0).abs() < 1e-3, "a long taper on a short axis is flat: {flat}");
     }
 
     #[test]

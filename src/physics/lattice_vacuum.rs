@@ -26,8 +26,9 @@ pub fn symbols(lat: &Lattice, stencil: &Stencil) -> [Vec<f64>; 3] {
     })
 }
 
-/// ω_k for all n modes (index j1 + N1(j2 + N2 j3)). Errors if some ω_k² ≤ 0 (m = 0 has a zero mode).
-pub fn mode_frequencies(lat: &Lattice, stencil: &Stencil, g: &Sym<f64>, mass: f64) -> anyhow::Result<(Vec<f64>, [Vec<f64>; 3])> {
+/// ω_k for all n modes (index j1 + N1(j2 + N2 j3)) and the per-axis symbols σ_a. Errors if some ω_k² ≤ 0 (m = 0 has
+/// a zero mode).
+pub fn frequencies(lat: &Lattice, stencil: &Stencil, g: &Sym<f64>, mass: f64) -> anyhow::Result<(Vec<f64>, [Vec<f64>; 3])> {
     let (gi, _) = super::tensor::inverse(g);
     let sig = symbols(lat, stencil);
     let [n1, n2, _] = lat.shape;
@@ -56,7 +57,7 @@ pub fn mode_frequencies(lat: &Lattice, stencil: &Stencil, g: &Sym<f64>, mass: f6
 /// The 5×5 jet covariance of the lattice vacuum for a homogeneous metric g (the `vacuum` renormalisation's
 /// subtraction, SPEC §4).
 pub fn vacuum_jet_covariance(lat: &Lattice, stencil: &Stencil, g: &Sym<f64>, mass: f64) -> anyhow::Result<Mat5> {
-    let (w, sig) = mode_frequencies(lat, stencil, g, mass)?;
+    let (w, sig) = frequencies(lat, stencil, g, mass)?;
     let sqrtg = super::tensor::det(g).sqrt();
     let dv = lat.cell_volume();
     let [n1, n2, _] = lat.shape;
@@ -80,7 +81,7 @@ pub fn vacuum_jet_covariance(lat: &Lattice, stencil: &Stencil, g: &Sym<f64>, mas
 
 /// Γ (row-major 2n × 2n) of the lattice vacuum for a homogeneous metric: mode sums, O(n²).
 pub fn vacuum_covariance_homogeneous(lat: &Lattice, stencil: &Stencil, g: &Sym<f64>, mass: f64) -> anyhow::Result<Vec<f64>> {
-    let (w, _) = mode_frequencies(lat, stencil, g, mass)?;
+    let (w, _) = frequencies(lat, stencil, g, mass)?;
     let sqrtg = super::tensor::det(g).sqrt();
     let dv = lat.cell_volume();
     let n = lat.sites();

@@ -4,6 +4,7 @@ pub mod constraints;
 pub mod cq_noise;
 pub mod cq_regime;
 pub mod ensemble_dynamics;
+pub mod fourier_dynamics;
 pub mod gauge;
 pub mod gaussian_dynamics;
 pub mod gaussian_forms;

@@ -27,7 +27,7 @@ import numpy as np
 SPEC_NAMES = ["t", "step", "a", "hubble", "ham_l2", "ham_linf", "ham_rel", "mom_l2", "mom_linf", "mom_rel",
               "e_kin_grav", "e_pot_grav", "e_matter", "phi_mean", "phi2_mean", "state_min_symplectic",
               "wall_per_step"]
-ROOT_STR = ["format", "code_version", "git_commit", "config", "units", "precision", "backend", "device", "history"]
+ROOT_STR = ["format", "run_id", "code_version", "git_commit", "config", "units", "precision", "backend", "device", "history"]
 TENSOR = ["xx", "xy", "xz", "yy", "yz", "zz"]
 VECTOR = ["x", "y", "z"]
 NVARS = 15
@@ -74,6 +74,8 @@ def check_root(f):
     if len(problems) > n0:
         return None
     check(a["format"] == "cqgrav-output", f"format = {a['format']!r}")
+    check(int(a["format_version"]) == 2, f"format_version = {a['format_version']}, expected 2")
+    check(re.fullmatch(r"[0-9a-f]{16}", a["run_id"]) is not None, f"run_id = {a['run_id']!r} is not 16 hex digits")
     check(a["units"] == "hbar = c = 16 pi G = 1", f"units = {a['units']!r}")
     check(a["precision"] in ("f32", "f64"), f"precision = {a['precision']!r}")
     check(len(a["git_commit"]) > 0 and len(a["code_version"]) > 0, "empty code_version or git_commit")
@@ -98,7 +100,12 @@ def check_timeseries(f, dt, crashed):
         check(ds.dtype == np.float64, f"/timeseries/{name} dtype {ds.dtype}, expected float64")
         check(ds.ndim == 1, f"/timeseries/{name} is not 1-D")
         check(ds.maxshape == (None,), f"/timeseries/{name} maxshape {ds.maxshape}, expected (None,) (extendible)")
-        check(ds.chunks is not None, f"/timeseries/{name} is not chunked")
+        # virtual datasets over the run's segment files (docs/output.md): every complete block from one file
+        if check(ds.is_virtual, f"/timeseries/{name} is not a virtual dataset"):
+            srcs = ds.virtual_sources()
+            pat = re.escape(os.path.basename(f.filename)) + r"\.d/timeseries_" + f.attrs["run_id"] + r"_(%b|\d+\.open)\.h5"
+            check(all(re.fullmatch(pat, v.file_name) and v.dset_name == name for v in srcs),
+                  f"/timeseries/{name} maps {[(v.file_name, v.dset_name) for v in srcs]}, not this run's segments")
         check(is_str(ds.attrs.get("description")), f"/timeseries/{name} has no description attribute")
         cols[name] = ds[()]
         lengths.add(ds.shape[0])
@@ -114,10 +121,11 @@ def check_timeseries(f, dt, crashed):
     return cols
 
 
-def check_snapshot_group(name, s, shape, precision, dt, base):
+def check_snapshot_group(name, s, shape, precision, dt, base, run_id):
     n1, n2, n3 = shape
     want = snapshot_shapes(n3, n2, n1)
     dtype = np.float32 if precision == "f32" else np.float64
+    check(s.attrs.get("run_id") == run_id, f"/snapshots/{name}: run_id {s.attrs.get('run_id')!r} is not the main file's {run_id!r}")
     for k in ["t", "step"]:
         check(k in s.attrs, f"/snapshots/{name}: attribute {k} missing")
     if "step" in s.attrs:
@@ -157,7 +165,7 @@ def check_snapshots(f, path, shape, precision, dt, crashed):
         except Exception as e:  # a dangling link: the snapshot file is missing or unreadable
             fail(f"/snapshots/{name}: cannot open through its external link: {e}")
             continue
-        check_snapshot_group(name, s, shape, precision, dt, base)
+        check_snapshot_group(name, s, shape, precision, dt, base, f.attrs["run_id"])
     return names
 
 
@@ -171,11 +179,13 @@ def check_checkpoint(f, path, shape, cols, crashed):
     c = f["checkpoint"]
     a = c.attrs
     n0 = len(problems)
-    for k in ["format", "format_version", "step", "t", "dt", "precision", "seed", "config", "lattice_shape", "spacing", "variables", "history"]:
+    for k in ["format", "format_version", "run_id", "step", "t", "dt", "precision", "seed", "config", "lattice_shape", "spacing",
+              "variables", "history", "timeseries_rows"]:
         check(k in a, f"/checkpoint: attribute {k} missing")
     if len(problems) > n0:
         return None
     check(a["format"] == "cqgrav-checkpoint", f"/checkpoint format = {a['format']!r}")
+    check(a["run_id"] == f.attrs["run_id"], f"/checkpoint run_id {a['run_id']!r} is not the main file's {f.attrs['run_id']!r}")
     n1, n2, n3 = shape
     check(c["data"].shape == (NVARS, n3, n2, n1) and c["data"].dtype == np.float64, f"/checkpoint/data: {c['data'].shape} {c['data'].dtype}")
     check(c["background"].shape == (6,), "/checkpoint/background must have 6 values")
@@ -184,14 +194,16 @@ def check_checkpoint(f, path, shape, cols, crashed):
     check(a["config"] == f.attrs["config"] or crashed or "restart" in f.attrs["history"], "/checkpoint config differs from the root config")
     for k in ["seed", "precision", "dt"]:
         check(a[k] == f.attrs[k], f"/checkpoint {k} differs from the root attribute")
-    ts = c["timeseries"]
+    check("timeseries" not in c, "/checkpoint has a copy of the timeseries (format 2 stores timeseries_rows)")
     if "step" in cols and len(cols["step"]):
-        cs = ts["step"][()]
-        check(len(cs) > 0 and cs[-1] <= int(a["step"]), "/checkpoint/timeseries goes past the checkpoint step")
-        n = len(cs)
-        for name in ts:
-            if name in cols and len(cols[name]) >= n:
-                check(np.array_equal(ts[name][()], cols[name][:n], equal_nan=True), f"/checkpoint/timeseries/{name} differs from /timeseries/{name}")
+        # the checkpoint's rows are the first timeseries_rows rows of the run, the last at or before its step; after a
+        # kill the main file may map fewer (it is flushed every output.flush_interval, the checkpoint's rows at once)
+        r, steps = int(a["timeseries_rows"]), cols["step"]
+        if crashed and r > len(steps):
+            check(steps[-1] <= int(a["step"]), f"/checkpoint at step {a['step']}: the main file has rows after it but fewer than its {r}")
+        else:
+            check(1 <= r <= len(steps) and steps[r - 1] <= int(a["step"]) and (r == len(steps) or steps[r] > int(a["step"])),
+                  f"/checkpoint timeseries_rows = {r} at step {a['step']} does not fit the rows {steps.tolist()[:r + 1]}")
         if not crashed:
             check(int(a["step"]) == int(cols["step"][-1]), f"final checkpoint at step {a['step']}, last row at step {cols['step'][-1]}")
     return int(a["step"])
@@ -263,10 +275,9 @@ def check_xdmf(path, f, snaps, shape, spacing, precision, crashed):
     grids = coll.findall("Grid")
     names = [gr.get("Name") for gr in grids]
     if crashed:
-        # the sidecar is renamed into place just before the main file: a kill in between leaves it one
-        # snapshot ahead (every snapshot it names is complete all the same)
-        check(names == snaps or (names[:-1] == snaps and len(names) == len(snaps) + 1),
-              f"XDMF grids {names} are neither the snapshots {snaps} nor one more")
+        # the sidecar is renamed into place just before the main file: a kill in between leaves it ahead by the
+        # snapshots of that flush (every snapshot it names is complete all the same)
+        check(names[: len(snaps)] == snaps, f"XDMF grids {names} do not start with the snapshots {snaps}")
     else:
         check(names == snaps, f"XDMF grids {names} != snapshots {snaps}")
     n1, n2, n3 = shape

@@ -6,6 +6,8 @@ pub mod diagnostics;
 pub mod reduce;
 pub mod evolve_stage;
 pub mod fd;
+pub mod health; // the health check of every step (issue 15)
+pub mod fourier_field;
 pub mod scalar_flux;
 
 use super::quantum::{representation, QuantumField};
@@ -33,6 +35,8 @@ pub struct CpuStepper<T: Real> {
     noise: Option<cq_noise::CpuNoise<T>>,
     /// the quantum field's fluctuations, in their representation (backend/quantum.rs)
     quantum: Box<dyn QuantumField>,
+    /// the first step after which the state was not finite (issue 15)
+    first_nonfinite: Option<u64>,
 }
 
 impl<T: Real> CpuStepper<T> {
@@ -65,6 +69,7 @@ impl<T: Real> CpuStepper<T> {
                 .is_active()
                 .then(|| cq_noise::CpuNoise::new(setup.noise, setup.lattice, setup.background, setup.dt)),
             quantum: representation(&setup).cpu(&setup, state)?,
+            first_nonfinite: None,
         };
         s.upload(state);
         Ok(s)
@@ -122,8 +127,16 @@ impl<T: Real> Stepper for CpuStepper<T> {
                 }
             }
             self.step += 1;
+            // issue 15: the health check of every step; stop at the first non-finite state
+            if !health::state_sum(&self.y).is_finite() {
+                self.first_nonfinite = Some(self.step);
+                return Ok(());
+            }
         }
         Ok(())
+    }
+    fn take_first_nonfinite(&mut self) -> anyhow::Result<Option<u64>> {
+        Ok(self.first_nonfinite.take())
     }
     fn download(&mut self) -> anyhow::Result<State> {
         Ok(State {

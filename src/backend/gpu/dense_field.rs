@@ -31,7 +31,7 @@ use crate::physics::gaussian_forms::QuantumParams;
 use crate::state::{var, State, NVARS};
 
 use super::params::{params_r, params_u};
-use super::quantum::{FieldBuffers, GpuQuantumField};
+use super::quantum::{record_ops, xbar_bytes, FieldBuffers, GpuQuantumField, KernelOp};
 use super::to_device;
 use crate::state::QuantumData;
 
@@ -88,11 +88,6 @@ enum K {
     Strength,
 }
 
-struct Op {
-    kernel: K,
-    group: wgpu::BindGroup,
-    threads: u32,
-}
 
 pub struct GpuDenseField {
     n: usize,
@@ -107,10 +102,10 @@ pub struct GpuDenseField {
     strength: wgpu::Buffer,
     /// w·h, c·h of the noise flow's sub-stages (rewritten each step)
     substep_kr: Vec<wgpu::Buffer>,
-    drift_pre: Vec<Vec<Op>>,
-    drift_post: Vec<Vec<Op>>,
-    cond_pre: Vec<Op>,
-    substep: Vec<Op>,
+    drift_pre: Vec<Vec<KernelOp>>,
+    drift_post: Vec<Vec<KernelOp>>,
+    cond_pre: Vec<KernelOp>,
+    substep: Vec<KernelOp>,
     /// the sub-stepping controller's part (None without noise)
     refine: Option<Refinement>,
     controller: SubstepController,
@@ -144,13 +139,13 @@ struct Refinement {
     /// w·h, c·h of a piece's drift stages
     drift_kr: Vec<wgpu::Buffer>,
     /// stage 0's stiffness (recorded in the step's stage 0)
-    stage0_stiffness: Vec<Op>,
+    stage0_stiffness: Vec<KernelOp>,
     /// a piece's stiffness: jet_covariance of Γ, site forms with the stage-0 coefficients, conditioning_strength on σ
-    piece_stiffness: Vec<Op>,
+    piece_stiffness: Vec<KernelOp>,
     /// a piece's drift stages (before the copy of x̄ into qs: none; pre and post as the step's, stage-0 coefficients)
-    piece_drift: Vec<Vec<Op>>,
+    piece_drift: Vec<Vec<KernelOp>>,
     /// a piece's conditioning preparation: noise_forms of dw_piece, jet_covariance, conditioning_strength
-    piece_cond: Vec<Op>,
+    piece_cond: Vec<KernelOp>,
 }
 
 impl GpuDenseField {
@@ -180,7 +175,7 @@ impl GpuDenseField {
             kern("gaussian_coeffs", &[R, R, R, W])?,
             kern("vacuum_jets", &[R, R, R, R, W])?,
             kern("jet_covariance", &[R, R, R, W])?,
-            kern("gaussian_site_forms", &[R, R, R, R, R, W, W])?,
+            kern("gaussian_site_forms", &[R, R, R, R, R, W, W, R])?,
             kern("jet_forms_apply", &[R, R, R, R, R, W])?,
             kern("jet_transpose", &[R, R, R, R, W])?,
             kern("dense_mean_rhs", &[R, R, R, R, R, R, W])?,
@@ -227,7 +222,7 @@ impl GpuDenseField {
 
         let coupled = q.diffusion != 0.0;
         let k = |kernel: K| &kernels[kernel as usize];
-        let op = |kernel: K, bufs: &[&wgpu::Buffer], threads: usize| Op { kernel, group: k(kernel).bind(ctx, bufs), threads: threads as u32 };
+        let op = |kernel: K, bufs: &[&wgpu::Buffer], threads: usize| KernelOp { kernel: kernel as usize, group: k(kernel).bind(ctx, bufs), threads: threads as u32 };
         let (nn, dd) = (n as u32, d as u32);
         // ku blocks
         let apply_x_k = ku("apply k x", &[1, var::PHI as u32 * nn, FORMS as u32, 0])?;
@@ -257,7 +252,7 @@ impl GpuDenseField {
         let xin = [&xy, &xu1, &xu2, &xu1];
         let xnext = [&xu1, &xu2, &xu1, &xu2];
         // after the field kernels of stage s: ∂t Γ at Γ_s and its RK4 combination with the weights `kr`
-        let drift_post_ops = |s: usize, kr: &wgpu::Buffer| -> Vec<Op> {
+        let drift_post_ops = |s: usize, kr: &wgpu::Buffer| -> Vec<KernelOp> {
             let g = gin[s];
             let mut post = vec![
                 op(K::Apply, &[&pu, &pr, &apply_g_k, g, &forms, &tbuf], d * n),
@@ -283,7 +278,7 @@ impl GpuDenseField {
                 pre.push(op(K::Vacuum, &[&pu, &pr, u, &sig, &loc], 64));
             }
             pre.push(op(K::Cov, &[&pu, &pr, g, &loc], n));
-            pre.push(op(K::SiteForms, &[&pu, &pr, u, scs, &loc, &forms, &qrhs], n));
+            pre.push(op(K::SiteForms, &[&pu, &pr, u, scs, &loc, &forms, &qrhs, &loc], n));
             pre.push(op(K::Apply, &[&pu, &pr, &apply_x_k, u, &forms, &tbuf], n));
             pre.push(op(K::Transpose, &[&pu, &pr, &transpose_1, &tbuf, &v1], d));
             if coupled {
@@ -320,19 +315,19 @@ impl GpuDenseField {
                 let dw_piece = zeros("piece increments", 6 * n)?;
                 let piece_kr: Vec<wgpu::Buffer> = (0..4).map(|_| zeros("piece drift w c", 2)).collect::<Result<_, _>>()?;
                 let mean_piece = ku("mean drift (piece)", &[1, coupled as u32, 0])?;
-                let strength_sigma = |g: &wgpu::Buffer| -> Vec<Op> {
+                let strength_sigma = |g: &wgpu::Buffer| -> Vec<KernelOp> {
                     vec![
                         op(K::Cov, &[&pu, &pr, g, &loc], n),
-                        op(K::SiteForms, &[&pu, &pr, &qs, &sc[0], &loc, &forms, &qrhs], n),
+                        op(K::SiteForms, &[&pu, &pr, &qs, &sc[0], &loc, &forms, &qrhs, &loc], n),
                         op(K::Strength, &[&pu_sigma, &loc, &forms, &stiffness], n),
                     ]
                 };
-                let piece_drift: Vec<Vec<Op>> = (0..4)
+                let piece_drift: Vec<Vec<KernelOp>> = (0..4)
                     .map(|s| {
                         let g = gin[s];
                         let mut ops = vec![
                             op(K::Cov, &[&pu, &pr, g, &loc], n),
-                            op(K::SiteForms, &[&pu, &pr, &qs, &sc[0], &loc, &forms, &qrhs], n),
+                            op(K::SiteForms, &[&pu, &pr, &qs, &sc[0], &loc, &forms, &qrhs, &loc], n),
                             op(K::Apply, &[&pu, &pr, &apply_x_k, &qs, &forms, &tbuf], n),
                             op(K::Transpose, &[&pu, &pr, &transpose_1, &tbuf, &v1], d),
                         ];
@@ -393,15 +388,8 @@ impl GpuDenseField {
         })
     }
 
-    fn record(&self, encoder: &mut wgpu::CommandEncoder, ops: &[Op]) {
-        for o in ops {
-            self.kernels[o.kernel as usize].dispatch(encoder, &o.group, o.threads);
-        }
-    }
-
-    fn xbar_bytes(&self) -> (u64, u64) {
-        let rb = if self.precision == Precision::F64 { 8 } else { 4 };
-        ((var::PHI * self.n) as u64 * rb, (2 * self.n) as u64 * rb)
+    fn record(&self, encoder: &mut wgpu::CommandEncoder, ops: &[KernelOp]) {
+        record_ops(&self.kernels, encoder, ops);
     }
 
     /// (largest |λ|, largest escape rate) over sites, read back (blocks).
@@ -456,7 +444,7 @@ struct GpuSubsteps<'a> {
 impl GpuSubsteps<'_> {
     /// Records x̄ (the stage input `xin`) into the scratch state's φ, π_φ slots.
     fn xbar_into_qs(&self, encoder: &mut wgpu::CommandEncoder, xin: &wgpu::Buffer) {
-        let (off, len) = self.f.xbar_bytes();
+        let (off, len) = xbar_bytes(self.f.n, self.f.precision);
         encoder.copy_buffer_to_buffer(xin, 0, &self.r.qs, off, len);
     }
 }
@@ -533,7 +521,7 @@ impl GpuQuantumField for GpuDenseField {
             self.record(encoder, &r.stage0_stiffness);
             let rb = if self.precision == Precision::F64 { 8 } else { 4 };
             let n = self.n as u64;
-            let (off, len) = self.xbar_bytes();
+            let (off, len) = xbar_bytes(self.n, self.precision);
             encoder.copy_buffer_to_buffer(&self.gy, 0, &r.g_step, 0, self.gy.size());
             encoder.copy_buffer_to_buffer(&r.u0, off, &r.x_step, 0, len);
             encoder.copy_buffer_to_buffer(&r.u0, var::G as u64 * n * rb, &r.metric_step, 0, 6 * n * rb);
@@ -548,7 +536,7 @@ impl GpuQuantumField for GpuDenseField {
 
     /// After the noise is added: x̄ out of the state, the noise forms and the per-site conditioning strengths.
     fn record_conditioning_prep(&self, encoder: &mut wgpu::CommandEncoder, y: &wgpu::Buffer) {
-        let (off, len) = self.xbar_bytes();
+        let (off, len) = xbar_bytes(self.n, self.precision);
         encoder.copy_buffer_to_buffer(y, off, &self.xy, 0, len);
         self.record(encoder, &self.cond_pre);
     }
@@ -573,7 +561,7 @@ impl GpuQuantumField for GpuDenseField {
             self.controller.refine(&mut t, &dw, self.dt).map_err(crate::backend::cpu::dense_field::unresolved_context)?
         };
         let mut encoder = ctx.encoder("x̄ back into the state");
-        let (off, len) = self.xbar_bytes();
+        let (off, len) = xbar_bytes(self.n, self.precision);
         encoder.copy_buffer_to_buffer(&self.xy, 0, y, off, len);
         ctx.submit(encoder);
         self.report.substeps = pieces;

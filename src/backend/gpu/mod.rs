@@ -3,7 +3,10 @@
 //! acc (RK accumulator), u1, u2 (stage inputs), flux; stage 0 reads a copy of y in u2 so that no buffer
 //! is bound both read-only and read-write in one dispatch.
 pub mod dense_field; // the dense quantum field (issue 5)
+pub mod ensemble_field; // the ensemble quantum field (issue 11)
 pub mod diagnostics;
+pub mod health; // the health check of every step (issue 15)
+pub mod fourier_field;
 pub mod noise; // CQ noise (issue 4)
 pub mod params;
 pub mod quantum;
@@ -32,6 +35,9 @@ pub struct GpuStepper {
     noise: Option<noise::GpuNoise>,
     /// the quantum field's fluctuations, in their representation (backend/quantum.rs)
     quantum: Box<dyn quantum::GpuQuantumField>,
+    /// the health check of every step (issue 15) and the first step found non-finite
+    health: health::GpuHealth,
+    first_nonfinite: Option<u64>,
 }
 
 /// Convert f64 host data to the device precision's bytes.
@@ -96,7 +102,24 @@ impl GpuStepper {
         }
         let batch = (2_000_000 / n.max(1)).clamp(1, 64) as u64;
         let diag = diag.expect("stage 0 exists");
-        Ok(Self { setup, ctx, flux_kernel, stage_kernel, y, u2, flux_groups, stage_groups, step: state.step, batch, diag, noise, quantum })
+        let health = health::GpuHealth::new(&ctx, p, n, &y)?;
+        Ok(Self {
+            setup,
+            ctx,
+            flux_kernel,
+            stage_kernel,
+            y,
+            u2,
+            flux_groups,
+            stage_groups,
+            step: state.step,
+            batch,
+            diag,
+            noise,
+            quantum,
+            health,
+            first_nonfinite: None,
+        })
     }
 
     fn record_step(&self, encoder: &mut wgpu::CommandEncoder) {
@@ -226,27 +249,45 @@ impl StepOp<'_> {
 }
 
 impl Stepper for GpuStepper {
+    /// Steps in batches of command buffers; after each step the health sum of the state goes into a ring slot
+    /// (issue 15), read back when the ring is full and at the end: advancing stops after the batch in which
+    /// the state first became non-finite ([`Stepper::take_first_nonfinite`]).
     fn advance(&mut self, steps: u64) -> anyhow::Result<()> {
-        if self.quantum.conditions() && self.noise.is_some() {
-            for _ in 0..steps {
-                self.conditioned_step()?;
-            }
-            self.ctx.wait()?;
-            return Ok(());
-        }
         let mut left = steps;
+        let (mut slot, mut ring_start) = (0u64, self.step);
         while left > 0 {
-            let k = left.min(self.batch);
-            let mut encoder = self.ctx.encoder("rk4 steps");
-            for _ in 0..k {
-                self.record_step(&mut encoder);
-            }
-            self.ctx.submit(encoder);
+            let k = if self.quantum.conditions() && self.noise.is_some() {
+                self.conditioned_step()?;
+                let mut encoder = self.ctx.encoder("health");
+                self.health.record(&mut encoder, slot);
+                self.ctx.submit(encoder);
+                1
+            } else {
+                let k = left.min(self.batch).min(health::RING - slot);
+                let mut encoder = self.ctx.encoder("rk4 steps");
+                for j in 0..k {
+                    self.record_step(&mut encoder);
+                    self.health.record(&mut encoder, slot + j);
+                }
+                self.ctx.submit(encoder);
+                self.step += k;
+                k
+            };
             left -= k;
-            self.step += k;
+            slot += k;
+            if slot == health::RING || left == 0 {
+                if let Some(j) = self.health.first_nonfinite(&self.ctx, slot)? {
+                    self.first_nonfinite = Some(ring_start + j + 1);
+                    break;
+                }
+                (slot, ring_start) = (0, self.step);
+            }
         }
         self.ctx.wait()?;
         Ok(())
+    }
+    fn take_first_nonfinite(&mut self) -> anyhow::Result<Option<u64>> {
+        Ok(self.first_nonfinite.take())
     }
 
     fn download(&mut self) -> anyhow::Result<State> {

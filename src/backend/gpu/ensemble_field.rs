@@ -1,0 +1,484 @@
+//! The `ensemble` quantum scalar field on the GPU (f32 or f64; SPEC §4.2, issue 11): the twin of
+//! backend/cpu/ensemble_field.rs and physics/ensemble_dynamics.rs as recorded kernel dispatches. The members are
+//! one buffer per RK4 copy in the member-minor layout of numerics/member_ops.rs (ensemble_layout.wgsl); x̄ lives in
+//! the state buffer's φ, π_φ slots.
+//!
+//! Per RK4 stage s (stage inputs u_s, δ_s ∈ {δ, δ₁, δ₂, δ₁} as the fields'):
+//!   before the field kernels — gaussian_coeffs, vacuum_jets (`vacuum` scheme), ensemble_local_cov (Γ_loc of the
+//!   members), with the control variate mode_propagator (box means), fourier_mode_sums + fourier_sum_partials (the
+//!   reference's jet covariance) and ensemble_local_cov on the shadows (the estimate Γ_loc − Γ_loc^shadows + reference), gaussian_site_forms (back-reaction into qrhs; forms
+//!   k, p, σ), jet_forms_apply + jet_transpose (Rᵀk R x̄, Rᵀp R x̄), ensemble_vec + ensemble_taper (Γ_ρ Rᵀp R x̄),
+//!   dense_mean_rhs (∂t x̄ into qrhs);
+//!   after them — ensemble_forms (ΩRᵀkR δ), with coupling the symplectic map G_σ δ (ensemble_forms,
+//!   ensemble_gram, ensemble_taper, ensemble_combine), rk4_combine of the members; with the control variate the
+//!   shadows' ΩRᵀk̄R δ^h and the reference's dΓ_k (mode_propagator) and their rk4_combine.
+//! After the step's noise is added to π^ab: noise_forms, ensemble_local_cov, conditioning_strength; the host reads
+//! the strengths back (as dense), refuses a too strong step with the CPU's check, and records the CPU's
+//! `flow_substeps` × `midpoint_iterations` passes of the implicit-midpoint noise flow (axpby, the G_B map,
+//! jet_forms_apply + jet_transpose + ensemble_vec for Γ_ρ B x̄).
+use super::dense_field::dense_params_r;
+use super::params::params_u;
+use super::quantum::{FieldBuffers, GpuQuantumField};
+use super::to_device;
+use crate::backend::cpu::ensemble_field::{ensemble_data, initial_control_variate, initial_members};
+use crate::backend::StepperSetup;
+use crate::config::Precision;
+use crate::gpu::{Binding, GpuContext, GpuError, Kernel};
+use crate::numerics::localization::Blocks;
+use crate::numerics::rk4::STAGES;
+use crate::physics::ensemble_dynamics::{flow_substeps, midpoint_iterations};
+use crate::physics::gaussian_dynamics::check_conditioning;
+use crate::state::{var, QuantumData, State};
+
+/// Reals per site of the coefficient block (site_coeffs_layout.wgsl) and of the drift forms (k | p | σ).
+const SC: usize = 211;
+const FORMS: usize = 75;
+
+/// Device bytes of the ensemble for n sites and M members in `precision`: the members with their RK4 copies,
+/// right-hand side and two work arrays (7 × 2nM; with the control variate 5 more), the per-block Gram matrices
+/// (4 nb M²) and the per-site blocks.
+pub fn device_bytes(n: usize, m: usize, nb: usize, control_variate: bool, precision: Precision) -> u64 {
+    let real = if precision == Precision::F64 { 8 } else { 4 };
+    let member = (2 * n * m) as u64;
+    let copies = 7 + if control_variate { 5 } else { 0 };
+    (copies * member + 4 * (nb * m * m) as u64 + ((2 * SC + 75 + FORMS + 8 + 25 + 16) * n) as u64 + (20 * n) as u64) * real
+}
+
+#[derive(Clone, Copy)]
+enum K {
+    Coeffs,
+    Vacuum,
+    SiteForms,
+    Apply,
+    Transpose,
+    Mean,
+    Combine,
+    NoiseForms,
+    Strength,
+    LocalCov,
+    Forms,
+    Gram,
+    Taper,
+    Mix,
+    Vec,
+    Axpby,
+    Modes,
+    ModeSums,
+    SumPartials,
+}
+
+struct Op {
+    kernel: K,
+    group: wgpu::BindGroup,
+    threads: u32,
+}
+
+pub struct GpuEnsembleField {
+    n: usize,
+    m: usize,
+    shape: [usize; 3],
+    precision: Precision,
+    control_variate: bool,
+    kernels: Vec<Kernel>,
+    /// members at the start of the step, their stage input copies (reused as d₀ and the midpoint by the noise flow)
+    dy: wgpu::Buffer,
+    du1: wgpu::Buffer,
+    /// shadows and the reference Γ_k (control variate)
+    hy: Option<wgpu::Buffer>,
+    gy: Option<wgpu::Buffer>,
+    qrhs: wgpu::Buffer,
+    xy: wgpu::Buffer,
+    x0: wgpu::Buffer,
+    strength: wgpu::Buffer,
+    /// (1, h) and (1, −h) of the noise flow's updates (rewritten each step)
+    flow_h: [wgpu::Buffer; 2],
+    drift_pre: Vec<Vec<Op>>,
+    drift_post: Vec<Vec<Op>>,
+    cond_pre: Vec<Op>,
+    /// one fixed-point pass of the implicit midpoint (the host repeats it), and its sub-step start/end copies
+    pass: Vec<Op>,
+}
+
+impl GpuEnsembleField {
+    pub fn new(ctx: &GpuContext, setup: &StepperSetup, state: &State, f: FieldBuffers<'_>) -> anyhow::Result<Self> {
+        let q = setup.quantum.ok_or_else(|| anyhow::anyhow!("the ensemble representation needs the quantum field's parameters"))?;
+        let p = setup.precision;
+        let lat = setup.lattice;
+        let n = lat.sites();
+        let m = setup.ensemble.members;
+        anyhow::ensure!(m >= 4 && m % 2 == 0, "matter.members = {m}: the ensemble needs an even number of at least 4 members");
+        let cv = setup.ensemble.control_variate;
+        let blocks = Blocks::new(&lat, setup.ensemble.localization);
+        let nb = blocks.len();
+        let rb = if p == Precision::F64 { 8u64 } else { 4 };
+        let member = 2 * n * m;
+        let need = device_bytes(n, m, nb, cv, p);
+        let explain = |e: GpuError| {
+            anyhow::anyhow!(
+                "{e}: the ensemble of {m} members on {n} sites needs about {:.2} GiB on the device in {p:?}; use fewer \
+                 members (matter.members), matter.control_variate = false, or a smaller lattice",
+                need as f64 / (1u64 << 30) as f64
+            )
+        };
+        for (label, reals) in [("ensemble members", member), ("ensemble Gram matrices", nb * m * m)] {
+            ctx.check_storage_size(label, reals as u64 * rb).map_err(explain)?;
+        }
+        let alloc = |r: Result<wgpu::Buffer, GpuError>| -> anyhow::Result<wgpu::Buffer> { r.map_err(explain) };
+        let zeros = |label: &str, reals: usize| alloc(ctx.storage_buffer_zeroed(label, reals.max(1) as u64 * rb));
+        let reals = |label: &str, v: &[f64]| alloc(ctx.storage_buffer::<u8>(label, &to_device(v, p)));
+        let ku = |label: &str, v: &[u32]| ctx.storage_buffer(label, v);
+        use Binding::{StorageRead as R, StorageReadWrite as W};
+        let kern = |shader: &str, b: &[Binding]| Kernel::new(ctx, shader, p, "main", b);
+        let kernels = vec![
+            kern("gaussian_coeffs", &[R, R, R, W])?,
+            kern("vacuum_jets", &[R, R, R, R, W])?,
+            kern("gaussian_site_forms", &[R, R, R, R, R, W, W, R])?,
+            kern("jet_forms_apply", &[R, R, R, R, R, W])?,
+            kern("jet_transpose", &[R, R, R, R, W])?,
+            kern("dense_mean_rhs", &[R, R, R, R, R, R, W])?,
+            kern("rk4_combine", &[R, R, R, W, W, W])?,
+            kern("noise_forms", &[R, R, R, W])?,
+            kern("conditioning_strength", &[R, R, R, W])?,
+            kern("ensemble_local_cov", &[R, R, R, R, R, R, R, R, W])?,
+            kern("ensemble_forms", &[R, R, R, R, R, R, R, W])?,
+            kern("ensemble_gram", &[R, R, R, R, R, R, R, R, W])?,
+            kern("ensemble_taper", &[R, R, R, R, R, W])?,
+            kern("ensemble_combine", &[R, R, R, R, R, R, R, W])?,
+            kern("ensemble_vec", &[R, R, R, R, R, R, R, R, R, W, W])?,
+            kern("axpby", &[R, R, R, R, W])?,
+            kern("mode_propagator", &[R, R, R, R, R, R, W, W])?,
+            kern("fourier_mode_sums", &[R, R, R, W])?,
+            kern("fourier_sum_partials", &[R, R, W])?,
+        ];
+        // parameters
+        let mut pu = params_u(setup, &STAGES[0]).to_vec();
+        pu.push((25 * n) as u32);
+        let pu = ctx.storage_buffer("ensemble pu", &pu)?;
+        let pr = reals("ensemble pr", &dense_params_r(setup, &q))?;
+        let eu = ku("ensemble eu", &[m as u32, nb as u32, blocks.counts[0] as u32, blocks.counts[1] as u32, blocks.counts[2] as u32])?;
+        let sig: Vec<f64> = crate::physics::lattice_vacuum::symbols(&lat, &setup.stencil).concat();
+        let sig = reals("stencil symbols", &sig)?;
+        let start = ku("block starts", &blocks.start.iter().map(|&v| v as u32).collect::<Vec<_>>())?;
+        let sites = ku("block sites", &blocks.sites)?;
+        let block_of = ku("block of site", &blocks.block_of)?;
+        let (mut band_u, mut band_r, mut axes) = (Vec::new(), Vec::new(), Vec::new());
+        for (a, band) in blocks.band.iter().enumerate() {
+            if band.len() == 1 && band[0] == (0, 1.0) {
+                continue;
+            }
+            axes.push((a as u32, band_u.len() as u32, band.len() as u32));
+            for &(o, w) in band {
+                band_u.push(o as i32 as u32);
+                band_r.push(w);
+            }
+        }
+        let band = ku("taper band", &if band_u.is_empty() { vec![0] } else { band_u })?;
+        let bandr = reals("taper weights", &if band_r.is_empty() { vec![0.0] } else { band_r })?;
+        let norm = 1.0 / (m as f64 - 2.0);
+        let half_norm = 1.0 / (m as f64 / 2.0 - 1.0);
+
+        // state
+        let d0 = initial_members(setup, state)?;
+        let dy = reals("members", &d0)?;
+        let dacc = zeros("members rk4 accumulator", member)?;
+        let du1 = zeros("members stage input 1", member)?;
+        let du2 = zeros("members stage input 2", member)?;
+        let dd = zeros("members rhs", member)?;
+        let uscr = zeros("members X δ", member)?;
+        let wscr = zeros("members Γ Ω⁻¹ δ", member)?;
+        let (mut hy, mut hbufs, mut gy, mut gbufs) = (None, None, None, None);
+        if cv {
+            let (h0, reference) = initial_control_variate(setup, state, &d0)?;
+            hy = Some(reals("shadows", &h0)?);
+            hbufs = Some([zeros("shadows acc", member)?, zeros("shadows u1", member)?, zeros("shadows u2", member)?, zeros("shadows rhs", member)?]);
+            gy = Some(reals("reference Γ_k", reference.modes())?);
+            gbufs = Some([zeros("Γ_k acc", 3 * n)?, zeros("Γ_k u1", 3 * n)?, zeros("Γ_k u2", 3 * n)?, zeros("dΓ_k", 3 * n)?]);
+        }
+        let sc = [zeros("coefficients (stage 0)", n * SC)?, zeros("coefficients", n * SC)?];
+        let loc = zeros("local covariance", n * 25 + 25)?;
+        let brloc = zeros("control-variate covariance", n * 25)?;
+        let forms = zeros("drift forms", n * FORMS)?;
+        let qrhs = zeros("quantum rhs", 8 * n)?;
+        let tbuf = zeros("jet intermediate", 5 * n)?;
+        let (v1, v2, gv) = (zeros("R^T k R x", 2 * n)?, zeros("R^T p R x", 2 * n)?, zeros("Γ v", 2 * n)?);
+        let (xy, x0, xm) = (zeros("x̄", 2 * n)?, zeros("x̄ sub-step start", 2 * n)?, zeros("x̄ midpoint", 2 * n)?);
+        let fb = zeros("noise forms", n * 25)?;
+        let strength = zeros("conditioning strength", 2 * n)?;
+        let (gx, go) = (zeros("Gram X", nb * m * m)?, zeros("Gram Ω", nb * m * m)?);
+        let (gxt, got) = (zeros("Gram X taper", nb * m * m)?, zeros("Gram Ω taper", nb * m * m)?);
+        let (gvec, gvt) = (zeros("Gram vector", nb * m)?, zeros("Gram vector taper", nb * m)?);
+        let boxb = zeros("box means", 40)?;
+        let reference = zeros("reference momentum sums", 9)?;
+        let groups = n.div_ceil(64);
+        let partials = zeros("momentum partial sums", groups * 9)?;
+        // the fourier kernels' u32 block (fourier_layout.wgsl): the lattice block, then 0, 0, the number of groups
+        let mut fpu = params_u(setup, &STAGES[0]).to_vec();
+        fpu.extend_from_slice(&[0, 0, groups as u32]);
+        let fpu = ctx.storage_buffer("fourier pu", &fpu)?;
+        let ku_msum = ctx.storage_buffer("sum momenta", &[groups as u32, 9, 0, 0])?;
+        let dummy = zeros("unused", 1)?;
+
+        let coupled = q.diffusion != 0.0;
+        let kk = |k: K| &kernels[k as usize];
+        let op = |kernel: K, bufs: &[&wgpu::Buffer], threads: usize| Op { kernel, group: kk(kernel).bind(ctx, bufs), threads: threads as u32 };
+        let nn = n as u32;
+        let scal = |label: &str, v: &[f64]| reals(label, v);
+        let r_norm = scal("1/(M−2)", &[norm])?;
+        let r_one = scal("1", &[1.0])?;
+        let r_half = scal("½", &[0.5])?;
+        let r_mix = scal("1/(M/2−1)", &[half_norm])?;
+        let r_mixm = scal("−½/(M/2−1)", &[-0.5 * half_norm])?;
+        let loc_members = ku("local cov members", &[0, 0, 0])?;
+        let loc_cv = ku("local cov control variate", &[0, 1, 0])?;
+        // ensemble_forms ku: forms offset, stride, Ω, accumulate
+        let f_k_omega = ku("forms k Ω", &[0, FORMS as u32, 1, 0])?;
+        let f_s_plain = ku("forms σ", &[50, FORMS as u32, 0, 0])?;
+        let f_s_omega_add = ku("forms σ Ω +", &[50, FORMS as u32, 1, 1])?;
+        let f_b_plain = ku("forms b", &[0, 25, 0, 0])?;
+        let f_b_omega = ku("forms b Ω", &[0, 25, 1, 0])?;
+        let f_kbar_omega = ku("forms k̄ Ω", &[8, 0, 1, 0])?;
+        let gram_x = ku("gram X", &[0])?;
+        let gram_o = ku("gram Ω", &[1])?;
+        let mix_set = ku("combine =", &[0])?;
+        let mix_add = ku("combine +", &[1])?;
+        let vec0 = ku("vec gram", &[0])?;
+        let vec1 = ku("vec combine", &[1])?;
+        let modes = [ku("modes box", &[0])?, ku("modes stage", &[1])?];
+        let apply_x_k = ku("apply k x", &[1, var::PHI as u32 * nn, FORMS as u32, 0])?;
+        let apply_x_p = ku("apply p x", &[1, var::PHI as u32 * nn, FORMS as u32, 25])?;
+        let apply_v_b = ku("apply b x", &[1, 0, 25, 0])?;
+        let transpose_1 = ku("transpose 1", &[1, 0])?;
+        let mean_drift = ku("mean drift", &[1, if coupled { 2 } else { 0 }, 6 * nn])?;
+        let tapers: Vec<(wgpu::Buffer, wgpu::Buffer)> = axes
+            .iter()
+            .map(|&(a, s0, cnt)| Ok((ku("taper M²", &[a, (m * m) as u32, s0, cnt])?, ku("taper M", &[a, m as u32, s0, cnt])?)))
+            .collect::<anyhow::Result<_>>()?;
+        let comb: Vec<wgpu::Buffer> = (0..4).map(|s| ku("combine members", &[member as u32, s])).collect::<Result<_, _>>()?;
+        let comb_g: Vec<wgpu::Buffer> = (0..4).map(|s| ku("combine Γ_k", &[3 * nn, s])).collect::<Result<_, _>>()?;
+        let drift_kr: Vec<wgpu::Buffer> =
+            STAGES.iter().map(|st| scal("combine w c", &[st.w * setup.dt, st.c * setup.dt])).collect::<anyhow::Result<_>>()?;
+        // the separable taper of per-block vectors of width w in `a` (scratch `b`): the buffer holding the result
+        let taper = |ops: &mut Vec<Op>, a: &wgpu::Buffer, b: &wgpu::Buffer, wide: bool| -> bool {
+            let mut in_a = true;
+            for (t2, t1) in &tapers {
+                let k = if wide { t2 } else { t1 };
+                let (src, dst) = if in_a { (a, b) } else { (b, a) };
+                ops.push(op(K::Taper, &[&eu, k, &band, &bandr, src, dst], nb * if wide { m * m } else { m }));
+                in_a = !in_a;
+            }
+            in_a
+        };
+        // G_X δ into out (X: the forms with the plain and Ω ku blocks), δ the members `d`
+        let g_map = |ops: &mut Vec<Op>, d: &wgpu::Buffer, formsb: &wgpu::Buffer, plain: &wgpu::Buffer, omega: &wgpu::Buffer, out: &wgpu::Buffer| {
+            ops.push(op(K::Forms, &[&pu, &pr, &eu, plain, &r_one, formsb, d, &uscr], n * m));
+            ops.push(op(K::Gram, &[&pu, &pr, &eu, &gram_x, &start, &sites, d, &uscr, &gx], nb * m * m));
+            ops.push(op(K::Gram, &[&pu, &pr, &eu, &gram_o, &start, &sites, d, &dummy, &go], nb * m * m));
+            let gx_res = if taper(ops, &gx, &gxt, true) { &gx } else { &gxt };
+            let go_res = if taper(ops, &go, &got, true) { &go } else { &got };
+            ops.push(op(K::Mix, &[&pu, &eu, &mix_set, &r_mix, &block_of, go_res, d, &wscr], 2 * n * m));
+            ops.push(op(K::Forms, &[&pu, &pr, &eu, omega, &r_half, formsb, &wscr, out], n * m));
+            ops.push(op(K::Mix, &[&pu, &eu, &mix_add, &r_mixm, &block_of, gx_res, d, out], 2 * n * m));
+        };
+        // Γ_ρ v into gv (members d, vector v)
+        let cov_apply = |ops: &mut Vec<Op>, d: &wgpu::Buffer, v: &wgpu::Buffer, scale: &wgpu::Buffer| {
+            ops.push(op(K::Vec, &[&pu, &eu, &vec0, scale, &start, &sites, &block_of, d, v, &gvec, &gv], nb * m));
+            let res = if taper(ops, &gvec, &gvt, false) { &gvec } else { &gvt };
+            ops.push(op(K::Vec, &[&pu, &eu, &vec1, scale, &start, &sites, &block_of, d, v, res, &gv], 2 * n));
+        };
+
+        let din = [&dy, &du1, &du2, &du1];
+        let dnext = [&du1, &du2, &du1, &du2];
+        let mut drift_pre = Vec::new();
+        let mut drift_post = Vec::new();
+        for s in 0..4 {
+            let u = f.inputs[s];
+            let scs = &sc[(s > 0) as usize];
+            let d = din[s];
+            let mut pre = vec![op(K::Coeffs, &[&pu, &pr, u, scs], n)];
+            if q.renormalize {
+                pre.push(op(K::Vacuum, &[&pu, &pr, u, &sig, &loc], 64));
+            }
+            pre.push(op(K::LocalCov, &[&pu, &pr, &eu, &loc_members, &r_norm, d, &dummy, &dummy, &loc], n));
+            let mut br = &loc;
+            if let (Some(hy), Some(hb), Some(gy), Some(gb)) = (&hy, &hbufs, &gy, &gbufs) {
+                let h_in = [hy, &hb[1], &hb[2], &hb[1]][s];
+                let g_in = [gy, &gb[1], &gb[2], &gb[1]][s];
+                pre.push(op(K::Modes, &[&pu, &pr, &modes[0], u, &sig, g_in, &boxb, &gb[3]], 64));
+                pre.push(op(K::ModeSums, &[&fpu, &sig, g_in, &partials], n));
+                pre.push(op(K::SumPartials, &[&ku_msum, &partials, &reference], 64));
+                pre.push(op(K::LocalCov, &[&pu, &pr, &eu, &loc_cv, &r_norm, h_in, &loc, &reference, &brloc], n));
+                br = &brloc;
+            }
+            pre.push(op(K::SiteForms, &[&pu, &pr, u, scs, &loc, &forms, &qrhs, br], n));
+            pre.push(op(K::Apply, &[&pu, &pr, &apply_x_k, u, &forms, &tbuf], n));
+            pre.push(op(K::Transpose, &[&pu, &pr, &transpose_1, &tbuf, &v1], 2 * n));
+            if coupled {
+                pre.push(op(K::Apply, &[&pu, &pr, &apply_x_p, u, &forms, &tbuf], n));
+                pre.push(op(K::Transpose, &[&pu, &pr, &transpose_1, &tbuf, &v2], 2 * n));
+                cov_apply(&mut pre, d, &v2, &r_norm);
+            }
+            pre.push(op(K::Mean, &[&pu, &pr, &mean_drift, &v1, &gv, &dummy, &qrhs], 2 * n));
+            let mut post = vec![op(K::Forms, &[&pu, &pr, &eu, &f_k_omega, &r_one, &forms, d, &dd], n * m)];
+            if coupled {
+                g_map(&mut post, d, &forms, &f_s_plain, &f_s_omega_add, &dd);
+            }
+            post.push(op(K::Combine, &[&comb[s], &drift_kr[s], &dd, &dy, &dacc, dnext[s]], member));
+            if let (Some(hy), Some(hb), Some(gy), Some(gb)) = (&hy, &hbufs, &gy, &gbufs) {
+                let h_in = [hy, &hb[1], &hb[2], &hb[1]][s];
+                let h_next = [&hb[1], &hb[2], &hb[1], &hb[2]][s];
+                let g_in = [gy, &gb[1], &gb[2], &gb[1]][s];
+                let g_next = [&gb[1], &gb[2], &gb[1], &gb[2]][s];
+                post.push(op(K::Forms, &[&pu, &pr, &eu, &f_kbar_omega, &r_one, &boxb, h_in, &hb[3]], n * m));
+                post.push(op(K::Combine, &[&comb[s], &drift_kr[s], &hb[3], hy, &hb[0], h_next], member));
+                post.push(op(K::Modes, &[&pu, &pr, &modes[1], u, &sig, g_in, &boxb, &gb[3]], n));
+                post.push(op(K::Combine, &[&comb_g[s], &drift_kr[s], &gb[3], gy, &gb[0], g_next], 3 * n));
+            }
+            drift_pre.push(pre);
+            drift_post.push(post);
+        }
+        let mid_kr = scal("½ ½", &[0.5, 0.5])?;
+        let flow_h = [zeros("1 h", 2)?, zeros("1 −h", 2)?];
+        let (mut cond_pre, mut pass) = (Vec::new(), Vec::new());
+        if let Some(dw) = f.dw {
+            cond_pre.push(op(K::NoiseForms, &[&pu, &sc[0], dw, &fb], n));
+            cond_pre.push(op(K::LocalCov, &[&pu, &pr, &eu, &loc_members, &r_norm, &dy, &dummy, &dummy, &loc], n));
+            cond_pre.push(op(K::Strength, &[&pu, &loc, &fb, &strength], n));
+            // one fixed-point pass: mid = ½(d₀ + d), x_m = ½(x₀ + x̄); g = G_B(mid) mid; d = d₀ + h g; x̄ = x₀ − h Γ_ρ(mid) B x_m
+            let (d0, mid) = (&du1, &du2);
+            let ax = |label: &str, count: usize| ku(label, &[count as u32]);
+            let (ax_m, ax_x) = (ax("axpby members", member)?, ax("axpby x̄", 2 * n)?);
+            pass.push(op(K::Axpby, &[&ax_m, &mid_kr, d0, &dy, mid], member));
+            pass.push(op(K::Axpby, &[&ax_x, &mid_kr, &x0, &xy, &xm], 2 * n));
+            g_map(&mut pass, mid, &fb, &f_b_plain, &f_b_omega, &dd);
+            pass.push(op(K::Apply, &[&pu, &pr, &apply_v_b, &xm, &fb, &tbuf], n));
+            pass.push(op(K::Transpose, &[&pu, &pr, &transpose_1, &tbuf, &v2], 2 * n));
+            cov_apply(&mut pass, mid, &v2, &r_norm);
+            pass.push(op(K::Axpby, &[&ax_m, &flow_h[0], d0, &dd, &dy], member));
+            pass.push(op(K::Axpby, &[&ax_x, &flow_h[1], &x0, &gv, &xy], 2 * n));
+        }
+        Ok(Self {
+            n,
+            m,
+            shape: lat.shape,
+            precision: p,
+            control_variate: cv,
+            kernels,
+            dy,
+            du1,
+            hy,
+            gy,
+            qrhs,
+            xy,
+            x0,
+            strength,
+            flow_h,
+            drift_pre,
+            drift_post,
+            cond_pre,
+            pass,
+        })
+    }
+
+    fn record(&self, encoder: &mut wgpu::CommandEncoder, ops: &[Op]) {
+        for o in ops {
+            self.kernels[o.kernel as usize].dispatch(encoder, &o.group, o.threads);
+        }
+    }
+
+    fn real_bytes(&self) -> u64 {
+        if self.precision == Precision::F64 {
+            8
+        } else {
+            4
+        }
+    }
+
+    fn xbar_bytes(&self) -> (u64, u64) {
+        ((var::PHI * self.n) as u64 * self.real_bytes(), (2 * self.n) as u64 * self.real_bytes())
+    }
+
+    fn member_reals(&self) -> usize {
+        2 * self.n * self.m
+    }
+}
+
+impl GpuQuantumField for GpuEnsembleField {
+    fn qrhs(&self) -> Option<&wgpu::Buffer> {
+        Some(&self.qrhs)
+    }
+
+    fn record_stage_pre(&self, encoder: &mut wgpu::CommandEncoder, s: usize) {
+        self.record(encoder, &self.drift_pre[s]);
+    }
+
+    fn record_stage_post(&self, encoder: &mut wgpu::CommandEncoder, s: usize) {
+        self.record(encoder, &self.drift_post[s]);
+    }
+
+    fn conditions(&self) -> bool {
+        !self.cond_pre.is_empty()
+    }
+
+    fn record_conditioning_prep(&self, encoder: &mut wgpu::CommandEncoder, y: &wgpu::Buffer) {
+        let (off, len) = self.xbar_bytes();
+        encoder.copy_buffer_to_buffer(y, off, &self.xy, 0, len);
+        self.record(encoder, &self.cond_pre);
+    }
+
+    /// The noise flow (after [`Self::record_conditioning_prep`] has run): the strengths read back and checked as
+    /// on the CPU, then `flow_substeps` sub-steps of `midpoint_iterations` fixed-point passes each.
+    fn condition(&mut self, ctx: &GpuContext, y: &wgpu::Buffer, _step: u64) -> anyhow::Result<()> {
+        let v = ctx.read_reals(&self.strength, 2 * self.n, self.precision)?;
+        let (size, escape) = v.chunks(2).fold((0.0f64, 0.0f64), |a, c| (a.0.max(c[0]), a.1.max(c[1])));
+        anyhow::ensure!(
+            size.is_finite() && escape.is_finite(),
+            "the conditioning strength of this step is not finite ({size:e}): the state has blown up"
+        );
+        check_conditioning(escape)?;
+        let steps = flow_substeps(size);
+        let h = 1.0 / steps as f64;
+        let iters = midpoint_iterations(h * size);
+        ctx.write_buffer::<u8>(&self.flow_h[0], 0, &to_device(&[1.0, h], self.precision))?;
+        ctx.write_buffer::<u8>(&self.flow_h[1], 0, &to_device(&[1.0, -h], self.precision))?;
+        let mut encoder = ctx.encoder("ensemble noise flow");
+        let mb = self.member_reals() as u64 * self.real_bytes();
+        let xb = (2 * self.n) as u64 * self.real_bytes();
+        for _ in 0..steps {
+            encoder.copy_buffer_to_buffer(&self.dy, 0, &self.du1, 0, mb);
+            encoder.copy_buffer_to_buffer(&self.xy, 0, &self.x0, 0, xb);
+            for _ in 0..iters {
+                self.record(&mut encoder, &self.pass);
+            }
+        }
+        let (off, len) = self.xbar_bytes();
+        encoder.copy_buffer_to_buffer(&self.xy, 0, y, off, len);
+        ctx.submit(encoder);
+        Ok(())
+    }
+
+    fn download(&self, ctx: &GpuContext) -> anyhow::Result<QuantumData> {
+        let p = self.precision;
+        let d = ctx.read_reals(&self.dy, self.member_reals(), p)?;
+        let cv = match (&self.hy, &self.gy) {
+            (Some(h), Some(g)) => Some((ctx.read_reals(h, self.member_reals(), p)?, ctx.read_reals(g, 3 * self.n, p)?)),
+            _ => None,
+        };
+        Ok(ensemble_data(d, cv, self.shape, self.m))
+    }
+
+    fn upload(&self, ctx: &GpuContext, q: &QuantumData) -> anyhow::Result<()> {
+        let p = self.precision;
+        ctx.write_buffer::<u8>(&self.dy, 0, &to_device(q.require("members", self.member_reals())?, p))?;
+        if self.control_variate {
+            let put = |b: &Option<wgpu::Buffer>, name: &str, len: usize| -> anyhow::Result<()> {
+                if let Some(b) = b {
+                    ctx.write_buffer::<u8>(b, 0, &to_device(q.require(name, len)?, p))?;
+                }
+                Ok(())
+            };
+            put(&self.hy, "shadows", self.member_reals())?;
+            put(&self.gy, "reference", 3 * self.n)?;
+        }
+        Ok(())
+    }
+}
