@@ -30,7 +30,7 @@ fn reference(shape: [usize; 3], h: f64, order: u32, g: [f64; 6], lapse: f64, q: 
     }
 }
 
-/// The heating of docs/quantum.md §7, derived per lattice momentum: for a translation-invariant state made of one
+/// The heating of docs/quantum.md R1, derived per lattice momentum: for a translation-invariant state made of one
 /// mode pair ±k with covariance P, the energy injected by the decoherence, dE/dt = ½tr(M·L(S)) with L the
 /// reference's Lindblad generator (SPEC §4.1 literally, dense 2n × 2n matrices), equals tr(Q_k P); its energy is
 /// tr(M_k P). Then the bound: the mean energy of the lattice vacuum under the Lindblad equation (the reference's
@@ -94,4 +94,48 @@ fn heating_rate_is_the_lindblad_energy_injection() {
             assert!(r <= h_rate.rate * (1.0 + 1e-6) && r >= h_rate.rate_min * (1.0 - 1e-6), "rate {r} outside [{}, {}]", h_rate.rate_min, h_rate.rate);
         }
     }
+}
+
+/// The strength of one step that `cqgrav check` prints, against the solver: at the initial state of the issue's
+/// [5, 1, 1] case, ρ·dt equals the stepper's drift stiffness (`GaussianModel::drift_stiffness`) at the initial
+/// lattice vacuum, and c̄² = dt·max_x tr(p_xΓ_loc) is the mean of ‖Γ_loc^½ b_x Γ_loc^½‖²_F: against the mean, per site,
+/// of the largest |λ|² of the solver's own conditioning (`conditioning_strength_local`) of 4000 sampled increments,
+/// it must bound it from above (the largest eigenvalue is at most the Frobenius norm) and not exceed it by more than
+/// the rank, 5.
+#[test]
+fn step_strength_matches_the_solvers_conditioning() {
+    use cqgrav::backend::cpu::cq_noise::CpuNoise;
+    use cqgrav::physics::gaussian_dynamics::GaussianModel;
+    let text = "[lattice]\nshape = [5, 1, 1]\nspacing = 0.9\n[time]\ndt = 0.01\nsteps = 100\n[gravity]\nfd_order = 2\n\
+                [initial]\nkind = \"frw\"\nscale_factor = 1.2\nphi = 0.8\n[matter]\nmass = 1.3\nrepresentation = \"dense\"\n\
+                [cq]\ndiffusion = 3.0\nbeta = 0.2\nfrozen_drift = true\n[run]\nbackend = \"cpu\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.toml"), text).unwrap();
+    let cfg = cqgrav::config::load_and_validate(Some(&dir.path().join("c.toml")), &[]).unwrap().config;
+    let regime = cqgrav::config::regime::Regime::of(&cfg).unwrap();
+    let state = cqgrav::physics::initial_data::initial_state(&cfg);
+    let setup = cqgrav::backend::StepperSetup::from_config(&cfg).with_background_of(&state);
+    let n = setup.lattice.sites();
+    let model = GaussianModel::new(setup.lattice, setup.stencil, setup.quantum.unwrap());
+    let c = model.coeffs_of(&state.data, &state.background).unwrap();
+    let g0 = cqgrav::physics::lattice_vacuum::initial_covariance(&state, &setup.stencil, cfg.matter.mass).unwrap();
+    let x0 = &state.data[cqgrav::state::var::PHI * n..(cqgrav::state::var::PI_PHI + 1) * n];
+    let rho = model.drift_stiffness(&c, x0, &g0) * setup.dt;
+    assert!((rho - regime.drift_strength).abs() <= 1e-10 * rho, "ρ·dt {rho} vs {}", regime.drift_strength);
+    let mut noise = CpuNoise::<f64>::new(setup.noise, setup.lattice, setup.background, setup.dt);
+    let draws = 4000;
+    let loc: Vec<_> = (0..n).map(|x| model.jets.local_cov(&g0, x)).collect();
+    let mut site_c2 = vec![0.0; n];
+    for k in 0..draws {
+        noise.draw(k, &state.data);
+        let b = model.noise_forms(&c, noise.increments());
+        for x in 0..n {
+            let (size, _) = cqgrav::physics::gaussian_dynamics::conditioning_strength_local(&b[x..x + 1], &loc[x..x + 1]);
+            site_c2[x] += size * size / draws as f64;
+        }
+    }
+    let mean_c2 = site_c2.iter().cloned().fold(0.0, f64::max);
+    let ratio = regime.conditioning_strength / mean_c2;
+    println!("ρ·dt = {rho:.4e} (check {:.4e}); c̄² = {:.4e}, sampled mean of max |λ|² = {mean_c2:.4e} (ratio {ratio:.2})", regime.drift_strength, regime.conditioning_strength);
+    assert!((1.0..=5.0).contains(&ratio), "c̄² / E[c²] = {ratio:.2}");
 }

@@ -1,9 +1,9 @@
-//! The validity map of docs/quantum.md §7 (issue 12): where the Gaussian closure agrees with the exact
+//! The validity map of docs/quantum.md R4 (issue 12): where the Gaussian closure agrees with the exact
 //! single-site reference, where the quantum update needs sub-steps, and where the Gaussian state is not valid,
 //! measured on a grid of D2·ΔV, m·h and dt, on one site (against the exact conditional master equation of
 //! tests/support/single_site_exact.rs, driven by the same Brownian path) and on a small lattice.
 //!
-//! Regenerate the tables of docs/quantum.md §7 with
+//! Regenerate the tables of docs/quantum.md R4 with
 //!   CQGRAV_VALIDITY_MAP=1 cargo test --test validity_map -- --nocapture
 //! (a few minutes on two cores). Without the variable one point of each table runs, so the generator stays
 //! working.
@@ -177,7 +177,7 @@ fn lattice_point(shape: [usize; 3], order: u32, d2: f64, m: f64, dt: f64, t_end:
     )
 }
 
-/// The regions of the map (docs/quantum.md §7): the closure error relative to the coupling's effect.
+/// The regions of the map (docs/quantum.md R4): the closure error relative to the coupling's effect.
 fn region(p: &SitePoint) -> String {
     let r = if p.stopped > 0 {
         "runs stopped"

@@ -1,4 +1,4 @@
-//! The regime a run with a quantum field is in, told before it runs (issue 12; docs/quantum.md §7): the physical
+//! The regime a run with a quantum field is in, told before it runs (issue 12; docs/quantum.md R1–R3): the physical
 //! timescales of physics/cq_regime.rs at the initial state — printed by `cqgrav check` and at the start of
 //! `cqgrav run` — with warnings where the run leaves the regime in which the Gaussian state and the time step are
 //! valid, and a refusal where the Gaussian state certainly cannot follow the run to its end.
@@ -10,7 +10,7 @@ use crate::physics::cq_regime::{noise_to_momentum, step_strength, Heating, Heati
 use crate::physics::gaussian_forms::{QuantumParams, SiteCoeffs, SiteGeometry};
 
 /// Heating e-folds N = r·t_end up to which the Gaussian closure agrees with the exact single-site reference to
-/// within 10 % of the coupling's effect (the validity map of docs/quantum.md §7).
+/// within 10 % of the coupling's effect (the validity map of docs/quantum.md R4).
 pub const EFOLDS_AGREE: f64 = 0.1;
 /// N above which the closure error in the validity map is a large fraction of the coupling's effect (ratio ≈ 0.35 –
 /// 0.7 at N = 1.5, ≈ 1 at N = 6): the conditioned state is no longer Gaussian.
@@ -21,7 +21,7 @@ pub const EFOLDS_MAX: f64 = 3.0;
 /// Sub-steps per step at the start above which `cqgrav check` warns about the cost.
 const PIECES_WARN: f64 = 64.0;
 
-/// The timescales of a run (docs/quantum.md §7).
+/// The timescales of a run (docs/quantum.md R1, R2).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Regime {
     pub heating: Heating,
@@ -38,6 +38,10 @@ pub struct Regime {
     pub rho_background: f64,
     /// τ (`cq.substep_tolerance`)
     pub tolerance: f64,
+    /// whether the representation sub-steps with the controller (`dense`)
+    pub substeps: bool,
+    /// whether the metric is frozen (`cq.frozen_drift`: no back-reaction on it)
+    pub frozen: bool,
 }
 
 impl Regime {
@@ -88,6 +92,8 @@ impl Regime {
             rho_vacuum: omegas.iter().map(|w| 0.5 * lapse * w).sum::<f64>() / (n as f64 * dv),
             rho_background: 6.0 * hubble * hubble,
             tolerance: cfg.cq.substep_tolerance,
+            substeps: cfg.matter.representation == Representation::Dense,
+            frozen: cfg.cq.frozen_drift,
         })
     }
 
@@ -146,16 +152,25 @@ impl Regime {
                 fmt_num(self.t_end)
             ),
             format!("            metric noise by t_end: rms |δπ|_g per site = {noise}"),
-            format!(
-                "            one step: drift stiffness ρ·dt = {}, conditioning c̄² = {} against τ = {}: {} quantum sub-step{} per \
-                 step at the start (none below dt = {})",
-                fmt_num(self.drift_strength),
-                fmt_num(self.conditioning_strength),
-                self.tolerance,
-                fmt_num(self.pieces_at_start()),
-                if self.pieces_at_start() == 1.0 { "" } else { "s" },
-                fmt_num(self.dt_unrefined())
-            ),
+            if self.substeps {
+                format!(
+                    "            one step: drift stiffness ρ·dt = {}, conditioning c̄² = {} against τ = {}: {} quantum sub-step{} \
+                     per step at the start (none below dt = {})",
+                    fmt_num(self.drift_strength),
+                    fmt_num(self.conditioning_strength),
+                    self.tolerance,
+                    fmt_num(self.pieces_at_start()),
+                    if self.pieces_at_start() == 1.0 { "" } else { "s" },
+                    fmt_num(self.dt_unrefined())
+                )
+            } else {
+                format!(
+                    "            one step: drift stiffness ρ·dt = {}, conditioning c̄² = {} (the Gaussian update of one step \
+                     is valid well below 1)",
+                    fmt_num(self.drift_strength),
+                    fmt_num(self.conditioning_strength)
+                )
+            },
         ]
     }
 
@@ -170,7 +185,7 @@ impl Regime {
                 format!(
                     "the quantum field cannot be followed to t_end = {}: the decoherence heats it by at least N = {} e-folds \
                      (its mean energy grows by a factor ≥ e^N; heating rate {} to {} per unit time), and the Gaussian \
-                     state stops representing the conditioned state long before (the validity map of docs/quantum.md §7 \
+                     state stops representing the conditioned state long before (the validity map of docs/quantum.md R4 \
                      finds the closure error as large as the coupling's effect from N ≈ 1.5 on; the limit is N = {}); \
                      {lower}",
                     fmt_num(self.t_end),
@@ -190,12 +205,12 @@ impl Regime {
             };
             r.warnings.push(format!(
                 "the decoherence heats the quantum field by up to N = r·t_end = {} e-folds by t_end (rate ≤ {} per unit \
-                 time): beyond N ≈ {EFOLDS_AGREE} {how} (validity map, docs/quantum.md §7); {lower}",
+                 time): beyond N ≈ {EFOLDS_AGREE} {how} (validity map, docs/quantum.md R4); {lower}",
                 fmt_num(n),
                 fmt_num(self.heating.rate)
             ));
         }
-        if self.heat_to_background() > 1.0 && self.rho_background > 0.0 {
+        if !self.frozen && self.heat_to_background() > 1.0 && self.rho_background > 0.0 {
             r.warnings.push(format!(
                 "the heat the decoherence deposits in the quantum field by t_end, ≈ ρ_vac(e^N − 1) = {} per unit volume, \
                  exceeds the background energy density 6H² = {}: its back-reaction will dominate the metric's evolution",
@@ -203,7 +218,16 @@ impl Regime {
                 fmt_num(self.rho_background)
             ));
         }
-        if self.pieces_at_start() > PIECES_WARN {
+        if !self.substeps && self.step_strength() > 0.25 {
+            r.warnings.push(format!(
+                "one step's quantum update has strength {} (drift stiffness ρ·dt, conditioning c̄²) at the start, and \
+                 this representation does not sub-step: its Gaussian update is accurate only well below 1; reduce time.dt \
+                 (below about {})",
+                fmt_num(self.step_strength()),
+                fmt_num(self.dt * 0.05 / self.step_strength())
+            ));
+        }
+        if self.substeps && self.pieces_at_start() > PIECES_WARN {
             r.warnings.push(format!(
                 "the quantum update needs about {} sub-steps per step from the start (one step's strength {} is {} × \
                  cq.substep_tolerance): the run will be slow; time.dt ≤ {} needs none",

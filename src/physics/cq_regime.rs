@@ -1,4 +1,4 @@
-//! The physical timescales of a CQ run with a quantum field (issue 12; derived in docs/quantum.md §7), computed
+//! The physical timescales of a CQ run with a quantum field (issue 12; derived in docs/quantum.md R1), computed
 //! from the initial state before the run: the decoherence heating rate of the field, the metric noise it
 //! accumulates, and the strength of one step's quantum update. Pure functions of the lattice, the box-mean
 //! metric and the quantum parameters; config/regime.rs turns them into the lines, warnings and refusals of

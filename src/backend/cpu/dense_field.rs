@@ -210,7 +210,7 @@ pub fn unresolved_context(e: anyhow::Error) -> anyhow::Error {
         "the quantum state's conditioning on the CQ noise cannot be followed by a Gaussian update: the metric's \
          measurement of the field's quadratic observables L̂^ab resolves the state within a small fraction of a time \
          step, so the exact conditioned state is non-Gaussian here and the Gaussian state no longer represents it \
-         (docs/quantum.md §7, the validity map). This regime is reached through the decoherence heating that \
+         (docs/quantum.md R4, the validity map). This regime is reached through the decoherence heating that \
          `cqgrav check` prints: raise cq.diffusion (D2) or lattice.spacing (h), or lower matter.mass (m), cq.beta or \
          time.t_end",
     )
