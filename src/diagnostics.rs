@@ -43,8 +43,8 @@ pub struct Diagnostics {
     pub state_min_symplectic: f64,
     /// wall-clock seconds per step over the last output interval (set by the driver)
     pub wall_per_step: f64,
-    /// pieces the sub-stepping controller divided the last step's quantum update into (1: none; 0: no
-    /// conditioning; numerics/substep.rs, backend/quantum.rs `QuantumStepReport`)
+    /// sub-steps of the last step's quantum update as its representation reports them (backend/quantum.rs
+    /// `QuantumStepReport`: dense, the controller's pieces, 1 = none; 0: no conditioning)
     pub quantum_substeps: f64,
     /// statistical error of the box-mean back-reaction trace (ensemble; 0 for the exact representations)
     pub backreaction_error: f64,

@@ -29,8 +29,9 @@ pub struct StageQuantum {
 /// What the last step's quantum update did, for the timeseries (`quantum_substeps`).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct QuantumStepReport {
-    /// The pieces the sub-stepping controller divided the last step's quantum update into (numerics/substep.rs:
-    /// 1 = the step as it is, 0 = no conditioning).
+    /// The sub-steps of the last step's quantum update: for `dense` the pieces the sub-stepping controller divided
+    /// it into (numerics/substep.rs: 1 = the step as it is), for `fourier` and `ensemble` the sub-steps of their
+    /// noise flow; 0 = no conditioning.
     pub substeps: u32,
 }
 

@@ -97,6 +97,8 @@ pub struct GpuEnsembleField {
     cond_pre: Vec<Op>,
     /// one fixed-point pass of the implicit midpoint (the host repeats it), and its sub-step start/end copies
     pass: Vec<Op>,
+    /// the last step's report (the noise flow's sub-steps, as the CPU's `noise_flow` returns)
+    report: crate::backend::quantum::QuantumStepReport,
 }
 
 impl GpuEnsembleField {
@@ -376,6 +378,7 @@ impl GpuEnsembleField {
             drift_post,
             cond_pre,
             pass,
+            report: Default::default(),
         })
     }
 
@@ -436,6 +439,7 @@ impl GpuQuantumField for GpuEnsembleField {
         );
         check_conditioning(escape)?;
         let steps = flow_substeps(size);
+        self.report.substeps = steps as u32;
         let h = 1.0 / steps as f64;
         let iters = midpoint_iterations(h * size);
         ctx.write_buffer::<u8>(&self.flow_h[0], 0, &to_device(&[1.0, h], self.precision))?;
@@ -454,6 +458,10 @@ impl GpuQuantumField for GpuEnsembleField {
         encoder.copy_buffer_to_buffer(&self.xy, 0, y, off, len);
         ctx.submit(encoder);
         Ok(())
+    }
+
+    fn report(&self) -> crate::backend::quantum::QuantumStepReport {
+        self.report
     }
 
     fn download(&self, ctx: &GpuContext) -> anyhow::Result<QuantumData> {
