@@ -139,3 +139,34 @@ fn step_strength_matches_the_solvers_conditioning() {
     println!("ρ·dt = {rho:.4e} (check {:.4e}); c̄² = {:.4e}, sampled mean of max |λ|² = {mean_c2:.4e} (ratio {ratio:.2})", regime.drift_strength, regime.conditioning_strength);
     assert!((1.0..=5.0).contains(&ratio), "c̄² / E[c²] = {ratio:.2}");
 }
+
+/// The regime's step line and warning per representation: at the issue's [5, 1, 1] case with D2 = 0.05 and two
+/// steps of 0.01 (N ≤ 0.57, so not refused), one step's strength is about 0.34. `fourier` and `ensemble`, which do
+/// not sub-step with the controller, are warned and told the dt that brings the strength to 0.05 — at which the
+/// warning is gone; `dense` is not warned (its controller takes the step in pieces) and prints the pieces.
+#[test]
+fn strong_step_is_warned_for_representations_without_the_controller() {
+    let text = "[lattice]\nshape = [5, 1, 1]\nspacing = 0.9\n[time]\ndt = 0.01\nsteps = 2\n[gravity]\nfd_order = 2\n\
+                [initial]\nkind = \"frw\"\nscale_factor = 1.2\nphi = 0.8\n[matter]\nmass = 1.3\nrepresentation = \"dense\"\n\
+                [cq]\ndiffusion = 0.05\nbeta = 0.2\n[run]\nbackend = \"cpu\"\n";
+    let warned = |rep: &str, dt: f64| -> (Vec<String>, cqgrav::config::regime::Regime) {
+        let sets = [format!("matter.representation = \"{rep}\""), format!("time.dt = {dt}")];
+        let loaded = cqgrav::config::load_and_validate_text("test", text, &sets).unwrap_or_else(|e| panic!("{rep}: {e:?}"));
+        let regime = cqgrav::config::regime::Regime::of(&loaded.config).unwrap();
+        (loaded.warnings.into_iter().filter(|w| w.contains("does not sub-step")).collect(), regime)
+    };
+    for rep in ["fourier", "ensemble"] {
+        let (w, regime) = warned(rep, 0.01);
+        assert!((0.25..0.5).contains(&regime.step_strength()), "{rep}: strength {}", regime.step_strength());
+        assert_eq!(w.len(), 1, "{rep}: {w:?}");
+        let told: f64 = w[0].split("reduce time.dt (below about ").nth(1).and_then(|t| t.trim_end_matches(')').parse().ok()).unwrap_or_else(|| panic!("{rep}: {}", w[0]));
+        let dt_ok = 0.01 * 0.05 / regime.step_strength();
+        assert!((told - dt_ok).abs() < 1e-2 * dt_ok, "{rep}: told dt {told}, strength 0.05 at {dt_ok}");
+        let (w, regime) = warned(rep, dt_ok);
+        assert!(w.is_empty() && (regime.step_strength() - 0.05).abs() < 1e-3, "{rep} at dt = {dt_ok}: {w:?}, strength {}", regime.step_strength());
+        assert!(!regime.lines().iter().any(|l| l.contains("sub-steps per step")), "{rep}: no controller, no pieces");
+    }
+    let (w, regime) = warned("dense", 0.01);
+    assert!(w.is_empty(), "dense sub-steps: {w:?}");
+    assert!(regime.lines().iter().any(|l| l.contains("8 quantum sub-steps per step at the start")), "{:?}", regime.lines());
+}
