@@ -191,15 +191,13 @@ fn evolving_case_runs_to_a_shorter_end_at_every_step() {
 
 /// The `quantum_substeps` column comes from the representation's own report (backend/quantum.rs
 /// `QuantumStepReport`), the same on both backends: for the [5, 1, 1] case with an evolving metric and a tight
-/// τ = 0.01, step by step the GPU f64 twin of `dense` and `fourier` reports what its CPU field reports — `dense` the
-/// controller's pieces, `fourier` the RK4 sub-steps of its noise flow — and each reports at least one sub-step for
-/// every noisy step. (`ensemble` reports its noise flow's sub-steps on both backends too, but on this case its GPU
-/// twin takes 4 where the CPU takes 2 at the first step, members differing by 1e-5: a twin discrepancy of the
-/// ensemble's conditioning strength, left to its owner.)
+/// τ = 0.01, step by step the GPU f64 twin of each representation reports what its CPU field reports — `dense` the
+/// controller's pieces, `fourier` and `ensemble` the sub-steps of their noise flow — and each reports at least one
+/// sub-step for every noisy step.
 #[test]
 fn substep_reports_agree_between_cpu_and_gpu() {
     use cqgrav::backend::Stepper;
-    for rep in ["dense", "fourier"] {
+    for rep in ["dense", "fourier", "ensemble"] {
         let text = CASE_C.replace("representation = \"dense\"", &format!("representation = \"{rep}\"")).replace("frozen_drift = true", "substep_tolerance = 0.01");
         let (_, state, setup) = load(&text, &["run.precision = \"f64\"".into()]);
         let Some(mut g) = common::gpu_stepper(setup, &state) else { return };

@@ -155,6 +155,9 @@ impl GpuEnsembleField {
         // parameters
         let mut pu = params_u(setup, &STAGES[0]).to_vec();
         pu.push((25 * n) as u32);
+        // conditioning_strength reads the forms at fb[x·pu[9] + pu[10] ..] (stride 25, offset 0 for the noise forms);
+        // pu[9], pu[10] of the shared block belong to the fourier kernels, so it gets its own block
+        let pu_strength = ctx.storage_buffer("ensemble pu (noise forms)", &[&pu[..], &[25, 0]].concat())?;
         let pu = ctx.storage_buffer("ensemble pu", &pu)?;
         let pr = reals("ensemble pr", &dense_params_r(setup, &q))?;
         let eu = ku("ensemble eu", &[m as u32, nb as u32, blocks.counts[0] as u32, blocks.counts[1] as u32, blocks.counts[2] as u32])?;
@@ -344,7 +347,7 @@ impl GpuEnsembleField {
         if let Some(dw) = f.dw {
             cond_pre.push(op(K::NoiseForms, &[&pu, &sc[0], dw, &fb], n));
             cond_pre.push(op(K::LocalCov, &[&pu, &pr, &eu, &loc_members, &r_norm, &dy, &dummy, &dummy, &loc], n));
-            cond_pre.push(op(K::Strength, &[&pu, &loc, &fb, &strength], n));
+            cond_pre.push(op(K::Strength, &[&pu_strength, &loc, &fb, &strength], n));
             // one fixed-point pass: mid = ½(d₀ + d), x_m = ½(x₀ + x̄); g = G_B(mid) mid; d = d₀ + h g; x̄ = x₀ − h Γ_ρ(mid) B x_m
             let (d0, mid) = (&du1, &du2);
             let ax = |label: &str, count: usize| ku(label, &[count as u32]);
