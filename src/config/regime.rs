@@ -6,7 +6,7 @@ use super::{fmt_num, Config, Problem, Representation, Review};
 use crate::numerics::jets::JetMap;
 use crate::numerics::stencil::Stencil;
 use crate::physics::cq_noise::gnorm_rate;
-use crate::physics::cq_regime::{noise_to_momentum, step_strength, Heating, HeatingModel};
+use crate::physics::cq_regime::{noise_to_momentum, site_step_strength, Heating, HeatingModel};
 use crate::physics::gaussian_forms::{QuantumParams, SiteCoeffs, SiteGeometry};
 
 /// Heating e-folds N = r·t_end up to which the Gaussian closure agrees with the exact single-site reference to
@@ -44,6 +44,44 @@ pub struct Regime {
     pub frozen: bool,
 }
 
+/// The largest (ρ·dt, c̄²) over the sites of `state` ([`site_step_strength`]). A homogeneous start (metric,
+/// lapse and mean field the same at every site, so the jets are (0, 0, 0, φ̄, π̄)) is evaluated at one site;
+/// otherwise every site, in O(1) memory per thread, a site whose metric, lapse and jets equal its predecessor's
+/// reusing its value.
+fn max_step_strength(state: &crate::state::State, stencil: &Stencil, loc: &crate::numerics::jets::Mat5, params: &QuantumParams, dt: f64) -> (f64, f64) {
+    use crate::numerics::jets::{J_PHI, J_PI};
+    use crate::state::var;
+    use rayon::prelude::*;
+    let n = state.lattice.sites();
+    let dv = state.lattice.cell_volume();
+    let lapse = state.field(var::LAPSE);
+    let xbar = &state.data[var::PHI * n..(var::PI_PHI + 1) * n];
+    let same = |v: usize| state.field(v).iter().all(|&a| a == state.field(v)[0]);
+    if (var::G..var::G + 6).chain([var::LAPSE, var::PHI, var::PI_PHI]).all(same) {
+        let mut y = [0.0; 5];
+        (y[J_PHI], y[J_PI]) = (xbar[0], xbar[n]);
+        return site_step_strength(&SiteCoeffs::new(SiteGeometry::new(&state.metric(0), lapse[0]), params, dv), loc, &y, dt);
+    }
+    let jets = JetMap::new(&state.lattice, stencil);
+    (0..n)
+        .into_par_iter()
+        .with_min_len(1 << 14)
+        .fold(
+            || (None::<([f64; 12], (f64, f64))>, (0.0f64, 0.0f64)),
+            |(last, acc), x| {
+                let (g, y) = (state.metric(x), jets.jets_at(xbar, x));
+                let key: [f64; 12] = std::array::from_fn(|i| if i < 6 { g[i] } else if i == 6 { lapse[x] } else { y[i - 7] });
+                let v = match last {
+                    Some((k, v)) if k == key => v,
+                    _ => site_step_strength(&SiteCoeffs::new(SiteGeometry::new(&g, lapse[x]), params, dv), loc, &y, dt),
+                };
+                (Some((key, v)), (acc.0.max(v.0), acc.1.max(v.1)))
+            },
+        )
+        .map(|(_, acc)| acc)
+        .reduce(|| (0.0, 0.0), |a, b| (a.0.max(b.0), a.1.max(b.1)))
+}
+
 impl Regime {
     /// The timescales of `cfg` at its initial state; None without a quantum field or CQ coupling (or when the
     /// configuration's values do not allow them: the value checks report that).
@@ -71,13 +109,8 @@ impl Regime {
         let dv = lat.cell_volume();
         let loc = crate::physics::lattice_vacuum::vacuum_jet_covariance(&lat, &stencil, &gbar, params.mass).ok()?;
         let (omegas, _) = crate::physics::lattice_vacuum::frequencies(&lat, &stencil, &gbar, params.mass).ok()?;
-        let jets = JetMap::new(&lat, &stencil);
-        let xbar = &state.data[crate::state::var::PHI * n..(crate::state::var::PI_PHI + 1) * n];
-        let sites: Vec<SiteCoeffs> =
-            (0..n).map(|i| SiteCoeffs::new(SiteGeometry::new(&state.metric(i), state.field(crate::state::var::LAPSE)[i]), &params, dv)).collect();
-        let y: Vec<[f64; 5]> = (0..n).map(|x| jets.jets_at(xbar, x)).collect();
         let dt = cfg.dt();
-        let (drift_strength, conditioning_strength) = step_strength(&sites, &loc, &y, dt);
+        let (drift_strength, conditioning_strength) = max_step_strength(&state, &stencil, &loc, &params, dt);
         let t_end = cfg.n_steps() as f64 * dt;
         // H = ⟨K⟩/3 with K = −π/(2√g), π = g_ab π^ab: the background's energy density 6H² (H² = ρ/6)
         let sqrtg = crate::physics::tensor::det(&gbar).sqrt();

@@ -156,26 +156,20 @@ pub fn heating(lattice: &Lattice, stencil: &Stencil, g: &Sym<f64>, lapse: f64, p
     HeatingModel::new(lattice, stencil, g, lapse, params).heating()
 }
 
-/// The strength of one unrefined step of length dt at given per-site coefficients, jet covariance `loc` (the
-/// same at every site) and mean-field jets `y`: (ρ·dt, c̄²) with ρ the drift stiffness
-/// (`GaussianModel::drift_stiffness`) and c̄² = dt·max_x tr(p_x Γ_loc), p_x = Σ(𝒟⁻¹)_IJ ã_I Γ_loc ã_J, the mean of
-/// ‖Γ_loc^½ b_x Γ_loc^½‖²_F over the step's noise (E[ξξᵀ] = 𝒟⁻¹dt), which bounds the typical conditioning
-/// strength c² from above (numerics/substep.rs compares both with τ).
-pub fn step_strength(sites: &[SiteCoeffs], loc: &Mat5, y: &[[f64; 5]], dt: f64) -> (f64, f64) {
-    let mut sigma = Vec::with_capacity(sites.len());
-    let mut c2: f64 = 0.0;
-    for (s, yx) in sites.iter().zip(y) {
-        let mut full = *loc;
-        for i in 0..5 {
-            for j in 0..5 {
-                full[i][j] += yx[i] * yx[j];
-            }
+/// One site's strength of one unrefined step of length dt at its coefficients `s`, the jet covariance `loc` and
+/// the mean-field jets `y`: (ρ_x·dt, c̄_x²) with ρ_x = λ_max(Γ_loc^½ σ_x Γ_loc^½) the drift stiffness
+/// (`GaussianModel::drift_stiffness` at this site) and c̄_x² = dt·tr(p_x Γ_loc), p_x = Σ(𝒟⁻¹)_IJ ã_I Γ_loc ã_J, the
+/// mean of ‖Γ_loc^½ b_x Γ_loc^½‖²_F over the step's noise (E[ξξᵀ] = 𝒟⁻¹dt), which bounds the typical conditioning
+/// strength c² from above (numerics/substep.rs compares the maxima over sites of both with τ).
+pub fn site_step_strength(s: &SiteCoeffs, loc: &Mat5, y: &[f64; 5], dt: f64) -> (f64, f64) {
+    let mut full = *loc;
+    for i in 0..5 {
+        for j in 0..5 {
+            full[i][j] += y[i] * y[j];
         }
-        sigma.push(s.dinv_sandwich(&full));
-        c2 = c2.max(dt * crate::numerics::jets::mat5_trace_prod(&s.dinv_sandwich(loc), loc));
     }
-    let locs = vec![*loc; sites.len()];
-    (conditioning_strength_local(&sigma, &locs).0 * dt, c2)
+    let rho = conditioning_strength_local(&[s.dinv_sandwich(&full)], &[*loc]).0;
+    (rho * dt, dt * crate::numerics::jets::mat5_trace_prod(&s.dinv_sandwich(loc), loc))
 }
 
 /// The metric noise accumulated over a time t relative to the background momentum: sqrt(E|δπ|²_g)/|π|_g with
