@@ -283,26 +283,9 @@ fn lattice_vector_fields_match_spec41_literally() {
 // ------------------------------------------------------------------------------------------------------------
 
 use cqgrav::backend::{cpu_stepper, StepperSetup};
-use cqgrav::physics::cq_noise::NoiseParams;
 use cqgrav::state::{var, State, FLAT};
 
-fn setup_for(lat: Lattice, order: u32, dt: f64, q: QuantumParams, seed: u64, frozen: bool) -> StepperSetup {
-    StepperSetup {
-        lattice: lat,
-        stencil: Stencil::new(order),
-        dissipation: 0.0,
-        params: cqgrav::physics::adm_rhs::RhsParams { lambda: 0.0, mass: q.mass, lapse: cqgrav::config::Lapse::Geodesic, background: FLAT },
-        dt,
-        precision: cqgrav::config::Precision::F64,
-        background: FLAT,
-        noise: NoiseParams { diffusion: q.diffusion, beta: q.beta, kind: cqgrav::config::NoiseKind::Tensor, correlation_length: 0.0, seed },
-        drift: !frozen,
-        quantum: Some(q),
-        representation: cqgrav::config::Representation::Dense,
-        ensemble: Default::default(),
-        substep_tolerance: cqgrav::config::DEFAULT_SUBSTEP_TOLERANCE,
-    }
-}
+use common::dense_setup as setup_for;
 
 fn maxabs(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| m.max(x.abs()))

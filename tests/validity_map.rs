@@ -10,6 +10,7 @@
 //! m = 0.5 (N = 1.5) does not (> 35 %) — and one lattice point runs, so the generator stays working.
 #![allow(clippy::needless_range_loop)]
 
+mod common;
 mod support;
 
 use cqgrav::backend::{cpu_stepper, StepperSetup};
@@ -23,22 +24,9 @@ use cqgrav::state::{var, FLAT};
 use rayon::prelude::*;
 use support::single_site_exact::{evolve_exact_pure, gaussian_pure_state, GInverse, RecordKind, SingleSite};
 
+/// A frozen-metric dense setup (tests/common).
 fn setup(lat: Lattice, order: u32, dt: f64, q: QuantumParams, seed: u64) -> StepperSetup {
-    StepperSetup {
-        lattice: lat,
-        stencil: Stencil::new(order),
-        dissipation: 0.0,
-        params: cqgrav::physics::adm_rhs::RhsParams { lambda: 0.0, mass: q.mass, lapse: cqgrav::config::Lapse::Geodesic, background: FLAT },
-        dt,
-        precision: cqgrav::config::Precision::F64,
-        background: FLAT,
-        noise: NoiseParams { diffusion: q.diffusion, beta: q.beta, kind: cqgrav::config::NoiseKind::Tensor, correlation_length: 0.0, seed },
-        drift: false,
-        quantum: Some(q),
-        representation: cqgrav::config::Representation::Dense,
-        ensemble: Default::default(),
-        substep_tolerance: cqgrav::config::DEFAULT_SUBSTEP_TOLERANCE,
-    }
+    common::dense_setup(lat, order, dt, q, seed, true)
 }
 
 /// The pieces at `level` of step `step`'s increments `dw` (one site, flat metric, N = 1): the Brownian-bridge
