@@ -34,6 +34,8 @@ pub struct StepperSetup {
     pub representation: crate::config::Representation,
     /// The `ensemble` representation's settings (members, localisation, control variate).
     pub ensemble: crate::physics::ensemble_dynamics::EnsembleParams,
+    /// τ of the quantum update's sub-stepping controller (`cq.substep_tolerance`, numerics/substep.rs).
+    pub substep_tolerance: f64,
 }
 
 impl StepperSetup {
@@ -59,6 +61,7 @@ impl StepperSetup {
                 seed: cfg.run.seed,
             },
             drift: !cfg.cq.frozen_drift,
+            substep_tolerance: cfg.cq.substep_tolerance,
             representation: cfg.matter.representation,
             ensemble: crate::physics::ensemble_dynamics::EnsembleParams {
                 members: cfg.matter.members as usize,
@@ -82,6 +85,13 @@ impl StepperSetup {
         self.background = state.background;
         self.params.background = state.background;
         self
+    }
+    /// The sub-stepping controller of the quantum update (numerics/substep.rs).
+    pub fn substep_controller(&self) -> crate::numerics::substep::SubstepController {
+        crate::numerics::substep::SubstepController::new(
+            self.substep_tolerance,
+            crate::physics::gaussian_dynamics::MAX_CONDITIONING_STRENGTH,
+        )
     }
     /// t = step·dt (computed, not accumulated, so restarts reproduce it exactly).
     pub fn time_at(&self, step: u64) -> f64 {
@@ -117,6 +127,10 @@ pub trait Stepper {
         Ok(Default::default())
     }
     // ---- end CQ noise ----
+    /// What the last step's quantum update did (sub-steps of the controller; backend/quantum.rs).
+    fn quantum_report(&mut self) -> quantum::QuantumStepReport {
+        Default::default()
+    }
     /// The health check of every step (issue 15): the first step since the last call after which the sum of all
     /// state values (the 64-wide tree of [`cpu::health::state_sum`], on the GPU the same reduction on the device)
     /// was not finite — a NaN or an infinity anywhere in the state — or None. The CPU stops advancing at that
@@ -136,6 +150,7 @@ pub fn host_diagnostics<S: Stepper + ?Sized>(st: &mut S) -> anyhow::Result<Diagn
     let s = st.download()?;
     let mut d = crate::diagnostics::diagnostics(&s, st.setup());
     d.noise = st.noise_diagnostics()?;
+    d.quantum_substeps = st.quantum_report().substeps as f64;
     Ok(d)
 }
 

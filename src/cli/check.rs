@@ -204,6 +204,12 @@ fn summary(source: &str, c: &Config) -> String {
             c.cq.decoherence_excess
         ));
     }
+    if let Some(regime) = crate::config::regime::Regime::of(c) {
+        // issue 12: the physical timescales of the quantum field
+        for l in regime.lines() {
+            s.push_str(&format!("{l}\n"));
+        }
+    }
     s.push_str(&format!(
         "output      {} (timeseries every {} steps, snapshots {}, checkpoints {})\n",
         c.output.file.display(),

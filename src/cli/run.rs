@@ -68,6 +68,9 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&
     if let Some(n) = note {
         println!("{n}");
     }
+    if let Some(regime) = crate::config::regime::Regime::of(cfg) {
+        println!("{}", regime.lines().join("\n")); // issue 12: the quantum field's timescales
+    }
     // the backend of the segment that wrote the checkpoint ends its history line (history_line)
     let wrote = checkpoint.as_ref().and_then(|c| c.history.last()).and_then(|l| l.rsplit_once(" on ")).map(|(_, b)| b.to_string());
     let kind = |d: &str| d.split_whitespace().next().unwrap_or("").to_string();
@@ -426,8 +429,8 @@ fn drive(
             bail!(
                 "the quantum state stopped being physical at step {}, t = {:.6}: state_min_symplectic = {:.9} is below {:.6} \
                  (the smallest symplectic eigenvalue relative to ½ must stay ≥ 1; docs/quantum.md says what each \
-                 representation reports). The conditioning and decoherence terms are stiff when D2 is small (rates ∝ \
-                 1/(D2 ΔV)): reduce the time step (time.courant or time.dt)",
+                 representation reports). The quantum update's sub-steps keep their strength below cq.substep_tolerance \
+                 (docs/quantum.md §4): lower cq.substep_tolerance (or time.dt)",
                 d.step,
                 d.t,
                 d.state_min_symplectic,

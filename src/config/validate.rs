@@ -26,6 +26,12 @@ pub fn review(cfg: &Config) -> Review {
     let mut r = Review::default();
     check_values(cfg, &mut r);
     r.problems.extend(unimplemented_features(cfg));
+    if r.problems.is_empty() {
+        // the physical regime of a quantum field (issue 12), once the values are known to be valid
+        if let Some(regime) = super::regime::Regime::of(cfg) {
+            regime.review(&mut r);
+        }
+    }
     r
 }
 
@@ -37,12 +43,12 @@ pub fn unimplemented_features(_cfg: &Config) -> Vec<Problem> {
     Vec::new()
 }
 
-/// Bytes the CPU `dense` representation holds for n sites: eleven (2n × 2n) float64 matrices (Γ, its three RK4
+/// Bytes the CPU `dense` representation holds for n sites: fifteen (2n × 2n) float64 matrices (Γ, its three RK4
 /// copies and right-hand side, the products of the drift and the noise flow). The GPU representation's device
 /// memory is `backend::gpu::dense_field::device_bytes`; its host side holds about three (2n × 2n) f64 matrices.
 pub fn dense_memory_bytes(sites: usize) -> u128 {
     let d = 2 * sites as u128;
-    11 * d * d * 8
+    15 * d * d * 8
 }
 
 /// Bytes the CPU `ensemble` representation holds for n sites, M members and `blocks` localisation blocks
@@ -181,27 +187,6 @@ fn check_dense(cfg: &Config, r: &mut Review) {
                 ),
             ));
         }
-        // heating rate, F3 of docs/quantum_references.md, (1+ε) 3 N ω² / (8 D2 (1 − 3β) ΔV √g), at the lattice's
-        // largest frequency ω² = m² + Σ_a (max σ_a)² on the flat metric
-        let h = cfg.lattice.spacing;
-        if h.is_finite() && h > 0.0 && cq.beta < 1.0 / 3.0 && (cfg.gravity.fd_order == 2 || cfg.gravity.fd_order == 4) {
-            let st = crate::numerics::stencil::Stencil::new(cfg.gravity.fd_order);
-            let smax = (0..=200).map(|k| st.symbol_d1(std::f64::consts::PI * k as f64 / 200.0).abs()).fold(0.0, f64::max) / h;
-            let active = cfg.lattice.shape.iter().filter(|&&n| n > 1).count() as f64;
-            let w2 = m * m + active * smax * smax;
-            let rate = (1.0 + cq.decoherence_excess.max(0.0)) * 3.0 * w2 / (8.0 * cq.diffusion * (1.0 - 3.0 * cq.beta) * h.powi(3));
-            let dt = cfg.dt();
-            if rate * dt > 0.05 {
-                r.warnings.push(format!(
-                    "the decoherence of the quantum field heats the lattice's highest mode at ≈ (1+ε)·3ω²/(8 D2 (1−3β) ΔV) = {} \
-                     per unit time, and time.dt = {} resolves it with only {} steps per e-fold: the conditioning is stiff \
-                     at this coupling; reduce the time step (the run stops if Γ + iΩ/2 loses positivity)",
-                    fmt_num(rate),
-                    fmt_num(dt),
-                    fmt_num(1.0 / (rate * dt))
-                ));
-            }
-        }
     }
     let n: usize = cfg.lattice.shape.iter().product();
     if cfg.matter.representation == Representation::Ensemble {
@@ -212,7 +197,7 @@ fn check_dense(cfg: &Config, r: &mut Review) {
         return;
     }
     let gpu = cfg.run.backend == crate::config::BackendChoice::Gpu;
-    // the CPU representation holds eleven Γ-sized f64 matrices; with the GPU the host holds the initial vacuum and
+    // the CPU representation holds fifteen Γ-sized f64 matrices; with the GPU the host holds the initial vacuum and
     // the read-backs for diagnostics (about three), the device the rest (checked when the run allocates it)
     let need = if gpu { 3 * (2 * n as u128).pow(2) * 8 } else { dense_memory_bytes(n) };
     let gib = |b: u128| b as f64 / (1u128 << 30) as f64;
@@ -226,7 +211,7 @@ fn check_dense(cfg: &Config, r: &mut Review) {
                      representation is for lattices up to about 8³ on the CPU and 16³ on a GPU (use a smaller lattice)",
                     cfg.lattice.shape,
                     fmt_num(gib(need)),
-                    if gpu { "three" } else { "eleven" },
+                    if gpu { "three" } else { "fifteen" },
                     fmt_num(gib(total))
                 ),
             ));
@@ -657,6 +642,19 @@ fn check_values(cfg: &Config, r: &mut Review) {
                 "cq.decoherence_excess = {dex} must be a finite number >= 0: a decoherence rate below saturation \
                  (C < ¼𝒟⁻¹, the decoherence–diffusion trade-off) is below the complete-positivity bound: the Lindblad \
                  dynamics would not be completely positive (SPEC §4.1)"
+            ),
+        );
+    }
+
+    let tau = cq.substep_tolerance;
+    if !(tau.is_finite() && tau > 0.0 && tau <= 0.25) {
+        bad(
+            r,
+            "cq.substep_tolerance",
+            format!(
+                "cq.substep_tolerance = {tau} must be a number in (0, 0.25]: it is the largest strength (drift stiffness × \
+                 sub-step, squared conditioning strength) a sub-step of the quantum update may have; above 1/4 a \
+                 conditioning could reach the escape limit 1/2 of the Gaussian update (docs/quantum.md §4)"
             ),
         );
     }

@@ -131,6 +131,7 @@ pub fn describe(name: &str) -> &'static str {
         "state_min_symplectic" => "smallest symplectic eigenvalue of Gamma relative to 1/2 (NaN: no quantum state; ensemble: the smallest local proxy 2 dV sqrt(det) of the sites' (phi, pi) covariances, docs/quantum.md E6)",
         "backreaction_error" => "statistical error (one sd) of the box-mean back-reaction trace g_ab <L^ab>_ren (ensemble's sampling; 0 for the exact representations)",
         "wall_per_step" => "wall-clock seconds per step over the last output interval (0 for the first row of a run or restart)",
+        "quantum_substeps" => "sub-steps of the last step's quantum update (dense: pieces of the sub-stepping controller, 1 = none; fourier, ensemble: noise-flow sub-steps; 0: no conditioning)",
         "noise_mean" => "box mean of g_ab dW^ab over the last step's CQ noise increments (expected 0)",
         "noise_var" => "box mean of g_ac g_bd dW^ab dW^cd of the last step's increments",
         "noise_var_expected" => "expected value of noise_var: D2 dt K(0) (6 - 3 beta) <N sqrt(g)> (tensor), 3 D2 dt K(0) <N sqrt(g)> (trace-only)",

@@ -2,6 +2,7 @@
 pub mod adm_rhs;
 pub mod constraints;
 pub mod cq_noise;
+pub mod cq_regime;
 pub mod ensemble_dynamics;
 pub mod fourier_dynamics;
 pub mod gauge;
