@@ -256,7 +256,8 @@ impl RowStore {
                 .with_context(|| format!("creating the virtual dataset /timeseries/{name}"))?;
             write_str_attr(&ds, "description", describe(name))?;
         }
-        Ok(())
+        // netCDF readers (xarray) index the columns by t
+        super::dims::index_columns(group, "t", super::dims::UNIT_TIME, &self.names)
     }
 }
 

@@ -62,7 +62,7 @@ impl Timeseries {
             ds.write_raw(col).with_context(|| format!("writing dataset /{name}/{n} ({len} rows)"))?;
             write_str_attr(&ds, "description", describe(n))?;
         }
-        Ok(())
+        super::dims::index_columns(&g, "t", super::dims::UNIT_TIME, &self.names)
     }
 
     /// Reads a `/timeseries` group (virtual datasets of a run, or ordinary ones): the columns of
