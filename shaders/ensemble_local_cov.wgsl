@@ -1,9 +1,12 @@
 // The members' jet covariances (twin: src/numerics/member_ops.rs `local_covs`):
 //   loc[ku[0] + x·25 ..] = kr[0] · Σ_s Y_x,s Y_x,sᵀ,  Y_x,s = R_x d_s (jets.wgsl), row-major 5×5.
 // With ku[1] = 1 (the control variate, twin: backend/cpu/ensemble_field.rs `control_variate`) it writes instead
-//   loc[ku[0] + x·25 ..] = base[x·25 ..] − kr[0] Σ_s Y_x,s Y_x,sᵀ + reference[ku[2] ..]
-// (d = the shadow members, base = the members' own covariances, reference = the exact homogeneous one).
+//   loc[ku[0] + x·25 ..] = base[x·25 ..] − kr[0] Σ_s Y_x,s Y_x,sᵀ + Γref
+// (d = the shadow members, base = the members' own covariances, Γref the exact homogeneous jet covariance from the
+// momentum sums `reference` of fourier_mode_sums + fourier_sum_partials: σσΓφφ (6 stored components) | Γφφ | Γφπ | Γππ,
+// divided by n).
 //#include "lattice.wgsl"
+//#include "tensor.wgsl"
 //#include "jets.wgsl"
 //#include "ensemble_layout.wgsl"
 
@@ -49,13 +52,30 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             }
         }
     }
+    // Γref from the momentum sums
+    var gref: array<real, 25>;
+    if ku[1] == 1u {
+        let inv = real(1.0) / real(n);
+        for (var e = 0u; e < 25u; e++) {
+            gref[e] = real(0.0);
+        }
+        for (var a = 0u; a < 3u; a++) {
+            for (var b = 0u; b < 3u; b++) {
+                gref[a * 5u + b] = reference[sym(a, b)] * inv;
+            }
+        }
+        gref[J_PHI * 5u + J_PHI] = reference[6] * inv;
+        gref[J_PHI * 5u + J_PI] = reference[7] * inv;
+        gref[J_PI * 5u + J_PHI] = reference[7] * inv;
+        gref[J_PI * 5u + J_PI] = reference[8] * inv;
+    }
     let out = ku[0] + x * 25u;
     var e = 0u;
     for (var i = 0u; i < 5u; i++) {
         for (var j = i; j < 5u; j++) {
             var v = kr[0] * acc[e];
             if ku[1] == 1u {
-                v = base[x * 25u + i * 5u + j] - v + reference[ku[2] + i * 5u + j];
+                v = base[x * 25u + i * 5u + j] - v + gref[i * 5u + j];
             }
             loc[out + i * 5u + j] = v;
             loc[out + j * 5u + i] = v;

@@ -9,6 +9,7 @@
 //#include "scalar_field.wgsl"
 //#include "gauge.wgsl"
 //#include "adm_rhs.wgsl"
+//#include "flux_divergence.wgsl"
 
 @group(0) @binding(0) var<storage, read> pu: array<u32>;
 @group(0) @binding(1) var<storage, read> pr: array<real>;
@@ -40,17 +41,6 @@ fn quantum_rhs(v: u32, i: u32, n: u32, k: real) -> real {
     return k;
 }
 
-// ∂_axis F^a of the flux component a (antisymmetric pairs, as d1_in).
-fn d1_flux(a: u32, c: vec3<u32>, axis: u32) -> real {
-    let r = i32(pu[3]);
-    let base = a * n_sites();
-    var s = real(0.0);
-    for (var k = 1; k <= r; k++) {
-        s = s + pr[P_C1 + u32(k + r)] * (flux[base + shifted(c, axis, k)] - flux[base + shifted(c, axis, -k)]);
-    }
-    return s * pr[P_INV_D1];
-}
-
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
@@ -78,7 +68,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     s.dlapse = gradient_in(V_LAPSE, c);
     s.ddlapse = hessian_in(V_LAPSE, c);
     s.dphi = gradient_in(V_PHI, c);
-    s.div_flux = d1_flux(0u, c, 0u) + d1_flux(1u, c, 1u) + d1_flux(2u, c, 2u);
+    s.div_flux = flux_divergence(c);
     var rhs = adm_rhs(s, pr[P_LAMBDA], pr[P_MASS], pu[5]);
 
     let stage = pu[6];

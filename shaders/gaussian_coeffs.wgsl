@@ -5,21 +5,16 @@
 //   𝒟⁻¹ (36):     w_i w_j ΔV/(D2 N√g) [½(g_ac g_bd + g_ad g_bc) + β/(1−3β) g_ab g_cd]  (0 when D2 = 0)
 //   k (25):       ΔV N [√g g^ab | √g m² | 1/√g] + (ε/8) Σ_IJ (𝒟⁻¹)_IJ ã_I ω ã_J,  ω = (e_φe_πᵀ − e_πe_φᵀ)/ΔV
 //#include "lattice.wgsl"
+//#include "site_metric.wgsl"
 //#include "site_coeffs_layout.wgsl"
 //#include "tensor.wgsl"
 //#include "jets.wgsl"
+//#include "quantum_site_forms.wgsl"
 
 @group(0) @binding(0) var<storage, read> pu: array<u32>;
 @group(0) @binding(1) var<storage, read> pr: array<real>;
 @group(0) @binding(2) var<storage, read> u_in: array<real>;
 @group(0) @binding(3) var<storage, read_write> sc: array<real>;
-
-fn pair_weight(s: u32) -> real {
-    if pair_a(s) == pair_b(s) {
-        return real(1.0);
-    }
-    return real(2.0);
-}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -28,10 +23,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if x >= n {
         return;
     }
-    var g: array<real, 6>;
-    for (var k = 0u; k < 6u; k++) {
-        g[k] = pr[P_BG + k] + u_in[(V_G + k) * n + x];
-    }
+    var g = site_metric(x);
     let lapse = u_in[V_LAPSE * n + x];
     let gi = inverse3(g);
     let sqrtg = sqrt(det3(g));
@@ -40,22 +32,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let base = x * SC;
     // ã_s
     var a: array<array<real, 25>, 6>;
-    let f = lapse * sqrtg;
     for (var s = 0u; s < 6u; s++) {
-        let pa = pair_a(s);
-        let pb = pair_b(s);
-        let gab = gi[sym(pa, pb)];
-        for (var e = 0u; e < 25u; e++) {
-            a[s][e] = real(0.0);
-        }
-        for (var c = 0u; c < 3u; c++) {
-            for (var d = 0u; d < 3u; d++) {
-                let sy = real(0.5) * (gi[sym(pa, c)] * gi[sym(pb, d)] + gi[sym(pb, c)] * gi[sym(pa, d)]);
-                a[s][c * 5u + d] = -f * (sy - real(0.5) * gab * gi[sym(c, d)]);
-            }
-        }
-        a[s][J_PHI * 5u + J_PHI] = real(0.5) * f * gab * mass * mass;
-        a[s][J_PI * 5u + J_PI] = real(-0.5) * lapse * gab / sqrtg;
+        a[s] = backreaction_form(s, gi, lapse, sqrtg, mass);
         for (var e = 0u; e < 25u; e++) {
             sc[base + s * 25u + e] = a[s][e];
         }
@@ -68,13 +46,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         for (var j = 0u; j < 6u; j++) {
             var v = real(0.0);
             if d2 != real(0.0) {
-                let pre = dv / (d2 * lapse * sqrtg);
-                let ia = pair_a(i);
-                let ib = pair_b(i);
-                let jc = pair_a(j);
-                let jd = pair_b(j);
-                v = pair_weight(i) * pair_weight(j) * pre
-                    * (real(0.5) * (g[sym(ia, jc)] * g[sym(ib, jd)] + g[sym(ia, jd)] * g[sym(ib, jc)]) + tr * g[sym(ia, ib)] * g[sym(jc, jd)]);
+                v = inverse_diffusion_entry(i, j, g, dv / (d2 * lapse * sqrtg), tr);
             }
             dinv[i][j] = v;
             sc[base + SC_DINV + i * 6u + j] = v;

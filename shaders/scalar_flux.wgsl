@@ -1,6 +1,7 @@
 // Pre-pass of every RK stage: F^a = N √g g^ab ∂_bφ at every site (SPEC §4).
 // Twin: src/backend/cpu/scalar_flux.rs. Metric slots of u_in hold δg_ab; g = ḡ + δg.
 //#include "lattice.wgsl"
+//#include "site_metric.wgsl"
 //#include "stencil.wgsl"
 //#include "tensor.wgsl"
 //#include "scalar_field.wgsl"
@@ -17,10 +18,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if i >= n {
         return;
     }
-    var g: array<real, 6>;
-    for (var k = 0u; k < 6u; k++) {
-        g[k] = pr[P_BG + k] + u_in[(V_G + k) * n + i];
-    }
+    let g = site_metric(i);
     let ginv = inverse3(g);
     let f = scalar_flux_at(u_in[V_LAPSE * n + i], sqrt(det3(g)), ginv, gradient_in(V_PHI, site_coords(i)));
     flux[i] = f[0];

@@ -108,6 +108,18 @@ impl State {
         let n = self.lattice.sites();
         std::array::from_fn(|v| self.data[v * n + i])
     }
+    /// The box mean of the metric, (1/n) Σ_x g_ab(x) (summed, then divided: exact for a homogeneous metric).
+    pub fn box_mean_metric(&self) -> [f64; 6] {
+        let n = self.lattice.sites();
+        let mut g = [0.0; 6];
+        for i in 0..n {
+            let gi = self.metric(i);
+            for k in 0..6 {
+                g[k] += gi[k];
+            }
+        }
+        g.map(|v| v / n as f64)
+    }
     /// Γ of a `dense` quantum state (row-major 2n × 2n); empty for any other representation.
     pub fn gamma(&self) -> &[f64] {
         self.quantum.get("gamma").unwrap_or(&[])

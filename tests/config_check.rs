@@ -284,9 +284,14 @@ fn set_overrides_are_applied() {
 }
 
 #[test]
-fn unimplemented_features_are_refused_honestly() {
-    let out = check_text(&format!("{BASE}\n[matter]\nrepresentation = \"ensemble\"\n"), &[]);
-    rejected(&out, &["matter.representation", "not implemented in this version"]);
+fn every_representation_is_accepted() {
+    // issue 11: fourier and ensemble are implemented; check prints their state's size
+    let out = check_text(&format!("{BASE}\n[matter]\nrepresentation = \"ensemble\"\nmembers = 8\n"), &[]);
+    assert!(out.ok && out.text.contains("ensemble Gaussian state: M = 8"), "{}", out.text);
+    let out = check_text(&format!("{BASE}\n[matter]\nrepresentation = \"ensemble\"\nmembers = 7\n"), &[]);
+    rejected(&out, &["matter.members", "even"]);
+    let out = check_text(&format!("{BASE}\n[matter]\nrepresentation = \"fourier\"\n"), &[]);
+    assert!(out.ok && out.text.contains("fourier Gaussian state"), "{}", out.text);
     // the dense quantum field runs on both backends, in both precisions (issue 5)
     let out = check_text(&format!("{BASE}\n[matter]\nrepresentation = \"dense\"\n"), &["run.backend = \"gpu\"", "run.precision = \"f32\""]);
     assert!(out.ok, "{}", out.text);

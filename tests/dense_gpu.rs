@@ -3,8 +3,8 @@
 //! on the same increments). Runs on whatever adapter wgpu finds (in CI the software Vulkan device, lavapipe);
 //! without one the tests fail unless CQGRAV_ALLOW_NO_GPU=1 (tests/common).
 mod common;
-use common::gpu_stepper;
-use cqgrav::backend::{cpu_stepper, Stepper, StepperSetup};
+use common::{inhomogeneous_quantum_start as initial, rel};
+use cqgrav::backend::StepperSetup;
 use cqgrav::config::{Lapse, NoiseKind, Precision};
 use cqgrav::numerics::lattice::Lattice;
 use cqgrav::numerics::stencil::Stencil;
@@ -29,58 +29,7 @@ fn setup(lat: Lattice, order: u32, dt: f64, q: QuantumParams, precision: Precisi
     }
 }
 
-/// An inhomogeneous start: a metric wave, a lapse perturbation and a mean field with structure on every axis.
-fn initial(lat: Lattice) -> State {
-    let mut st = cqgrav::physics::initial_data::linear_wave(lat, 1e-3, 0.0);
-    let n = lat.sites();
-    let l = lat.shape.map(|s| s as f64 * lat.spacing);
-    for i in 0..n {
-        let c = lat.coords(i);
-        let x: [f64; 3] = std::array::from_fn(|a| c[a] as f64 * lat.spacing);
-        let tau = std::f64::consts::TAU;
-        st.data[var::PHI * n + i] = 0.2 + 0.1 * (tau * x[0] / l[0]).sin() + 0.05 * (tau * (x[1] / l[1] + x[2] / l[2])).cos();
-        st.data[var::PI_PHI * n + i] = 0.05 * (tau * x[2] / l[2]).sin();
-        st.data[var::LAPSE * n + i] += 0.01 * (tau * x[1] / l[1]).cos();
-    }
-    st
-}
 
-/// max |a − b| / max |b| over one group of values.
-fn rel(a: &[f64], b: &[f64]) -> f64 {
-    let scale = b.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-    let d = a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
-    if scale > 0.0 {
-        d / scale
-    } else {
-        d
-    }
-}
-
-/// Worst relative difference over the field groups (δg, π, N, φ̄, π̄_φ: common::field_group_rel_diffs) and Γ, each
-/// against its own scale.
-fn compare(gpu: &State, cpu: &State) -> (f64, [f64; 6]) {
-    let f = common::field_group_rel_diffs(gpu, cpu);
-    let r = [f[0], f[1], f[2], f[3], f[4], rel(&gpu.gamma(), &cpu.gamma())];
-    (r.iter().cloned().fold(0.0, f64::max), r)
-}
-
-/// Six relative differences, printed.
-struct Rel([f64; 6]);
-impl std::fmt::Display for Rel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let v: Vec<String> = self.0.iter().map(|x| format!("{x:.1e}")).collect();
-        write!(f, "[{}]", v.join(", "))
-    }
-}
-
-fn run_pair(s: StepperSetup, init: &State, steps: u64) -> Option<(State, State)> {
-    let mut g = gpu_stepper(s, init)?;
-    println!("{}", g.description());
-    let mut c = cpu_stepper(StepperSetup { precision: Precision::F64, ..s }, init);
-    g.advance(steps).unwrap();
-    c.advance(steps).unwrap();
-    Some((g.download().unwrap(), c.download().unwrap()))
-}
 
 /// Criterion 5: 4³, noise on (tensor noise, β ≠ 0, unobserved decoherence ε > 0, `vacuum` renormalisation),
 /// the metric, lapse (1+log), mean field and Γ all evolving: CPU f64 and GPU f64 agree to ≤ 1e-9 relative over
@@ -92,12 +41,10 @@ fn gpu_f64_dense_matches_cpu_over_100_steps_with_noise() {
     let init = initial(lat);
     for order in [2, 4] {
         let s = setup(lat, order, 0.002, q, Precision::F64, false);
-        let Some((gpu, cpu)) = run_pair(s, &init, 100) else { return };
-        let (worst, r) = compare(&gpu, &cpu);
+        let Some((gpu, cpu)) = common::twin_within(s, &init, 100, 1e-9, &format!("order {order}")) else { return };
         let moved = rel(&cpu.gamma(), &init_gamma(&s, &init));
-        println!("order {order}: 100 steps, GPU f64 vs CPU f64: worst {worst:.2e} (δg, π, N, φ, π_φ, Γ: {}); Γ moved {moved:.2e}", Rel(r));
+        println!("order {order}: Γ moved {moved:.2e}");
         assert!(moved > 1e-3, "the test must see Γ evolve ({moved:.1e})");
-        assert!(worst <= 1e-9, "order {order}: GPU and CPU differ by {worst:.2e}: {r:?}");
         assert_eq!(gpu.step, cpu.step);
     }
 }
@@ -114,10 +61,7 @@ fn gpu_f64_dense_matches_cpu_on_the_other_paths() {
     let init = initial(Lattice::new([4, 4, 4], 1.0));
     let q = QuantumParams { mass: 1.0, diffusion: 1.0, beta: 0.0, decoherence_excess: 0.0, renormalize: true };
     let s = setup(init.lattice, 2, 0.002, q, Precision::F64, true);
-    let Some((gpu, cpu)) = run_pair(s, &init, 30) else { return };
-    let (worst, r) = compare(&gpu, &cpu);
-    println!("frozen metric: worst {worst:.2e} {}", Rel(r));
-    assert!(worst <= 1e-9, "frozen metric: {r:?}");
+    let Some((gpu, _)) = common::twin_within(s, &init, 30, 1e-9, "frozen metric") else { return };
     // g and N stay as they were (π^ab only receives the noise)
     assert_eq!(&gpu.data[..6 * 64], &init.data[..6 * 64], "the metric is frozen");
     assert_eq!(gpu.field(var::LAPSE), init.field(var::LAPSE), "the lapse is frozen");
@@ -126,28 +70,12 @@ fn gpu_f64_dense_matches_cpu_on_the_other_paths() {
     let init = initial(lat);
     let q = QuantumParams { mass: 0.8, diffusion: 0.0, beta: 0.0, decoherence_excess: 0.0, renormalize: false };
     let s = setup(lat, 4, 0.002, q, Precision::F64, false);
-    let Some((gpu, cpu)) = run_pair(s, &init, 30) else { return };
-    let (worst, r) = compare(&gpu, &cpu);
-    println!("no coupling, 5×3×1: worst {worst:.2e} {}", Rel(r));
-    assert!(worst <= 1e-9, "uncoupled: {r:?}");
+    common::twin_within(s, &init, 30, 1e-9, "no coupling, 5×3×1");
 
     // restart: 10 + 10 steps through a downloaded state equal 20 steps, bit for bit (noise on)
     let lat = Lattice::new([4, 4, 4], 1.0);
-    let init = initial(lat);
     let q = QuantumParams { mass: 1.0, diffusion: 1.0, beta: 0.1, decoherence_excess: 0.0, renormalize: true };
-    let s = setup(lat, 2, 0.002, q, Precision::F64, false);
-    let Some(mut a) = gpu_stepper(s, &init) else { return };
-    a.advance(20).unwrap();
-    let straight = a.download().unwrap();
-    let mut b = gpu_stepper(s, &init).unwrap();
-    b.advance(10).unwrap();
-    let mid = b.download().unwrap();
-    let mut c = gpu_stepper(s, &mid).unwrap();
-    c.upload(&mid);
-    c.advance(10).unwrap();
-    let resumed = c.download().unwrap();
-    assert_eq!(resumed.data, straight.data);
-    assert_eq!(resumed.gamma(), straight.gamma());
+    common::assert_gpu_restart_is_exact(setup(lat, 2, 0.002, q, Precision::F64, false), &initial(lat), 10);
 }
 
 /// The f32 GPU variant follows the f64 CPU path to single-precision accuracy (50 steps, noise on).
@@ -157,11 +85,8 @@ fn gpu_f32_dense_follows_cpu() {
     let init = initial(lat);
     let q = QuantumParams { mass: 1.0, diffusion: 1.0, beta: 0.1, decoherence_excess: 0.25, renormalize: true };
     let s = setup(lat, 2, 0.002, q, Precision::F32, false);
-    let Some((gpu, cpu)) = run_pair(s, &init, 50) else { return };
-    let (_, r) = compare(&gpu, &cpu);
-    println!("GPU f32 vs CPU f64, 50 steps: (δg, π, N, φ, π_φ, Γ) {}", Rel(r));
+    common::twin_within(s, &init, 50, 1e-4, "f32");
     // measured ≤ 1.8e-6 in every group (f32 round-off accumulated over 50 steps of an O(1)-changing state)
-    assert!(r.iter().all(|v| *v < 1e-4), "{r:?}");
 }
 
 /// Issue 5 criterion 6 on the GPU: a dense state larger than the device can hold is refused before any work,
@@ -195,51 +120,29 @@ fn gpu_dense_too_large_for_the_device_is_refused() {
     }
 }
 
-use common::{cqgrav as cqgrav_cmd, DENSE_RUN as DENSE};
+use common::DENSE_RUN as DENSE;
 
 /// `cqgrav run` with `run.backend = "gpu"` and a dense field, end to end: the timeseries (host diagnostics with Γ
 /// read back), snapshots and checkpoint are written; the final state equals the CPU run's to ≤ 1e-9; 4 steps +
 /// checkpoint + `--restart` + 4 steps equal 8 steps bit for bit on the GPU.
 #[test]
 fn gpu_dense_run_through_the_command_line() {
-    use cqgrav::io::OutputFile;
     if let Err(e) = cqgrav::gpu::GpuContext::new(Precision::F64) {
         assert!(std::env::var("CQGRAV_ALLOW_NO_GPU").as_deref() == Ok("1"), "no usable GPU adapter: {e}");
         eprintln!("skipping (CQGRAV_ALLOW_NO_GPU=1): {e}");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let run = |name: &str, args: &[&str]| {
-        let d = dir.path().join(name);
-        std::fs::create_dir_all(&d).unwrap();
-        std::fs::write(d.join("c.toml"), DENSE).unwrap();
-        let mut a = vec!["run", "c.toml", "--quiet"];
-        a.extend_from_slice(args);
-        let (ok, text) = cqgrav_cmd(&d, &a);
-        assert!(ok, "{name}: {text}");
-        d
-    };
-    let gpu = run("gpu", &["--set", "run.backend = \"gpu\""]);
-    let cpu = run("cpu", &["--set", "run.backend = \"cpu\""]);
-    let half = run("half", &["--set", "run.backend = \"gpu\"", "--set", "time.steps = 4"]);
-    let (ok, text) = cqgrav_cmd(&half, &["run", "c.toml", "--quiet", "--set", "run.backend = \"gpu\"", "--restart", "run.h5"]);
-    assert!(ok, "{text}");
-    let open = |d: &std::path::Path| OutputFile::open(&d.join("run.h5")).unwrap();
-    let (fg, fc, fh) = (open(&gpu), open(&cpu), open(&half));
+    let (fg, fh) = common::whole_and_restarted_runs(&dir.path().join("gpu"), DENSE, &["--set", "run.backend = \"gpu\""]);
+    let (fc, _) = common::cli_run(dir.path(), "cpu", DENSE, &["--set", "run.backend = \"cpu\""]);
     let (sg, sc, sh) = (fg.read_checkpoint().unwrap().state, fc.read_checkpoint().unwrap().state, fh.read_checkpoint().unwrap().state);
     assert_eq!(sg.step, 8);
-    let (worst, r) = compare(&sg, &sc);
-    println!("cqgrav run, 7×7×1, 8 steps: GPU vs CPU {}", Rel(r));
+    let (worst, r) = common::quantum_twin_differences(&sg, &sc);
+    println!("cqgrav run, 7×7×1, 8 steps: GPU vs CPU {}", common::fmt_differences(&r));
     assert!(worst <= 1e-9, "{r:?}");
     assert_eq!(sg.gamma(), sh.gamma(), "GPU restart: Γ");
     assert_eq!(sg.data, sh.data, "GPU restart: fields");
-    for col in ["phi2_mean", "state_min_symplectic", "ham_l2"] {
-        let (a, b) = (fg.timeseries.column(col).unwrap(), fc.timeseries.column(col).unwrap());
-        assert_eq!(a.len(), b.len());
-        for (x, y) in a.iter().zip(b.iter()) {
-            assert!((x - y).abs() <= 1e-9 * y.abs().max(1e-12), "{col}: GPU {x} vs CPU {y}");
-        }
-    }
+    common::assert_columns_agree(&fg, &fc, &["phi2_mean", "state_min_symplectic", "ham_l2"], 1e-9);
     let snap = fg.snapshot(8).unwrap();
     let phi2 = snap.field("phi2").unwrap();
     assert!((phi2[0] - sg.gamma()[0]).abs() <= 1e-15 * phi2[0]);

@@ -366,15 +366,7 @@ fn frw_fluctuations_match_mode_functions() {
         let m = |f: &dyn Fn(usize) -> f64| (0..n).map(f).sum::<f64>() / n as f64;
         [m(&|i| x.gamma()[i * d + i]), m(&|i| x.gamma()[(n + i) * d + n + i]), m(&|i| x.gamma()[i * d + n + i])]
     };
-    let start = s.download().unwrap();
-    let mut a_samples = vec![start.metric(0)[0].sqrt()];
-    let mut solver = vec![box_means(&start)];
-    for _ in 0..steps {
-        s.advance(1).unwrap();
-        let x = s.download().unwrap();
-        a_samples.push(x.metric(0)[0].sqrt());
-        solver.push(box_means(&x));
-    }
+    let (a_samples, solver) = common::frw_history(s.as_mut(), steps, box_means);
     let a_of_t = UniformSamples { t0: 0.0, dt, values: a_samples.clone(), degree: 7 };
     let times: Vec<f64> = (0..=steps).step_by(15).map(|k| k as f64 * dt).collect();
     let reference = mode_function_fluctuations_frw(shape, h, mass, order, &|t| a_of_t.eval(t), 0.0, &times, 1e-13);
@@ -609,9 +601,7 @@ fn trajectory_average_follows_the_lindblad_equation() {
         }
     }
     println!("{traj} trajectories to t = {t_end}: max |z| vs Lindblad {zmax:.2}, χ²/dof {:.2} ({count} entries); max |z| vs unitary {zunit:.1}", chi2 / count as f64);
-    assert!(zmax < 5.0, "E[Γ + x̄x̄ᵀ] deviates from the Lindblad solution: max |z| = {zmax:.2}");
-    assert!(chi2 / (count as f64) < 2.0, "χ²/dof = {:.2}", chi2 / count as f64);
-    assert!(zunit > 8.0, "the decoherence must be visible against the unitary evolution (max |z| {zunit:.1})");
+    common::assert_follows_lindblad(zmax, chi2 / count as f64, "χ²/dof", 2.0, zunit);
 }
 
 // ------------------------------------------------------------------------------------------------------------
@@ -634,12 +624,7 @@ fn bad_quantum_settings_are_rejected() {
         ("matter.mass = 0.0", &["matter.mass", "k = 0 mode"]),
     ];
     for (set, want) in cases {
-        std::fs::write(dir.path().join("c.toml"), DENSE).unwrap();
-        let (ok2, text2) = cqgrav_cmd(dir.path(), &["check", "c.toml", "--set", set]);
-        assert!(!ok2, "{set}: must be refused:\n{text2}");
-        for w in want {
-            assert!(text2.contains(w), "{set}: message must mention {w:?}:\n{text2}");
-        }
+        common::assert_refused(dir.path(), DENSE, set, want);
     }
     std::fs::write(dir.path().join("c.toml"), DENSE).unwrap();
     let (ok, text) = cqgrav_cmd(dir.path(), &["check", "c.toml"]);
@@ -651,21 +636,8 @@ fn bad_quantum_settings_are_rejected() {
 /// bit (Γ, fields), with the CQ noise on.
 #[test]
 fn dense_run_output_and_restart() {
-    use cqgrav::io::OutputFile;
     let dir = tempfile::tempdir().unwrap();
-    let a = dir.path().join("a");
-    let b = dir.path().join("b");
-    std::fs::create_dir_all(&a).unwrap();
-    std::fs::create_dir_all(&b).unwrap();
-    std::fs::write(a.join("c.toml"), DENSE).unwrap();
-    std::fs::write(b.join("c.toml"), DENSE).unwrap();
-    let (ok, text) = cqgrav_cmd(&a, &["run", "c.toml", "--quiet"]);
-    assert!(ok, "{text}");
-    let (ok, text) = cqgrav_cmd(&b, &["run", "c.toml", "--quiet", "--set", "time.steps = 4"]);
-    assert!(ok, "{text}");
-    let (ok, text) = cqgrav_cmd(&b, &["run", "c.toml", "--quiet", "--restart", "run.h5"]);
-    assert!(ok, "{text}");
-    let (fa, fb) = (OutputFile::open(&a.join("run.h5")).unwrap(), OutputFile::open(&b.join("run.h5")).unwrap());
+    let (fa, fb) = common::whole_and_restarted_runs(dir.path(), DENSE, &[]);
     let (ca, cb) = (fa.read_checkpoint().unwrap(), fb.read_checkpoint().unwrap());
     assert_eq!(ca.state.step, 8);
     let n = 49;

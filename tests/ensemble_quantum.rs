@@ -256,35 +256,421 @@ fn frw_config(rep: Representation, shape: [usize; 3], order: u32, d2: f64, steps
     c
 }
 
+/// RMS over member seeds of the relative differences from `dense` at the last step, per quantity, and the seed-mean
+/// difference over its standard error (|z|).
+fn errors_against(c: &Config, dense: &Track, seeds: u64) -> ([f64; 4], [f64; 4]) {
+    let last = dense.len() - 1;
+    let runs: Vec<[f64; 4]> = (0..seeds)
+        .map(|k| {
+            let e = run_track(c, 100 + k);
+            std::array::from_fn(|q| (e[last][q] - dense[last][q]) / dense[last][q].abs())
+        })
+        .collect();
+    let r = seeds as f64;
+    let rms = std::array::from_fn(|q| (runs.iter().map(|x| x[q] * x[q]).sum::<f64>() / r).sqrt());
+    let z = std::array::from_fn(|q| {
+        let mean = runs.iter().map(|x| x[q]).sum::<f64>() / r;
+        let sd = (runs.iter().map(|x| (x[q] - mean).powi(2)).sum::<f64>() / (r - 1.0)).sqrt();
+        (mean / (sd / r.sqrt())).abs()
+    });
+    (rms, z)
+}
+
+/// Least-squares slope of log(error) against log(M).
+fn log_slope(ms: &[u32], err: &[f64]) -> f64 {
+    let (x, y): (Vec<f64>, Vec<f64>) = ms.iter().zip(err).map(|(&m, &e)| ((m as f64).ln(), e.ln())).unzip();
+    let (mx, my) = (x.iter().sum::<f64>() / x.len() as f64, y.iter().sum::<f64>() / y.len() as f64);
+    x.iter().zip(&y).map(|(a, b)| (a - mx) * (b - my)).sum::<f64>() / x.iter().map(|a| (a - mx).powi(2)).sum::<f64>()
+}
+
+const QUANTITIES: [&str; 4] = ["⟨δφ²⟩", "⟨δπ²⟩", "g_ab⟨L^ab⟩_ren", "a"];
+
+/// Issue 11 criterion 1 (SPEC §8.9), noise off: on 7×7×1 (order 4, h = 2, FRW driven by the classical inflaton,
+/// 20 steps) the ensemble without the control variate converges to `dense` in ⟨δφ²⟩, ⟨δπ²⟩, the back-reaction and
+/// a(t): the RMS relative error over 8 member seeds falls as M^(−½) (fitted slope within ±0.2 of −½ over
+/// M = 16 … 1024) and at every M the seed-mean error is within its statistical error (|z| < 4); with the control
+/// variate the homogeneous case is exact (≤ 1e-10).
 #[test]
-#[ignore]
-fn explore_convergence() {
-    let env = |k: &str, d: &str| -> Vec<f64> { std::env::var(k).unwrap_or(d.into()).split(',').map(|x| x.parse().unwrap()).collect() };
-    let ms: Vec<u32> = env("MS", "16,64,256").iter().map(|&x| x as u32).collect();
-    for (d2, loc) in env("D2", "1").iter().flat_map(|&d| env("LOC", "0").into_iter().map(move |l| (d, l))) {
-        let cv = true;
-        let mut c = frw_config(Representation::Dense, [7, 7, 1], 4, d2, 20);
-        c.lattice.spacing = env("H", "2")[0];
-        c.time.dt = Some(0.025 * c.lattice.spacing);
-        let dense = run_track(&c, 1);
-        c.matter.representation = Representation::Ensemble;
+fn ensemble_converges_to_dense_without_noise() {
+    let mut c = frw_config(Representation::Dense, [7, 7, 1], 4, 0.0, 20);
+    let dense = run_track(&c, 1);
+    c.matter.representation = Representation::Ensemble;
+    c.matter.control_variate = false;
+    c.matter.localization = 0.0;
+    let ms = [16u32, 64, 256, 1024];
+    let mut rms_all = Vec::new();
+    for &m in &ms {
+        c.matter.members = m;
+        let (rms, z) = errors_against(&c, &dense, 8);
+        println!("M = {m:4}: RMS relative error {:?}, |mean/se| {:?}", rms.map(|v| format!("{v:.2e}")), z.map(|v| format!("{v:.1}")));
+        for q in 0..4 {
+            assert!(z[q] < 4.0, "M = {m}: {} is biased beyond its statistical error (|z| = {:.1})", QUANTITIES[q], z[q]);
+        }
+        rms_all.push(rms);
+    }
+    for q in 0..4 {
+        let slope = log_slope(&ms, &rms_all.iter().map(|r| r[q]).collect::<Vec<_>>());
+        println!("{}: fitted slope {slope:.2}", QUANTITIES[q]);
+        assert!((slope + 0.5).abs() < 0.2, "{}: the error falls as M^{slope:.2}, not M^(−½)", QUANTITIES[q]);
+    }
+    c.matter.control_variate = true;
+    c.matter.members = 16;
+    let exact = run_track(&c, 100);
+    let worst = (0..4).map(|q| ((exact[19][q] - dense[19][q]) / dense[19][q]).abs()).fold(0.0, f64::max);
+    println!("control variate, M = 16: worst relative difference from dense {worst:.1e}");
+    assert!(worst < 1e-10, "with the control variate the homogeneous unitary case is exact: {worst:.1e}");
+}
+
+/// Issue 11 criterion 1 (SPEC §8.9), CQ noise on (D2 = 2, the same noise record: the metric noise's stream does not
+/// depend on the members): the ensemble with the default localisation converges to `dense`; the RMS error over 6
+/// member seeds at M = 16 … 128 (CQGRAV_ENSEMBLE_HEAVY=1: … 1024) falls at least as fast as M^(−½) (the fitted
+/// slope is reported: below M ≈ 100 the conditioning's O(1/M) sampling bias makes it steeper) and is below 3 % at
+/// M = 128 for every quantity.
+#[test]
+fn ensemble_converges_to_dense_with_noise() {
+    let heavy = std::env::var("CQGRAV_ENSEMBLE_HEAVY").as_deref() == Ok("1");
+    let mut c = frw_config(Representation::Dense, [7, 7, 1], 4, 2.0, 20);
+    let dense = run_track(&c, 1);
+    c.matter.representation = Representation::Ensemble;
+    c.matter.localization = 1.0;
+    let ms: Vec<u32> = if heavy { vec![16, 32, 64, 128, 256, 512, 1024] } else { vec![16, 32, 64, 128] };
+    let mut rms_all = Vec::new();
+    for &m in &ms {
+        c.matter.members = m;
+        let (rms, z) = errors_against(&c, &dense, 6);
+        println!("M = {m:4}: RMS relative error {:?}, |mean/se| {:?}", rms.map(|v| format!("{v:.2e}")), z.map(|v| format!("{v:.1}")));
+        rms_all.push(rms);
+    }
+    for q in 0..4 {
+        let err: Vec<f64> = rms_all.iter().map(|r| r[q]).collect();
+        let slope = log_slope(&ms, &err);
+        println!("{}: fitted slope {slope:.2}", QUANTITIES[q]);
+        assert!(slope < -0.4, "{}: the error does not fall with M (slope {slope:.2})", QUANTITIES[q]);
+        let at128 = err[ms.iter().position(|&m| m == 128).unwrap()];
+        assert!(at128 < 0.03, "{}: {at128:.2e} at M = 128", QUANTITIES[q]);
+    }
+}
+
+/// Box means over sites of the members' own estimates per member: q_s = (1/n)Σ_x δφ_s(x)², (1/n)Σ_x δπ_s(x)² —
+/// the raw ensemble estimate is Σ_s q_s/(M−2), its standard error M/(M−2)·std(q_s)/√M.
+fn raw_box_estimates(s: &State, m: usize) -> [(f64, f64); 2] {
+    let n = s.lattice.sites();
+    let d = s.quantum.get("members").unwrap();
+    std::array::from_fn(|f| {
+        let q: Vec<f64> = (0..m).map(|k| (0..n).map(|i| d[(f * n + i) * m + k].powi(2)).sum::<f64>() / n as f64).collect();
+        let mean = q.iter().sum::<f64>() / m as f64;
+        let var = q.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m as f64 - 1.0);
+        let scale = m as f64 / (m as f64 - 2.0);
+        (scale * mean, scale * (var / m as f64).sqrt())
+    })
+}
+
+/// Issue 11 criterion 2: unitary FRW on a 16³ lattice (D2 = 0, the universe expanding under the classical mean
+/// field): the ensemble's ⟨δφ²⟩(t), ⟨δπ²⟩(t) follow the independent per-momentum mode functions
+/// (tests/support/mode_functions.rs) — the members' raw estimate within its statistical error (|z| < 4), and the
+/// control-variate estimate (what the diagnostics report: exact here, since the metric stays homogeneous and the
+/// shadows are the members, so it is the RK4-evolved per-momentum reference) to its RK4 truncation error at
+/// ω_max dt ≈ 0.05 (≤ 1e-7; the same scheme converges to the mode functions in tests/dense_quantum.rs).
+#[test]
+fn unitary_frw_follows_the_mode_functions() {
+    use support::mode_functions::{mode_function_fluctuations_frw, UniformSamples};
+    let (shape, h, order, mass, m) = ([16, 16, 16], 0.5, 4u32, 1.0, 16usize);
+    let mut c = frw_config(Representation::Ensemble, shape, order, 0.0, 120);
+    c.lattice.spacing = h;
+    c.time.dt = Some(0.01);
+    c.matter.mass = mass;
+    c.matter.members = m as u32;
+    c.initial.phi = 1.5;
+    let state = cqgrav::physics::initial_data::initial_state(&c);
+    let setup = StepperSetup::from_config(&c).with_background_of(&state);
+    let mut st = try_cpu_stepper(setup, &state).unwrap();
+    let rep = representation(&setup);
+    let dt = c.dt();
+    let mut a_samples = vec![state.metric(0)[0].sqrt()];
+    let mut rows = Vec::new();
+    let record = |s: &State, rows: &mut Vec<([(f64, f64); 2], [f64; 2])>| {
+        let q = rep.site_terms(&setup, s).unwrap().unwrap();
+        let n = q.len() as f64;
+        rows.push((raw_box_estimates(s, m), [q.iter().map(|x| x.phi2).sum::<f64>() / n, q.iter().map(|x| x.pi2).sum::<f64>() / n]));
+    };
+    record(&st.download().unwrap(), &mut rows);
+    for _ in 0..c.n_steps() {
+        st.advance(1).unwrap();
+        let s = st.download().unwrap();
+        a_samples.push(s.metric(0)[0].sqrt());
+        record(&s, &mut rows);
+    }
+    let a_of_t = UniformSamples { t0: 0.0, dt, values: a_samples.clone(), degree: 7 };
+    let times: Vec<f64> = (0..=c.n_steps() as usize).step_by(30).map(|k| k as f64 * dt).collect();
+    let reference = mode_function_fluctuations_frw(shape, h, mass, order, &|t| a_of_t.eval(t), 0.0, &times, 1e-13);
+    let (mut zmax, mut cvmax) = (0.0f64, 0.0f64);
+    for (r, t) in reference.iter().zip(&times) {
+        let (raw, cv) = rows[(t / dt).round() as usize];
+        let z = [(raw[0].0 - r.phi2) / raw[0].1, (raw[1].0 - r.pi2) / raw[1].1];
+        let e = [(cv[0] - r.phi2).abs() / r.phi2, (cv[1] - r.pi2).abs() / r.pi2];
+        println!("t = {t:.2}: ⟨δφ²⟩ mode functions {:.6e}, raw {:.6e} ± {:.1e} (z {:.2}), control variate rel. diff {:.1e}; ⟨δπ²⟩ z {:.2}, cv {:.1e}", r.phi2, raw[0].0, raw[0].1, z[0], e[0], z[1], e[1]);
+        zmax = zmax.max(z[0].abs()).max(z[1].abs());
+        cvmax = cvmax.max(e[0]).max(e[1]);
+    }
+    let change = (rows.last().unwrap().1[0] / rows[0].1[0] - 1.0).abs();
+    println!("16³, M = {m}: a {:.4} → {:.4}, ⟨δφ²⟩ changed by {change:.2e}; raw max |z| {zmax:.2}, control variate worst {cvmax:.1e}", a_samples[0], a_samples.last().unwrap());
+    assert!(change > 1e-2, "the expansion must change the fluctuations ({change:.1e})");
+    assert!(zmax < 4.0, "the members' estimate deviates from the mode functions: max |z| = {zmax:.2}");
+    assert!(cvmax < 1e-7, "the control-variate estimate deviates from the mode functions by {cvmax:.1e}");
+}
+
+/// Issue 11 criterion 2 and the variance reduction: the Minkowski vacuum stays stationary in distribution. In a
+/// frozen flat metric without the control variate the members' ⟨δφ²⟩, ⟨δπ²⟩ stay at the lattice vacuum's values
+/// within their statistical error, and the per-site fluctuation of the back-reaction's estimate falls as M^(−½)
+/// (its size, UV-dominated, is why the control variate exists: reported); with the control variate and the metric
+/// evolving the back-reaction is zero to round-off and the metric stays Minkowski.
+#[test]
+fn minkowski_vacuum_is_stationary_in_distribution() {
+    let (shape, h) = ([12, 12, 12], 0.5);
+    let mut c = frw_config(Representation::Ensemble, shape, 4, 0.0, 40);
+    c.initial.kind = cqgrav::config::InitialKind::Minkowski;
+    c.lattice.spacing = h;
+    c.time.dt = Some(0.05);
+    let vac = cqgrav::physics::lattice_vacuum::vacuum_jet_covariance(&c.lattice(), &Stencil::new(4), &cqgrav::state::FLAT, 1.0).unwrap();
+    let mut spread = Vec::new();
+    for (m, cv) in [(16usize, false), (64, false), (16, true)] {
+        c.matter.members = m as u32;
         c.matter.control_variate = cv;
-        c.matter.localization = loc;
-        for &m in &ms {
-            c.matter.members = m;
-            let t0 = std::time::Instant::now();
-            let mut errs = [0.0f64; 4];
-            let r = 6;
-            for seed in 0..r {
-                let Ok(e) = try_track(&c, 100 + seed) else { println!("   seed {seed} failed"); continue };
-                println!("   seed {seed} last {:?}", e[e.len()-1]);
-                let last = e.len() - 1;
-                for k in 0..4 {
-                    let rel = (e[last][k] - dense[last][k]) / dense[last][k].abs().max(1e-300);
-                    errs[k] += rel * rel / r as f64;
-                }
-            }
-            println!("D2 {d2} loc {loc} M {m}: rms rel err phi2 {:.2e} pi2 {:.2e} br {:.2e} a {:.2e}  ({:.1} s) dense last {:?}", errs[0].sqrt(), errs[1].sqrt(), errs[2].sqrt(), errs[3].sqrt(), t0.elapsed().as_secs_f64(), dense[dense.len()-1]);
+        c.cq.frozen_drift = !cv;
+        let state = cqgrav::physics::initial_data::initial_state(&c);
+        let setup = StepperSetup::from_config(&c).with_background_of(&state);
+        let mut st = try_cpu_stepper(setup, &state).unwrap();
+        let rep = representation(&setup);
+        let (mut zmax, mut brmax, mut brsd, mut gmax) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        for _ in 0..4 {
+            st.advance(10).unwrap();
+            let s = st.download().unwrap();
+            let raw = raw_box_estimates(&s, m);
+            let z = [(raw[0].0 - vac[3][3]) / raw[0].1, (raw[1].0 - vac[4][4]) / raw[1].1];
+            zmax = zmax.max(z[0].abs()).max(z[1].abs());
+            let q = rep.site_terms(&setup, &s).unwrap().unwrap();
+            let tr: Vec<f64> = q.iter().map(|x| x.backreaction[0] + x.backreaction[3] + x.backreaction[5]).collect();
+            let mean = tr.iter().sum::<f64>() / tr.len() as f64;
+            brmax = brmax.max(mean.abs());
+            brsd = (tr.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / tr.len() as f64).sqrt();
+            gmax = gmax.max((0..6).flat_map(|k| s.field(k).iter()).fold(0.0f64, |a, v| a.max(v.abs())));
+        }
+        let scale = vac[4][4];
+        println!(
+            "M = {m}, control variate {cv}: raw ⟨δφ²⟩, ⟨δπ²⟩ max |z| {zmax:.2}; back-reaction trace: box mean ≤ {brmax:.2e}, per-site sd {brsd:.2e} (vacuum ⟨π²⟩ {scale:.2e}); max |δg| {gmax:.1e}"
+        );
+        assert!(zmax < 4.0, "the vacuum moved beyond the sampling error: |z| = {zmax:.2}");
+        if cv {
+            assert!(brmax < 1e-12 * scale && brsd < 1e-12 * scale && gmax < 1e-12, "with the control variate Minkowski stays exact: {brmax:e}, {brsd:e}, {gmax:e}");
+        } else {
+            spread.push(brsd);
         }
     }
+    let ratio = spread[0] / spread[1];
+    println!("per-site back-reaction sd, M = 16 over M = 64: {ratio:.2} (M^(−½): 2)");
+    assert!((1.5..2.7).contains(&ratio), "the per-site back-reaction noise must fall as M^(−½): ratio {ratio:.2}");
+}
+
+/// Issue 11 criterion 3 (SPEC §8.8): decoherence alone (metric frozen, CQ noise on): averaged over noise records
+/// and member samples, E[Γ_ens + x̄x̄ᵀ] follows the unconditional Lindblad equation of the independent reference
+/// (tests/support/lindblad_moments.rs) — z-scores over the 136 entries on 4×2×1, M = 64, 1000 trajectories — and the
+/// unitary prediction is rejected (at more than 6σ; measured 8.1σ). (Along each trajectory the ensemble's decoherence is the deterministic symplectic
+/// map G_Σ of the saturated trade-off; its average reproduces the Lindblad heating, which is the statement that the
+/// Lindblad terms act on the Wigner function as random rotations along the flows of the L̂_I.)
+#[test]
+fn trajectory_average_follows_the_lindblad_equation() {
+    use cqgrav::physics::cq_noise::NoiseParams;
+    use cqgrav::state::{var, FLAT};
+    use support::lindblad_moments::{lindblad_second_moments_closure, LatticeModel, Mat};
+    use support::single_site_exact::{GInverse, NoiseKind};
+    let (shape, h, d2, mass, dt, steps, traj, m) = ([4, 2, 1], 0.7, 16.0, 1.0, 1e-2, 50usize, 1000u64, 64usize);
+    let lat = Lattice::new(shape, h);
+    let n = lat.sites();
+    let d = 2 * n;
+    let q = QuantumParams { mass, diffusion: d2, beta: 0.0, decoherence_excess: 0.0, renormalize: true };
+    let mut st = cqgrav::physics::initial_data::minkowski(lat);
+    for i in 0..n {
+        let x = lat.coords(i)[0] as f64;
+        st.data[var::PHI * n + i] = 0.8 * (std::f64::consts::PI * x / 2.0).cos();
+        st.data[var::PI_PHI * n + i] = 0.3;
+    }
+    let setup = |seed: u64| StepperSetup {
+        lattice: lat,
+        stencil: Stencil::new(4),
+        dissipation: 0.0,
+        params: cqgrav::physics::adm_rhs::RhsParams { lambda: 0.0, mass, lapse: cqgrav::config::Lapse::Geodesic, background: FLAT },
+        dt,
+        precision: cqgrav::config::Precision::F64,
+        background: FLAT,
+        noise: NoiseParams { diffusion: d2, beta: 0.0, kind: cqgrav::config::NoiseKind::Tensor, correlation_length: 0.0, seed },
+        drift: false,
+        quantum: Some(q),
+        representation: Representation::Ensemble,
+        ensemble: EnsembleParams { members: m, localization: 0.0, control_variate: false, seed: 7 * seed + 3 },
+    };
+    let second_moments = |x: &State| -> Vec<f64> {
+        let l = x.quantum.get("members").unwrap();
+        let xb = &x.data[var::PHI * n..(var::PI_PHI + 1) * n];
+        (0..d * d)
+            .map(|ij| {
+                let (i, j) = (ij / d, ij % d);
+                let g: f64 = (0..m).map(|s| l[i * m + s] * l[j * m + s]).sum::<f64>() / (m as f64 - 2.0);
+                g + xb[i] * xb[j]
+            })
+            .collect()
+    };
+    use rayon::prelude::*;
+    let (sum, sum2) = (0..traj)
+        .into_par_iter()
+        .map(|k| {
+            let mut s = cqgrav::backend::cpu_stepper(setup(1000 + k), &st);
+            s.advance(steps as u64).unwrap();
+            let v = second_moments(&s.download().unwrap());
+            let v2: Vec<f64> = v.iter().map(|a| a * a).collect();
+            (v, v2)
+        })
+        .reduce(
+            || (vec![0.0; d * d], vec![0.0; d * d]),
+            |a, b| (a.0.iter().zip(&b.0).map(|(x, y)| x + y).collect(), a.1.iter().zip(&b.1).map(|(x, y)| x + y).collect()),
+        );
+    // the reference starts from the exact lattice vacuum around x̄(0) (the members sample it)
+    let vac = cqgrav::physics::lattice_vacuum::initial_covariance(&st, &Stencil::new(4), mass).unwrap();
+    let xb0 = st.data[var::PHI * n..(var::PI_PHI + 1) * n].to_vec();
+    let mut smat0 = Mat::zeros(d);
+    for i in 0..d {
+        for j in 0..d {
+            smat0.set(i, j, vac[i * d + j] + xb0[i] * xb0[j]);
+        }
+    }
+    let lm = LatticeModel {
+        shape,
+        h,
+        g: FLAT,
+        lapse: 1.0,
+        mass,
+        fd_order: 4,
+        d2,
+        beta: 0.0,
+        noise: NoiseKind::Tensor,
+        c_extra_factor: 0.0,
+        ginverse: GInverse::Covariant,
+    };
+    let t_end = steps as f64 * dt;
+    let lind = lindblad_second_moments_closure(&lm, &xb0, &smat0, &[t_end], 1e-12);
+    let mut unitary_model = lm.clone();
+    unitary_model.d2 = 0.0;
+    let unit = lindblad_second_moments_closure(&unitary_model, &xb0, &smat0, &[t_end], 1e-12);
+    let (mut zmax, mut zunit, mut chi2, mut count) = (0.0f64, 0.0f64, 0.0, 0);
+    for i in 0..d {
+        for j in i..d {
+            let mean = sum[i * d + j] / traj as f64;
+            let var_ = (sum2[i * d + j] / traj as f64 - mean * mean) * traj as f64 / (traj - 1) as f64;
+            let se = (var_ / traj as f64).sqrt().max(1e-300);
+            let z = (mean - lind[0].s.at(i, j)) / se;
+            zmax = zmax.max(z.abs());
+            chi2 += z * z;
+            count += 1;
+            zunit = zunit.max(((mean - unit[0].s.at(i, j)) / se).abs());
+        }
+    }
+    println!("{traj} trajectories (M = {m}) to t = {t_end}: max |z| vs Lindblad {zmax:.2}, χ²/dof {:.2} ({count} entries); max |z| vs unitary {zunit:.1}", chi2 / count as f64);
+    assert!(zmax < 5.0, "E[Γ_ens + x̄x̄ᵀ] deviates from the Lindblad solution: max |z| = {zmax:.2}");
+    assert!(chi2 / (count as f64) < 2.0, "χ²/dof = {:.2}", chi2 / count as f64);
+    assert!(zunit > 6.0, "the decoherence must be visible against the unitary evolution (max |z| {zunit:.1})");
+}
+
+/// The small noisy run of common::DENSE_RUN with the ensemble (M = 8, the default localisation and control variate).
+fn ensemble_run() -> String {
+    common::DENSE_RUN.replace("representation = \"dense\"", "representation = \"ensemble\"\nmembers = 8")
+}
+
+/// `cqgrav run` with the ensemble: a restart from the step-4 checkpoint continues bit for bit (members, shadows and
+/// the reference included); the checkpoint holds the members in the documented shape; the snapshot's `phi2` is the
+/// control-variate estimate; `state_min_symplectic` (the local proxy) stays above the collapse limit.
+#[test]
+fn ensemble_run_output_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fa, fb) = common::whole_and_restarted_runs(dir.path(), &ensemble_run(), &[]);
+    let (ca, cb) = (fa.read_checkpoint().unwrap(), fb.read_checkpoint().unwrap());
+    assert_eq!(ca.state.step, 8);
+    assert_eq!(ca.state.quantum.representation, "ensemble");
+    let shapes: Vec<(String, Vec<usize>)> = ca.state.quantum.arrays.iter().map(|a| (a.name.clone(), a.shape.clone())).collect();
+    println!("checkpoint arrays: {shapes:?}");
+    assert!(shapes.contains(&("members".into(), vec![2, 1, 7, 7, 8])) && shapes.contains(&("shadows".into(), vec![2, 1, 7, 7, 8])));
+    assert!(shapes.contains(&("reference".into(), vec![1, 7, 7, 3])));
+    assert_eq!(ca.state.quantum, cb.state.quantum, "the quantum state differs after the restart");
+    assert!(ca.state.data.iter().zip(&cb.state.data).all(|(x, y)| x.to_bits() == y.to_bits()), "fields differ after the restart");
+    let setup = StepperSetup::from_config(&cqgrav::config::load_text("run", &ensemble_run(), &[]).unwrap().config).with_background_of(&ca.state);
+    let q = representation(&setup).site_terms(&setup, &ca.state).unwrap().unwrap();
+    let snap = fa.snapshot(8).unwrap();
+    let phi2 = snap.field("phi2").unwrap();
+    assert!(phi2.iter().zip(&q).all(|(p, s)| (p - s.phi2).abs() <= 1e-12 * s.phi2.abs()), "snapshot phi2 = the estimate");
+    let sym = fa.timeseries.column("state_min_symplectic").unwrap();
+    let limit = cqgrav::backend::cpu::ensemble_field::collapse_limit(49, 8);
+    println!("ensemble run: state_min_symplectic {sym:?} (collapse limit {limit:.3})");
+    assert!(sym.iter().all(|v| v.is_finite() && *v > limit));
+}
+
+/// A collapsed ensemble (every member shrunk by 10⁻³: the members no longer span a physical state) is detected: the
+/// local proxy falls below the collapse limit, while a healthy sample stays above it; `cqgrav check` prints the
+/// ensemble's memory and refuses an ensemble that cannot fit the machine, naming `matter.members`.
+#[test]
+fn collapse_and_oversized_ensembles_are_refused() {
+    let c = cqgrav::config::load_text("run", &ensemble_run(), &[]).unwrap().config;
+    let state = cqgrav::physics::initial_data::initial_state(&c);
+    let setup = StepperSetup::from_config(&c).with_background_of(&state);
+    let mut st = try_cpu_stepper(setup, &state).unwrap();
+    let mut s = st.download().unwrap();
+    let rep = representation(&setup);
+    let healthy = rep.physicality(&setup, &s);
+    for a in &mut s.quantum.arrays {
+        if a.name == "members" {
+            a.data.iter_mut().for_each(|v| *v *= 1e-3);
+        }
+    }
+    let collapsed = rep.physicality(&setup, &s);
+    let limit = rep.physicality_limit(&setup);
+    println!("proxy: healthy {healthy:.3}, collapsed {collapsed:.2e}, limit {limit:.3}");
+    assert!(healthy > limit && collapsed < limit);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.toml"), ensemble_run()).unwrap();
+    let (ok, text) = common::cqgrav(dir.path(), &["check", "c.toml", "--set", "lattice.shape = [64, 64, 64]", "--set", "matter.members = 4096"]);
+    assert!(!ok && text.contains("matter.members") && text.contains("GiB"), "{text}");
+    let (ok, text) = common::cqgrav(dir.path(), &["check", "c.toml"]);
+    assert!(ok && text.contains("ensemble Gaussian state: M = 8"), "{text}");
+}
+
+/// The `backreaction_error` column (the ensemble's own estimate of the sampling error of the box-mean back-reaction
+/// trace) agrees with the spread of that trace across independent ensembles on the same noise record: 7×7×1, D2 = 2,
+/// M = 32, 10 member seeds, 10 steps — the ratio of the observed standard deviation to the mean reported error lies in
+/// [0.4, 2.5] (a χ² with 9 degrees of freedom puts the ratio's 1e-3 quantiles at 0.36 and 1.9); `dense` reports 0.
+#[test]
+fn backreaction_error_matches_the_spread_across_ensembles() {
+    let mut c = frw_config(Representation::Ensemble, [7, 7, 1], 4, 2.0, 10);
+    c.matter.members = 32;
+    let w = [1.0, 2.0, 2.0, 1.0, 2.0, 1.0];
+    let (mut traces, mut reported) = (Vec::new(), Vec::new());
+    for k in 0..10 {
+        let state = cqgrav::physics::initial_data::initial_state(&c);
+        let mut setup = StepperSetup::from_config(&c).with_background_of(&state);
+        setup.ensemble.seed = 500 + k;
+        let mut st = try_cpu_stepper(setup, &state).unwrap();
+        st.advance(10).unwrap();
+        let s = st.download().unwrap();
+        let rep = representation(&setup);
+        let q = rep.site_terms(&setup, &s).unwrap().unwrap();
+        let n = q.len() as f64;
+        traces.push(q.iter().enumerate().map(|(i, x)| (0..6).map(|j| w[j] * s.metric(i)[j] * x.backreaction[j]).sum::<f64>()).sum::<f64>() / n);
+        reported.push(rep.backreaction_error(&setup, &s));
+    }
+    let mean = traces.iter().sum::<f64>() / 10.0;
+    let sd = (traces.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / 9.0).sqrt();
+    let err = reported.iter().sum::<f64>() / 10.0;
+    println!("box-mean back-reaction trace: spread over ensembles {sd:.3e}, mean reported error {err:.3e} (ratio {:.2})", sd / err);
+    assert!((0.4..2.5).contains(&(sd / err)), "reported {err:.2e} vs observed {sd:.2e}");
+    c.matter.representation = Representation::Dense;
+    let state = cqgrav::physics::initial_data::initial_state(&c);
+    let setup = StepperSetup::from_config(&c).with_background_of(&state);
+    let s = try_cpu_stepper(setup, &state).unwrap().download().unwrap();
+    assert_eq!(representation(&setup).backreaction_error(&setup, &s), 0.0);
 }

@@ -15,6 +15,7 @@ pub mod bytes;
 pub mod cpu;
 pub mod gpu;
 pub mod gpu_timing;
+pub mod quantum;
 pub mod report;
 pub mod roofline;
 
@@ -80,6 +81,13 @@ pub struct BenchArgs {
     /// Override a config key of the base configuration (e.g. `--set gravity.dissipation=0.1`). Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Measure the step with this quantum-field representation (dense, fourier, ensemble) instead of the classical
+    /// kernels table: seconds per step, site-steps/s, member-site-steps/s and memory per site (src/bench/quantum.rs).
+    #[arg(long, value_name = "REPRESENTATION")]
+    pub representation: Option<String>,
+    /// Ensemble sizes M for `--representation ensemble`, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [16usize, 64])]
+    pub members: Vec<usize>,
 }
 
 impl Default for BenchArgs {
@@ -97,6 +105,8 @@ impl Default for BenchArgs {
             no_noise: false,
             config: None,
             set: Vec::new(),
+            representation: None,
+            members: vec![16, 64],
         }
     }
 }
@@ -398,6 +408,18 @@ pub fn run_bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
 
 /// `cqgrav bench`: runs the measurements, prints the table to stdout, writes `--json FILE` when asked.
 pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
+    if let Some(rep) = &args.representation {
+        let rep: crate::config::Representation = toml::Value::String(rep.clone())
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("--representation {rep:?}: one of none, dense, fourier, ensemble"))?;
+        let rows = quantum::run(args, rep, &args.members)?;
+        print!("{}", quantum::render(&rows));
+        if let Some(path) = &args.json {
+            std::fs::write(path, serde_json::to_string_pretty(&rows)? + "\n").map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+            eprintln!("bench: wrote {}", path.display());
+        }
+        return Ok(());
+    }
     let report = run_bench(args)?;
     print!("{}", report::render(&report));
     if let Some(path) = &args.json {

@@ -178,7 +178,7 @@ fn summary(source: &str, c: &Config) -> String {
     }
     if c.matter.representation == crate::config::Representation::Ensemble {
         let m = &c.matter;
-        let loc = if m.localization > 0.0 { format!("localisation c = {}", m.localization) } else { "no localisation".into() };
+        let loc = if m.localization > 0.0 { format!("localisation c = {}·h", m.localization) } else { "no localisation".into() };
         s.push_str(&format!(
             "quantum     ensemble Gaussian state: M = {} members, {loc}, control variate {}; float64 on the CPU, ~ {} \
              ({} per member); renormalisation {:?}\n",
@@ -187,6 +187,20 @@ fn summary(source: &str, c: &Config) -> String {
             bytes(crate::config::ensemble_memory_bytes(lat.sites(), m.members as usize, m.control_variate) as f64),
             bytes(crate::config::ensemble_memory_bytes(lat.sites(), 1, m.control_variate) as f64),
             m.renormalization
+        ));
+    }
+    if c.matter.representation == crate::config::Representation::Fourier {
+        // issue 11: the fourier quantum field, O(n)
+        let n = lat.sites();
+        let coupled = c.cq.diffusion > 0.0;
+        s.push_str(&format!(
+            "quantum     fourier Gaussian state: Γ_k (3 reals) for each of {n} lattice momenta; ~ {} float64 on the CPU, ~ {} on \
+             a GPU ({:?}); renormalisation {:?}, decoherence excess {}\n",
+            bytes(crate::backend::cpu::fourier_field::host_bytes(n, coupled) as f64),
+            bytes(crate::backend::gpu::fourier_field::device_bytes(n, coupled, c.run.precision) as f64),
+            c.run.precision,
+            c.matter.renormalization,
+            c.cq.decoherence_excess
         ));
     }
     s.push_str(&format!(

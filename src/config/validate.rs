@@ -33,23 +33,8 @@ pub fn review(cfg: &Config) -> Review {
 // NOT YET IMPLEMENTED — remove each check here when its feature lands.
 // ------------------------------------------------------------------------------------------------------------
 /// Settings that are valid by SPEC but not implemented in this version of cqgrav: rejected honestly.
-pub fn unimplemented_features(cfg: &Config) -> Vec<Problem> {
-    let mut p = Vec::new();
-    match cfg.matter.representation {
-        Representation::None => {}
-        Representation::Dense | Representation::Ensemble => {}
-        Representation::Fourier => {
-            p.push(Problem::new(
-                "matter.representation",
-                format!(
-                    "matter.representation = \"{}\" (SPEC §4.2) is not implemented in this version of cqgrav yet; use \
-                     \"dense\" (lattices up to about 8³) or \"none\" (classical scalar field)",
-                    cfg.matter.representation.name()
-                ),
-            ));
-        }
-    }
-    p
+pub fn unimplemented_features(_cfg: &Config) -> Vec<Problem> {
+    Vec::new()
 }
 
 /// Bytes the CPU `dense` representation holds for n sites: eleven (2n × 2n) float64 matrices (Γ, its three RK4
@@ -129,19 +114,20 @@ fn check_memory(cfg: &Config, r: &mut Review) {
     }
 }
 
-/// The checks of a quantum field (SPEC §4, §4.1, §4.2): the physics every representation needs, then each one's
-/// size.
+/// The checks of a quantum field (SPEC §4, §4.1, §4.2; issues 5, 11): the physics every representation needs, then
+/// each one's size (dense's and the ensemble's memory; the fourier field's O(n) memory is printed by `cqgrav check`).
 fn check_dense(cfg: &Config, r: &mut Review) {
-    if cfg.matter.representation == Representation::None {
+    let rep = cfg.matter.representation;
+    if rep == Representation::None {
         return;
     }
-    let rep = cfg.matter.representation.name();
+    let name = rep.name();
     let m = cfg.matter.mass;
     if m.is_finite() && m <= 0.0 {
         r.problems.push(Problem::new(
             "matter.mass",
             format!(
-                "matter.mass = {m} with matter.representation = \"{rep}\": the initial state is the lattice Fock vacuum, \
+                "matter.mass = {m} with matter.representation = \"{name}\": the initial state is the lattice Fock vacuum, \
                  which needs ω_k² = κ_k² + m² > 0 for every lattice momentum; the k = 0 mode of a massless field has no \
                  vacuum. Use matter.mass > 0"
             ),
@@ -152,25 +138,29 @@ fn check_dense(cfg: &Config, r: &mut Review) {
         if cq.noise == crate::config::NoiseKind::TraceOnly {
             r.problems.push(Problem::new(
                 "cq.noise",
-                "cq.noise = \"trace-only\" with a quantum field (matter.representation ≠ \"none\"): the back-reaction \
-                 L̂^ab has a traceless part (D^aφ D^bφ) outside the range of the rank-one noise, so the decoherence–diffusion \
-                 trade-off C ⪰ ¼𝒟⁻¹ cannot be met (a noiseless channel of dπ^ab would reveal ⟨L̂⟩ exactly); use \
-                 cq.noise = \"tensor\" with cq.beta < 1/3",
+                format!(
+                    "cq.noise = \"trace-only\" with a quantum field (matter.representation = \"{name}\"): the back-reaction \
+                     L̂^ab has a traceless part (D^aφ D^bφ) outside the range of the rank-one noise, so the decoherence–diffusion \
+                     trade-off C ⪰ ¼𝒟⁻¹ cannot be met (a noiseless channel of dπ^ab would reveal ⟨L̂⟩ exactly); use \
+                     cq.noise = \"tensor\" with cq.beta < 1/3"
+                ),
             ));
         }
         if (cq.beta - 1.0 / 3.0).abs() <= 1e-12 {
             r.problems.push(Problem::new(
                 "cq.beta",
-                "cq.beta = 1/3 with a quantum field (matter.representation ≠ \"none\"): the diffusion tensor then has \
-                 no trace part, the back-reaction's trace g_ab L̂^ab lies outside the range of 𝒟 and the \
-                 decoherence–diffusion trade-off cannot be met; use cq.beta < 1/3",
+                format!(
+                    "cq.beta = 1/3 with a quantum field (matter.representation = \"{name}\"): the diffusion tensor then has \
+                     no trace part, the back-reaction's trace g_ab L̂^ab lies outside the range of 𝒟 and the \
+                     decoherence–diffusion trade-off cannot be met; use cq.beta < 1/3"
+                ),
             ));
         }
         if cq.correlation_length > 0.0 {
             r.problems.push(Problem::new(
                 "cq.correlation_length",
                 format!(
-                    "cq.correlation_length = {} with matter.representation = \"{rep}\": the decoherence and conditioning \
+                    "cq.correlation_length = {} with matter.representation = \"{name}\": the decoherence and conditioning \
                      need 𝒟⁻¹, and the inverse of the Gaussian kernel K_ℓ (exp(+k²ℓ²/2) in Fourier space) is not \
                      implemented; use white noise (cq.correlation_length = 0) with the quantum field",
                     cq.correlation_length
@@ -520,6 +510,27 @@ fn check_values(cfg: &Config, r: &mut Review) {
                     fmt_num(-rho / 2.0)
                 ),
             );
+        } else {
+            // the expansion: K = 3H is a growth rate of the ADM system; RK4 is stable only for 3H·dt below its
+            // real-axis limit (with the same safety factor as the stencil bound)
+            let dt = cfg.dt();
+            let hub = h2.sqrt();
+            if dt.is_finite() && 3.0 * hub * dt > RK4_REAL_AXIS_LIMIT * SAFETY {
+                let key = if lambda / 3.0 > rho / 6.0 { "gravity.cosmological_constant" } else { "initial.phi" };
+                bad(
+                    r,
+                    key,
+                    format!(
+                        "the FRW initial data expands at H = {} (from gravity.cosmological_constant = {lambda}, initial.phi, \
+                         initial.phi_dot, matter.mass): RK4 needs 3H·dt <= {}, but dt = {}; reduce the time step \
+                         (time.dt <= {}) or the energy density",
+                        fmt_num(hub),
+                        fmt_num(RK4_REAL_AXIS_LIMIT * SAFETY),
+                        fmt_num(dt),
+                        fmt_num(RK4_REAL_AXIS_LIMIT * SAFETY / (3.0 * hub))
+                    ),
+                );
+            }
         }
     }
 
@@ -611,7 +622,7 @@ fn check_values(cfg: &Config, r: &mut Review) {
     }
     if cq.frozen_drift {
         r.warnings.push(
-            if cfg.matter.representation == Representation::Dense {
+            if matches!(cfg.matter.representation, Representation::Dense | Representation::Fourier) {
                 "cq.frozen_drift = true: the metric's deterministic drift is switched off (testing only): g, π^ab and N \
                  stay frozen except for the CQ noise added to π^ab; the quantum field evolves in the frozen metric"
                     .into()
@@ -924,17 +935,6 @@ mod tests {
         c.initial.phi = 0.0;
         c.gravity.cosmological_constant = -0.1;
         assert_eq!(keys(&c), vec!["gravity.cosmological_constant"]);
-    }
-
-    #[test]
-    fn unimplemented() {
-        let mut c = base();
-        c.matter.representation = Representation::Fourier;
-        let e = validate(&c).unwrap_err().to_string();
-        assert!(
-            e.contains("matter.representation") && e.contains("not implemented"),
-            "{e}"
-        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! SPEC §4.1 in the `ensemble` representation (SPEC §4.2; docs/quantum.md §7): the Gaussian state as its mean x̄
+//! SPEC §4.1 in the `ensemble` representation (SPEC §4.2; docs/quantum.md E1–E10): the Gaussian state as its mean x̄
 //! (the state's φ, π_φ fields) and M member fields δ_s ∈ R^{2n} (square-root form; numerics/member_ops.rs holds
 //! them) in two halves A = [0, M/2), B = [M/2, M), each centred (Σ_{s∈A} δ_s = 0 = Σ_{s∈B} δ_s), so each half
 //! estimates Γ without bias, Γ_A = Σ_{s∈A} δ_sδ_sᵀ/(M/2 − 1), and the whole ensemble does,
@@ -21,7 +21,7 @@
 //! 45 % low at M = 16 on 49 sites); with independent halves E[Γ_B X Γ_A] = ΣXΣ, and the drift of Γ_ens is
 //! unbiased. The decoherence of the saturated trade-off is inside these maps:
 //! along one trajectory the Lindblad heating ¼ΩΣΩᵀ and the conditioning −ΓΣΓ combine into the deterministic
-//! symplectic G_Σ (docs/quantum.md §7 states and tests the random-Lindblad-rotation picture of the average).
+//! symplectic G_Σ (docs/quantum.md E3 states the random-Lindblad-rotation picture of the average, tested by the trajectory average).
 //!
 //! Time integration: the drift in the stepper's RK4 stages (as dense); the noise flow by the implicit midpoint
 //! rule in s (Gauss–Legendre, order 2), which preserves the members' symplectic Gram matrix δ_rᵀΩ⁻¹δ_s exactly
@@ -61,7 +61,7 @@ pub fn midpoint_iterations(hs: f64) -> usize {
 pub struct EnsembleParams {
     /// M ≥ 2
     pub members: usize,
-    /// Gaspari–Cohn half-width c of the localisation (0 = none)
+    /// Gaspari–Cohn half-width c of the localisation, coordinate units (0 = none; config: in lattice spacings)
     pub localization: f64,
     /// estimate the back-reaction with the homogeneous control variate
     pub control_variate: bool,
@@ -249,6 +249,44 @@ impl EnsembleModel {
         Ok(steps as u32)
     }
 
+    /// The statistical error (one standard deviation) of the box-mean back-reaction trace (1/n)Σ_x g_ab⟨L̂^ab⟩_ren
+    /// (9-term sum) estimated from the members `d` (minus their shadows `h` with the control variate): with
+    /// q_s = (1/n)Σ_x ½(Y_sᵀW_xY_s − Y^hᵀ_sW_xY^h_s), W_x = Σ_ab g_ab ã_ab(x), the estimate is Σ_s q_s/(M−2) (+ a
+    /// constant) and its standard error √M·sd(q)/(M − 2).
+    pub fn backreaction_error(&self, c: &Coeffs, d: &[f64], h: Option<&[f64]>) -> f64 {
+        let (n, m) = (self.sites(), self.members());
+        let w = [1.0, 2.0, 2.0, 1.0, 2.0, 1.0];
+        let q: Vec<f64> = (0..n)
+            .into_par_iter()
+            .map_init(
+                || (vec![0.0; 5 * m], vec![0.0; 5 * m]),
+                |(y, yh), x| {
+                    let s = &c.sites[x];
+                    let mut wx = [[0.0; 5]; 5];
+                    for k in 0..6 {
+                        crate::numerics::jets::mat5_axpy(w[k] * s.geo.g[k], &s.a[k], &mut wx);
+                    }
+                    self.ops.jets_at(d, x, y);
+                    if let Some(h) = h {
+                        self.ops.jets_at(h, x, yh);
+                    }
+                    (0..m)
+                        .map(|k| {
+                            let form = |v: &[f64]| -> f64 {
+                                (0..5).map(|i| (0..5).map(|j| v[i * m + k] * wx[i][j] * v[j * m + k]).sum::<f64>()).sum::<f64>()
+                            };
+                            0.5 * (form(y) - if h.is_some() { form(yh) } else { 0.0 })
+                        })
+                        .collect::<Vec<f64>>()
+                },
+            )
+            .reduce(|| vec![0.0; m], |a, b| a.iter().zip(&b).map(|(u, v)| u + v).collect());
+        let q: Vec<f64> = q.iter().map(|v| v / n as f64).collect();
+        let mean = q.iter().sum::<f64>() / m as f64;
+        let var = q.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m as f64 - 1.0);
+        (m as f64).sqrt() * var.sqrt() / (m as f64 - 2.0)
+    }
+
     /// The members' symplectic Gram matrix δ_rᵀ Ω⁻¹ δ_s (M × M, row-major), an invariant of every symplectic
     /// map of the members (tests; O(M²n)).
     pub fn symplectic_gram(&self, d: &[f64]) -> Vec<f64> {
@@ -258,114 +296,6 @@ impl EnsembleModel {
         self.ops.gram(&one, d, Rows::Phi, d, Rows::Pi, -dv, &mut g);
         self.ops.gram(&one, d, Rows::Pi, d, Rows::Phi, dv, &mut g);
         g
-    }
-}
-
-/// The homogeneous propagator of the control variate (docs/quantum.md §7): per lattice momentum k the 2×2
-/// fundamental matrix U_k of the free field in the box-mean metric ḡ and lapse N̄,
-///   d/dt (φ_k, π_k) = K_k (φ_k, π_k),  K_k = [[0, N̄/√ḡ], [−N̄√ḡ ω_k², 0]],  ω_k² = ḡ^ab σ_a σ_b + m²,
-/// integrated by the same RK4 stages as the shadow members (whose stencil operator ΩRᵀk̄R has exactly this
-/// symbol), so the shadows' expected covariance U_k Γ_k(0) U_kᵀ is known exactly, step by step.
-#[derive(Debug, Clone)]
-pub struct ModePropagator {
-    lattice: Lattice,
-    sig: [Vec<f64>; 3],
-    mass: f64,
-    /// Γ_k(0): (φφ, φπ, ππ) per momentum
-    pub gamma0: Vec<f64>,
-    /// U_k at the start of the step (4 per momentum, row-major), the RK4 accumulator, stage inputs, stage rhs
-    pub u: Vec<f64>,
-    uacc: Vec<f64>,
-    uu1: Vec<f64>,
-    uu2: Vec<f64>,
-    du: Vec<f64>,
-}
-
-impl ModePropagator {
-    /// U = 1 and Γ(0) = the lattice vacuum of the homogeneous metric g.
-    pub fn vacuum(lat: &Lattice, stencil: &Stencil, g: &Sym<f64>, mass: f64) -> anyhow::Result<Self> {
-        let n = lat.sites();
-        let (w, sig) = super::lattice_vacuum::mode_frequencies(lat, stencil, g, mass)?;
-        let sqrtg = super::tensor::det(g).sqrt();
-        let dv = lat.cell_volume();
-        let gamma0 = w.iter().flat_map(|&wk| [1.0 / (2.0 * dv * sqrtg * wk), 0.0, sqrtg * wk / (2.0 * dv)]).collect();
-        let u: Vec<f64> = (0..n).flat_map(|_| [1.0, 0.0, 0.0, 1.0]).collect();
-        let z = vec![0.0; 4 * n];
-        Ok(Self { lattice: *lat, sig, mass, gamma0, u, uacc: z.clone(), uu1: z.clone(), uu2: z.clone(), du: z })
-    }
-
-    fn sigma(&self, k: usize) -> [f64; 3] {
-        let [n1, n2, _] = self.lattice.shape;
-        [self.sig[0][k % n1], self.sig[1][(k / n1) % n2], self.sig[2][k / (n1 * n2)]]
-    }
-
-    /// The stage right-hand side d U_k/dt = K_k U_k at the stage input `index` (as the fields' u_s).
-    pub fn stage(&mut self, index: usize, gbar: &Sym<f64>, nbar: f64) {
-        let (gi, det) = super::tensor::inverse(gbar);
-        let sqrtg = det.sqrt();
-        let m2 = self.mass * self.mass;
-        let input: &[f64] = match index {
-            0 => &self.u,
-            1 | 3 => &self.uu1,
-            _ => &self.uu2,
-        };
-        let sig = &self.sig;
-        let [n1, n2, _] = self.lattice.shape;
-        self.du.par_chunks_mut(4).zip(input.par_chunks(4)).enumerate().for_each(|(k, (du, u))| {
-            let s = [sig[0][k % n1], sig[1][(k / n1) % n2], sig[2][k / (n1 * n2)]];
-            let mut w2 = m2;
-            for a in 0..3 {
-                for b in 0..3 {
-                    w2 += gi[super::tensor::SYM[a][b]] * s[a] * s[b];
-                }
-            }
-            let (a, b) = (nbar / sqrtg, -nbar * sqrtg * w2);
-            // K U with K = [[0, a], [b, 0]]
-            du[0] = a * u[2];
-            du[1] = a * u[3];
-            du[2] = b * u[0];
-            du[3] = b * u[1];
-        });
-    }
-
-    /// The RK4 combination of U (numerics/rk4.rs).
-    pub fn combine(&mut self, st: &crate::numerics::rk4::Rk4Stage, dt: f64) {
-        let next = if st.index == 1 { &mut self.uu2 } else { &mut self.uu1 };
-        crate::numerics::rk4::combine_f64(st, dt, &self.du, &mut self.u, &mut self.uacc, next);
-    }
-
-    /// The 5×5 jet covariance of U Γ(0) Uᵀ at the stage input `index`: ⟨Y_aY_b⟩ = (1/n)Σ_k σ_aσ_b Γφφ_k,
-    /// ⟨φφ⟩, ⟨φπ⟩, ⟨ππ⟩ = (1/n)Σ_k Γ_k entries (gradient–(φ, π) terms vanish: odd in k).
-    pub fn jet_covariance(&self, index: usize) -> Mat5 {
-        let input: &[f64] = match index {
-            0 => &self.u,
-            1 | 3 => &self.uu1,
-            _ => &self.uu2,
-        };
-        let n = self.lattice.sites();
-        let parts: [f64; 9] = (0..n)
-            .into_par_iter()
-            .map(|k| {
-                let u = &input[4 * k..4 * k + 4];
-                let g = &self.gamma0[3 * k..3 * k + 3];
-                // Γ = U G Uᵀ
-                let t = [u[0] * g[0] + u[1] * g[1], u[0] * g[1] + u[1] * g[2], u[2] * g[0] + u[3] * g[1], u[2] * g[1] + u[3] * g[2]];
-                let (pp, pq, qq) = (t[0] * u[0] + t[1] * u[1], t[0] * u[2] + t[1] * u[3], t[2] * u[2] + t[3] * u[3]);
-                let s = self.sigma(k);
-                [s[0] * s[0] * pp, s[0] * s[1] * pp, s[0] * s[2] * pp, s[1] * s[1] * pp, s[1] * s[2] * pp, s[2] * s[2] * pp, pp, pq, qq]
-            })
-            .reduce(|| [0.0; 9], |a, b| std::array::from_fn(|i| a[i] + b[i]));
-        let mut c = [[0.0; 5]; 5];
-        for a in 0..3 {
-            for b in 0..3 {
-                c[a][b] = parts[super::tensor::SYM[a][b]] / n as f64;
-            }
-        }
-        c[J_PHI][J_PHI] = parts[6] / n as f64;
-        c[J_PHI][J_PI] = parts[7] / n as f64;
-        c[J_PI][J_PHI] = parts[7] / n as f64;
-        c[J_PI][J_PI] = parts[8] / n as f64;
-        c
     }
 }
 
@@ -382,7 +312,7 @@ pub fn local_symplectic_ratio(loc: &Mat5, cell_volume: f64) -> f64 {
 pub fn sample_vacuum_homogeneous(lat: &Lattice, stencil: &Stencil, g: &Sym<f64>, mass: f64, m: usize, seed: u64) -> anyhow::Result<Vec<f64>> {
     use num_complex::Complex64;
     let n = lat.sites();
-    let (w, _) = super::lattice_vacuum::mode_frequencies(lat, stencil, g, mass)?;
+    let (w, _) = super::lattice_vacuum::frequencies(lat, stencil, g, mass)?;
     let sqrtg = super::tensor::det(g).sqrt();
     let dv = lat.cell_volume();
     let fft = crate::numerics::fft::LatticeFft::new(lat);

@@ -3,6 +3,7 @@ pub mod adm_rhs;
 pub mod constraints;
 pub mod cq_noise;
 pub mod ensemble_dynamics;
+pub mod fourier_dynamics;
 pub mod gauge;
 pub mod gaussian_dynamics;
 pub mod gaussian_forms;

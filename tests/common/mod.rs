@@ -215,3 +215,162 @@ impl Rng {
         &v[(self.next() % v.len() as u64) as usize]
     }
 }
+/// The small noisy run of [`DENSE_RUN`] with the `fourier` representation (issue 11).
+pub fn fourier_run() -> String {
+    DENSE_RUN.replace("representation = \"dense\"", "representation = \"fourier\"")
+}
+
+/// `cqgrav run` of `config` (written to c.toml in the new folder `dir/name`) with extra arguments `args`; its output
+/// file (run.h5, as the test configs name it) and the folder.
+pub fn cli_run(dir: &std::path::Path, name: &str, config: &str, args: &[&str]) -> (cqgrav::io::OutputFile, std::path::PathBuf) {
+    let d = dir.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("c.toml"), config).unwrap();
+    let mut a = vec!["run", "c.toml", "--quiet"];
+    a.extend_from_slice(args);
+    let (ok, text) = cqgrav(&d, &a);
+    assert!(ok, "{name}: {text}");
+    (cqgrav::io::OutputFile::open(&d.join("run.h5")).unwrap(), d)
+}
+
+/// `config` (8 steps) run in one go and as 4 steps + checkpoint + `--restart` + 4 steps, each with the extra arguments
+/// `args`: their output files (whole, restarted).
+pub fn whole_and_restarted_runs(dir: &std::path::Path, config: &str, args: &[&str]) -> (cqgrav::io::OutputFile, cqgrav::io::OutputFile) {
+    let (whole, _) = cli_run(dir, "whole", config, args);
+    let mut first: Vec<&str> = args.to_vec();
+    first.extend_from_slice(&["--set", "time.steps = 4"]);
+    let (_, half) = cli_run(dir, "half", config, &first);
+    let mut again: Vec<&str> = vec!["run", "c.toml", "--quiet"];
+    again.extend_from_slice(args);
+    again.extend_from_slice(&["--restart", "run.h5"]);
+    let (ok, text) = cqgrav(&half, &again);
+    assert!(ok, "restart: {text}");
+    (whole, cqgrav::io::OutputFile::open(&half.join("run.h5")).unwrap())
+}
+
+/// Each timeseries column of `cols` agrees between two output files to `tol` relative.
+pub fn assert_columns_agree(a: &cqgrav::io::OutputFile, b: &cqgrav::io::OutputFile, cols: &[&str], tol: f64) {
+    for col in cols {
+        let (x, y) = (a.timeseries.column(col).unwrap(), b.timeseries.column(col).unwrap());
+        assert_eq!(x.len(), y.len(), "{col}");
+        for (u, v) in x.iter().zip(y.iter()) {
+            assert!((u - v).abs() <= tol * v.abs().max(1e-12), "{col}: {u} vs {v}");
+        }
+    }
+}
+
+/// An inhomogeneous start for the quantum-field twin tests: a metric wave, a lapse perturbation and a mean field with
+/// structure on every axis.
+pub fn inhomogeneous_quantum_start(lat: cqgrav::numerics::lattice::Lattice) -> State {
+    use cqgrav::state::var;
+    let mut st = cqgrav::physics::initial_data::linear_wave(lat, 1e-3, 0.0);
+    let n = lat.sites();
+    let l = lat.shape.map(|s| s as f64 * lat.spacing);
+    for i in 0..n {
+        let c = lat.coords(i);
+        let x: [f64; 3] = std::array::from_fn(|a| c[a] as f64 * lat.spacing);
+        let tau = std::f64::consts::TAU;
+        st.data[var::PHI * n + i] = 0.2 + 0.1 * (tau * x[0] / l[0]).sin() + 0.05 * (tau * (x[1] / l[1] + x[2] / l[2])).cos();
+        st.data[var::PI_PHI * n + i] = 0.05 * (tau * x[2] / l[2]).sin();
+        st.data[var::LAPSE * n + i] += 0.01 * (tau * x[1] / l[1]).cos();
+    }
+    st
+}
+
+/// max |a − b| / max |b| over one group of values (absolute where b is zero).
+pub fn rel(a: &[f64], b: &[f64]) -> f64 {
+    let scale = b.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let d = a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+    if scale > 0.0 {
+        d / scale
+    } else {
+        d
+    }
+}
+
+/// The same setup advanced `steps` steps on the GPU (None when there is no adapter and CQGRAV_ALLOW_NO_GPU=1) and on the
+/// CPU in f64: (GPU state, CPU state).
+pub fn gpu_and_cpu_runs(s: StepperSetup, init: &State, steps: u64) -> Option<(State, State)> {
+    use cqgrav::backend::Stepper;
+    let mut g = gpu_stepper(s, init)?;
+    println!("{}", g.description());
+    let mut c = cpu_stepper(StepperSetup { precision: Precision::F64, ..s }, init);
+    g.advance(steps).unwrap();
+    c.advance(steps).unwrap();
+    Some((g.download().unwrap(), c.download().unwrap()))
+}
+
+/// Restart through download/upload on the GPU: `steps` + `steps` steps through a downloaded state equal 2·`steps` steps
+/// bit for bit, fields and quantum arrays (nothing when there is no adapter and CQGRAV_ALLOW_NO_GPU=1).
+pub fn assert_gpu_restart_is_exact(s: StepperSetup, init: &State, steps: u64) {
+    use cqgrav::backend::Stepper;
+    let Some(mut a) = gpu_stepper(s, init) else { return };
+    a.advance(2 * steps).unwrap();
+    let straight = a.download().unwrap();
+    let mut b = gpu_stepper(s, init).unwrap();
+    b.advance(steps).unwrap();
+    let mid = b.download().unwrap();
+    let mut c = gpu_stepper(s, &mid).unwrap();
+    c.upload(&mid);
+    c.advance(steps).unwrap();
+    let resumed = c.download().unwrap();
+    assert_eq!(resumed.data, straight.data, "GPU restart: fields");
+    assert_eq!(resumed.quantum, straight.quantum, "GPU restart: the quantum field");
+}
+
+/// `cqgrav check` refuses `config` with `--set set`, its message naming every word of `want`.
+pub fn assert_refused(dir: &std::path::Path, config: &str, set: &str, want: &[&str]) {
+    std::fs::write(dir.join("c.toml"), config).unwrap();
+    let (ok, text) = cqgrav(dir, &["check", "c.toml", "--set", set]);
+    assert!(!ok, "{set}: must be refused:\n{text}");
+    for w in want {
+        assert!(text.contains(w), "{set}: message must mention {w:?}:\n{text}");
+    }
+}
+
+/// The verdict of a trajectory average against the unconditional Lindblad reference: the largest |z| of the entries, a
+/// χ²-type statistic per degree of freedom (`stat`, `what` names it) below `limit`, and the unitary prediction rejected.
+pub fn assert_follows_lindblad(zmax: f64, stat: f64, what: &str, limit: f64, zunit: f64) {
+    assert!(zmax < 5.0, "the trajectory average deviates from the Lindblad solution: max |z| = {zmax:.2}");
+    assert!(stat < limit, "{what} = {stat:.2}");
+    assert!(zunit > 8.0, "the decoherence must be visible against the unitary evolution (max |z| {zunit:.1})");
+}
+
+/// GPU vs CPU state of a quantum-field twin test: the worst relative difference and the six group differences (δg, π,
+/// N, φ̄, π̄_φ: [`field_group_rel_diffs`]; the representation's quantum arrays, concatenated, against their own scale).
+pub fn quantum_twin_differences(gpu: &State, cpu: &State) -> (f64, [f64; 6]) {
+    let f = field_group_rel_diffs(gpu, cpu);
+    let flat = |s: &State| -> Vec<f64> { s.quantum.arrays.iter().flat_map(|a| a.data.iter().copied()).collect() };
+    let r = [f[0], f[1], f[2], f[3], f[4], rel(&flat(gpu), &flat(cpu))];
+    (r.iter().cloned().fold(0.0, f64::max), r)
+}
+
+/// Relative differences, printed as a list.
+pub fn fmt_differences(v: &[f64]) -> String {
+    v.iter().map(|x| format!("{x:.1e}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The scale factor a = √g_xx (site 0) and `f` of the state at the start and after each of `steps` single steps of a
+/// homogeneous (FRW) run: (a samples, f samples), `steps` + 1 of each.
+pub fn frw_history<R>(s: &mut dyn cqgrav::backend::Stepper, steps: usize, f: impl Fn(&State) -> R) -> (Vec<f64>, Vec<R>) {
+    let start = s.download().unwrap();
+    let (mut a, mut v) = (vec![start.metric(0)[0].sqrt()], vec![f(&start)]);
+    for _ in 0..steps {
+        s.advance(1).unwrap();
+        let x = s.download().unwrap();
+        a.push(x.metric(0)[0].sqrt());
+        v.push(f(&x));
+    }
+    (a, v)
+}
+
+/// A quantum-field twin case: the setup advanced `steps` steps on the GPU and the CPU (f64); every group of
+/// [`quantum_twin_differences`] must be within `tol`, printed under `label`; the two states (None without an adapter
+/// and CQGRAV_ALLOW_NO_GPU=1).
+pub fn twin_within(s: StepperSetup, init: &State, steps: u64, tol: f64, label: &str) -> Option<(State, State)> {
+    let (gpu, cpu) = gpu_and_cpu_runs(s, init, steps)?;
+    let (worst, r) = quantum_twin_differences(&gpu, &cpu);
+    println!("{label}, {steps} steps: GPU ({:?}) vs CPU f64 worst {worst:.2e} (δg, π, N, φ̄, π̄_φ, quantum: {})", s.precision, fmt_differences(&r));
+    assert!(worst <= tol, "{label}: GPU and CPU differ by {worst:.2e} > {tol:.0e}: {r:?}");
+    Some((gpu, cpu))
+}

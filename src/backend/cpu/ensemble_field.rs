@@ -8,7 +8,8 @@ use crate::backend::quantum::{QuantumField, QuantumStepReport, Representation, S
 use crate::backend::StepperSetup;
 use crate::numerics::rk4::{combine_f64, Rk4Stage};
 use crate::numerics::jets::Mat5;
-use crate::physics::ensemble_dynamics::{local_symplectic_ratio, sample_dense, sample_vacuum_homogeneous, EnsembleModel, ModePropagator};
+use crate::physics::ensemble_dynamics::{local_symplectic_ratio, sample_dense, sample_vacuum_homogeneous, EnsembleModel};
+use crate::physics::fourier_dynamics::ModeCovariance;
 use crate::physics::gaussian_dynamics::{site_quantum_from_local, Coeffs, SiteQuantum};
 use crate::physics::gaussian_forms::{SiteCoeffs, SiteGeometry};
 use crate::state::{var, QuantumArray, QuantumData, State};
@@ -28,16 +29,14 @@ fn model_of(setup: &StepperSetup) -> anyhow::Result<EnsembleModel> {
 }
 
 /// The checkpoint arrays: `members` (and with the control variate `shadows`), shape (2, N3, N2, N1, M) (field φ/π,
-/// site, member); `reference_u` (N3, N2, N1, 2, 2) and `reference_gamma0` (N3, N2, N1, 3), the control variate's
-/// per-momentum propagator and initial covariance (φφ, φπ, ππ).
-pub fn ensemble_data(d: Vec<f64>, cv: Option<(Vec<f64>, Vec<f64>, Vec<f64>)>, shape: [usize; 3], members: usize) -> QuantumData {
+/// site, member); `reference` (N3, N2, N1, 3), the control variate's per-momentum covariance (φφ, φπ, ππ).
+pub fn ensemble_data(d: Vec<f64>, cv: Option<(Vec<f64>, Vec<f64>)>, shape: [usize; 3], members: usize) -> QuantumData {
     let [n1, n2, n3] = shape;
     let member_shape = vec![2, n3, n2, n1, members];
     let mut arrays = vec![QuantumArray { name: "members".into(), shape: member_shape.clone(), data: d }];
-    if let Some((h, u, g0)) = cv {
+    if let Some((h, r)) = cv {
         arrays.push(QuantumArray { name: "shadows".into(), shape: member_shape, data: h });
-        arrays.push(QuantumArray { name: "reference_u".into(), shape: vec![n3, n2, n1, 2, 2], data: u });
-        arrays.push(QuantumArray { name: "reference_gamma0".into(), shape: vec![n3, n2, n1, 3], data: g0 });
+        arrays.push(QuantumArray { name: "reference".into(), shape: vec![n3, n2, n1, 3], data: r });
     }
     QuantumData { representation: "ensemble".into(), arrays }
 }
@@ -61,15 +60,10 @@ pub fn initial_members(setup: &StepperSetup, state: &State) -> anyhow::Result<Ve
         let gamma = crate::physics::lattice_vacuum::vacuum_covariance_general(&setup.lattice, &setup.stencil, &metric, lapse, mass)?;
         return sample_dense(&gamma, n, m, seed);
     }
-    let mut gbar = [0.0; 6];
-    for g in &metric {
-        for k in 0..6 {
-            gbar[k] += g[k] / n as f64;
-        }
-    }
+    let gbar = state.box_mean_metric();
     eprintln!(
         "note: the initial metric is inhomogeneous and the lattice has {n} > {EXACT_VACUUM_SITES} sites: the ensemble's \
-         members sample the lattice vacuum of the box-mean metric (docs/quantum.md §7)"
+         members sample the lattice vacuum of the box-mean metric (docs/quantum.md E2)"
     );
     sample_vacuum_homogeneous(&setup.lattice, &setup.stencil, &gbar, mass, m, seed)
 }
@@ -109,13 +103,20 @@ impl Representation for Ensemble {
     fn physicality_limit(&self, setup: &StepperSetup) -> f64 {
         collapse_limit(setup.lattice.sites(), setup.ensemble.members)
     }
+    fn backreaction_error(&self, setup: &StepperSetup, state: &State) -> f64 {
+        let (Ok(model), false) = (model_of(setup), state.quantum.is_empty()) else { return 0.0 };
+        let (Ok(d), Ok(c)) = (state.quantum.require("members", model.len()), model.gauss.coeffs_of(&state.data, &state.background)) else {
+            return f64::NAN;
+        };
+        model.backreaction_error(&c, d, state.quantum.get("shadows"))
+    }
 }
 
 /// The level of the local proxy `state_min_symplectic` below which the ensemble has collapsed. The proxy is a
 /// sample estimate: at one site log ν has a sampling standard deviation of about 1/√(M−1) (a 2×2 sample
 /// covariance with M − 1 degrees of freedom: var log det ≈ 4/(M−1)), so the minimum over n sites of a healthy
 /// ensemble stays above exp(−(√(2 ln n) + 4)/√(M−1)) except with probability ≪ 1e-4; below it the members no
-/// longer span the state (docs/quantum.md §7).
+/// longer span the state (docs/quantum.md E6).
 pub fn collapse_limit(sites: usize, members: usize) -> f64 {
     let z = (2.0 * (sites.max(2) as f64).ln()).sqrt() + 4.0;
     (-z / ((members as f64 - 1.0).max(1.0)).sqrt()).exp()
@@ -129,10 +130,8 @@ pub fn estimated_local_covs(model: &EnsembleModel, q: &QuantumData) -> anyhow::R
     if let Some(h) = q.get("shadows") {
         anyhow::ensure!(h.len() == model.len(), "the ensemble's shadows have {} values, expected {}", h.len(), model.len());
         let n = model.sites();
-        let mut prop = ModePropagator::vacuum(&model.gauss.lattice, &model.gauss.stencil, &crate::state::FLAT, model.gauss.params.mass)?;
-        prop.u.copy_from_slice(q.require("reference_u", 4 * n)?);
-        prop.gamma0.copy_from_slice(q.require("reference_gamma0", 3 * n)?);
-        control_variate(&mut loc, &model.local_covs(h), &prop.jet_covariance(0));
+        let reference = ModeCovariance::from_modes(&model.gauss.lattice, &model.gauss.stencil, model.gauss.params.mass, q.require("reference", 3 * n)?.to_vec())?;
+        control_variate(&mut loc, &model.local_covs(h), &reference.local_covariance(0));
     }
     Ok(loc)
 }
@@ -148,6 +147,19 @@ fn control_variate(loc: &mut [Mat5], shadows: &[Mat5], reference: &Mat5) {
     }
 }
 
+/// The control variate at the start: the state's shadows and reference, or the members `d` themselves and the
+/// vacuum of the box-mean metric.
+pub fn initial_control_variate(setup: &StepperSetup, state: &State, d: &[f64]) -> anyhow::Result<(Vec<f64>, ModeCovariance)> {
+    let n = setup.lattice.sites();
+    let mass = setup.quantum.map_or(0.0, |q| q.mass);
+    let mut reference = ModeCovariance::vacuum(&setup.lattice, &setup.stencil, &state.box_mean_metric(), mass)?;
+    if state.quantum.is_empty() {
+        return Ok((d.to_vec(), reference));
+    }
+    reference.modes_mut().copy_from_slice(state.quantum.require("reference", 3 * n)?);
+    Ok((state.quantum.require("shadows", d.len())?.to_vec(), reference))
+}
+
 /// Box-mean metric and lapse of the stage coefficients.
 fn box_mean(c: &Coeffs) -> ([f64; 6], f64) {
     let n = c.sites.len() as f64;
@@ -155,22 +167,22 @@ fn box_mean(c: &Coeffs) -> ([f64; 6], f64) {
     let mut lapse = 0.0;
     for s in &c.sites {
         for k in 0..6 {
-            g[k] += s.geo.g[k] / n;
+            g[k] += s.geo.g[k];
         }
-        lapse += s.geo.lapse / n;
+        lapse += s.geo.lapse;
     }
-    (g, lapse)
+    (g.map(|v| v / n), lapse / n)
 }
 
-/// The control variate (docs/quantum.md §7): shadow members evolved by the homogeneous operator ΩRᵀk̄R of the
-/// box-mean metric, with the same RK4 stages as the members, and the propagator of their exact covariance.
+/// The control variate (docs/quantum.md E5): shadow members evolved by the homogeneous operator ΩRᵀk̄R of the
+/// box-mean metric, with the same RK4 stages as the members, and their exact covariance.
 struct Shadows {
     hy: Vec<f64>,
     hacc: Vec<f64>,
     hu1: Vec<f64>,
     hu2: Vec<f64>,
     hd: Vec<f64>,
-    prop: ModePropagator,
+    reference: ModeCovariance,
 }
 
 pub struct EnsembleField {
@@ -194,33 +206,12 @@ impl EnsembleField {
         let model = model_of(setup)?;
         let dy = initial_members(setup, state)?;
         let z = || vec![0.0; dy.len()];
-        let shadows = if setup.ensemble.control_variate {
-            // the shadows start as the members; the reference is the vacuum of the box-mean metric
-            let n = setup.lattice.sites();
-            let mut gbar = [0.0; 6];
-            for i in 0..n {
-                let g = state.metric(i);
-                for k in 0..6 {
-                    gbar[k] += g[k] / n as f64;
-                }
+        let shadows = match setup.ensemble.control_variate {
+            true => {
+                let (hy, reference) = initial_control_variate(setup, state, &dy)?;
+                Some(Shadows { hy, hacc: z(), hu1: z(), hu2: z(), hd: z(), reference })
             }
-            let mass = model.gauss.params.mass;
-            let mut sh = Shadows {
-                hy: dy.clone(),
-                hacc: z(),
-                hu1: z(),
-                hu2: z(),
-                hd: z(),
-                prop: ModePropagator::vacuum(&setup.lattice, &setup.stencil, &gbar, mass)?,
-            };
-            if !state.quantum.is_empty() {
-                sh.hy.copy_from_slice(state.quantum.require("shadows", dy.len())?);
-                sh.prop.u.copy_from_slice(state.quantum.require("reference_u", 4 * n)?);
-                sh.prop.gamma0.copy_from_slice(state.quantum.require("reference_gamma0", 3 * n)?);
-            }
-            Some(sh)
-        } else {
-            None
+            false => None,
         };
         Ok(Self { dacc: z(), du1: z(), du2: z(), dd: z(), dy, shadows, model, start: None, report: Default::default(), setup: *setup })
     }
@@ -249,8 +240,9 @@ impl QuantumField for EnsembleField {
                 _ => &sh.hu2,
             };
             self.model.hamiltonian_flow(&vec![kbar; n], h, &mut sh.hd);
-            sh.prop.stage(index, &gbar, nbar);
-            control_variate(&mut br_loc, &self.model.local_covs(h), &sh.prop.jet_covariance(index));
+            let reference = sh.reference.local_covariance(index);
+            sh.reference.unitary_stage(index, &gbar, nbar);
+            control_variate(&mut br_loc, &self.model.local_covs(h), &reference);
         }
         let mut q = StageQuantum { dx: vec![0.0; 2 * n], br: vec![[0.0; 6]; n] };
         self.model.drift(&c, xbar, d, &loc, &br_loc, &mut q.dx, &mut self.dd, &mut q.br);
@@ -266,7 +258,7 @@ impl QuantumField for EnsembleField {
         if let Some(sh) = &mut self.shadows {
             let next = if st.index == 1 { &mut sh.hu2 } else { &mut sh.hu1 };
             combine_f64(st, dt, &sh.hd, &mut sh.hy, &mut sh.hacc, next);
-            sh.prop.combine(st, dt);
+            sh.reference.combine(st, dt);
         }
     }
 
@@ -277,7 +269,7 @@ impl QuantumField for EnsembleField {
     }
 
     fn save(&self) -> QuantumData {
-        let cv = self.shadows.as_ref().map(|sh| (sh.hy.clone(), sh.prop.u.clone(), sh.prop.gamma0.clone()));
+        let cv = self.shadows.as_ref().map(|sh| (sh.hy.clone(), sh.reference.modes().to_vec()));
         ensemble_data(self.dy.clone(), cv, self.setup.lattice.shape, self.setup.ensemble.members)
     }
 
@@ -287,8 +279,7 @@ impl QuantumField for EnsembleField {
         if let Some(sh) = &mut self.shadows {
             let n = self.model.sites();
             sh.hy.copy_from_slice(q.require("shadows", self.dy.len())?);
-            sh.prop.u.copy_from_slice(q.require("reference_u", 4 * n)?);
-            sh.prop.gamma0.copy_from_slice(q.require("reference_gamma0", 3 * n)?);
+            sh.reference.modes_mut().copy_from_slice(q.require("reference", 3 * n)?);
         }
         Ok(())
     }

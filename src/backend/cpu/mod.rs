@@ -7,6 +7,7 @@ pub mod reduce;
 pub mod evolve_stage;
 pub mod fd;
 pub mod health; // the health check of every step (issue 15)
+pub mod fourier_field;
 pub mod scalar_flux;
 
 use super::quantum::{representation, QuantumField};

@@ -23,7 +23,7 @@ use crate::physics::gaussian_forms::QuantumParams;
 use crate::state::{var, State};
 
 use super::params::{params_r, params_u};
-use super::quantum::{FieldBuffers, GpuQuantumField};
+use super::quantum::{record_ops, xbar_bytes, FieldBuffers, GpuQuantumField, KernelOp};
 use super::to_device;
 use crate::state::QuantumData;
 
@@ -79,11 +79,6 @@ enum K {
     Strength,
 }
 
-struct Op {
-    kernel: K,
-    group: wgpu::BindGroup,
-    threads: u32,
-}
 
 pub struct GpuDenseField {
     n: usize,
@@ -98,10 +93,10 @@ pub struct GpuDenseField {
     strength: wgpu::Buffer,
     /// w·h, c·h of the noise flow's sub-stages (rewritten each step)
     substep_kr: Vec<wgpu::Buffer>,
-    drift_pre: Vec<Vec<Op>>,
-    drift_post: Vec<Vec<Op>>,
-    cond_pre: Vec<Op>,
-    substep: Vec<Op>,
+    drift_pre: Vec<Vec<KernelOp>>,
+    drift_post: Vec<Vec<KernelOp>>,
+    cond_pre: Vec<KernelOp>,
+    substep: Vec<KernelOp>,
 }
 
 impl GpuDenseField {
@@ -176,7 +171,7 @@ impl GpuDenseField {
 
         let coupled = q.diffusion != 0.0;
         let k = |kernel: K| &kernels[kernel as usize];
-        let op = |kernel: K, bufs: &[&wgpu::Buffer], threads: usize| Op { kernel, group: k(kernel).bind(ctx, bufs), threads: threads as u32 };
+        let op = |kernel: K, bufs: &[&wgpu::Buffer], threads: usize| KernelOp { kernel: kernel as usize, group: k(kernel).bind(ctx, bufs), threads: threads as u32 };
         let (nn, dd) = (n as u32, d as u32);
         // ku blocks
         let apply_x_k = ku("apply k x", &[1, var::PHI as u32 * nn, FORMS as u32, 0])?;
@@ -259,15 +254,8 @@ impl GpuDenseField {
         Ok(Self { n, precision: p, kernels, gy, qrhs, xy, strength, substep_kr, drift_pre, drift_post, cond_pre, substep })
     }
 
-    fn record(&self, encoder: &mut wgpu::CommandEncoder, ops: &[Op]) {
-        for o in ops {
-            self.kernels[o.kernel as usize].dispatch(encoder, &o.group, o.threads);
-        }
-    }
-
-    fn xbar_bytes(&self) -> (u64, u64) {
-        let rb = if self.precision == Precision::F64 { 8 } else { 4 };
-        ((var::PHI * self.n) as u64 * rb, (2 * self.n) as u64 * rb)
+    fn record(&self, encoder: &mut wgpu::CommandEncoder, ops: &[KernelOp]) {
+        record_ops(&self.kernels, encoder, ops);
     }
 
     /// (largest |λ|, largest escape rate) over sites, read back (blocks).
@@ -295,7 +283,7 @@ impl GpuQuantumField for GpuDenseField {
 
     /// After the noise is added: x̄ out of the state, the noise forms and the per-site conditioning strengths.
     fn record_conditioning_prep(&self, encoder: &mut wgpu::CommandEncoder, y: &wgpu::Buffer) {
-        let (off, len) = self.xbar_bytes();
+        let (off, len) = xbar_bytes(self.n, self.precision);
         encoder.copy_buffer_to_buffer(y, off, &self.xy, 0, len);
         self.record(encoder, &self.cond_pre);
     }
@@ -318,7 +306,7 @@ impl GpuQuantumField for GpuDenseField {
         for _ in 0..m {
             self.record(&mut encoder, &self.substep);
         }
-        let (off, len) = self.xbar_bytes();
+        let (off, len) = xbar_bytes(self.n, self.precision);
         encoder.copy_buffer_to_buffer(&self.xy, 0, y, off, len);
         ctx.submit(encoder);
         Ok(())

@@ -5,13 +5,13 @@
 //!
 //! Per RK4 stage s (stage inputs u_s, δ_s ∈ {δ, δ₁, δ₂, δ₁} as the fields'):
 //!   before the field kernels — gaussian_coeffs, vacuum_jets (`vacuum` scheme), ensemble_local_cov (Γ_loc of the
-//!   members), with the control variate mode_propagator (box means, reference jets) and ensemble_local_cov on the
-//!   shadows (the estimate Γ_loc − Γ_loc^shadows + reference), gaussian_site_forms (back-reaction into qrhs; forms
+//!   members), with the control variate mode_propagator (box means), fourier_mode_sums + fourier_sum_partials (the
+//!   reference's jet covariance) and ensemble_local_cov on the shadows (the estimate Γ_loc − Γ_loc^shadows + reference), gaussian_site_forms (back-reaction into qrhs; forms
 //!   k, p, σ), jet_forms_apply + jet_transpose (Rᵀk R x̄, Rᵀp R x̄), ensemble_vec + ensemble_taper (Γ_ρ Rᵀp R x̄),
 //!   dense_mean_rhs (∂t x̄ into qrhs);
 //!   after them — ensemble_forms (ΩRᵀkR δ), with coupling the symplectic map G_σ δ (ensemble_forms,
 //!   ensemble_gram, ensemble_taper, ensemble_combine), rk4_combine of the members; with the control variate the
-//!   shadows' ΩRᵀk̄R δ^h and the propagator's stage (mode_propagator) and their rk4_combine.
+//!   shadows' ΩRᵀk̄R δ^h and the reference's dΓ_k (mode_propagator) and their rk4_combine.
 //! After the step's noise is added to π^ab: noise_forms, ensemble_local_cov, conditioning_strength; the host reads
 //! the strengths back (as dense), refuses a too strong step with the CPU's check, and records the CPU's
 //! `flow_substeps` × `midpoint_iterations` passes of the implicit-midpoint noise flow (axpby, the G_B map,
@@ -20,13 +20,13 @@ use super::dense_field::dense_params_r;
 use super::params::params_u;
 use super::quantum::{FieldBuffers, GpuQuantumField};
 use super::to_device;
-use crate::backend::cpu::ensemble_field::{ensemble_data, initial_members};
+use crate::backend::cpu::ensemble_field::{ensemble_data, initial_control_variate, initial_members};
 use crate::backend::StepperSetup;
 use crate::config::Precision;
 use crate::gpu::{Binding, GpuContext, GpuError, Kernel};
 use crate::numerics::localization::Blocks;
 use crate::numerics::rk4::STAGES;
-use crate::physics::ensemble_dynamics::{flow_substeps, midpoint_iterations, ModePropagator};
+use crate::physics::ensemble_dynamics::{flow_substeps, midpoint_iterations};
 use crate::physics::gaussian_dynamics::check_conditioning;
 use crate::state::{var, QuantumData, State};
 
@@ -63,6 +63,8 @@ enum K {
     Vec,
     Axpby,
     Modes,
+    ModeSums,
+    SumPartials,
 }
 
 struct Op {
@@ -81,10 +83,9 @@ pub struct GpuEnsembleField {
     /// members at the start of the step, their stage input copies (reused as d₀ and the midpoint by the noise flow)
     dy: wgpu::Buffer,
     du1: wgpu::Buffer,
-    /// shadows and the propagator's U and Γ(0) (control variate)
+    /// shadows and the reference Γ_k (control variate)
     hy: Option<wgpu::Buffer>,
-    uy: Option<wgpu::Buffer>,
-    gamma0: Option<wgpu::Buffer>,
+    gy: Option<wgpu::Buffer>,
     qrhs: wgpu::Buffer,
     xy: wgpu::Buffer,
     x0: wgpu::Buffer,
@@ -145,7 +146,9 @@ impl GpuEnsembleField {
             kern("ensemble_combine", &[R, R, R, R, R, R, R, W])?,
             kern("ensemble_vec", &[R, R, R, R, R, R, R, R, R, W, W])?,
             kern("axpby", &[R, R, R, R, W])?,
-            kern("mode_propagator", &[R, R, R, R, R, R, R, W, W, W])?,
+            kern("mode_propagator", &[R, R, R, R, R, R, W, W])?,
+            kern("fourier_mode_sums", &[R, R, R, W])?,
+            kern("fourier_sum_partials", &[R, R, W])?,
         ];
         // parameters
         let mut pu = params_u(setup, &STAGES[0]).to_vec();
@@ -183,27 +186,13 @@ impl GpuEnsembleField {
         let dd = zeros("members rhs", member)?;
         let uscr = zeros("members X δ", member)?;
         let wscr = zeros("members Γ Ω⁻¹ δ", member)?;
-        let (mut hy, mut hbufs, mut uy, mut ubufs, mut gamma0) = (None, None, None, None, None);
+        let (mut hy, mut hbufs, mut gy, mut gbufs) = (None, None, None, None);
         if cv {
-            let mut gbar = [0.0; 6];
-            for i in 0..n {
-                let g = state.metric(i);
-                for k in 0..6 {
-                    gbar[k] += g[k] / n as f64;
-                }
-            }
-            let mut prop = ModePropagator::vacuum(&lat, &setup.stencil, &gbar, q.mass)?;
-            let mut h0 = d0.clone();
-            if !state.quantum.is_empty() {
-                h0.copy_from_slice(state.quantum.require("shadows", member)?);
-                prop.u.copy_from_slice(state.quantum.require("reference_u", 4 * n)?);
-                prop.gamma0.copy_from_slice(state.quantum.require("reference_gamma0", 3 * n)?);
-            }
+            let (h0, reference) = initial_control_variate(setup, state, &d0)?;
             hy = Some(reals("shadows", &h0)?);
             hbufs = Some([zeros("shadows acc", member)?, zeros("shadows u1", member)?, zeros("shadows u2", member)?, zeros("shadows rhs", member)?]);
-            uy = Some(reals("propagator U", &prop.u)?);
-            ubufs = Some([zeros("U acc", 4 * n)?, zeros("U u1", 4 * n)?, zeros("U u2", 4 * n)?, zeros("dU", 4 * n)?]);
-            gamma0 = Some(reals("propagator Γ(0)", &prop.gamma0)?);
+            gy = Some(reals("reference Γ_k", reference.modes())?);
+            gbufs = Some([zeros("Γ_k acc", 3 * n)?, zeros("Γ_k u1", 3 * n)?, zeros("Γ_k u2", 3 * n)?, zeros("dΓ_k", 3 * n)?]);
         }
         let sc = [zeros("coefficients (stage 0)", n * SC)?, zeros("coefficients", n * SC)?];
         let loc = zeros("local covariance", n * 25 + 25)?;
@@ -219,7 +208,14 @@ impl GpuEnsembleField {
         let (gxt, got) = (zeros("Gram X taper", nb * m * m)?, zeros("Gram Ω taper", nb * m * m)?);
         let (gvec, gvt) = (zeros("Gram vector", nb * m)?, zeros("Gram vector taper", nb * m)?);
         let boxb = zeros("box means", 40)?;
-        let reference = zeros("reference jets", 25)?;
+        let reference = zeros("reference momentum sums", 9)?;
+        let groups = n.div_ceil(64);
+        let partials = zeros("momentum partial sums", groups * 9)?;
+        // the fourier kernels' u32 block (fourier_layout.wgsl): the lattice block, then 0, 0, the number of groups
+        let mut fpu = params_u(setup, &STAGES[0]).to_vec();
+        fpu.extend_from_slice(&[0, 0, groups as u32]);
+        let fpu = ctx.storage_buffer("fourier pu", &fpu)?;
+        let ku_msum = ctx.storage_buffer("sum momenta", &[groups as u32, 9, 0, 0])?;
         let dummy = zeros("unused", 1)?;
 
         let coupled = q.diffusion != 0.0;
@@ -247,7 +243,7 @@ impl GpuEnsembleField {
         let mix_add = ku("combine +", &[1])?;
         let vec0 = ku("vec gram", &[0])?;
         let vec1 = ku("vec combine", &[1])?;
-        let modes = [ku("modes box", &[0])?, ku("modes stage", &[1])?, ku("modes jets", &[2])?];
+        let modes = [ku("modes box", &[0])?, ku("modes stage", &[1])?];
         let apply_x_k = ku("apply k x", &[1, var::PHI as u32 * nn, FORMS as u32, 0])?;
         let apply_x_p = ku("apply p x", &[1, var::PHI as u32 * nn, FORMS as u32, 25])?;
         let apply_v_b = ku("apply b x", &[1, 0, 25, 0])?;
@@ -258,7 +254,7 @@ impl GpuEnsembleField {
             .map(|&(a, s0, cnt)| Ok((ku("taper M²", &[a, (m * m) as u32, s0, cnt])?, ku("taper M", &[a, m as u32, s0, cnt])?)))
             .collect::<anyhow::Result<_>>()?;
         let comb: Vec<wgpu::Buffer> = (0..4).map(|s| ku("combine members", &[member as u32, s])).collect::<Result<_, _>>()?;
-        let comb_u: Vec<wgpu::Buffer> = (0..4).map(|s| ku("combine U", &[4 * nn, s])).collect::<Result<_, _>>()?;
+        let comb_g: Vec<wgpu::Buffer> = (0..4).map(|s| ku("combine Γ_k", &[3 * nn, s])).collect::<Result<_, _>>()?;
         let drift_kr: Vec<wgpu::Buffer> =
             STAGES.iter().map(|st| scal("combine w c", &[st.w * setup.dt, st.c * setup.dt])).collect::<anyhow::Result<_>>()?;
         // the separable taper of per-block vectors of width w in `a` (scratch `b`): the buffer holding the result
@@ -304,11 +300,12 @@ impl GpuEnsembleField {
             }
             pre.push(op(K::LocalCov, &[&pu, &pr, &eu, &loc_members, &r_norm, d, &dummy, &dummy, &loc], n));
             let mut br = &loc;
-            if let (Some(hy), Some(hb), Some(uy), Some(ub), Some(g0)) = (&hy, &hbufs, &uy, &ubufs, &gamma0) {
+            if let (Some(hy), Some(hb), Some(gy), Some(gb)) = (&hy, &hbufs, &gy, &gbufs) {
                 let h_in = [hy, &hb[1], &hb[2], &hb[1]][s];
-                let u_in = [uy, &ub[1], &ub[2], &ub[1]][s];
-                pre.push(op(K::Modes, &[&pu, &pr, &modes[0], u, &sig, g0, u_in, &boxb, &ub[3], &reference], 64));
-                pre.push(op(K::Modes, &[&pu, &pr, &modes[2], u, &sig, g0, u_in, &boxb, &ub[3], &reference], 64));
+                let g_in = [gy, &gb[1], &gb[2], &gb[1]][s];
+                pre.push(op(K::Modes, &[&pu, &pr, &modes[0], u, &sig, g_in, &boxb, &gb[3]], 64));
+                pre.push(op(K::ModeSums, &[&fpu, &sig, g_in, &partials], n));
+                pre.push(op(K::SumPartials, &[&ku_msum, &partials, &reference], 64));
                 pre.push(op(K::LocalCov, &[&pu, &pr, &eu, &loc_cv, &r_norm, h_in, &loc, &reference, &brloc], n));
                 br = &brloc;
             }
@@ -326,15 +323,15 @@ impl GpuEnsembleField {
                 g_map(&mut post, d, &forms, &f_s_plain, &f_s_omega_add, &dd);
             }
             post.push(op(K::Combine, &[&comb[s], &drift_kr[s], &dd, &dy, &dacc, dnext[s]], member));
-            if let (Some(hy), Some(hb), Some(uy), Some(ub), Some(g0)) = (&hy, &hbufs, &uy, &ubufs, &gamma0) {
+            if let (Some(hy), Some(hb), Some(gy), Some(gb)) = (&hy, &hbufs, &gy, &gbufs) {
                 let h_in = [hy, &hb[1], &hb[2], &hb[1]][s];
                 let h_next = [&hb[1], &hb[2], &hb[1], &hb[2]][s];
-                let u_in = [uy, &ub[1], &ub[2], &ub[1]][s];
-                let u_next = [&ub[1], &ub[2], &ub[1], &ub[2]][s];
+                let g_in = [gy, &gb[1], &gb[2], &gb[1]][s];
+                let g_next = [&gb[1], &gb[2], &gb[1], &gb[2]][s];
                 post.push(op(K::Forms, &[&pu, &pr, &eu, &f_kbar_omega, &r_one, &boxb, h_in, &hb[3]], n * m));
                 post.push(op(K::Combine, &[&comb[s], &drift_kr[s], &hb[3], hy, &hb[0], h_next], member));
-                post.push(op(K::Modes, &[&pu, &pr, &modes[1], u, &sig, g0, u_in, &boxb, &ub[3], &reference], n));
-                post.push(op(K::Combine, &[&comb_u[s], &drift_kr[s], &ub[3], uy, &ub[0], u_next], 4 * n));
+                post.push(op(K::Modes, &[&pu, &pr, &modes[1], u, &sig, g_in, &boxb, &gb[3]], n));
+                post.push(op(K::Combine, &[&comb_g[s], &drift_kr[s], &gb[3], gy, &gb[0], g_next], 3 * n));
             }
             drift_pre.push(pre);
             drift_post.push(post);
@@ -369,8 +366,7 @@ impl GpuEnsembleField {
             dy,
             du1,
             hy,
-            uy,
-            gamma0,
+            gy,
             qrhs,
             xy,
             x0,
@@ -463,12 +459,8 @@ impl GpuQuantumField for GpuEnsembleField {
     fn download(&self, ctx: &GpuContext) -> anyhow::Result<QuantumData> {
         let p = self.precision;
         let d = ctx.read_reals(&self.dy, self.member_reals(), p)?;
-        let cv = match (&self.hy, &self.uy, &self.gamma0) {
-            (Some(h), Some(u), Some(g)) => Some((
-                ctx.read_reals(h, self.member_reals(), p)?,
-                ctx.read_reals(u, 4 * self.n, p)?,
-                ctx.read_reals(g, 3 * self.n, p)?,
-            )),
+        let cv = match (&self.hy, &self.gy) {
+            (Some(h), Some(g)) => Some((ctx.read_reals(h, self.member_reals(), p)?, ctx.read_reals(g, 3 * self.n, p)?)),
             _ => None,
         };
         Ok(ensemble_data(d, cv, self.shape, self.m))
@@ -485,8 +477,7 @@ impl GpuQuantumField for GpuEnsembleField {
                 Ok(())
             };
             put(&self.hy, "shadows", self.member_reals())?;
-            put(&self.uy, "reference_u", 4 * self.n)?;
-            put(&self.gamma0, "reference_gamma0", 3 * self.n)?;
+            put(&self.gy, "reference", 3 * self.n)?;
         }
         Ok(())
     }

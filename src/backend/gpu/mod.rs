@@ -6,6 +6,7 @@ pub mod dense_field; // the dense quantum field (issue 5)
 pub mod ensemble_field; // the ensemble quantum field (issue 11)
 pub mod diagnostics;
 pub mod health; // the health check of every step (issue 15)
+pub mod fourier_field;
 pub mod noise; // CQ noise (issue 4)
 pub mod params;
 pub mod quantum;

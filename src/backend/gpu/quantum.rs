@@ -1,7 +1,8 @@
 //! The GPU side of a quantum-field representation (backend/quantum.rs): the kernels it records around the field
 //! kernels of each RK4 stage, its conditioning after the noise, and its transfers. evolve_stage.wgsl reads the
 //! representation's right-hand side from `qrhs` (binding 7) when the run has a quantum field (pu[7] ≠ 0).
-use crate::gpu::GpuContext;
+use crate::config::Precision;
+use crate::gpu::{GpuContext, Kernel};
 use crate::state::QuantumData;
 
 /// The stepper's buffers a representation reads or writes.
@@ -55,4 +56,25 @@ impl GpuQuantumField for GpuClassicalField {
     fn upload(&self, _: &GpuContext, _: &QuantumData) -> anyhow::Result<()> {
         Ok(())
     }
+}
+
+/// One dispatch of a representation's kernels, recorded at construction: the index of its kernel in the
+/// representation's list, its bind group and its thread count.
+pub struct KernelOp {
+    pub kernel: usize,
+    pub group: wgpu::BindGroup,
+    pub threads: u32,
+}
+
+/// Records `ops` in order (their kernels indexed into `kernels`).
+pub fn record_ops(kernels: &[Kernel], encoder: &mut wgpu::CommandEncoder, ops: &[KernelOp]) {
+    for o in ops {
+        kernels[o.kernel].dispatch(encoder, &o.group, o.threads);
+    }
+}
+
+/// Byte offset and length of the mean field x̄ = (φ̄, π̄_φ) (two SoA slots) in the state buffer of n sites.
+pub fn xbar_bytes(n: usize, precision: Precision) -> (u64, u64) {
+    let rb = if precision == Precision::F64 { 8 } else { 4 };
+    ((crate::state::var::PHI * n) as u64 * rb, (2 * n) as u64 * rb)
 }
