@@ -17,7 +17,7 @@ the vacuum of a static, flat universe (φ̄ = {phi}, H = 0). In GR with quantum 
 happen. With the CQ coupling D2 = {d2}, π^ab diffuses (CQ noise), and in exchange the field decoheres — the
 decoherence–diffusion trade-off — while the state, conditioned on the noise it caused, stays pure.
 Each line: time t, scale factor a and Hubble rate H (static without CQ), the relative constraint violations
-ham_rel, mom_rel (0 in GR), the mean field φ̄, the fluctuations ⟨δφ²⟩ (box mean; constant in the vacuum without
+ham_rel, mom_rel (0 in GR; at t = 0 of this exactly static start a ratio of round-offs), the mean field φ̄, the fluctuations ⟨δφ²⟩ (box mean; constant in the vacuum without
 CQ), ν_min (smallest symplectic eigenvalue of the state's covariance over ½: 1 = pure) and noise/expected (the
 realised variance of the step's noise increments over the theory's prediction).",
         m = g(c.matter.mass, 4),
@@ -37,11 +37,13 @@ pub fn what_you_saw(f: &OutputFile) -> String {
         let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
         let _ = writeln!(
             s,
-            "  CQ noise     the increments dW^ab that kicked π^ab had {} times the variance the theory predicts (mean of {} rows;\n               SPEC §3): the metric is stochastic — H wandered between {} and {} instead of staying 0",
+            "  CQ noise     the increments dW^ab that kicked π^ab had the variance the theory predicts (realised/expected\n               = {}, mean of {} rows; SPEC §3): the metric is stochastic — H went from 0 to {} (range {} … {}),\n               a = {} at the end; the noise injects shear into K_ab, which focuses the observers (Raychaudhuri)",
             g(mean, 3),
             ratios.len(),
+            g(col("hubble").last().copied().unwrap_or(f64::NAN), 3),
             g(col("hubble").iter().copied().fold(f64::INFINITY, f64::min), 3),
-            g(col("hubble").iter().copied().fold(f64::NEG_INFINITY, f64::max), 3)
+            g(col("hubble").iter().copied().fold(f64::NEG_INFINITY, f64::max), 3),
+            g(col("a").last().copied().unwrap_or(f64::NAN), 4)
         );
     }
     let phi2 = col("phi2_mean");
@@ -49,7 +51,7 @@ pub fn what_you_saw(f: &OutputFile) -> String {
         if first > 0.0 {
             let _ = writeln!(
                 s,
-                "  decoherence  ⟨δφ²⟩ went from {} (the vacuum) to {} ({:+.0} %): the field is heated by the decoherence that\n               comes with the noise; unitary evolution would keep the vacuum exactly as it was",
+                "  quantum      ⟨δφ²⟩ went from {} (the vacuum) to {} ({:+.0} %): the field is heated by the decoherence that\n               comes with the noise (SPEC §4.1) and squeezed by the contraction it drives; without CQ coupling the\n               vacuum of the static universe would stay exactly as it was",
                 g(first, 4),
                 g(last, 4),
                 100.0 * (last / first - 1.0)
@@ -65,11 +67,11 @@ pub fn what_you_saw(f: &OutputFile) -> String {
             g(dev, 2)
         );
     }
-    let ham = col("ham_rel");
+    let ham = col("ham_l2");
     if let (Some(&first), Some(&last)) = (ham.first(), ham.last()) {
         let _ = writeln!(
             s,
-            "  constraints  ham_rel rose from {} to {}: CQ dynamics leaves the GR constraint surface (SPEC §5)",
+            "  constraints  the Hamiltonian constraint's L2 norm rose from {} (round-off) to {}: CQ dynamics leaves the GR\n               constraint surface (SPEC §5)",
             g(first, 2),
             g(last, 2)
         );
