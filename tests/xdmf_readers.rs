@@ -36,8 +36,8 @@ fn vtk_and_pyvista_read_every_lattice_shape() {
     }
 }
 
-/// The check fails when it should: a sidecar whose tensor items are JOINed on a single site (what VTK crashed
-/// on) and a snapshot whose data no longer matches the sidecar's arrays are both reported.
+/// The check fails when it should: a sidecar whose `phi` attribute points at another dataset of the snapshot
+/// (`pi_phi`) gives readers arrays that differ from the snapshot's `phi`, and the check names the array.
 #[test]
 fn the_check_notices_a_broken_sidecar() {
     let python = common::python_with("vtk, pyvista, h5py, numpy");
@@ -45,15 +45,11 @@ fn the_check_notices_a_broken_sidecar() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     run(d, "[16, 12, 1]", "f64");
-    // a changed value in a snapshot file: the arrays the readers return differ from h5py's
-    let snap = d.join("run.h5.d/snapshot_000002.h5");
-    {
-        let f = hdf5::File::open_rw(&snap).unwrap();
-        let ds = f.dataset("phi").unwrap();
-        let mut v: Vec<f64> = ds.read_raw().unwrap();
-        v[5] += 1.0;
-        ds.write_raw(&v).unwrap();
-    }
+    let xdmf = d.join("run.h5.xdmf");
+    let text = std::fs::read_to_string(&xdmf).unwrap();
+    let broken = text.replace("snapshot_000002.h5:/phi<", "snapshot_000002.h5:/pi_phi<");
+    assert_ne!(broken, text, "the sidecar has no phi item for snapshot 000002");
+    std::fs::write(&xdmf, broken).unwrap();
     let out = std::process::Command::new(&python).arg(&script).arg("run.h5").current_dir(d).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(!out.status.success() && text.contains("array phi differs"), "{text}");
