@@ -218,10 +218,11 @@ fn superscript(c: char) -> char {
 
 /// Tick label of a linear axis with ticks about `step` apart: enough decimals to tell neighbours apart.
 pub fn linear_tick(v: f64, step: f64) -> String {
-    if v == 0.0 {
+    let step = step.abs().max(f64::MIN_POSITIVE);
+    // a tick at zero computed with round-off (e.g. 6e-30 on an axis with ticks 2e-14 apart) is zero
+    if v.abs() < 1e-6 * step {
         return "0".into();
     }
-    let step = step.abs().max(f64::MIN_POSITIVE);
     let mag = v.abs().max(step);
     if !(1e-3..1e5).contains(&mag) {
         return g(v, 3);
@@ -396,7 +397,7 @@ impl Panel {
                     c.x.iter().zip(&c.y).filter(|(_, &y)| y.is_finite() && y > 0.0 && y.log10() < y0).map(|(&x, &y)| (x, y)).collect();
                 if let Some(&(x, y)) = below.first() {
                     let more = if below.len() > 1 { format!(" and {} more", below.len() - 1) } else { String::new() };
-                    label.push_str(&format!(" (▼ t = {}: {}{more}, below the axis)", g(x, 4), g(y, 2)));
+                    label.push_str(&format!(" (t = {}: {}{more}, below the axis, marked by a triangle)", g(x, 4), g(y, 2)));
                 }
                 if finite.iter().any(|&v| v <= 0.0) && finite.iter().any(|&v| v > 0.0) {
                     label.push_str(" (zeros not drawn)");
@@ -504,6 +505,7 @@ mod tests {
         assert_eq!(linear_tick(0.25, 0.25), "0.25");
         assert_eq!(linear_tick(1.0004, 0.0002), "1.0004");
         assert_eq!(linear_tick(2e-8, 1e-8), "2e-08");
+        assert_eq!(linear_tick(6.31e-30, 2e-14), "0");
         assert_eq!(ticks(0.0, 2.0, 8), vec![0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0]);
         assert_eq!(ticks(-1.0, 1.0, 4), vec![-1.0, -0.5, 0.0, 0.5, 1.0]);
     }

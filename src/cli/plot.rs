@@ -79,7 +79,7 @@ fn label(name: &str) -> (&'static str, &'static str) {
     match name {
         "a" => ("a = ⟨√g⟩^(1/3)  (dimensionless)", "scale factor a"),
         "hubble" => ("H = ⟨K⟩/3  [1/L]", "Hubble rate H"),
-        "phi_mean" => ("φ̄ = ⟨φ̂⟩ box mean  [1/L]", "mean field φ̄"),
+        "phi_mean" => ("⟨φ⟩ box mean  [1/L]", "mean field ⟨φ⟩"),
         "phi2_mean" => ("⟨δφ²⟩ box mean  [1/L²]", "fluctuations ⟨δφ²⟩"),
         "state_min_symplectic" => ("ν_min − 1  (dimensionless)", "smallest symplectic eigenvalue of Γ / ½, minus 1 (0: a pure state)"),
         "ham_rel" => ("relative norm  (dimensionless)", "Hamiltonian ℋ, L2 / L2 of |terms|"),
@@ -91,15 +91,16 @@ fn label(name: &str) -> (&'static str, &'static str) {
         "e_kin_grav" => ("energy  [ħ/L]", "gravitational kinetic Σ ΔV N G_abcd π^ab π^cd"),
         "e_pot_grav" => ("energy  [ħ/L]", "gravitational potential −Σ ΔV N √g R"),
         "e_matter" => ("energy  [ħ/L]", "matter Σ ΔV N ⟨Ĥ_m⟩"),
+        "backreaction_error" => ("1σ error  [1/L⁴]", "sampling error of the box-mean back-reaction g_ab⟨L^ab⟩_ren (ensemble)"),
         _ => ("", ""),
     }
 }
 
 /// Columns that are shown by a page of their own or not at all (the bookkeeping ones).
-const KNOWN: [&str; 22] = [
+const KNOWN: [&str; 23] = [
     "t", "step", "a", "hubble", "ham_l2", "ham_linf", "ham_rel", "mom_l2", "mom_linf", "mom_rel", "e_kin_grav", "e_pot_grav",
     "e_matter", "phi_mean", "phi2_mean", "state_min_symplectic", "wall_per_step", "noise_mean", "noise_var", "noise_var_expected",
-    "noise_trace_var", "noise_trace_var_expected",
+    "noise_trace_var", "noise_trace_var_expected", "backreaction_error",
 ];
 
 /// The timeseries as curves: one value per row (`col`), optionally with a band (mean ± σ) and faint members.
@@ -190,7 +191,7 @@ fn pages(src: &Source, about: &str, names: &[String]) -> Vec<Page> {
     if !constraints.is_empty() {
         out.push(page(
             "constraints",
-            "Constraints (SPEC §5): monitored, not enforced — CQ noise moves the state off the GR constraint surface",
+            "Constraints (SPEC §5): monitored, not enforced",
             constraints,
             1,
         ));
@@ -241,6 +242,10 @@ fn pages(src: &Source, about: &str, names: &[String]) -> Vec<Page> {
             });
         }
         if quantum_state {
+            // the ensemble's sampling error (0 for the exact representations, then not drawn)
+            if (src.col)("backreaction_error").is_some_and(|c| c.iter().any(|&v| v != 0.0 && v.is_finite())) {
+                q.extend(single(src, "backreaction_error", false));
+            }
             q.extend(extra_panels());
         }
         let title = if quantum_state {
@@ -327,7 +332,7 @@ mod tests {
         let q = &p[1];
         let labels: Vec<&str> = q.panels.iter().map(|p| p.ylabel.as_str()).collect();
         assert!(labels.contains(&"quantum_substeps") && labels.iter().any(|l| l.contains("ν_min")), "{labels:?}");
-        let odd = ts(&["t", "a", "backreaction_error"], 3);
+        let odd = ts(&["t", "a", "a_column_no_page_knows"], 3);
         assert_eq!(names(&run_pages(&odd, "x").unwrap()), ["expansion", "other"]);
         assert!(run_pages(&Timeseries::default(), "x").is_err());
     }
