@@ -8,8 +8,8 @@
 //! `t`, snapshot fields carry (ab | a, z, y, x) with coordinates, the checkpoint's arrays (var, z, y, x).
 use super::h5util::write_str_attr;
 use anyhow::{anyhow, bail, Context, Result};
-use hdf5::types::VarLenUnicode;
-use hdf5::{Dataset, Group};
+use hdf5::types::{VarLenArray, VarLenUnicode};
+use hdf5::{Dataset, Group, ObjectReference1};
 use hdf5_sys::h5::herr_t;
 use hdf5_sys::h5i::hid_t;
 use std::ffi::{c_char, c_uint, CString};
@@ -134,18 +134,39 @@ impl LatticeDims {
     }
 }
 
-/// Makes the column `index` (e.g. `t`, in `units`) of a group of 1-D columns its dimension and attaches it to
-/// every other column, so that netCDF readers index the group by it. A group without that column is left as it is.
-pub fn index_columns(group: &Group, index: &str, units: &str, names: &[String]) -> Result<()> {
-    if !names.iter().any(|n| n == index) {
-        return Ok(());
+/// An entry of a dimension scale's `REFERENCE_LIST` (the H5DS convention): a dataset it is attached to and the axis.
+#[derive(hdf5::H5Type, Clone, Copy)]
+#[repr(C)]
+struct ScaleUser {
+    dataset: ObjectReference1,
+    dimension: i32,
+}
+
+/// Makes the column `index` (e.g. `t`, in `units`) of the group `group` of 1-D columns — `columns`, (name,
+/// dataset) as created — its dimension and attaches it to every other column, so that netCDF readers index the
+/// group by it. Columns without that one are left as they are.
+///
+/// The attachment writes the H5DS attributes itself (`DIMENSION_LIST` on each column, `REFERENCE_LIST` on the
+/// scale, as `H5DSattach_scale` does) because `H5DSattach_scale` queries each dataset's extent: on the virtual
+/// datasets of the timeseries (an unlimited mapping) that opens every source segment with the main file's write
+/// access and touches the sealed segments, which src/io/rows.rs writes once and never again.
+pub fn index_columns(group: &Group, columns: &[(&str, Dataset)], index: &str, units: &str) -> Result<()> {
+    let Some((_, scale)) = columns.iter().find(|(n, _)| *n == index) else { return Ok(()) };
+    make_scale(scale, index)?;
+    write_str_attr(scale, "units", units)?;
+    let scale_ref: ObjectReference1 = group.reference(index).with_context(|| format!("a reference to {}/{index}", group.name()))?;
+    let mut users = Vec::with_capacity(columns.len());
+    for (n, ds) in columns.iter().filter(|(n, _)| *n != index) {
+        let list = [VarLenArray::from_slice(&[scale_ref])];
+        ds.new_attr::<VarLenArray<ObjectReference1>>()
+            .shape(1)
+            .create("DIMENSION_LIST")
+            .and_then(|a| a.write(&list))
+            .with_context(|| format!("attaching the dimension {index} to {}/{n}", group.name()))?;
+        users.push(ScaleUser { dataset: group.reference(n)?, dimension: 0 });
     }
-    let scale = group.dataset(index).with_context(|| format!("opening {}/{index}", group.name()))?;
-    make_scale(&scale, index)?;
-    write_str_attr(&scale, "units", units)?;
-    for n in names.iter().filter(|n| *n != index) {
-        let ds = group.dataset(n).with_context(|| format!("opening {}/{n}", group.name()))?;
-        attach(&ds, 0, &scale)?;
+    if !users.is_empty() {
+        scale.new_attr::<ScaleUser>().shape(users.len()).create("REFERENCE_LIST").and_then(|a| a.write(&users))?;
     }
     Ok(())
 }
