@@ -258,7 +258,9 @@ impl CheckpointHeader {
             bail!("dataset background must have 6 values (ḡ_ab)");
         }
         for name in file.member_names().context("listing the checkpoint's datasets")? {
-            if !["data", "background", "snapshot_steps", "snapshot_times", "quantum"].contains(&name.as_str()) {
+            // the state, and the named dimensions of its arrays (write: x, y, z, ab, a, var, quantum_<array>_<axis>)
+            let dimension = ["x", "y", "z", "ab", "a", "var"].contains(&name.as_str()) || name.starts_with("quantum_");
+            if !dimension && !["data", "background", "snapshot_steps", "snapshot_times", "quantum"].contains(&name.as_str()) {
                 bail!("dataset {name} is not part of a cqgrav checkpoint (a quantum state belongs in the group quantum)");
             }
         }
