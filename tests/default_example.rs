@@ -51,6 +51,36 @@ fn default_example_shows_cq_physics_on_the_cpu_within_ten_seconds() {
     let said: f64 = text.split("⟨δφ²⟩ went from ").nth(1).and_then(|r| r.split(' ').next()).and_then(|x| x.parse().ok()).unwrap();
     assert!((said / phi2[0] - 1.0).abs() < 1e-3, "printed {said}, file {}", phi2[0]);
 
+    // `cqgrav inspect` of the run and of one snapshot file alone: one number format (C's %.7g: at most 7
+    // significant digits, exponents as e±XX), the quantum diagnostics and the noise, the snapshot's provenance
+    let (ok, run_text) = common::cqgrav(d, &["inspect", "cqgrav_default.h5"]);
+    assert!(ok, "{run_text}");
+    let (ok, snap_text) = common::cqgrav(d, &["inspect", "cqgrav_default.h5.d/snapshot_000010.h5"]);
+    assert!(ok, "{snap_text}");
+    println!("{run_text}\n{snap_text}");
+    let config_starts = |t: &str| t.find("\nconfig").unwrap_or(t.len());
+    for t in [&run_text[..config_starts(&run_text)], &snap_text[..config_starts(&snap_text)]] {
+        for tok in t.split(|c: char| c.is_whitespace() || "(),;:=×…".contains(c)) {
+            let tok = tok.trim_end_matches('.');
+            if tok.parse::<f64>().is_err() || tok.len() > 40 {
+                continue;
+            }
+            let mantissa = tok.split(['e', 'E']).next().unwrap();
+            let digits = mantissa.trim_start_matches('-').trim_start_matches(['0', '.']).chars().filter(|c| c.is_ascii_digit()).count();
+            assert!(digits <= 7 || !mantissa.contains('.'), "{tok:?}: more than 7 significant digits");
+            if let Some((_, e)) = tok.split_once(['e', 'E']) {
+                assert!((e.starts_with('-') || e.starts_with('+')) && e.len() >= 3, "{tok:?}: exponent not written as e±XX");
+            }
+        }
+    }
+    let first = format!("{}", phi2[0]);
+    let g7 = |x: f64| format!("{:.6e}", x).parse::<f64>().unwrap();
+    assert!(run_text.contains("quantum      ⟨δφ²⟩") && run_text.contains("smallest symplectic eigenvalue"), "{run_text}");
+    assert!(run_text.contains("CQ noise     realised / expected variance"), "{run_text}");
+    let said: f64 = run_text.split("⟨δφ²⟩ (box mean) ").nth(1).and_then(|r| r.split(' ').next()).and_then(|x| x.parse().ok()).unwrap();
+    assert_eq!(said, g7(phi2[0]), "inspect printed ⟨δφ²⟩ {said}, the file holds {first}");
+    assert!(snap_text.contains("a snapshot: step 10, t = 0.25") && snap_text.contains("run id") && snap_text.contains("git commit"), "{snap_text}");
+
     // stable for other seeds too (the dense conditioning refuses too strong a step); after the timed run, so
     // nothing runs beside it
     for seed in [2, 3, 4] {
