@@ -74,3 +74,16 @@ fn unstable_run_stops_naming_field_and_site() {
     }
     assert_eq!(first_bad[0], first_bad[1], "CPU and GPU find the first non-finite state at different steps");
 }
+
+/// `cqgrav info` says what `run.backend = "auto"` does with the chosen adapter (issue 16): the CPU backend when it
+/// is a software device (lavapipe in CI), the adapter itself when it is hardware.
+#[test]
+fn info_says_what_auto_does() {
+    let (ok, text) = cqgrav(&["info"]);
+    assert!(ok, "{text}");
+    match cqgrav::gpu::context::list_adapters().chosen().map(|r| r.is_software()) {
+        Some(true) => assert!(text.contains("run.backend = \"auto\" runs on the CPU backend"), "{text}"),
+        Some(false) => assert!(text.contains("run.backend = \"auto\" and \"gpu\" run on this adapter"), "{text}"),
+        None => assert!(text.contains("GPU adapters: none found") || text.contains("Chosen adapter: none"), "{text}"),
+    }
+}
