@@ -8,6 +8,7 @@ pub mod member_ops;
 pub mod philox;
 pub mod real;
 pub mod rk4;
+pub mod scratch;
 pub mod stability;
 pub mod stencil;
 pub mod symplectic;
