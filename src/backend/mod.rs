@@ -176,49 +176,36 @@ pub fn try_cpu_stepper(setup: StepperSetup, state: &State) -> anyhow::Result<Box
     })
 }
 
-/// The stepper the config asks for (`run.backend`), and a note on the choice for the user.
+/// The stepper the config asks for (`run.backend`), and a note on the choice for the user. `auto` takes a
+/// hardware GPU adapter; when the only adapter is a software device (device type `Cpu`: lavapipe, SwiftShader,
+/// WARP) it runs on the CPU backend, which is much faster than a software rasteriser (40× on the issue-16
+/// default example), and says so; `run.backend = "gpu"` still uses the software device when asked.
 pub fn make_stepper(cfg: &Config, state: &State) -> anyhow::Result<(Box<dyn Stepper>, String)> {
     let setup = StepperSetup::from_config(cfg).with_background_of(state);
-    if setup.quantum.is_some() {
-        // issue 5: the dense Gaussian state on the CPU (f64) or the GPU (the run's precision); `auto` takes the GPU
-        // only when it is a hardware one (on a software rasteriser the CPU path is faster)
-        let cpu = |why: String| -> anyhow::Result<(Box<dyn Stepper>, String)> {
-            Ok((try_cpu_stepper(setup, state)?, format!("CPU backend ({why}), {} threads", rayon::current_num_threads())))
-        };
-        return match cfg.run.backend {
-            BackendChoice::Cpu => cpu("run.backend = \"cpu\"".into()),
-            BackendChoice::Gpu => {
-                let st = gpu::GpuStepper::new(setup, state)?;
-                let note = format!("GPU backend: {}", st.context().describe());
-                Ok((Box::new(st), note))
-            }
-            BackendChoice::Auto => match crate::gpu::GpuContext::new(setup.precision) {
-                Ok(ctx) if !ctx.is_software() => {
-                    let st = gpu::GpuStepper::with_context(ctx, setup, state)?;
-                    let note = format!("GPU backend (auto): {}", st.context().describe());
-                    Ok((Box::new(st), note))
-                }
-                Ok(ctx) => cpu(format!("auto: the only GPU is a software one ({}); the dense quantum field is faster on the CPU", ctx.describe())),
-                Err(e) => cpu(format!("auto: no usable GPU — {e:#}")),
-            },
-        };
-    }
+    let threads = rayon::current_num_threads();
+    let cpu = |why: String| -> anyhow::Result<(Box<dyn Stepper>, String)> {
+        Ok((try_cpu_stepper(setup, state)?, format!("CPU backend ({why}), {threads} threads")))
+    };
     match cfg.run.backend {
-        BackendChoice::Cpu => Ok((cpu_stepper(setup, state), "CPU backend (run.backend = \"cpu\")".into())),
+        BackendChoice::Cpu => cpu("run.backend = \"cpu\"".into()),
         BackendChoice::Gpu => {
             let st = gpu::GpuStepper::new(setup, state)?;
             let note = format!("GPU backend: {}", st.context().describe());
             Ok((Box::new(st), note))
         }
-        BackendChoice::Auto => match gpu::GpuStepper::new(setup, state) {
-            Ok(st) => {
-                let note = format!("GPU backend (auto): {}", st.context().describe());
-                Ok((Box::new(st), note))
-            }
-            Err(e) => Ok((
-                cpu_stepper(setup, state),
-                format!("CPU backend (auto: no usable GPU — {e:#}), {} threads", rayon::current_num_threads()),
+        BackendChoice::Auto => match crate::gpu::GpuContext::new(setup.precision) {
+            Ok(ctx) if !ctx.is_software() => match gpu::GpuStepper::with_context(ctx, setup, state) {
+                Ok(st) => {
+                    let note = format!("GPU backend (auto): {}", st.context().describe());
+                    Ok((Box::new(st), note))
+                }
+                Err(e) => cpu(format!("auto: the GPU could not be set up — {e:#}")),
+            },
+            Ok(ctx) => cpu(format!(
+                "auto: the only GPU adapter, {}, is a software device, slower than the CPU backend; run.backend = \"gpu\" uses it",
+                ctx.describe()
             )),
+            Err(e) => cpu(format!("auto: no usable GPU — {e:#}")),
         },
     }
 }

@@ -3,8 +3,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 mod check;
+mod default_example;
+mod figure;
 mod info;
 mod inspect;
+mod number;
 mod plot;
 mod plot_toy;
 mod run;

@@ -251,12 +251,15 @@ impl RowStore {
         let pattern = format!("{dir}/timeseries_{}_%b.h5", self.run_id);
         let open = format!("{dir}/{}", Self::segment_name(&self.run_id, self.sealed, true));
         let complete = self.sealed * BLOCK_ROWS as u64;
+        let mut columns = Vec::with_capacity(self.names.len());
         for name in &self.names {
             let ds = virtual_rows(group, name, &pattern, BLOCK_ROWS as u64, complete, &open, self.open_on_disk as u64)
                 .with_context(|| format!("creating the virtual dataset /timeseries/{name}"))?;
             write_str_attr(&ds, "description", describe(name))?;
+            columns.push((name.as_str(), ds));
         }
-        Ok(())
+        // netCDF readers (xarray) index the columns by t
+        super::dims::index_columns(group, &columns, "t", super::dims::UNIT_TIME)
     }
 }
 

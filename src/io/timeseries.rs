@@ -52,6 +52,7 @@ impl Timeseries {
     pub fn write_described(&self, parent: &Group, name: &str, describe: impl Fn(&str) -> &'static str) -> Result<()> {
         let g = parent.create_group(name).with_context(|| format!("creating group /{name}"))?;
         let len = self.len();
+        let mut columns = Vec::with_capacity(self.names.len());
         for (n, col) in self.names.iter().zip(&self.columns) {
             let ds = g
                 .new_dataset::<f64>()
@@ -61,8 +62,9 @@ impl Timeseries {
                 .with_context(|| format!("creating dataset /{name}/{n}"))?;
             ds.write_raw(col).with_context(|| format!("writing dataset /{name}/{n} ({len} rows)"))?;
             write_str_attr(&ds, "description", describe(n))?;
+            columns.push((n.as_str(), ds));
         }
-        Ok(())
+        super::dims::index_columns(&g, &columns, "t", super::dims::UNIT_TIME)
     }
 
     /// Reads a `/timeseries` group (virtual datasets of a run, or ordinary ones): the columns of
