@@ -92,15 +92,16 @@ fn label(name: &str) -> (&'static str, &'static str) {
         "e_pot_grav" => ("energy  [ħ/L]", "gravitational potential −Σ ΔV N √g R"),
         "e_matter" => ("energy  [ħ/L]", "matter Σ ΔV N ⟨Ĥ_m⟩"),
         "backreaction_error" => ("1σ error  [1/L⁴]", "sampling error of the box-mean back-reaction g_ab⟨L^ab⟩_ren (ensemble)"),
+        "quantum_substeps" => ("pieces per step", "quantum sub-steps of the last step (dense: controller pieces; fourier, ensemble: noise-flow sub-steps)"),
         _ => ("", ""),
     }
 }
 
 /// Columns that are shown by a page of their own or not at all (the bookkeeping ones).
-const KNOWN: [&str; 23] = [
+const KNOWN: [&str; 24] = [
     "t", "step", "a", "hubble", "ham_l2", "ham_linf", "ham_rel", "mom_l2", "mom_linf", "mom_rel", "e_kin_grav", "e_pot_grav",
     "e_matter", "phi_mean", "phi2_mean", "state_min_symplectic", "wall_per_step", "noise_mean", "noise_var", "noise_var_expected",
-    "noise_trace_var", "noise_trace_var_expected", "backreaction_error",
+    "noise_trace_var", "noise_trace_var_expected", "backreaction_error", "quantum_substeps",
 ];
 
 /// The timeseries as curves: one value per row (`col`), optionally with a band (mean ± σ) and faint members.
@@ -246,6 +247,10 @@ fn pages(src: &Source, about: &str, names: &[String]) -> Vec<Page> {
             if (src.col)("backreaction_error").is_some_and(|c| c.iter().any(|&v| v != 0.0 && v.is_finite())) {
                 q.extend(single(src, "backreaction_error", false));
             }
+            // the quantum update's sub-steps (issue 12; 0 for a classical field, then not drawn)
+            if (src.col)("quantum_substeps").is_some_and(|c| c.iter().any(|&v| v > 0.0 && v.is_finite())) {
+                q.extend(single(src, "quantum_substeps", false));
+            }
             q.extend(extra_panels());
         }
         let title = if quantum_state {
@@ -331,7 +336,7 @@ mod tests {
         assert_eq!(names(&p), ["expansion", "quantum"]);
         let q = &p[1];
         let labels: Vec<&str> = q.panels.iter().map(|p| p.ylabel.as_str()).collect();
-        assert!(labels.contains(&"quantum_substeps") && labels.iter().any(|l| l.contains("ν_min")), "{labels:?}");
+        assert!(labels.contains(&"pieces per step") && labels.iter().any(|l| l.contains("ν_min")), "{labels:?}");
         let odd = ts(&["t", "a", "a_column_no_page_knows"], 3);
         assert_eq!(names(&run_pages(&odd, "x").unwrap()), ["expansion", "other"]);
         assert!(run_pages(&Timeseries::default(), "x").is_err());
