@@ -65,6 +65,7 @@ fn hdf5_writes(c: &mut Criterion) {
             seed: 1,
             config_text: config::DEFAULT_TOML.to_owned(),
             timeseries_rows: 100,
+            spectra_rows: 0,
             snapshots: Vec::new(),
             history: vec!["bench".into()],
             run_id: "0123456789abcdef".into(),

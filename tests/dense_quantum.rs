@@ -291,7 +291,7 @@ fn setup_for(lat: Lattice, order: u32, dt: f64, q: QuantumParams, seed: u64, fro
         lattice: lat,
         stencil: Stencil::new(order),
         dissipation: 0.0,
-        params: cqgrav::physics::adm_rhs::RhsParams { lambda: 0.0, mass: q.mass, lapse: cqgrav::config::Lapse::Geodesic, background: FLAT },
+        params: cqgrav::physics::adm_rhs::RhsParams { lambda: 0.0, mass: q.mass, potential: Default::default(), lapse: cqgrav::config::Lapse::Geodesic, background: FLAT },
         dt,
         precision: cqgrav::config::Precision::F64,
         background: FLAT,

@@ -44,7 +44,7 @@ impl Setup {
             lattice: self.lattice(),
             stencil: Stencil::new(self.order),
             dissipation: self.dissipation,
-            params: RhsParams { lambda: self.lambda, mass: self.mass, lapse: self.lapse, background: [1.0, 0.0, 0.0, 1.0, 0.0, 1.0] },
+            params: RhsParams { lambda: self.lambda, mass: self.mass, potential: Default::default(), lapse: self.lapse, background: [1.0, 0.0, 0.0, 1.0, 0.0, 1.0] },
             dt: self.dt,
             precision: self.precision,
             background: [1.0, 0.0, 0.0, 1.0, 0.0, 1.0],
