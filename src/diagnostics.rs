@@ -43,6 +43,8 @@ pub struct Diagnostics {
     pub state_min_symplectic: f64,
     /// wall-clock seconds per step over the last output interval (set by the driver)
     pub wall_per_step: f64,
+    /// statistical error of the box-mean back-reaction trace (ensemble; 0 for the exact representations)
+    pub backreaction_error: f64,
     /// health indicator (not a timeseries column): > 0 when the metric stopped being positive definite or the
     /// lapse is not positive somewhere; see [`Diagnostics::healthy`]
     pub health: f64,
@@ -91,12 +93,18 @@ impl NoiseDiagnostics {
 // ---- end CQ noise diagnostics -------------------------------------------------------------------------------
 
 /// What to do about an unhealthy state at `step`: at step 0 the initial data is at fault, later the run
-/// became unstable.
-pub fn unhealthy_advice(step: u64) -> &'static str {
+/// became unstable — with CQ noise (D2 = `diffusion` > 0) possibly kicked there by the noise, whose increments
+/// to π^ab have size ≈ √(D2 dt/ΔV) per step (SPEC §3).
+pub fn unhealthy_advice(step: u64, diffusion: f64) -> String {
     if step == 0 {
-        "the initial data is out of range: check the [initial] values (and matter.mass)"
+        "the initial data is out of range: check the [initial] values (and matter.mass)".to_string()
+    } else if diffusion > 0.0 {
+        "the run became unstable (reduce time.courant, add gravity.dissipation, or raise the resolution); with CQ \
+         noise the kicks to π^ab are about √(D2 dt/ΔV) per step — reduce cq.diffusion or time.dt, or raise \
+         lattice.spacing or cq.correlation_length"
+            .to_string()
     } else {
-        "the run became unstable (reduce time.courant, add gravity.dissipation, or raise the resolution)"
+        "the run became unstable (reduce time.courant, add gravity.dissipation, or raise the resolution)".to_string()
     }
 }
 
@@ -151,6 +159,7 @@ impl Diagnostics {
             ("phi2_mean", self.phi2_mean),
             ("state_min_symplectic", self.state_min_symplectic),
             ("wall_per_step", self.wall_per_step),
+            ("backreaction_error", self.backreaction_error),
             ("noise_mean", self.noise.mean),
             ("noise_var", self.noise.var),
             ("noise_var_expected", self.noise.var_expected),
@@ -192,6 +201,7 @@ pub fn finish(sums: &[f64; NCOL], lattice: &Lattice, t: f64, step: u64) -> Diagn
         phi2_mean: 0.0,
         state_min_symplectic: f64::NAN,
         wall_per_step: 0.0,
+        backreaction_error: 0.0,
         health: sums[col::HEALTH],
         noise: NoiseDiagnostics::default(),
     }
@@ -215,7 +225,9 @@ pub fn diagnostics(state: &State, setup: &StepperSetup) -> Diagnostics {
     if let Some(q) = q {
         // ⟨δφ²⟩ box mean and the physicality of the quantum state (SPEC §6)
         d.phi2_mean = q.iter().map(|s| s.phi2).sum::<f64>() / q.len() as f64;
-        d.state_min_symplectic = crate::backend::quantum::representation(setup).physicality(setup, state);
+        let rep = crate::backend::quantum::representation(setup);
+        d.state_min_symplectic = rep.physicality(setup, state);
+        d.backreaction_error = rep.backreaction_error(setup, state);
     }
     d
 }

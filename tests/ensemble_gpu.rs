@@ -119,3 +119,26 @@ fn gpu_f32_ensemble_follows_cpu_and_restarts_bit_for_bit() {
     assert_eq!(a.data, b.data, "restart: fields");
     assert_eq!(a.quantum, b.quantum, "restart: members, shadows and propagator");
 }
+
+/// An ensemble larger than the device's binding limit (lavapipe: 128 MiB) is refused before any host work, naming the
+/// buffer and the memory the ensemble needs.
+#[test]
+fn gpu_ensemble_too_large_for_the_device_is_refused() {
+    let lat = Lattice::new([32, 32, 32], 1.0);
+    let q = QuantumParams { mass: 1.0, diffusion: 1.0, beta: 0.0, decoherence_excess: 0.0, renormalize: true };
+    let e = EnsembleParams { members: 256, localization: 1.0, control_variate: true, seed: 1, fluctuation_cutoff: 0.0 };
+    let s = setup(lat, q, e, Precision::F64, false);
+    let Ok(ctx) = cqgrav::gpu::GpuContext::new(Precision::F64) else {
+        assert!(std::env::var("CQGRAV_ALLOW_NO_GPU").is_ok(), "no GPU adapter");
+        return;
+    };
+    if ctx.max_storage_bytes() >= (2 * 32768 * 256 * 8) as u64 {
+        println!("this device binds {} bytes: the ensemble fits, nothing to refuse", ctx.max_storage_bytes());
+        return;
+    }
+    let t = std::time::Instant::now();
+    let err = cqgrav::backend::gpu::GpuStepper::with_context(ctx, s, &initial(lat)).err().expect("refused");
+    let msg = format!("{err:#}");
+    println!("refused in {:.2} s: {msg}", t.elapsed().as_secs_f64());
+    assert!(msg.contains("ensemble members") && msg.contains("GiB") && msg.contains("matter.members"), "{msg}");
+}

@@ -8,7 +8,7 @@
 //! - a foreign checkpoint (another run's, another lattice's) and crafted ones (negative step, a 2-entry
 //!   lattice_shape, an empty data set, a lattice other than its stored configuration's) are refused, naming the
 //!   attribute, and change nothing;
-//! - a blow-up at step 1 with `timeseries_every = 50` is reported at step 1 (CPU and GPU), non-finite step-0
+//! - a blow-up at step 2 (CQ noise far too strong) with `timeseries_every = 50` is reported at step 2 (CPU and GPU), non-finite step-0
 //!   diagnostics stop the run before it writes anything.
 mod common;
 use common::cqgrav;
@@ -78,8 +78,9 @@ fn a_second_run_is_refused_and_changes_nothing() {
     let dir = setup();
     let d = dir.path();
     let before = files(d, &[]);
-    // the tester's case: a valid configuration that blows up at step 1, on the same output.file
-    let (ok, text) = cqgrav(d, &["run", "c.toml", "--quiet", "--set", "initial.phi=1e50"]);
+    // the tester's case: a valid configuration that blows up at once (CQ noise far too strong), on the same
+    // output.file
+    let (ok, text) = cqgrav(d, &["run", "c.toml", "--quiet", "--set", "cq.diffusion=1e300"]);
     refused(ok, &text, &["run.h5", "already exists", "--overwrite", "--restart run.h5", "31 timeseries rows"]);
     let (ok, text) = cqgrav(d, &["run", "c.toml", "--quiet", "--set", "time.steps=3"]);
     refused(ok, &text, &["already exists"]);
@@ -93,9 +94,9 @@ fn overwrite_replaces_the_earlier_output_only_once_the_new_run_has_written_its_f
     let old_id = run_id(&d.join("run.h5"));
     // the lock file names the last writer; everything else must stay as it was
     let before = files(d, &["lock"]);
-    // non-finite diagnostics at step 0: the run stops before its first flush
-    let (ok, text) = cqgrav(d, &["run", "c.toml", "--quiet", "--overwrite", "--set", "initial.phi=1e150"]);
-    refused(ok, &text, &["step 0", "ham_l2 = inf", "[initial]"]);
+    // non-finite diagnostics at step 0 (a0 = 1e60: det g = a0⁶ overflows): the run stops before its first flush
+    let (ok, text) = cqgrav(d, &["run", "c.toml", "--quiet", "--overwrite", "--set", "initial.scale_factor=1e60"]);
+    refused(ok, &text, &["step 0", "ham_l2 = NaN", "[initial]"]);
     assert!(files(d, &["lock"]) == before, "a run that stopped before its first rows changed the earlier output");
     // a run whose configuration is refused changes nothing either
     let (ok, text) = cqgrav(d, &["run", "c.toml", "--quiet", "--overwrite", "--set", "lattice.shape=[1024,1024,1024]"]);
@@ -260,12 +261,13 @@ fn foreign_and_crafted_checkpoints_are_refused_naming_what_is_wrong() {
 /// The health check of every step: a blow-up between two rows is reported at the step it happened, by both
 /// backends; non-finite step-0 diagnostics are refused before anything is written.
 #[test]
-fn blow_up_at_step_one_is_reported_at_step_one() {
+fn blow_up_between_rows_is_reported_at_its_step() {
     for backend in ["cpu", "gpu"] {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         std::fs::write(d.join("c.toml"), RUN).unwrap();
-        // φ̄ = 1e50: finite energies and constraints at step 0, the state is non-finite after one step
+        // D2 = 1e300 on h = 1e-3: step 1 adds a kick √(D2 dt/ΔV) ≈ 3e154 to π^ab (finite), and the drift of step 2
+        // squares it: the state is non-finite after step 2, long before the row at step 50
         let (ok, text) = cqgrav(
             d,
             &[
@@ -275,7 +277,9 @@ fn blow_up_at_step_one_is_reported_at_step_one() {
                 "--set",
                 &format!("run.backend={backend}"),
                 "--set",
-                "initial.phi=1e50",
+                "cq.diffusion=1e300",
+                "--set",
+                "lattice.spacing=1e-3",
                 "--set",
                 "output.timeseries_every=50",
                 "--set",
@@ -287,15 +291,15 @@ fn blow_up_at_step_one_is_reported_at_step_one() {
         if !ok && backend == "gpu" && std::env::var("CQGRAV_ALLOW_NO_GPU").as_deref() == Ok("1") && text.contains("could not set up the time stepper") {
             continue;
         }
-        refused(ok, &text, &["at step 1", "t = 0.010000", "non-finite"]);
+        refused(ok, &text, &["at step 2", "t = 0.020000", "non-finite", "reduce cq.diffusion"]);
         assert!(!text.contains("step 50"), "{backend}: {text}");
         let f = cqgrav::io::OutputFile::open(&d.join("run.h5")).unwrap();
         assert_eq!(f.timeseries.steps(), [0], "{backend}: only the step-0 row was computed");
     }
-    // ham_l2 = inf at step 0: refused, nothing written
+    // a non-finite diagnostic at step 0 (a0 = 1e60: det g = a0⁶ overflows): refused, nothing written
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("c.toml"), RUN).unwrap();
-    let (ok, text) = cqgrav(dir.path(), &["run", "c.toml", "--quiet", "--set", "initial.phi=1e150"]);
-    refused(ok, &text, &["non-finite diagnostics at step 0", "ham_l2 = inf"]);
+    let (ok, text) = cqgrav(dir.path(), &["run", "c.toml", "--quiet", "--set", "initial.scale_factor=1e60"]);
+    refused(ok, &text, &["non-finite diagnostics at step 0", "ham_l2 = NaN"]);
     assert!(files(dir.path(), &[]).keys().all(|p| p == Path::new("c.toml")), "{:?}", files(dir.path(), &[]).keys().collect::<Vec<_>>());
 }

@@ -63,7 +63,7 @@ impl StepperSetup {
             representation: cfg.matter.representation,
             ensemble: crate::physics::ensemble_dynamics::EnsembleParams {
                 members: cfg.matter.members as usize,
-                localization: cfg.matter.localization,
+                localization: cfg.matter.localization * cfg.lattice.spacing,
                 control_variate: cfg.matter.control_variate,
                 seed: cfg.run.seed,
                 fluctuation_cutoff: cfg.initial.fluctuation_cutoff,

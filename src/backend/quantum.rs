@@ -26,14 +26,11 @@ pub struct StageQuantum {
     pub br: Vec<[f64; 6]>,
 }
 
-/// What the last step's quantum update did, for the timeseries (`quantum_substeps`, `backreaction_error`).
+/// What the last step's quantum update did, for the timeseries (`quantum_substeps`).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct QuantumStepReport {
     /// Sub-steps of the last step's conditioning flow (0: no conditioning).
     pub substeps: u32,
-    /// Estimated statistical error (one standard deviation) of the box-mean back-reaction trace g_ab⟨L̂^ab⟩_ren of the
-    /// last stage (0 for the exact representations).
-    pub backreaction_error: f64,
 }
 
 /// The host (CPU, f64) side of a representation: the state of the fluctuations and their equations.
@@ -72,6 +69,11 @@ pub trait Representation: Sync {
     /// The physicality monitor `state_min_symplectic` of a stored state (NaN without fluctuations): 1 for a pure
     /// state, < 1 when Γ + iΩ/2 ⪰ 0 is violated (docs/quantum.md says what each representation reports).
     fn physicality(&self, setup: &StepperSetup, state: &State) -> f64;
+    /// The statistical error (one standard deviation) of the box-mean back-reaction trace g_ab⟨L̂^ab⟩_ren of a stored
+    /// state (`backreaction_error` column): 0 for the exact representations.
+    fn backreaction_error(&self, _setup: &StepperSetup, _state: &State) -> f64 {
+        0.0
+    }
     /// The value of `state_min_symplectic` below which the run stops as unphysical.
     fn physicality_limit(&self, _setup: &StepperSetup) -> f64 {
         1.0 - crate::diagnostics::PHYSICALITY_TOLERANCE

@@ -5,7 +5,7 @@
 //! `backend::gpu::ensemble_field::device_bytes`, the fourier field's `host_bytes` / `device_bytes`). The noise flow's
 //! sub-step and iteration counts depend on the state, so the numbers are for this configuration (printed).
 use super::{BenchArgs, BenchBackend, BenchPrecision};
-use crate::backend::{make_stepper, Stepper, StepperSetup};
+use crate::backend::{make_stepper, StepperSetup};
 use crate::config::{BackendChoice, Config, Precision, Representation};
 use std::time::Instant;
 
@@ -51,7 +51,7 @@ fn quantum_bytes(cfg: &Config, backend: BackendChoice) -> f64 {
     let m = cfg.matter.members as usize;
     let bytes = match (cfg.matter.representation, backend) {
         (Representation::Ensemble, BackendChoice::Gpu) => {
-            let nb = crate::numerics::localization::Blocks::new(&cfg.lattice(), cfg.matter.localization).len();
+            let nb = crate::numerics::localization::Blocks::new(&cfg.lattice(), cfg.matter.localization * cfg.lattice.spacing).len();
             crate::backend::gpu::ensemble_field::device_bytes(n, m, nb, cfg.matter.control_variate, cfg.run.precision) as f64
         }
         (Representation::Ensemble, _) => crate::config::ensemble_memory_bytes(n, m, cfg.matter.control_variate) as f64,

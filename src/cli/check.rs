@@ -178,7 +178,7 @@ fn summary(source: &str, c: &Config) -> String {
     }
     if c.matter.representation == crate::config::Representation::Ensemble {
         let m = &c.matter;
-        let loc = if m.localization > 0.0 { format!("localisation c = {}", m.localization) } else { "no localisation".into() };
+        let loc = if m.localization > 0.0 { format!("localisation c = {}·h", m.localization) } else { "no localisation".into() };
         s.push_str(&format!(
             "quantum     ensemble Gaussian state: M = {} members, {loc}, control variate {}; float64 on the CPU, ~ {} \
              ({} per member); renormalisation {:?}\n",

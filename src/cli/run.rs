@@ -387,7 +387,7 @@ fn drive(
     // writes anything
     if !d.healthy() {
         let s = stepper.download()?;
-        bail!("{}", unhealthy(&s, &d));
+        bail!("{}", unhealthy(&s, &d, stepper.setup().noise.diffusion));
     }
     if initial {
         timed(io, || -> anyhow::Result<()> {
@@ -420,7 +420,7 @@ fn drive(
             let at = health_check(&s).unwrap_or_else(|| {
                 format!("the state's values overflow their sum at step {} (|values| near the largest {:?} number)", s.step, stepper.setup().precision)
             });
-            let advice = crate::diagnostics::unhealthy_advice(bad);
+            let advice = crate::diagnostics::unhealthy_advice(bad, stepper.setup().noise.diffusion);
             if s.step == bad {
                 bail!("{at}: {advice}");
             }
@@ -438,7 +438,7 @@ fn drive(
         pb.set_message(format!("t = {:.4}", d.t));
         if !d.healthy() {
             let s = stepper.download()?;
-            bail!("{}", unhealthy(&s, &d));
+            bail!("{}", unhealthy(&s, &d, stepper.setup().noise.diffusion));
         }
         let limit = crate::backend::quantum::representation(stepper.setup()).physicality_limit(stepper.setup());
         if d.state_min_symplectic < limit {
@@ -484,7 +484,7 @@ fn drive(
 
 /// Why the state of `d` is not healthy: the field and site from the state, or else the diagnostics that are
 /// not finite (the state is finite, but a diagnostic of it overflowed).
-fn unhealthy(s: &State, d: &Diagnostics) -> String {
+fn unhealthy(s: &State, d: &Diagnostics, diffusion: f64) -> String {
     let what = health_check(s).unwrap_or_else(|| {
         let bad: Vec<String> = d.nonfinite_sums().iter().map(|(n, v)| format!("{n} = {v}")).collect();
         format!(
@@ -495,7 +495,7 @@ fn unhealthy(s: &State, d: &Diagnostics) -> String {
             if bad.is_empty() { "the metric or lapse is not positive".to_string() } else { bad.join(", ") }
         )
     });
-    format!("{what}: {}", crate::diagnostics::unhealthy_advice(s.step))
+    format!("{what}: {}", crate::diagnostics::unhealthy_advice(s.step, diffusion))
 }
 
 #[cfg(test)]

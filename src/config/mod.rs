@@ -129,7 +129,7 @@ pub const KEYS: &[KeyInfo] = keys![
     "matter"."representation" => "one of \"none\", \"dense\", \"fourier\", \"ensemble\"",
     "matter"."members" => "an even integer >= 4",
     "matter"."renormalization" => "one of \"vacuum\", \"none\"",
-    "matter"."localization" => "a number >= 0 (ensemble: Gaspari-Cohn half-width c in coordinate units; 0 = no localisation)",
+    "matter"."localization" => "a number >= 0 (ensemble: Gaspari-Cohn half-width c in lattice spacings; 0 = no localisation)",
     "matter"."control_variate" => "a boolean (ensemble: estimate the back-reaction with the homogeneous control variate)",
     "matter"."quartic_coupling" => "a finite number λ (V ⊃ λφ⁴/4)",
     "matter"."potential" => "an array of at most 9 finite numbers [c0, c1, …, c8] (V ⊃ Σ c_n φ^n)",

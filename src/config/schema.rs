@@ -119,8 +119,8 @@ pub struct MatterConfig {
     /// Ensemble size M (representation = "ensemble").
     pub members: u32,
     pub renormalization: Renormalization,
-    /// Ensemble covariance localisation (representation = "ensemble"): Gaspari–Cohn half-width c in coordinate
-    /// units (the taper vanishes beyond 2c); 0 = no localisation (the whole box).
+    /// Ensemble covariance localisation (representation = "ensemble"): Gaspari–Cohn half-width c in lattice
+    /// spacings (the taper vanishes beyond 2c); 0 = no localisation (the whole box).
     pub localization: f64,
     /// Ensemble: estimate the back-reaction with the homogeneous control variate (shadow members).
     pub control_variate: bool,
@@ -136,7 +136,7 @@ impl Default for MatterConfig {
             representation: Representation::None,
             members: 64,
             renormalization: Renormalization::Vacuum,
-            localization: 0.0,
+            localization: 1.0,
             control_variate: true,
             quartic_coupling: 0.0,
             potential: Vec::new(),

@@ -635,6 +635,27 @@ fn check_values(cfg: &Config, r: &mut Review) {
                     fmt_num(-rho / 2.0)
                 ),
             );
+        } else {
+            // the expansion: K = 3H is a growth rate of the ADM system; RK4 is stable only for 3H·dt below its
+            // real-axis limit (with the same safety factor as the stencil bound)
+            let dt = cfg.dt();
+            let hub = h2.sqrt();
+            if dt.is_finite() && 3.0 * hub * dt > RK4_REAL_AXIS_LIMIT * SAFETY {
+                let key = if lambda / 3.0 > rho / 6.0 { "gravity.cosmological_constant" } else { "initial.phi" };
+                bad(
+                    r,
+                    key,
+                    format!(
+                        "the FRW initial data expands at H = {} (from gravity.cosmological_constant = {lambda}, initial.phi, \
+                         initial.phi_dot, matter.mass): RK4 needs 3H·dt <= {}, but dt = {}; reduce the time step \
+                         (time.dt <= {}) or the energy density",
+                        fmt_num(hub),
+                        fmt_num(RK4_REAL_AXIS_LIMIT * SAFETY),
+                        fmt_num(dt),
+                        fmt_num(RK4_REAL_AXIS_LIMIT * SAFETY / (3.0 * hub))
+                    ),
+                );
+            }
         }
     }
 

@@ -250,6 +250,11 @@ impl CheckpointHeader {
         if float_shape(file, "background")? != [6] {
             bail!("dataset background must have 6 values (ḡ_ab)");
         }
+        for name in file.member_names().context("listing the checkpoint's datasets")? {
+            if !["data", "background", "snapshot_steps", "snapshot_times", "quantum"].contains(&name.as_str()) {
+                bail!("dataset {name} is not part of a cqgrav checkpoint (a quantum state belongs in the group quantum)");
+            }
+        }
         let quantum = if file.link_exists("quantum") {
             let g = file.group("quantum").context("quantum must be a group")?;
             let rep = read_str_attr(&g, "representation").context("group quantum")?;

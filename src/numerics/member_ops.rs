@@ -25,6 +25,9 @@ pub struct MemberOps {
     incoming: Vec<(u32, u32, f64)>,
 }
 
+/// Blocks with at least this many rows use a gathered GEMM for their Gram matrix; smaller ones rank-one updates.
+const GEMM_ROWS: usize = 32;
+
 /// Which field's rows of a member array a Gram product reads (φ rows, π rows, or both).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Rows {
@@ -160,13 +163,24 @@ impl MemberOps {
     }
 
     /// out[b] += scale · Σ_{rows of block b} a_rowᵀ b_row (M × M per block, row-major), where the rows of `a` are
-    /// `ra` and those of `bm` the matching `rb` (same sites).
+    /// `ra` and those of `bm` the matching `rb` (same sites). Small blocks by direct rank-one updates, large ones by
+    /// a gathered GEMM.
     pub fn gram(&self, blocks: &Blocks, a: &[f64], ra: Rows, bm: &[f64], rb: Rows, scale: f64, out: &mut [f64]) {
         let m = self.m;
         out.par_chunks_mut(m * m).enumerate().for_each(|(b, g)| {
             let (rows_a, rows_b) = (self.block_rows(blocks, b, ra), self.block_rows(blocks, b, rb));
-            let (ga, gb) = (self.gather(a, &rows_a), self.gather(bm, &rows_b));
             let k = rows_a.len();
+            if k < GEMM_ROWS {
+                for (&p, &q) in rows_a.iter().zip(&rows_b) {
+                    let (ar, br) = (&a[p * m..(p + 1) * m], &bm[q * m..(q + 1) * m]);
+                    for (r, &x) in ar.iter().enumerate() {
+                        let c = scale * x;
+                        g[r * m..(r + 1) * m].iter_mut().zip(br).for_each(|(o, y)| *o += c * y);
+                    }
+                }
+                return;
+            }
+            let (ga, gb) = (self.gather(a, &rows_a), self.gather(bm, &rows_b));
             // g (M × M) += scale · gaᵀ (M × k) · gb (k × M)
             unsafe {
                 matrixmultiply::dgemm(
@@ -190,31 +204,20 @@ impl MemberOps {
         });
     }
 
-    /// out(rows of block b) += alpha · d(rows) · C_b for every block (C: nb × M × M row-major; all 2n rows).
+    /// out(rows of block b) += alpha · d(rows) · C_b for every block (C: nb × M × M row-major; all 2n rows): row by
+    /// row (each a 1 × M by M × M product), in parallel over rows.
     pub fn combine(&self, blocks: &Blocks, d: &[f64], c: &[f64], alpha: f64, out: &mut [f64]) {
         let m = self.m;
-        let parts: Vec<(Vec<usize>, Vec<f64>)> = (0..blocks.len())
-            .into_par_iter()
-            .map(|b| {
-                let rows = self.block_rows(blocks, b, Rows::Both);
-                let gd = self.gather(d, &rows);
-                let mut r = vec![0.0; rows.len() * m];
-                unsafe {
-                    matrixmultiply::dgemm(
-                        rows.len(), m, m, alpha,
-                        gd.as_ptr(), m as isize, 1,
-                        c[b * m * m..].as_ptr(), m as isize, 1,
-                        0.0, r.as_mut_ptr(), m as isize, 1,
-                    );
+        out.par_chunks_mut(m).enumerate().for_each(|(row, o)| {
+            let b = blocks.block_of[row % self.n] as usize;
+            let cb = &c[b * m * m..(b + 1) * m * m];
+            for (r, &x) in d[row * m..(row + 1) * m].iter().enumerate() {
+                let w = alpha * x;
+                if w != 0.0 {
+                    o.iter_mut().zip(&cb[r * m..(r + 1) * m]).for_each(|(v, y)| *v += w * y);
                 }
-                (rows, r)
-            })
-            .collect();
-        for (rows, r) in parts {
-            for (k, &row) in rows.iter().enumerate() {
-                out[row * m..(row + 1) * m].iter_mut().zip(&r[k * m..(k + 1) * m]).for_each(|(o, v)| *o += v);
             }
-        }
+        });
     }
 
     /// out[row] += alpha · Σ_s d[row, s] c_b[s] for every row of block b (c: nb × M; out: 2n).

@@ -1,4 +1,4 @@
-//! SPEC §4.1 in the `ensemble` representation (SPEC §4.2; docs/quantum.md §7): the Gaussian state as its mean x̄
+//! SPEC §4.1 in the `ensemble` representation (SPEC §4.2; docs/quantum.md E1–E10): the Gaussian state as its mean x̄
 //! (the state's φ, π_φ fields) and M member fields δ_s ∈ R^{2n} (square-root form; numerics/member_ops.rs holds
 //! them) in two halves A = [0, M/2), B = [M/2, M), each centred (Σ_{s∈A} δ_s = 0 = Σ_{s∈B} δ_s), so each half
 //! estimates Γ without bias, Γ_A = Σ_{s∈A} δ_sδ_sᵀ/(M/2 − 1), and the whole ensemble does,
@@ -21,7 +21,7 @@
 //! 45 % low at M = 16 on 49 sites); with independent halves E[Γ_B X Γ_A] = ΣXΣ, and the drift of Γ_ens is
 //! unbiased. The decoherence of the saturated trade-off is inside these maps:
 //! along one trajectory the Lindblad heating ¼ΩΣΩᵀ and the conditioning −ΓΣΓ combine into the deterministic
-//! symplectic G_Σ (docs/quantum.md §7 states and tests the random-Lindblad-rotation picture of the average).
+//! symplectic G_Σ (docs/quantum.md E3 states the random-Lindblad-rotation picture of the average, tested by the trajectory average).
 //!
 //! Time integration: the drift in the stepper's RK4 stages (as dense); the noise flow by the implicit midpoint
 //! rule in s (Gauss–Legendre, order 2), which preserves the members' symplectic Gram matrix δ_rᵀΩ⁻¹δ_s exactly
@@ -61,7 +61,7 @@ pub fn midpoint_iterations(hs: f64) -> usize {
 pub struct EnsembleParams {
     /// M ≥ 2
     pub members: usize,
-    /// Gaspari–Cohn half-width c of the localisation (0 = none)
+    /// Gaspari–Cohn half-width c of the localisation, coordinate units (0 = none; config: in lattice spacings)
     pub localization: f64,
     /// estimate the back-reaction with the homogeneous control variate
     pub control_variate: bool,
@@ -250,6 +250,44 @@ impl EnsembleModel {
             }
         }
         Ok(steps as u32)
+    }
+
+    /// The statistical error (one standard deviation) of the box-mean back-reaction trace (1/n)Σ_x g_ab⟨L̂^ab⟩_ren
+    /// (9-term sum) estimated from the members `d` (minus their shadows `h` with the control variate): with
+    /// q_s = (1/n)Σ_x ½(Y_sᵀW_xY_s − Y^hᵀ_sW_xY^h_s), W_x = Σ_ab g_ab ã_ab(x), the estimate is Σ_s q_s/(M−2) (+ a
+    /// constant) and its standard error √M·sd(q)/(M − 2).
+    pub fn backreaction_error(&self, c: &Coeffs, d: &[f64], h: Option<&[f64]>) -> f64 {
+        let (n, m) = (self.sites(), self.members());
+        let w = [1.0, 2.0, 2.0, 1.0, 2.0, 1.0];
+        let q: Vec<f64> = (0..n)
+            .into_par_iter()
+            .map_init(
+                || (vec![0.0; 5 * m], vec![0.0; 5 * m]),
+                |(y, yh), x| {
+                    let s = &c.sites[x];
+                    let mut wx = [[0.0; 5]; 5];
+                    for k in 0..6 {
+                        crate::numerics::jets::mat5_axpy(w[k] * s.geo.g[k], &s.a[k], &mut wx);
+                    }
+                    self.ops.jets_at(d, x, y);
+                    if let Some(h) = h {
+                        self.ops.jets_at(h, x, yh);
+                    }
+                    (0..m)
+                        .map(|k| {
+                            let form = |v: &[f64]| -> f64 {
+                                (0..5).map(|i| (0..5).map(|j| v[i * m + k] * wx[i][j] * v[j * m + k]).sum::<f64>()).sum::<f64>()
+                            };
+                            0.5 * (form(y) - if h.is_some() { form(yh) } else { 0.0 })
+                        })
+                        .collect::<Vec<f64>>()
+                },
+            )
+            .reduce(|| vec![0.0; m], |a, b| a.iter().zip(&b).map(|(u, v)| u + v).collect());
+        let q: Vec<f64> = q.iter().map(|v| v / n as f64).collect();
+        let mean = q.iter().sum::<f64>() / m as f64;
+        let var = q.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m as f64 - 1.0);
+        (m as f64).sqrt() * var.sqrt() / (m as f64 - 2.0)
     }
 
     /// The members' symplectic Gram matrix δ_rᵀ Ω⁻¹ δ_s (M × M, row-major), an invariant of every symplectic

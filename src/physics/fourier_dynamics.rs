@@ -1,4 +1,4 @@
-//! The `fourier` representation of the Gaussian quantum field (SPEC §4.2; docs/quantum.md §7): the covariance in the
+//! The `fourier` representation of the Gaussian quantum field (SPEC §4.2; docs/quantum.md F1–F8): the covariance in the
 //! box-averaged metric ḡ_ab, lapse N̄, translation- and reflection-invariant, hence diagonal in lattice momentum,
 //!   Γ(x, y) = (1/n) Σ_k e^{ik·(x−y)} Γ_k,   Γ_k = [[Γφφ, Γφπ], [Γφπ, Γππ]] = Γ_{−k} real,
 //! stored as [Γφφ, Γφπ, Γππ] per momentum k (index j1 + N1(j2 + N2 j3), k_a = 2πj_a/(N_a h)). Products of such
@@ -6,7 +6,7 @@
 //! ππ, as every form of the model) has the diagonal symbol [[Σ_ab σ_aσ_b z_ab + z_φφ, 0], [0, z_ππ]] with σ_a(k) the
 //! first-derivative stencil's symbol; Ω has the symbol ω̂ = (1/ΔV)[[0, 1], [−1, 0]].
 //!
-//! The equations per momentum (Stratonovich form; derivation in docs/quantum.md §7). With the box coefficients of a
+//! The equations per momentum (Stratonovich form; derivation in docs/quantum.md F1–F8). With the box coefficients of a
 //! stage ([`ModeCoeffs`]: m̄ = the Hamiltonian form of (ḡ, N̄), ā_c the back-reaction forms of (ḡ, N̄), P̄ = 𝒟_tot⁻¹
 //! with 𝒟_tot = Σ_x 𝒟_x the covariance of the box-summed record, z̄ and c̄ the box means of the per-site Lindblad forms
 //! z_x = Σ_ij C_ij ã_i (Γ_loc + y_x y_xᵀ) ã_j and c_x = ((1+ε)/(8ΔV)) Σ_ij (𝒟⁻¹_x)_ij α_i β_j, C = (1+ε)¼𝒟⁻¹_x):

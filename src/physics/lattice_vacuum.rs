@@ -29,6 +29,17 @@ pub fn symbols(lat: &Lattice, stencil: &Stencil) -> [Vec<f64>; 3] {
 /// ω_k for all n modes (index j1 + N1(j2 + N2 j3)) and the per-axis symbols σ_a. Errors if some ω_k² ≤ 0 (m = 0 has
 /// a zero mode).
 pub fn frequencies(lat: &Lattice, stencil: &Stencil, g: &Sym<f64>, mass: f64) -> anyhow::Result<(Vec<f64>, [Vec<f64>; 3])> {
+    // Sylvester: the (box-mean) metric must be positive definite for a vacuum to exist
+    let minor2 = g[0] * g[3] - g[1] * g[1];
+    let det = super::tensor::det(g);
+    if !(g[0] > 0.0 && minor2 > 0.0 && det > 0.0) || g.iter().any(|v| !v.is_finite()) {
+        anyhow::bail!(
+            "the metric for the lattice vacuum (the box mean of g_ab) is not positive definite (g_xx = {:.3e}, minor \
+             {minor2:.3e}, det g = {det:.3e}): the state has blown up — with CQ noise the kicks to π^ab are about \
+             √(D2 dt/ΔV) per step (reduce cq.diffusion or time.dt, or raise lattice.spacing)",
+            g[0]
+        );
+    }
     let (gi, _) = super::tensor::inverse(g);
     let sig = symbols(lat, stencil);
     let [n1, n2, _] = lat.shape;

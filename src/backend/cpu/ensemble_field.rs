@@ -63,7 +63,7 @@ pub fn initial_members(setup: &StepperSetup, state: &State) -> anyhow::Result<Ve
     let gbar = state.box_mean_metric();
     eprintln!(
         "note: the initial metric is inhomogeneous and the lattice has {n} > {EXACT_VACUUM_SITES} sites: the ensemble's \
-         members sample the lattice vacuum of the box-mean metric (docs/quantum.md §7)"
+         members sample the lattice vacuum of the box-mean metric (docs/quantum.md E2)"
     );
     sample_vacuum_homogeneous(&setup.lattice, &setup.stencil, &gbar, mass, m, seed)
 }
@@ -127,13 +127,20 @@ impl Representation for Ensemble {
         }
         Ok(Some(crate::spectra::quantum::ensemble(&setup.lattice, &state.quantum, setup.ensemble.members)?))
     }
+    fn backreaction_error(&self, setup: &StepperSetup, state: &State) -> f64 {
+        let (Ok(model), false) = (model_of(setup), state.quantum.is_empty()) else { return 0.0 };
+        let (Ok(d), Ok(c)) = (state.quantum.require("members", model.len()), model.gauss.coeffs_of(&state.data, &state.background)) else {
+            return f64::NAN;
+        };
+        model.backreaction_error(&c, d, state.quantum.get("shadows"))
+    }
 }
 
 /// The level of the local proxy `state_min_symplectic` below which the ensemble has collapsed. The proxy is a
 /// sample estimate: at one site log ν has a sampling standard deviation of about 1/√(M−1) (a 2×2 sample
 /// covariance with M − 1 degrees of freedom: var log det ≈ 4/(M−1)), so the minimum over n sites of a healthy
 /// ensemble stays above exp(−(√(2 ln n) + 4)/√(M−1)) except with probability ≪ 1e-4; below it the members no
-/// longer span the state (docs/quantum.md §7).
+/// longer span the state (docs/quantum.md E6).
 pub fn collapse_limit(sites: usize, members: usize) -> f64 {
     let z = (2.0 * (sites.max(2) as f64).ln()).sqrt() + 4.0;
     (-z / ((members as f64 - 1.0).max(1.0)).sqrt()).exp()
@@ -191,7 +198,7 @@ fn box_mean(c: &Coeffs) -> ([f64; 6], f64) {
     (g.map(|v| v / n), lapse / n)
 }
 
-/// The control variate (docs/quantum.md §7): shadow members evolved by the homogeneous operator ΩRᵀk̄R of the
+/// The control variate (docs/quantum.md E5): shadow members evolved by the homogeneous operator ΩRᵀk̄R of the
 /// box-mean metric, with the same RK4 stages as the members, and their exact covariance.
 struct Shadows {
     hy: Vec<f64>,

@@ -1,4 +1,4 @@
-//! The `fourier` quantum scalar field on the CPU (float64; SPEC §4.2, issue 11; docs/quantum.md §7): per-momentum
+//! The `fourier` quantum scalar field on the CPU (float64; SPEC §4.2, issue 11; docs/quantum.md F1–F8): per-momentum
 //! covariances Γ_k in the box-averaged metric (physics/fourier_dynamics.rs) integrated with the classical fields in
 //! the same RK4 stages, then the frozen-increment noise flow with the box sum of the step's increments dW.
 //!
@@ -113,7 +113,7 @@ pub struct FourierModel {
     pub fd: Fd<f64>,
     pub fft: LatticeFft,
     /// Test hook: false drops the conditioning on the box-summed record (P̄: the Kalman term, the Stratonovich
-    /// corrections and the noise flow), leaving the unconditional (Lindblad) dynamics of docs/quantum.md §7.
+    /// corrections and the noise flow), leaving the unconditional (Lindblad) dynamics of docs/quantum.md F1–F8.
     pub conditioning: bool,
 }
 
@@ -276,7 +276,7 @@ impl FourierModel {
         chunked_sums(n, |x| std::array::from_fn::<f64, 6, _>(|c| dw[c * n + x]))
     }
 
-    /// The noise flow of a step (docs/quantum.md §7) with the coefficients of the step's start and the increments dW
+    /// The noise flow of a step (docs/quantum.md F1–F8) with the coefficients of the step's start and the increments dW
     /// (component-major 6n) on x̄ (2n) and Γ_k; returns the number of RK4 sub-steps (0: no conditioning).
     pub fn noise_flow(&self, c: &ModeCoeffs, dw: &[f64], xbar: &mut [f64], modes: &mut [f64]) -> anyhow::Result<u32> {
         if !c.conditioned() {
