@@ -14,7 +14,7 @@
 //! | `trace_pi` | δ(g_ab π^ab) | sum |
 //! | `h_tt` | Σ_ab |(Λh̃)_ab|², h_ab = g_ab/a², a = ⟨√g⟩^{1/3} | sum |
 //! | `gw_energy` | ρ_GW per shell: ½ Σ_ab |(Λḣ̃)_ab|², ḣ_ab = (∂t g_ab − 2H g_ab)/a² (units 16πG = 1: ρ_GW = ⟨ḣ_ab ḣ_ab⟩/(32πG)) | sum |
-//! | `omega_gw` | `gw_energy`/ρ_c, ρ_c = 6H² (NaN when H = 0) | sum |
+//! | `omega_gw` | `gw_energy`/ρ_c, ρ_c = 6H² (NaN unless ρ_c > ρ_GW: no expanding background) | sum |
 pub mod modes;
 pub mod quantum;
 pub mod shells;
@@ -53,7 +53,7 @@ pub const SPECTRA: [SpectrumInfo; 8] = [
     SpectrumInfo { name: "trace_pi", description: "S_j of d(g_ab pi^ab) (K = -g_ab pi^ab/(2 sqrt g))", kind: Kind::ShellSum },
     SpectrumInfo { name: "h_tt", description: "S_j of the transverse-traceless part of h_ab = g_ab/a^2, summed over all nine ab", kind: Kind::ShellSum },
     SpectrumInfo { name: "gw_energy", description: "gravitational-wave energy density per shell: (1/2) S_j of the TT part of dh_ab/dt = (dg_ab/dt - 2 H g_ab)/a^2 (rho_GW = <hdot_ab hdot_ab>/(32 pi G), 16 pi G = 1); sum_j = rho_GW", kind: Kind::ShellSum },
-    SpectrumInfo { name: "omega_gw", description: "gw_energy / rho_c, rho_c = 6 H^2 (H^2 = rho/6); sum_j = Omega_GW; NaN when H = 0", kind: Kind::ShellSum },
+    SpectrumInfo { name: "omega_gw", description: "gw_energy / rho_c, rho_c = 6 H^2 (H^2 = rho/6); sum_j = Omega_GW; NaN unless rho_c > rho_GW (no expanding background, e.g. Minkowski)", kind: Kind::ShellSum },
 ];
 
 /// The spectra of one state: per-row scalars and one array per [`SPECTRA`] entry.
@@ -171,7 +171,10 @@ impl SpectraCalculator {
         let sh = &self.shells;
         let gw: Vec<f64> = sh.shell_sums(&p_hdot).into_iter().map(|v| 0.5 * v).collect();
         let rho_c = 6.0 * hubble * hubble;
-        let omega: Vec<f64> = gw.iter().map(|v| if rho_c > 0.0 { v / rho_c } else { f64::NAN }).collect();
+        // Ω_GW needs an expanding background whose critical density holds the GWs' own energy (Σ_j Ω_GW ≤ 1 by the
+        // Hamiltonian constraint): NaN otherwise (Minkowski, where H is round-off)
+        let defined = rho_c > gw.iter().sum::<f64>();
+        let omega: Vec<f64> = gw.iter().map(|v| if defined { v / rho_c } else { f64::NAN }).collect();
         let values = vec![
             sh.shell_sums(&p_phi),
             sh.shell_sums(&p_pi),
