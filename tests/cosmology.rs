@@ -440,3 +440,123 @@ file = "run.h5"
     println!("max |𝓗| = {ham:.2e}");
     assert!(ham < 1e-8, "the Hamiltonian constraint with U: {ham}");
 }
+
+/// Background φ̈ = −λφ³ from φ0 at rest (RK4, `steps` per unit 1/(√λφ0)): the half period T/2 (φ̇ back to zero at −φ0:
+/// V″ = 3λφ² has period T/2) and the monodromy trace of δ̈ = −(σ² + 3λφ̄²)δ over it.
+fn lame_half_period(lam: f64, phi0: f64, sigma: f64) -> (f64, f64) {
+    let unit = 1.0 / (lam.sqrt() * phi0);
+    let h = unit / 20000.0;
+    let f = |y: [f64; 6]| {
+        let w = sigma * sigma + 3.0 * lam * y[0] * y[0];
+        [y[1], -lam * y[0].powi(3), y[3], -w * y[2], y[5], -w * y[4]]
+    };
+    let (mut y, mut t) = ([phi0, 0.0, 1.0, 0.0, 0.0, 1.0], 0.0);
+    loop {
+        let k1 = f(y);
+        let k2 = f(std::array::from_fn(|i| y[i] + h / 2.0 * k1[i]));
+        let k3 = f(std::array::from_fn(|i| y[i] + h / 2.0 * k2[i]));
+        let k4 = f(std::array::from_fn(|i| y[i] + h * k3[i]));
+        let yn: [f64; 6] = std::array::from_fn(|i| y[i] + h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]));
+        if t > 0.0 && y[1] < 0.0 && yn[1] >= 0.0 {
+            let fr = y[1] / (y[1] - yn[1]);
+            let ym: [f64; 6] = std::array::from_fn(|i| y[i] + fr * (yn[i] - y[i]));
+            return (t + fr * h, ym[2] + ym[5]);
+        }
+        y = yn;
+        t += h;
+    }
+}
+
+/// The Floquet exponent μ (per unit time) of the Lamé equation δ̈ + (σ² + 3λφ̄(t)²)δ = 0: ln|largest monodromy
+/// eigenvalue| over the period T/2 (0 in a stability band).
+fn lame_floquet(lam: f64, phi0: f64, sigma: f64) -> (f64, f64) {
+    let (th, tr) = lame_half_period(lam, phi0, sigma);
+    let mu = if tr.abs() > 2.0 { ((tr.abs() + (tr * tr - 4.0).sqrt()) / 2.0).ln() / th } else { 0.0 };
+    (th, mu)
+}
+
+/// Acceptance 3: λφ⁴ resonance with an oscillating homogeneous mode (classical-statistical ensemble, docs/cosmology.md
+/// §1). V = ¼λφ⁴, λ = 10⁻⁶, φ0 = 10⁻⁴ (H/√λφ0 ≈ 2·10⁻⁵: Minkowski for this test; ⟨δφ²⟩/φ0² ≈ λ: linear), 8³ with
+/// h = 1.05/(√λφ0) so that lattice modes sit in the first Lamé band (|σ|/(√λφ0) ∈ (1.22, 1.32)). Between 14 and 38
+/// half periods of the background the per-mode power of every lattice mode family grows as e^{2μ_k t} with μ_k the Floquet
+/// exponent computed here from the Lamé monodromy (within 5 % of 2μ_max; μ_max ≈ 0.036√λφ0, the classic value), and
+/// the stable modes do not grow (|rate| < 0.1·2μ_max).
+///
+/// OPEN (docs/cosmology.md §6): measured growth rates of the resonant families 0.051–0.055 against 2μ = 0.065–0.072
+/// (units √λφ0), stable families growing at 0.001–0.02 and the k = 0 mode at 0.06 (t² expected: 0.022); the
+/// background's phase slips by ≈ 0.4 % of a period over 14 half periods. Run with `cargo test --test cosmology --
+/// --ignored`.
+#[test]
+#[ignore = "issue 13 criterion 3 open: resonant growth 25 % below the Lamé Floquet exponent (docs/cosmology.md §6)"]
+fn quartic_resonance_grows_at_the_lame_floquet_exponent() {
+    let (lam, phi0, members) = (1e-6f64, 1e-4f64, 16usize);
+    let unit = 1.0 / (lam.sqrt() * phi0);
+    let (th, _) = lame_floquet(lam, phi0, 0.0);
+    let per = 80u64;
+    let dt = th / per as f64;
+    let h = 1.05 * unit;
+    let text = format!(
+        r#"
+[lattice]
+shape = [8, 8, 8]
+spacing = {h:e}
+[time]
+dt = {dt:e}
+steps = {}
+[gauge]
+lapse = "geodesic"
+[initial]
+kind = "frw"
+phi = {phi0:e}
+[matter]
+mass = 0.0
+quartic_coupling = {lam:e}
+representation = "ensemble"
+members = {members}
+control_variate = false
+renormalization = "none"
+[cq]
+diffusion = 0.0
+[output]
+file = "run.h5"
+[run]
+backend = "cpu"
+seed = 9
+"#,
+        38 * per
+    );
+    let cfg = load_text("test", &text, &[]).unwrap().config;
+    let init = cqgrav::cosmology::initial::initial_state(&cfg).unwrap();
+    let setup = StepperSetup::from_config(&cfg).with_background_of(&init);
+    let lat = init.lattice;
+    let mut s = cpu_stepper(setup, &init);
+    s.advance(14 * per).unwrap();
+    let s1 = s.download().unwrap();
+    let n = lat.sites();
+    println!("φ̄/φ0 at 14 half periods: {:.8} (ODE: 1), π̄_φ/(√λφ0²) {:.3e}", s1.data[var::PHI * n] / phi0, s1.data[var::PI_PHI * n] / (lam.sqrt() * phi0 * phi0));
+    let p1 = cqgrav::spectra::quantum::ensemble(&lat, &s1.quantum, members).unwrap().phi;
+    s.advance(24 * per).unwrap();
+    let out = s.download().unwrap();
+    let p2 = cqgrav::spectra::quantum::ensemble(&lat, &out.quantum, members).unwrap().phi;
+    let span = 24.0 * th;
+    // lattice mode families (same |σ|): the mean power ratio of the family against e^{2μΔt}
+    let sig = axis_symbols(&lat);
+    let mut fam: std::collections::BTreeMap<i64, (f64, f64, f64)> = Default::default();
+    for k in 0..lat.sites() {
+        let j = lat.coords(k);
+        let s2: f64 = (0..3).map(|a| sig[a][j[a]].powi(2)).sum();
+        let e = fam.entry((s2.sqrt() / lat.spacing.recip() * 1e6).round() as i64).or_insert((s2.sqrt(), 0.0, 0.0));
+        e.1 += p1[k];
+        e.2 += p2[k];
+    }
+    let mu_max = fam.values().map(|f| lame_floquet(lam, phi0, f.0).1).fold(0.0, f64::max);
+    println!("T/2 = {:.4}/(√λφ0), max lattice μ = {:.5}·√λφ0, a grew by {:.2e}", th / unit, mu_max * unit, scale_factor(&out) - 1.0);
+    assert!(mu_max * unit > 0.02, "no lattice mode in the resonance band");
+    let rows: Vec<(f64, f64, f64)> = fam.values().map(|(sigma, a, b)| (*sigma, (b / a).ln() / span, lame_floquet(lam, phi0, *sigma).1)).collect();
+    for (sigma, rate, mu) in &rows {
+        println!("|σ|/(√λφ0) = {:.4}: measured growth rate of P {:.5}, 2μ Floquet {:.5} (units √λφ0)", sigma * unit, rate * unit, 2.0 * mu * unit);
+    }
+    for &(sigma, rate, mu) in &rows {
+        assert!((rate - 2.0 * mu).abs() < 0.05 * 2.0 * mu_max, "|σ| = {}: rate {} vs 2μ {}", sigma * unit, rate * unit, 2.0 * mu * unit);
+    }
+}
