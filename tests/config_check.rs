@@ -104,14 +104,14 @@ fn default_example_passes() {
 fn example_configs_pass() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/examples");
     let mut n = 0;
-    for name in ["minkowski", "linear-wave", "gauge-wave", "frw"] {
+    for name in ["minkowski", "linear-wave", "gauge-wave", "frw", "inflaton_end", "lambda_phi4_preheating", "minkowski_heating"] {
         let p = dir.join(format!("{name}.toml"));
         let out = check_path(Some(&p), &[]);
         assert!(out.ok, "{name}: {}", out.text);
         assert!(!out.text.contains("warning"), "{name} has warnings: {}", out.text);
         n += 1;
     }
-    assert_eq!(n, 4);
+    assert_eq!(n, 7);
 }
 
 #[test]
