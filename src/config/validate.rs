@@ -395,6 +395,15 @@ fn check_potential(cfg: &Config, r: &mut Review) {
     }
 }
 
+/// The keys a scalar-field energy density comes from, for messages: the mass, and the potential when there is one.
+fn field_energy_keys(cfg: &Config) -> &'static str {
+    if crate::physics::potential::Polynomial::from_config(&cfg.matter).is_zero() {
+        "initial.phi, initial.phi_dot, matter.mass"
+    } else {
+        "initial.phi, initial.phi_dot, matter.mass and the potential (matter.quartic_coupling, matter.potential)"
+    }
+}
+
 /// The largest box length max_a N_a h (a homogeneous direction counts as one spacing).
 fn max_box_length(cfg: &Config) -> f64 {
     cfg.lattice.shape.iter().map(|&n| n as f64 * cfg.lattice.spacing).fold(0.0, f64::max)
@@ -628,10 +637,11 @@ fn check_values(cfg: &Config, r: &mut Review) {
                 "gravity.cosmological_constant",
                 format!(
                     "gravity.cosmological_constant = {lambda}: the FRW initial data has no real Hubble rate: \
-                     H² = ρ/6 + Λ/3 = {} < 0 (ρ = {} from initial.phi, initial.phi_dot and the potential); \
+                     H² = ρ/6 + Λ/3 = {} < 0 (ρ = {} from {}); \
                      use Λ >= {} or more field energy",
                     fmt_num(h2),
                     fmt_num(rho),
+                    field_energy_keys(cfg),
                     fmt_num(-rho / 2.0)
                 ),
             );
@@ -646,10 +656,10 @@ fn check_values(cfg: &Config, r: &mut Review) {
                     r,
                     key,
                     format!(
-                        "the FRW initial data expands at H = {} (from gravity.cosmological_constant = {lambda}, initial.phi, \
-                         initial.phi_dot, matter.mass): RK4 needs 3H·dt <= {}, but dt = {}; reduce the time step \
-                         (time.dt <= {}) or the energy density",
+                        "the FRW initial data expands at H = {} (from gravity.cosmological_constant = {lambda}, {}): RK4 \
+                         needs 3H·dt <= {}, but dt = {}; reduce the time step (time.dt <= {}) or the energy density",
                         fmt_num(hub),
+                        field_energy_keys(cfg),
                         fmt_num(RK4_REAL_AXIS_LIMIT * SAFETY),
                         fmt_num(dt),
                         fmt_num(RK4_REAL_AXIS_LIMIT * SAFETY / (3.0 * hub))
@@ -840,11 +850,16 @@ fn check_values(cfg: &Config, r: &mut Review) {
             if dt > b.dt_max * (1.0 + 1e-12) {
                 let context = format!(
                     "for fd_order = {order}, dissipation = {sigma}, {active} active direction{} (characteristic speed {}, \
-                     mass term m·N = {} from matter.mass = {}, safety factor {SAFETY}; lattice.spacing = {})",
+                     mass term m·N = {} from matter.mass = {}{}, safety factor {SAFETY}; lattice.spacing = {})",
                     if active == 1 { "" } else { "s" },
                     fmt_num(b.wave_speed),
                     fmt_num(b.mass_term),
                     fmt_num(m),
+                    if crate::physics::potential::Polynomial::from_config(&cfg.matter).is_zero() {
+                        ""
+                    } else {
+                        " and V″(initial.phi) of the potential (matter.quartic_coupling, matter.potential)"
+                    },
                     fmt_num(h)
                 );
                 let also = if sigma > 0.0 { " or gravity.dissipation" } else { "" };
