@@ -25,7 +25,7 @@ use std::time::Duration;
 const SIZES: [usize; 2] = [16, 32];
 
 fn setup(n: usize, p: Precision) -> (StepperSetup, State) {
-    let mut cfg = config::load(None, &[]).expect("default config").config;
+    let mut cfg = config::load(Some(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data/examples/frw-lattice.toml"))), &[]).expect("data/examples/frw-lattice.toml").config;
     cfg.lattice.shape = [n; 3];
     cfg.run.precision = p;
     cfg.gravity.dissipation = 0.1;

@@ -20,7 +20,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn writer(path: &Path) -> OutputWriter {
-    let cfg = config::load(None, &[]).unwrap();
+    let cfg = config::load(Some(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data/examples/frw-lattice.toml"))), &[]).unwrap();
     let meta = RunMeta {
         config_text: cfg.text.clone(),
         lattice_shape: cfg.config.lattice.shape,

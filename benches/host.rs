@@ -6,7 +6,7 @@
 //! `cargo bench --bench host` (`-- --quick` for a short run).
 use cqgrav::config::{self, Precision};
 use cqgrav::diagnostics::ConstraintFields;
-use cqgrav::io::{Checkpoint, SnapshotData};
+use cqgrav::io::{Checkpoint, RunMeta, SnapshotData};
 use cqgrav::physics::initial_data::initial_state;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
@@ -44,7 +44,7 @@ fn hdf5_writes(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let mut g = c.benchmark_group("hdf5");
     for n in [16usize, 32] {
-        let mut cfg = config::load(None, &[]).unwrap().config;
+        let mut cfg = config::load(Some(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data/examples/frw-lattice.toml"))), &[]).unwrap().config;
         cfg.lattice.shape = [n; 3];
         let state = initial_state(&cfg);
         let sites = state.lattice.sites();
@@ -54,9 +54,21 @@ fn hdf5_writes(c: &mut Criterion) {
         for p in [Precision::F32, Precision::F64] {
             let pn = if p == Precision::F32 { "f32" } else { "f64" };
             let path = dir.path().join(format!("snapshot_{n}_{pn}.h5"));
-            g.bench_function(BenchmarkId::new("snapshot_write", format!("{pn}_{n}^3")), |b| {
-                b.iter(|| snap.write(&path, cfg.lattice.spacing, p, "0123456789abcdef").unwrap())
-            });
+            let meta = RunMeta {
+                config_text: config::DEFAULT_TOML.to_owned(),
+                lattice_shape: cfg.lattice.shape,
+                spacing: cfg.lattice.spacing,
+                dt: cfg.dt(),
+                seed: 1,
+                precision: p,
+                backend: "bench".into(),
+                device: "bench".into(),
+                background: state.background,
+                history: vec!["bench".into()],
+                run_id: "0123456789abcdef".into(),
+                spectra: None,
+            };
+            g.bench_function(BenchmarkId::new("snapshot_write", format!("{pn}_{n}^3")), |b| b.iter(|| snap.write(&path, &meta).unwrap()));
         }
         let ck = Checkpoint {
             state: state.clone(),

@@ -22,7 +22,7 @@ fn lattice_n(bench: bool) -> usize {
 /// The default example (FRW, φ̄ = 1) on n³ with a small inhomogeneity and CQ noise, so the snapshot fields are
 /// not smooth (smooth fields would compress unrealistically well).
 fn setup(n: usize, p: Precision) -> (StepperSetup, State, config::LoadedConfig) {
-    let mut loaded = config::load(None, &[]).expect("default config");
+    let mut loaded = config::load(Some(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data/examples/frw-lattice.toml"))), &[]).expect("data/examples/frw-lattice.toml");
     let cfg = &mut loaded.config;
     cfg.lattice.shape = [n; 3];
     cfg.run.precision = p;
@@ -113,7 +113,7 @@ fn main() {
         let ckpt = time(reps, || w.write_checkpoint(&st.download().unwrap()).unwrap());
         // the file alone (what a GPU run pays besides two downloads: its constraint fields come from the GPU)
         let data = SnapshotData::from_state(&st.download().unwrap(), &st.constraint_fields().unwrap(), None);
-        let file = time(reps, || data.write(&sub.join("alone.h5"), s.lattice.spacing, p, "0123456789abcdef").unwrap());
+        let file = time(reps, || data.write(&sub.join("alone.h5"), w.meta()).unwrap());
         let bytes = std::fs::metadata(w.paths().snapshot(st.download().unwrap().step)).map_or(0, |m| m.len());
         summary.push(format!(
             "{n}^3 {pn}: CPU step {step:.3} s, snapshot {snap:.3} s (of which the file {file:.3} s, {:.1} MiB), \

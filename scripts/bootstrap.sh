@@ -6,9 +6,12 @@
 #     (mesa-vulkan-drivers provides lavapipe, the software Vulkan device the GPU path runs on when the
 #      machine has no GPU.)
 #   Rust toolchain:         rustup (minimal profile), only when `cargo` is not on PATH.
-#   Python venv .venv/:     h5py, numpy, xarray (pip), for the output tests (tests/output_layout.rs,
-#                           tests/crash_safety.rs read cqgrav's HDF5 files with h5py); scripts/test.sh points
-#                           the tests at it with CQGRAV_PYTHON.
+#   Python venv .venv/:     (pip) h5py, numpy, xarray for the output tests (tests/output_layout.rs,
+#                           tests/crash_safety.rs read cqgrav's HDF5 files with h5py); h5netcdf and netCDF4 (the
+#                           two xarray engines, tests/xarray_engines.rs), vtk and pyvista (the XDMF readers,
+#                           tests/xdmf_readers.rs), yt and pytest (tests/python_package.rs), and the repository's
+#                           Python package python/cqgrav itself (editable install); scripts/test.sh points the
+#                           tests at the venv with CQGRAV_PYTHON. About 400 MB, mostly vtk and yt's matplotlib.
 #
 # sympy is needed only to regenerate data/reference/ricci_reference.json (optional; not installed here).
 #
@@ -99,8 +102,9 @@ cqgrav_bootstrap() {
     local root venv
     root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
     venv="$root/.venv"
-    local py_packages=(h5py numpy xarray)
-    if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import h5py, numpy, xarray" >/dev/null 2>&1; then
+    local py_packages=(h5py numpy xarray h5netcdf netCDF4 vtk pyvista yt pytest)
+    local py_modules="h5py, numpy, xarray, h5netcdf, netCDF4, vtk, pyvista, yt, pytest"
+    if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import $py_modules" >/dev/null 2>&1; then
         echo "$say Python venv $venv: ${py_packages[*]} present"
     else
         if [ ! -x "$venv/bin/python" ]; then
@@ -109,6 +113,17 @@ cqgrav_bootstrap() {
         fi
         echo "$say + $venv/bin/python -m pip install --quiet ${py_packages[*]}"
         "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${py_packages[@]}"
+    fi
+    # the repository's Python package (python/cqgrav), installed editable so the venv always runs this checkout's
+    # code; reinstalled only when the venv's cqgrav is not this checkout's
+    if "$venv/bin/python" -c "import cqgrav, os, sys; sys.exit(os.path.realpath(cqgrav.__file__) != os.path.realpath('$root/python/cqgrav/__init__.py'))" >/dev/null 2>&1; then
+        echo "$say Python package cqgrav: installed from $root/python"
+    else
+        echo "$say + $venv/bin/python -m pip install --quiet --no-build-isolation --no-deps -e $root/python"
+        # (without build isolation the venv's setuptools builds it, no download; a venv without setuptools —
+        # Python ≥ 3.12 — lets pip fetch one)
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps -e "$root/python" 2>/dev/null \
+            || "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e "$root/python"
     fi
 
     # ---- what the GPU path will run on

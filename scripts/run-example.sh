@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run cqgrav's built-in default example (data/default.toml: a homogeneous FRW universe with a massive scalar
-# field on an 8³ lattice, 40 RK4 steps to t = 2), installing what is missing first (scripts/bootstrap.sh).
+# Run cqgrav's built-in default example (data/default.toml: CQ gravity on a 10×10×1 lattice — the quantum field
+# in its vacuum, CQ noise and decoherence — 40 RK4 steps to t = 1), installing what is missing first
+# (scripts/bootstrap.sh).
 #
 #   scripts/run-example.sh                                   # the default example
 #   scripts/run-example.sh data/examples/linear-wave.toml    # another config

@@ -6,8 +6,10 @@
 # installed by the bootstrap). They are never skipped here: CQGRAV_ALLOW_NO_GPU is unset, so a machine with no
 # usable adapter at all fails them. Each test prints its measured numbers with
 #   cargo test --all-targets -- --nocapture
-# (docs/validation.md collects them). The output tests (tests/output_layout.rs, tests/crash_safety.rs) run
-# tests/python/check_output.py with the venv's python (CQGRAV_PYTHON). Exit status: cargo's.
+# (docs/validation.md collects them). The tests that read cqgrav's files from Python — tests/output_layout.rs,
+# tests/crash_safety.rs (h5py), tests/xarray_engines.rs (xarray through h5netcdf and netCDF4),
+# tests/xdmf_readers.rs (VTK and pyvista), tests/python_package.rs (pytest of python/cqgrav, with yt) — run
+# with the venv's python (CQGRAV_PYTHON). Exit status: cargo's.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -2,7 +2,9 @@
 // `conditioning_strength`): the eigenvalues λ of Γ_loc^½ b Γ_loc^½ — computed here as those of the similar
 // matrix Lᵀ b L with Γ_loc = L Lᵀ (Cholesky; a non-positive pivot, e.g. the zero gradient of an axis of one site,
 // gives a zero column) by cyclic Jacobi — as out[2x] = max |λ|, out[2x + 1] = max(−λ_min, 0). The host takes the
-// maximum over sites: the frozen-increment flow escapes at s ≈ 1/|λ| along λ < 0 directions.
+// maximum over sites: the frozen-increment flow escapes at s ≈ 1/|λ| along λ < 0 directions. The per-site forms b
+// are read at fb[x·pu[9] + pu[10] ..]: the noise forms (stride 25), or σ of the drift forms (stride 75, offset 50)
+// for the drift's stiffness (twin: `GaussianModel::drift_stiffness`).
 //#include "lattice.wgsl"
 
 @group(0) @binding(0) var<storage, read> pu: array<u32>;
@@ -50,7 +52,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         for (var j = 0u; j < 5u; j++) {
             var s = real(0.0);
             for (var k = 0u; k < 5u; k++) {
-                s = s + fb[x * 25u + i * 5u + k] * l[k][j];
+                s = s + fb[x * pu[9] + pu[10] + i * 5u + k] * l[k][j];
             }
             bl[i][j] = s;
         }

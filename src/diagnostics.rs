@@ -43,6 +43,9 @@ pub struct Diagnostics {
     pub state_min_symplectic: f64,
     /// wall-clock seconds per step over the last output interval (set by the driver)
     pub wall_per_step: f64,
+    /// sub-steps of the last step's quantum update as its representation reports them (backend/quantum.rs
+    /// `QuantumStepReport`: dense, the controller's pieces, 1 = none; 0: no conditioning)
+    pub quantum_substeps: f64,
     /// statistical error of the box-mean back-reaction trace (ensemble; 0 for the exact representations)
     pub backreaction_error: f64,
     /// health indicator (not a timeseries column): > 0 when the metric stopped being positive definite or the
@@ -159,6 +162,7 @@ impl Diagnostics {
             ("phi2_mean", self.phi2_mean),
             ("state_min_symplectic", self.state_min_symplectic),
             ("wall_per_step", self.wall_per_step),
+            ("quantum_substeps", self.quantum_substeps),
             ("backreaction_error", self.backreaction_error),
             ("noise_mean", self.noise.mean),
             ("noise_var", self.noise.var),
@@ -201,6 +205,7 @@ pub fn finish(sums: &[f64; NCOL], lattice: &Lattice, t: f64, step: u64) -> Diagn
         phi2_mean: 0.0,
         state_min_symplectic: f64::NAN,
         wall_per_step: 0.0,
+        quantum_substeps: 0.0,
         backreaction_error: 0.0,
         health: sums[col::HEALTH],
         noise: NoiseDiagnostics::default(),

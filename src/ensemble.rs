@@ -11,9 +11,13 @@
 //!   restarted alone.
 //! - Summary: `<stem>_ensemble.h5` with `/ensemble/mean/<name>` and `/ensemble/var/<name>` for every
 //!   timeseries column `<name>` (one value per output row): the mean and the unbiased variance
-//!   (1/(R−1) Σ (x − mean)²; NaN for R = 1) across realisations, row by row. Root attributes: `format`
-//!   (`cqgrav-ensemble`), `realizations`, `base_seed`, `seeds`, `members` (the realisation file names),
-//!   `config` (the base configuration text), `code_version`, `git_commit`.
+//!   (1/(R−1) Σ (x − mean)²; NaN for R = 1) across the completed realisations, row by row. Root attributes:
+//!   `format` (`cqgrav-ensemble`), `realizations` (how many completed and are summarised), `requested`,
+//!   `indices`, `seeds` and `members` (the completed realisations and their file names), `stopped` and
+//!   `stopped_reasons` (the realisations that stopped before their end, each with its seed, the last step its
+//!   file holds and why), `base_seed`, `config` (the base configuration text), `code_version`, `git_commit`.
+//! - A realisation that stops (a physical or numerical failure of that trajectory) is recorded and the others go
+//!   on; the summary covers the completed ones, and the command exits non-zero with [`EnsembleRun::account`].
 //!
 //! The driver [`run_realizations`] takes the function that runs one trajectory with extra `--set` overrides
 //! (`cli::run::run`), so every realisation is a normal run (progress, health check, snapshots, checkpoints).
@@ -122,8 +126,8 @@ impl EnsembleSummary {
     }
 
     /// Writes the summary file (atomically): `/ensemble/mean/<name>`, `/ensemble/var/<name>` and the root
-    /// attributes of the module documentation.
-    pub fn write(&self, path: &Path, base: &Config, config_text: &str, members: &[PathBuf]) -> Result<()> {
+    /// attributes of the module documentation. `members`: (index, file) of the summarised realisations.
+    pub fn write(&self, path: &Path, base: &Config, config_text: &str, members: &[(u32, PathBuf)], stopped: &[StoppedRealization]) -> Result<()> {
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
         atomic_write(path, &dir, "the ensemble summary", |tmp| {
             let f = hdf5::File::create(tmp).with_context(|| format!("creating {}", tmp.display()))?;
@@ -132,12 +136,18 @@ impl EnsembleSummary {
             write_str_attr(&f, "git_commit", crate::io::git_commit())?;
             write_str_attr(&f, "config", config_text)?;
             write_scalar_attr(&f, "realizations", self.realizations as u64)?;
+            write_scalar_attr(&f, "requested", (members.len() + stopped.len()) as u64)?;
             write_scalar_attr(&f, "base_seed", base.run.seed)?;
-            let seeds: Vec<u64> = (0..self.realizations).map(|r| realization_seed(base.run.seed, r)).collect();
+            let indices: Vec<u64> = members.iter().map(|m| m.0 as u64).collect();
+            write_array_attr(&f, "indices", &indices)?;
+            let seeds: Vec<u64> = members.iter().map(|m| realization_seed(base.run.seed, m.0)).collect();
             write_array_attr(&f, "seeds", &seeds)?;
             let names: Vec<String> =
-                members.iter().map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect();
+                members.iter().map(|m| m.1.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect();
             write_str_attr(&f, "members", &names.join("\n"))?;
+            let failed: Vec<u64> = stopped.iter().map(|s| s.index as u64).collect();
+            write_array_attr(&f, "stopped", &failed)?;
+            write_str_attr(&f, "stopped_reasons", &stopped.iter().map(|s| s.to_string()).collect::<Vec<_>>().join("\n"))?;
             let g = f.create_group("ensemble").context("creating /ensemble")?;
             for (what, data) in [("mean", &self.mean), ("var", &self.var)] {
                 let sub = g.create_group(what).with_context(|| format!("creating /ensemble/{what}"))?;
@@ -168,21 +178,56 @@ impl EnsembleSummary {
     }
 }
 
+/// A realisation that stopped before its end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoppedRealization {
+    pub index: u32,
+    pub seed: u64,
+    /// the last step its output file holds a timeseries row of (None: it wrote none)
+    pub last_row: Option<u64>,
+    /// the run's error, with its causes
+    pub reason: String,
+}
+
+impl std::fmt::Display for StoppedRealization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let row = self.last_row.map_or("no rows written".to_string(), |s| format!("last row at step {s}"));
+        write!(f, "realisation {} (seed {}, {row}): {}", self.index, self.seed, self.reason)
+    }
+}
+
 /// What [`run_realizations`] produced.
 #[derive(Debug, Clone)]
 pub struct EnsembleRun {
     pub summary: EnsembleSummary,
-    /// `<stem>_rNNNN.h5`, r = 0 … R−1
-    pub members: Vec<PathBuf>,
+    /// `<stem>_rNNNN.h5` of the completed realisations, with their indices r
+    pub members: Vec<(u32, PathBuf)>,
     /// `<stem>_ensemble.h5`
     pub summary_file: PathBuf,
+    /// the realisations that stopped
+    pub stopped: Vec<StoppedRealization>,
+}
+
+impl EnsembleRun {
+    /// One line: how many realisations completed, and which stopped where and why.
+    pub fn account(&self) -> String {
+        let total = self.members.len() + self.stopped.len();
+        let mut line = format!("{} of {total} realisations completed and are summarised in {}", self.members.len(), self.summary_file.display());
+        if !self.stopped.is_empty() {
+            line.push_str(&format!("; {} stopped: ", self.stopped.len()));
+            line.push_str(&self.stopped.iter().map(|s| s.to_string()).collect::<Vec<_>>().join("; "));
+        }
+        line
+    }
 }
 
 /// Runs R independent realisations of the configuration (`config`, `set` as for `cqgrav run`) and writes the
 /// ensemble summary. `run_one(extra)` must run one trajectory with the `--set` overrides `set` followed by
 /// `extra` (the realisation's `run.seed` and `output.file`, [`realization_overrides`]) and write its output
-/// file — in the CLI, `|extra| cli::run::run(config, &[set, extra].concat(), quiet, None, overwrite)`. Realisations run
-/// one after the other; the timeseries are read back from their files.
+/// file — in the CLI, `|extra| cli::run::run(config, &[set, extra].concat(), quiet, None, overwrite)`. Realisations
+/// run one after the other; the timeseries are read back from their files. A realisation whose run fails is
+/// recorded ([`EnsembleRun::stopped`]) and the others go on; the summary covers the completed ones (an error if
+/// none completed).
 pub fn run_realizations(
     config: Option<&Path>,
     set: &[String],
@@ -199,19 +244,38 @@ pub fn run_realizations(
     }
     let mut members = Vec::new();
     let mut series = Vec::new();
+    let mut stopped = Vec::new();
     for r in 0..realizations {
         let extra = realization_overrides(cfg, r);
         println!("realisation {r} of {realizations}: {}", extra.join(" "));
-        run_one(&extra).with_context(|| format!("realisation {r} (seed {})", realization_seed(cfg.run.seed, r)))?;
         let path = realization_path(&cfg.output.file, r);
+        if let Err(e) = run_one(&extra) {
+            let s = StoppedRealization {
+                index: r,
+                seed: realization_seed(cfg.run.seed, r),
+                last_row: OutputFile::open(&path).ok().and_then(|f| f.timeseries.steps().last().copied()),
+                reason: format!("{e:#}"),
+            };
+            eprintln!("{s}; the other realisations go on");
+            stopped.push(s);
+            continue;
+        }
         series.push(OutputFile::open(&path)?.timeseries);
-        members.push(path);
+        members.push((r, path));
+    }
+    if series.is_empty() {
+        bail!("none of the {realizations} realisations completed; the first stopped: {}", stopped[0]);
     }
     let summary = EnsembleSummary::from_timeseries(&series)?;
     let summary_file = ensemble_path(&cfg.output.file);
-    summary.write(&summary_file, cfg, &loaded.text, &members)?;
-    println!("wrote {}: mean and variance of {} timeseries columns over {realizations} realisations", summary_file.display(), summary.names.len());
-    Ok(EnsembleRun { summary, members, summary_file })
+    summary.write(&summary_file, cfg, &loaded.text, &members, &stopped)?;
+    println!(
+        "wrote {}: mean and variance of {} timeseries columns over {} completed realisations",
+        summary_file.display(),
+        summary.names.len(),
+        series.len()
+    );
+    Ok(EnsembleRun { summary, members, summary_file, stopped })
 }
 
 #[cfg(test)]

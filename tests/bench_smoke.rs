@@ -253,7 +253,7 @@ fn step_ops_replay_one_step() {
     }
     // with the CQ noise off and on (its kernels are part of the step when cq.diffusion > 0)
     for (p, diffusion) in [(Precision::F32, 0.0), (Precision::F64, 0.0), (Precision::F32, 1e-4), (Precision::F64, 1e-4)] {
-        let mut cfg = config::load(None, &[]).unwrap().config;
+        let mut cfg = config::load(Some(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data/examples/frw-lattice.toml"))), &[]).unwrap().config;
         cfg.lattice.shape = [8, 9, 7];
         cfg.run.precision = p;
         cfg.initial.kind = config::InitialKind::LinearWave;

@@ -98,20 +98,21 @@ fn default_example_passes() {
     assert!(out.ok, "{}", out.text);
     assert!(out.text.contains("built-in default example"), "{}", out.text);
     assert!(out.text.contains("frw"), "{}", out.text);
+    assert!(out.text.contains("matter dense; D2 = 2"), "{}", out.text);
 }
 
 #[test]
 fn example_configs_pass() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/examples");
     let mut n = 0;
-    for name in ["minkowski", "linear-wave", "gauge-wave", "frw", "inflaton_end", "lambda_phi4_preheating", "minkowski_heating"] {
+    for name in ["minkowski", "linear-wave", "gauge-wave", "frw", "inflaton_end", "lambda_phi4_preheating", "minkowski_heating", "frw-lattice"] {
         let p = dir.join(format!("{name}.toml"));
         let out = check_path(Some(&p), &[]);
         assert!(out.ok, "{name}: {}", out.text);
         assert!(!out.text.contains("warning"), "{name} has warnings: {}", out.text);
         n += 1;
     }
-    assert_eq!(n, 7);
+    assert_eq!(n, 8);
 }
 
 #[test]
@@ -388,18 +389,23 @@ fn devices_fifos_and_huge_files_are_refused_without_reading_them() {
     assert!(!dir.0.join("cqgrav.h5").exists());
 }
 
+/// The classical FRW lattice example (the default example is a dense quantum run, whose Γ dominates the memory).
+fn frw_lattice() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/examples/frw-lattice.toml")
+}
+
 /// time.dt = 1e-300 asks for 2e300 steps: refused, naming time.dt (the count used to saturate at 2^64 − 1 with
 /// "ok"); time.steps beyond 2^53 likewise.
 #[test]
 fn step_counts_beyond_two_to_the_53_are_refused() {
-    let out = check_path(None, &["time.dt=1e-300"]);
+    let out = check_path(Some(&frw_lattice()), &["time.dt=1e-300"]);
     rejected(&out, &["time.dt", "2.00e300 steps", "2^53"]);
-    let out = check_path(None, &["time.steps=1152921504606846976"]);
+    let out = check_path(Some(&frw_lattice()), &["time.steps=1152921504606846976"]);
     rejected(&out, &["time.steps", "2^53"]);
-    let out = check_path(None, &["time.courant=1e-290"]);
+    let out = check_path(Some(&frw_lattice()), &["time.courant=1e-290"]);
     rejected(&out, &["time.courant", "2^53"]);
     // 2^53 itself is allowed (check prints the count; nothing runs)
-    let out = check_path(None, &["time.steps=9007199254740992"]);
+    let out = check_path(Some(&frw_lattice()), &["time.steps=9007199254740992"]);
     assert!(out.ok, "{}", out.text);
 }
 
@@ -408,11 +414,11 @@ fn step_counts_beyond_two_to_the_53_are_refused() {
 #[test]
 fn a_lattice_larger_than_the_machine_is_refused_with_the_size_needed() {
     for backend in ["cpu", "gpu", "auto"] {
-        let out = check_path(None, &["lattice.shape=[1024,1024,1024]", &format!("run.backend={backend}")]);
+        let out = check_path(Some(&frw_lattice()), &["lattice.shape=[1024,1024,1024]", &format!("run.backend={backend}")]);
         rejected(&out, &["lattice.shape", "1073741824 sites", "GiB of host memory", "bytes per site"]);
     }
     // the estimate is what `check` prints for a lattice that fits
-    let out = check_path(None, &["lattice.shape=[16,16,16]", "run.backend=cpu"]);
+    let out = check_path(Some(&frw_lattice()), &["lattice.shape=[16,16,16]", "run.backend=cpu"]);
     assert!(out.ok && out.text.contains("memory      host ~"), "{}", out.text);
 }
 

@@ -222,6 +222,7 @@ fn decoherence_heats_the_field_at_the_lindblad_rate() {
             quantum: Some(q),
             representation: Representation::Ensemble,
             ensemble: EnsembleParams { members: m, localization: 0.0, control_variate: false, seed: 7 * seed + 3, fluctuation_cutoff: 0.0 },
+            substep_tolerance: cqgrav::config::DEFAULT_SUBSTEP_TOLERANCE,
         };
         let lm = LatticeModel { shape, h, g: FLAT, lapse: 1.0, mass, fd_order: 4, d2, beta: 0.0, noise: NoiseKind::Tensor, c_extra_factor: 0.0, ginverse: GInverse::Covariant };
         let hm = lm.hamiltonian_matrix();
@@ -530,7 +531,7 @@ seed = 9
     // the per-mode power averaged over one half period (the Floquet solutions' periodic factor averages out, so a
     // small phase slip of the background — the expansion lengthens its period by ≈ 0.1 % — does not matter)
     let n = lat.sites();
-    let mut window = |s: &mut Box<dyn cqgrav::backend::Stepper>| -> Vec<f64> {
+    let window = |s: &mut Box<dyn cqgrav::backend::Stepper>| -> Vec<f64> {
         let mut acc = vec![0.0; n];
         for _ in 0..per {
             s.advance(1).unwrap();

@@ -26,6 +26,7 @@ fn setup(lat: Lattice, order: u32, dt: f64, q: QuantumParams, precision: Precisi
         quantum: Some(q),
         representation: cqgrav::config::Representation::Dense,
         ensemble: Default::default(),
+        substep_tolerance: cqgrav::config::DEFAULT_SUBSTEP_TOLERANCE,
     }
 }
 
@@ -76,6 +77,55 @@ fn gpu_f64_dense_matches_cpu_on_the_other_paths() {
     let lat = Lattice::new([4, 4, 4], 1.0);
     let q = QuantumParams { mass: 1.0, diffusion: 1.0, beta: 0.1, decoherence_excess: 0.0, renormalize: true };
     common::assert_gpu_restart_is_exact(setup(lat, 2, 0.002, q, Precision::F64, false), &initial(lat), 10);
+}
+
+/// Issue 12 criterion 4 on the GPU: with the sub-stepping controller refining steps (a frozen metric in the issue's
+/// second case, [5, 1, 1] with m = 1.3, D2 = 3, β = 0.2, here at dt = 0.03; and an evolving metric on 5×3×1 with a
+/// tight cq.substep_tolerance), the GPU f64 twin takes the same decisions step by step (the same number of pieces)
+/// and ends within 1e-9 of the CPU f64 path; a restart through download/upload halfway continues bit for bit.
+#[test]
+fn gpu_f64_dense_substeps_match_cpu() {
+    let frozen_lat = Lattice::new([5, 1, 1], 0.9);
+    let frozen_init = cqgrav::physics::initial_data::frw(frozen_lat, 1.2, 1.3, 0.0, 0.8, 0.0);
+    let q = QuantumParams { mass: 1.3, diffusion: 3.0, beta: 0.2, decoherence_excess: 0.0, renormalize: true };
+    let mut frozen = setup(frozen_lat, 2, 0.03, q, Precision::F64, true).with_background_of(&frozen_init);
+    frozen.dissipation = 0.0;
+    frozen.params.lapse = Lapse::Geodesic;
+    let lat = Lattice::new([5, 3, 1], 0.6);
+    let init = initial(lat);
+    let q2 = QuantumParams { mass: 1.0, diffusion: 2.0, beta: 0.1, decoherence_excess: 0.0, renormalize: true };
+    let evolving = StepperSetup { substep_tolerance: 0.01, ..setup(lat, 2, 0.01, q2, Precision::F64, false) };
+    for (name, s, init, steps) in [("frozen [5, 1, 1]", frozen, &frozen_init, 20u64), ("evolving 5×3×1", evolving, &init, 6)] {
+        use cqgrav::backend::Stepper;
+        let Some(mut g) = common::gpu_stepper(s, init) else { return };
+        let mut c = cqgrav::backend::cpu_stepper(s, init);
+        let (mut refined, mut pieces) = (0, 0);
+        for k in 0..steps {
+            g.advance(1).unwrap();
+            c.advance(1).unwrap();
+            let (pg, pc) = (g.quantum_report().substeps, c.quantum_report().substeps);
+            assert_eq!(pg, pc, "{name}: step {k}: GPU {pg} pieces, CPU {pc}");
+            refined += (pc > 1) as usize;
+            pieces += pc;
+        }
+        let end = g.download().unwrap();
+        let (worst, r) = common::quantum_twin_differences(&end, &c.download().unwrap());
+        println!("{name}: {refined} of {steps} steps refined ({pieces} pieces), the same on both; GPU f64 vs CPU f64 {}", common::fmt_differences(&r));
+        assert!(refined > 0, "{name}: the controller must refine");
+        assert!(worst <= 1e-9, "{name}: {r:?}");
+        if name.starts_with("frozen") {
+            // restart halfway through download/upload: bit for bit the uninterrupted GPU run
+            let mut b = common::gpu_stepper(s, init).unwrap();
+            b.advance(steps / 2).unwrap();
+            let mid = b.download().unwrap();
+            let mut c2 = common::gpu_stepper(s, &mid).unwrap();
+            c2.upload(&mid);
+            c2.advance(steps - steps / 2).unwrap();
+            let resumed = c2.download().unwrap();
+            assert_eq!(resumed.data, end.data);
+            assert_eq!(resumed.quantum, end.quantum);
+        }
+    }
 }
 
 /// The f32 GPU variant follows the f64 CPU path to single-precision accuracy (50 steps, noise on).

@@ -283,25 +283,9 @@ fn lattice_vector_fields_match_spec41_literally() {
 // ------------------------------------------------------------------------------------------------------------
 
 use cqgrav::backend::{cpu_stepper, StepperSetup};
-use cqgrav::physics::cq_noise::NoiseParams;
 use cqgrav::state::{var, State, FLAT};
 
-fn setup_for(lat: Lattice, order: u32, dt: f64, q: QuantumParams, seed: u64, frozen: bool) -> StepperSetup {
-    StepperSetup {
-        lattice: lat,
-        stencil: Stencil::new(order),
-        dissipation: 0.0,
-        params: cqgrav::physics::adm_rhs::RhsParams { lambda: 0.0, mass: q.mass, potential: Default::default(), lapse: cqgrav::config::Lapse::Geodesic, background: FLAT },
-        dt,
-        precision: cqgrav::config::Precision::F64,
-        background: FLAT,
-        noise: NoiseParams { diffusion: q.diffusion, beta: q.beta, kind: cqgrav::config::NoiseKind::Tensor, correlation_length: 0.0, seed },
-        drift: !frozen,
-        quantum: Some(q),
-        representation: cqgrav::config::Representation::Dense,
-        ensemble: Default::default(),
-    }
-}
+use common::dense_setup as setup_for;
 
 fn maxabs(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
@@ -383,8 +367,9 @@ fn frw_fluctuations_match_mode_functions() {
     assert!(change > 1e-3, "the test must see the expansion change the fluctuations ({change:.1e})");
 }
 
-/// The frozen-metric step of the model (used below to drive the scheme with given noise paths) is the stepper's
-/// step bit for bit.
+/// The frozen-metric step of the model is the stepper's step bit for bit: the plain step (`step_frozen`, used below
+/// to drive the scheme with given noise paths) where the sub-stepping controller does not refine, and the step
+/// with the controller (`step_frozen_adaptive`) at a step size where it refines many steps.
 #[test]
 fn frozen_step_is_the_steppers_step() {
     let s0 = site(2.0, 0.1, 0.3);
@@ -392,19 +377,31 @@ fn frozen_step_is_the_steppers_step() {
     let q = QuantumParams { mass: s0.mass, diffusion: s0.d2, beta: s0.beta, decoherence_excess: s0.c_extra_factor, renormalize: true };
     let mut st = cqgrav::physics::initial_data::minkowski(lat);
     st.data[var::PHI] = 0.7;
-    let mut s = cpu_stepper(setup_for(lat, 4, 1e-3, q, 11, true), &st);
-    let start = s.download().unwrap();
-    let (mut x, mut g) = (vec![start.data[var::PHI], start.data[var::PI_PHI]], start.gamma().to_vec());
     let m = GaussianModel::new(lat, Stencil::new(4), q);
     let c = m.coeffs(|_| FLAT, &[1.0]).unwrap();
-    for _ in 0..50 {
-        s.advance(1).unwrap();
-        let dw = s.noise_increments().unwrap().unwrap();
-        m.step_frozen(&c, &mut x, &mut g, 1e-3, Some(&dw)).unwrap();
+    for (dt, adaptive) in [(1e-3, false), (0.05, true)] {
+        let setup = setup_for(lat, 4, dt, q, 11, true);
+        let mut s = cpu_stepper(setup, &st);
+        let start = s.download().unwrap();
+        let (mut x, mut g) = (vec![start.data[var::PHI], start.data[var::PI_PHI]], start.gamma().to_vec());
+        let mut refined = 0;
+        for k in 0..50 {
+            s.advance(1).unwrap();
+            let dw = s.noise_increments().unwrap().unwrap();
+            if adaptive {
+                let pieces = cqgrav::backend::cpu::dense_field::step_frozen_adaptive(&m, &c, &mut x, &mut g, dt, &dw, k, &setup.noise, &setup.substep_controller()).unwrap();
+                assert_eq!(pieces, s.quantum_report().substeps);
+                refined += (pieces > 1) as usize;
+            } else {
+                assert_eq!(s.quantum_report().substeps, 1, "dt = {dt} needs no refinement");
+                m.step_frozen(&c, &mut x, &mut g, dt, Some(&dw)).unwrap();
+            }
+        }
+        let end = s.download().unwrap();
+        assert_eq!(end.gamma(), g.as_slice());
+        assert_eq!([end.data[var::PHI], end.data[var::PI_PHI]], [x[0], x[1]]);
+        assert!(!adaptive || refined > 5, "dt = {dt}: the controller must refine some steps ({refined})");
     }
-    let end = s.download().unwrap();
-    assert_eq!(end.gamma(), g.as_slice());
-    assert_eq!([end.data[var::PHI], end.data[var::PI_PHI]], [x[0], x[1]]);
 }
 
 /// Issue 5 criterion 3 (SPEC §8.7): one site, metric frozen, a truncated-Fock density matrix evolved by the exact
@@ -534,9 +531,12 @@ fn scheme_converges_pathwise_at_order_one() {
 
 /// Issue 5 criterion 4 (SPEC §8.8): on a 4×2×1 lattice with gradient terms, metric frozen, averaged over 1000
 /// trajectories, E[Γ + x̄x̄ᵀ] follows the unconditional Lindblad evolution (tests/support/lindblad_moments.rs,
-/// an independent ODE for S = Γ + x̄x̄ᵀ) within statistical error; the unitary prediction is rejected.
+/// an independent ODE for S = Γ + x̄x̄ᵀ) within statistical error; the unitary prediction is rejected. Issue 12
+/// criterion 2: with the sub-stepping controller refining the steps (cq.substep_tolerance = TAU, most steps in
+/// pieces), so the Brownian-bridge pieces are checked to carry the right law.
 #[test]
 fn trajectory_average_follows_the_lindblad_equation() {
+    const TAU: f64 = 2e-3;
     use support::lindblad_moments::{lindblad_second_moments_closure, LatticeModel};
     let (shape, h, d2, mass, dt, steps, traj) = ([4, 2, 1], 0.7, 16.0, 1.0, 1e-2, 50usize, 1000u64);
     let lat = Lattice::new(shape, h);
@@ -550,21 +550,27 @@ fn trajectory_average_follows_the_lindblad_equation() {
         st.data[var::PI_PHI * n + i] = 0.3;
     }
     use rayon::prelude::*;
-    let (sum, sum2) = (0..traj)
+    let (sum, sum2, pieces) = (0..traj)
         .into_par_iter()
         .map(|k| {
-            let mut s = cpu_stepper(setup_for(lat, 4, dt, q, 1000 + k, true), &st);
-            s.advance(steps as u64).unwrap();
+            let setup = StepperSetup { substep_tolerance: TAU, ..setup_for(lat, 4, dt, q, 1000 + k, true) };
+            let mut s = cpu_stepper(setup, &st);
+            let mut pieces = 0u64;
+            for _ in 0..steps {
+                s.advance(1).unwrap();
+                pieces += s.quantum_report().substeps as u64;
+            }
             let x = s.download().unwrap();
             let xb = &x.data[var::PHI * n..(var::PI_PHI + 1) * n];
             let v: Vec<f64> = (0..d * d).map(|ij| x.gamma()[ij] + xb[ij / d] * xb[ij % d]).collect();
             let v2: Vec<f64> = v.iter().map(|a| a * a).collect();
-            (v, v2)
+            (v, v2, pieces)
         })
         .reduce(
-            || (vec![0.0; d * d], vec![0.0; d * d]),
-            |a, b| (a.0.iter().zip(&b.0).map(|(x, y)| x + y).collect(), a.1.iter().zip(&b.1).map(|(x, y)| x + y).collect()),
+            || (vec![0.0; d * d], vec![0.0; d * d], 0),
+            |a, b| (a.0.iter().zip(&b.0).map(|(x, y)| x + y).collect(), a.1.iter().zip(&b.1).map(|(x, y)| x + y).collect(), a.2 + b.2),
         );
+    let mean_pieces = pieces as f64 / (traj as f64 * steps as f64);
     let s0 = cpu_stepper(setup_for(lat, 4, dt, q, 1000, true), &st).download().unwrap();
     let xb0 = s0.data[var::PHI * n..(var::PI_PHI + 1) * n].to_vec();
     let smat0 = mat_from(d, |i, j| s0.gamma()[i * d + j] + xb0[i] * xb0[j]);
@@ -600,7 +606,8 @@ fn trajectory_average_follows_the_lindblad_equation() {
             zunit = zunit.max(((m - unit[0].s.at(i, j)) / se).abs());
         }
     }
-    println!("{traj} trajectories to t = {t_end}: max |z| vs Lindblad {zmax:.2}, χ²/dof {:.2} ({count} entries); max |z| vs unitary {zunit:.1}", chi2 / count as f64);
+    println!("{traj} trajectories to t = {t_end}, {mean_pieces:.2} sub-steps per step (τ = {TAU}): max |z| vs Lindblad {zmax:.2}, χ²/dof {:.2} ({count} entries); max |z| vs unitary {zunit:.1}", chi2 / count as f64);
+    assert!(mean_pieces >= 2.0, "the controller must refine the steps: {mean_pieces:.2} pieces per step");
     common::assert_follows_lindblad(zmax, chi2 / count as f64, "χ²/dof", 2.0, zunit);
 }
 

@@ -27,6 +27,7 @@ fn setup(lat: Lattice, q: QuantumParams, e: EnsembleParams, precision: Precision
         quantum: Some(q),
         representation: Representation::Ensemble,
         ensemble: e,
+        substep_tolerance: cqgrav::config::DEFAULT_SUBSTEP_TOLERANCE,
     }
 }
 

@@ -507,6 +507,7 @@ fn trajectory_average_follows_the_lindblad_equation() {
         quantum: Some(q),
         representation: Representation::Ensemble,
         ensemble: EnsembleParams { members: m, localization: 0.0, control_variate: false, seed: 7 * seed + 3, fluctuation_cutoff: 0.0 },
+        substep_tolerance: cqgrav::config::DEFAULT_SUBSTEP_TOLERANCE,
     };
     let second_moments = |x: &State| -> Vec<f64> {
         let l = x.quantum.get("members").unwrap();

@@ -27,6 +27,7 @@ fn setup(lat: Lattice, order: u32, dt: f64, q: QuantumParams, precision: Precisi
         quantum: Some(q),
         representation: Representation::Fourier,
         ensemble: Default::default(),
+        substep_tolerance: cqgrav::config::DEFAULT_SUBSTEP_TOLERANCE,
     }
 }
 

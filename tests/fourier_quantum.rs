@@ -33,6 +33,7 @@ fn setup_for(st: &State, order: u32, dt: f64, q: QuantumParams, seed: u64, froze
         quantum: Some(q),
         representation: rep,
         ensemble: Default::default(),
+        substep_tolerance: cqgrav::config::DEFAULT_SUBSTEP_TOLERANCE,
     }
 }
 

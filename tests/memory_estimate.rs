@@ -5,12 +5,15 @@
 //! the estimate, and the estimate must not exceed it by more than a factor 2 (a refusal must not be absurd).
 use std::process::Command;
 
+/// A classical FRW set-up (the default example is a quantum run, whose memory is dominated by Γ).
+const FRW_LATTICE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/examples/frw-lattice.toml");
+
 /// Peak resident bytes of `cqgrav run` on an n³ lattice, f64 on the CPU, everything written every step.
 fn peak_rss(dir: &std::path::Path, n: usize) -> u64 {
     // reaped by wait4 below, which also gives its peak memory
     #[allow(clippy::zombie_processes)]
     let child = Command::new(env!("CARGO_BIN_EXE_cqgrav"))
-        .args(["run", "--quiet", "--set", &format!("lattice.shape=[{n},{n},{n}]"), "--set", "run.backend=cpu", "--set", "time.steps=2"])
+        .args(["run", FRW_LATTICE, "--quiet", "--set", &format!("lattice.shape=[{n},{n},{n}]"), "--set", "run.backend=cpu", "--set", "time.steps=2"])
         .args(["--set", "cq.diffusion=1e-8", "--set", "output.snapshot_every=1", "--set", "output.checkpoint_every=1"])
         .args(["--set", &format!("output.file=\"m{n}.h5\"")])
         .current_dir(dir)
@@ -32,7 +35,7 @@ fn the_memory_estimate_covers_what_a_run_uses() {
     let (small, large) = (12usize, 40usize);
     let (a, b) = (peak_rss(dir.path(), small), peak_rss(dir.path(), large));
     let measured = (b as f64 - a as f64) / (large.pow(3) - small.pow(3)) as f64;
-    let mut cfg = cqgrav::config::load(None, &[]).unwrap().config;
+    let mut cfg = cqgrav::config::load(Some(std::path::Path::new(FRW_LATTICE)), &[]).unwrap().config;
     cfg.cq.diffusion = 1e-8;
     cfg.run.precision = cqgrav::config::Precision::F64;
     let estimate = cqgrav::config::host_bytes_per_site(&cfg, false) as f64;

@@ -103,15 +103,17 @@ with h5py.File("run.h5", "r") as f:
         assert!(text.contains(want), "inspect output lacks {want:?}:\n{text}");
     }
 
-    // plot: four PNG files
+    // plot: three pages, PNG and SVG (tests/plot_pages.rs checks their content)
     let (ok, text) = cqgrav(d, &["plot", "run.h5", "--out", "plots"]);
     assert!(ok, "{text}");
-    for name in ["scale_factor.png", "hubble.png", "constraints.png", "energies.png"] {
-        let bytes = std::fs::read(d.join("plots").join(name)).unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
-        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 2000, "{name} is not a PNG plot");
+    for page in ["expansion", "constraints", "energies"] {
+        let bytes = std::fs::read(d.join("plots").join(format!("{page}.png"))).unwrap_or_else(|e| panic!("{page}.png: {e}\n{text}"));
+        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 2000, "{page}.png is not a PNG plot");
+        let svg = std::fs::read_to_string(d.join("plots").join(format!("{page}.svg"))).unwrap_or_else(|e| panic!("{page}.svg: {e}\n{text}"));
+        assert!(svg.starts_with("<svg") && svg.contains("</svg>"), "{page}.svg is not an SVG plot");
     }
     let (ok, text) = cqgrav(d, &["plot", "run.h5"]);
-    assert!(ok && d.join("run.h5.plots/hubble.png").exists(), "{text}");
+    assert!(ok && d.join("run.h5.plots/expansion.png").exists(), "{text}");
 
     // negative controls: the checker notices a missing snapshot file and a non-output file
     std::fs::remove_file(d.join("run.h5.d/snapshot_000004.h5")).unwrap();

@@ -142,7 +142,7 @@ fn a_file_cqgrav_did_not_write_is_never_replaced() {
         refused(ok, &text, &[file, want]);
     }
     assert!(files(d, &[]) == before);
-    assert!(!d.join("data.h5.d").exists() && !d.join("data.h5.xmf").exists());
+    assert!(!d.join("data.h5.d").exists() && !d.join("data.h5.xdmf").exists());
 }
 
 /// Waits until the run writing `dir/run.h5` holds its lock and has written a checkpoint.

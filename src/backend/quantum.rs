@@ -29,8 +29,20 @@ pub struct StageQuantum {
 /// What the last step's quantum update did, for the timeseries (`quantum_substeps`).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct QuantumStepReport {
-    /// Sub-steps of the last step's conditioning flow (0: no conditioning).
+    /// The sub-steps of the last step's quantum update: for `dense` the pieces the sub-stepping controller divided
+    /// it into (numerics/substep.rs: 1 = the step as it is), for `fourier` and `ensemble` the sub-steps of their
+    /// noise flow; 0 = no conditioning.
     pub substeps: u32,
+}
+
+/// A step's CQ noise as the quantum conditioning receives it.
+#[derive(Debug, Clone, Copy)]
+pub struct StepNoise<'a> {
+    /// dW^ab of the step (component-major, 6n, f64)
+    pub increments: &'a [f64],
+    /// the step m of m → m + 1 (the key of its increments and of their Brownian-bridge refinement,
+    /// backend/cpu/cq_noise.rs `bridge_draw`)
+    pub step: u64,
 }
 
 /// The host (CPU, f64) side of a representation: the state of the fluctuations and their equations.
@@ -41,9 +53,9 @@ pub trait QuantumField: Send {
     fn stage(&mut self, index: usize, u: &[f64], background: &[f64; 6]) -> anyhow::Result<Option<StageQuantum>>;
     /// The RK4 combination of the fluctuations for stage `st` (numerics/rk4.rs, as the fields').
     fn combine(&mut self, st: &Rk4Stage, dt: f64);
-    /// Conditioning on the step's noise increments dW (component-major, 6n: the very increments added to π^ab),
-    /// updating the mean x̄ (2n) too.
-    fn condition(&mut self, dw: &[f64], xbar: &mut [f64]) -> anyhow::Result<()>;
+    /// Conditioning on the step's noise increments dW (`noise.increments`, component-major, 6n: the very increments
+    /// added to π^ab), updating the mean x̄ (2n) too.
+    fn condition(&mut self, noise: &StepNoise<'_>, xbar: &mut [f64]) -> anyhow::Result<()>;
     /// The fluctuations as checkpoint arrays (empty for `none`).
     fn save(&self) -> QuantumData;
     /// Continue from saved arrays (a checkpoint, or another stepper's state).
@@ -107,7 +119,7 @@ impl QuantumField for ClassicalField {
         Ok(None)
     }
     fn combine(&mut self, _: &Rk4Stage, _: f64) {}
-    fn condition(&mut self, _: &[f64], _: &mut [f64]) -> anyhow::Result<()> {
+    fn condition(&mut self, _: &StepNoise<'_>, _: &mut [f64]) -> anyhow::Result<()> {
         Ok(())
     }
     fn save(&self) -> QuantumData {

@@ -74,8 +74,8 @@ pub struct BenchArgs {
     /// cq.diffusion = 0 is repeated with the noise on, to report what the noise adds).
     #[arg(long)]
     pub no_noise: bool,
-    /// Base configuration (default: the built-in default example, FRW); the bench sets lattice.shape,
-    /// run.backend and run.precision itself.
+    /// Base configuration (default: data/examples/frw-lattice.toml, built in: classical FRW); the bench sets
+    /// lattice.shape, run.backend and run.precision itself.
     #[arg(long, value_name = "CONFIG")]
     pub config: Option<PathBuf>,
     /// Override a config key of the base configuration (e.g. `--set gravity.dissipation=0.1`). Repeatable.
@@ -277,12 +277,27 @@ fn targets(runs: &[RunResult], fit: &MemoryFit, ratios: &[Ratio], wall_s: f64, d
 }
 
 /// Runs every measurement `args` asks for and returns the numbers (prints progress to stderr only).
+/// The bench's base configuration without `--config`: the classical FRW lattice example (the built-in default
+/// example is a small dense quantum run with CQ noise, not a kernel benchmark).
+const BASE_TOML: &str = include_str!("../../data/examples/frw-lattice.toml");
+
+/// `path`, or the built-in base [`BASE_TOML`], with `sets` applied; validated when `validate`.
+fn base_config(path: Option<&std::path::Path>, sets: &[String], validate: bool) -> Result<config::LoadedConfig, ConfigError> {
+    const ORIGIN: &str = "bench base data/examples/frw-lattice.toml (built in)";
+    match (path, validate) {
+        (Some(_), true) => config::load_and_validate(path, sets),
+        (Some(_), false) => config::load(path, sets),
+        (None, true) => config::load_and_validate_text(ORIGIN, BASE_TOML, sets),
+        (None, false) => config::load_text(ORIGIN, BASE_TOML, sets),
+    }
+}
+
 pub fn run_bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     let t0 = Instant::now();
     anyhow::ensure!(!args.sizes.is_empty(), "--sizes: give at least one lattice size");
     anyhow::ensure!(args.budget > 0.0 && args.budget.is_finite(), "--budget must be a positive number of seconds");
     anyhow::ensure!(args.steps != Some(0), "--steps must be at least 1");
-    let base = config::load_and_validate(args.config.as_deref(), &args.set)?.config;
+    let base = base_config(args.config.as_deref(), &args.set, true)?.config;
     let precisions: Vec<Precision> = match args.precision {
         BenchPrecision::F32 => vec![Precision::F32],
         BenchPrecision::F64 => vec![Precision::F64],

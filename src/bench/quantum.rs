@@ -27,7 +27,7 @@ pub struct QuantumRow {
     pub bytes_per_member_site: f64,
 }
 
-/// The configuration of one measurement: the base config (default: the built-in example) at N³ with the
+/// The configuration of one measurement: the base config (default: the FRW lattice example) at N³ with the
 /// representation, M members, backend and precision, the noise on.
 fn config_for(args: &BenchArgs, rep: Representation, n: usize, m: usize, backend: BackendChoice, p: Precision) -> anyhow::Result<Config> {
     let mut sets = args.set.clone();
@@ -36,7 +36,7 @@ fn config_for(args: &BenchArgs, rep: Representation, n: usize, m: usize, backend
     sets.push(format!("matter.members={m}"));
     sets.push(format!("run.backend=\"{}\"", if backend == BackendChoice::Gpu { "gpu" } else { "cpu" }));
     sets.push(format!("run.precision=\"{}\"", if p == Precision::F32 { "f32" } else { "f64" }));
-    let loaded = crate::config::load(args.config.as_deref(), &sets).map_err(|e| anyhow::anyhow!("bench configuration:\n  {}", e.lines().join("\n  ")))?;
+    let loaded = super::base_config(args.config.as_deref(), &sets, false).map_err(|e| anyhow::anyhow!("bench configuration:\n  {}", e.lines().join("\n  ")))?;
     let mut cfg = loaded.config;
     if cfg.cq.diffusion == 0.0 {
         cfg.cq.diffusion = 1.0;
@@ -51,10 +51,11 @@ fn quantum_bytes(cfg: &Config, backend: BackendChoice) -> f64 {
     let m = cfg.matter.members as usize;
     let bytes = match (cfg.matter.representation, backend) {
         (Representation::Ensemble, BackendChoice::Gpu) => {
-            let nb = crate::numerics::localization::Blocks::new(&cfg.lattice(), cfg.matter.localization * cfg.lattice.spacing).len();
-            crate::backend::gpu::ensemble_field::device_bytes(n, m, nb, cfg.matter.control_variate, cfg.run.precision) as f64
+            crate::backend::gpu::ensemble_field::device_bytes(n, m, crate::config::ensemble_blocks(cfg), cfg.matter.control_variate, cfg.run.precision) as f64
         }
-        (Representation::Ensemble, _) => crate::config::ensemble_memory_bytes(n, m, cfg.matter.control_variate) as f64,
+        (Representation::Ensemble, _) => {
+            crate::config::ensemble_memory_bytes(n, m, cfg.matter.control_variate, crate::config::ensemble_blocks(cfg)) as f64
+        }
         (Representation::Fourier, BackendChoice::Gpu) => {
             crate::backend::gpu::fourier_field::device_bytes(n, cfg.cq.diffusion > 0.0, cfg.run.precision) as f64
         }

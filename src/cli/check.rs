@@ -180,12 +180,13 @@ fn summary(source: &str, c: &Config) -> String {
         let m = &c.matter;
         let loc = if m.localization > 0.0 { format!("localisation c = {}·h", m.localization) } else { "no localisation".into() };
         s.push_str(&format!(
-            "quantum     ensemble Gaussian state: M = {} members, {loc}, control variate {}; float64 on the CPU, ~ {} \
-             ({} per member); renormalisation {:?}\n",
+            "quantum     ensemble Gaussian state: M = {} members, {loc} ({} blocks), control variate {}; float64 on the \
+             CPU, ~ {} (of which {} the M × M Gram matrices of the blocks); renormalisation {:?}\n",
             m.members,
+            crate::config::ensemble_blocks(c),
             if m.control_variate { "on" } else { "off" },
-            bytes(crate::config::ensemble_memory_bytes(lat.sites(), m.members as usize, m.control_variate) as f64),
-            bytes(crate::config::ensemble_memory_bytes(lat.sites(), 1, m.control_variate) as f64),
+            bytes(crate::config::ensemble_memory_bytes(lat.sites(), m.members as usize, m.control_variate, crate::config::ensemble_blocks(c)) as f64),
+            bytes(crate::config::ensemble_gram_bytes(m.members as usize, crate::config::ensemble_blocks(c)) as f64),
             m.renormalization
         ));
     }
@@ -202,6 +203,12 @@ fn summary(source: &str, c: &Config) -> String {
             c.matter.renormalization,
             c.cq.decoherence_excess
         ));
+    }
+    if let Some(regime) = crate::config::regime::Regime::of(c) {
+        // issue 12: the physical timescales of the quantum field
+        for l in regime.lines() {
+            s.push_str(&format!("{l}\n"));
+        }
     }
     s.push_str(&format!(
         "output      {} (timeseries every {} steps, snapshots {}, checkpoints {})\n",

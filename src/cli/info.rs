@@ -65,7 +65,7 @@ pub fn info() -> anyhow::Result<()> {
         println!("GPU adapters (cqgrav's preference order):");
         for (i, r) in list.adapters.iter().enumerate() {
             let mark = if list.chosen == Some(i) {
-                "  <- cqgrav uses this one"
+                "  <- the GPU backend uses this one"
             } else {
                 ""
             };
@@ -93,6 +93,12 @@ pub fn info() -> anyhow::Result<()> {
                 print_limits(r);
                 if !r.supports_f64() {
                     println!("  note: run.precision = \"f64\" needs SHADER_F64: use \"f32\" on this adapter, or run.backend = \"cpu\"");
+                }
+                // what `auto` does with it (backend/mod.rs make_stepper)
+                if r.is_software() {
+                    println!("  run.backend = \"auto\" runs on the CPU backend (this adapter is a software device, slower); \"gpu\" uses it");
+                } else {
+                    println!("  run.backend = \"auto\" and \"gpu\" run on this adapter");
                 }
             }
             None => {

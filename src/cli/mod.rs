@@ -3,8 +3,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 mod check;
+mod default_example;
+mod figure;
 mod info;
 mod inspect;
+mod number;
 mod plot;
 mod plot_toy;
 mod run;
@@ -96,7 +99,12 @@ pub fn main() -> std::process::ExitCode {
             crate::ensemble::run_realizations(config.as_deref(), &set, r, |extra| {
                 run::run(config.as_deref(), &[set.as_slice(), extra].concat(), quiet, None, overwrite)
             })
-            .map(|e| println!("ensemble of {r}: {}", e.summary_file.display()))
+            .and_then(|e| {
+                // a realisation that stopped leaves the summary of the others and a non-zero exit status
+                anyhow::ensure!(e.stopped.is_empty(), "{}", e.account());
+                println!("ensemble of {r}: {}", e.summary_file.display());
+                Ok(())
+            })
         }
         Command::Run { config, set, quiet, restart, overwrite, realizations: None } => {
             run::run(config.as_deref(), &set, quiet, restart.as_deref(), overwrite)

@@ -1,20 +1,19 @@
-//! `cqgrav plot FILE [--out DIR]`: PNG plots of an output file's timeseries for a quick look: scale factor,
-//! Hubble rate, constraint norms (log scale) and energies against t.
+//! `cqgrav plot FILE [--out DIR]`: pages of plots of an output file's timeseries, each as SVG and PNG
+//! (docs/output.md "cqgrav plot"): `expansion` (a, H, φ̄), `constraints` (relative and absolute norms, log axes),
+//! `energies`, `quantum` (⟨φ̂⟩, ⟨δφ²⟩, the smallest symplectic eigenvalue, the realised CQ noise against its
+//! expected variance, and any further columns — written when the run has a quantum state or CQ noise), and
+//! `other` for columns no page knows. Of an ensemble summary (`cqgrav run --realizations`): the same pages as
+//! mean ± one standard deviation over the realisations, with each realisation drawn faintly. Of a `cqgrav toy`
+//! file: the paper's Figure 1 (`plot_toy.rs`).
 //!
-//! Lines are drawn with plotters' bitmap backend; text uses the public-domain 8×8 glyphs of `font8x8`
-//! (plotters' own text needs system fonts, which a server or CI machine may not have).
+//! Drawing, the embedded font and the axis rules are in `figure.rs`; columns that are missing are left out of
+//! their page, columns nobody planned for get a panel.
+use super::figure::{Curve, Page, Panel, Style};
+use super::number::g;
+use crate::ensemble::EnsembleSummary;
 use crate::io::{OutputFile, Timeseries};
-use anyhow::{anyhow, Context, Result};
-use plotters::prelude::*;
+use anyhow::{anyhow, bail, Context, Result};
 use std::path::{Path, PathBuf};
-
-const W: u32 = 960;
-const H: u32 = 600;
-const LEFT: i32 = 100;
-const RIGHT: i32 = 24;
-const TOP: i32 = 48;
-const BOTTOM: i32 = 56;
-const COLORS: [RGBColor; 5] = [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RGBColor(44, 160, 44), RGBColor(148, 103, 189), RGBColor(255, 127, 14)];
 
 pub fn plot(file: &Path, out: Option<&Path>) -> Result<()> {
     let dir = out.map_or_else(|| default_dir(file), Path::to_path_buf);
@@ -22,10 +21,19 @@ pub fn plot(file: &Path, out: Option<&Path>) -> Result<()> {
         // a `cqgrav toy` file: the paper's Figure 1 (src/cli/plot_toy.rs)
         return super::plot_toy::plot(file, &dir);
     }
-    let f = OutputFile::open(file)?;
+    let pages = if is_ensemble(file) {
+        ensemble_pages(file)?
+    } else if crate::io::SnapshotFile::is_snapshot(file) {
+        bail!("{} is a snapshot file: cqgrav plot draws a run's timeseries; give its main output file (the one beside the .d directory)", file.display());
+    } else {
+        let f = OutputFile::open(file)?;
+        run_pages(&f.timeseries, &describe_run(&f.config_text, &file.display().to_string()))?
+    };
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the plot directory {}", dir.display()))?;
-    for p in write_plots(&f.timeseries, &dir, &file.display().to_string())? {
-        println!("wrote {}", p.display());
+    for page in &pages {
+        for p in page.write(&dir).with_context(|| format!("writing the page {}", page.name))? {
+            println!("wrote {}", p.display());
+        }
     }
     Ok(())
 }
@@ -37,204 +45,295 @@ pub fn default_dir(file: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// A named curve y(t).
-type Series = (String, Vec<f64>);
+fn is_ensemble(file: &Path) -> bool {
+    hdf5::File::open(file)
+        .ok()
+        .and_then(|f| crate::io::h5util::read_str_attr(&f, "format").ok())
+        .is_some_and(|s| s == crate::ensemble::FORMAT)
+}
 
-/// The plots of SPEC §6's main diagnostics; returns the files written.
-pub fn write_plots(ts: &Timeseries, dir: &Path, label: &str) -> Result<Vec<PathBuf>> {
-    if ts.is_empty() {
-        return Err(anyhow!("{label}: the timeseries has no rows yet: nothing to plot"));
-    }
-    let t = ts.column("t").ok_or_else(|| anyhow!("{label}: no timeseries column t"))?;
-    let col = |n: &str| ts.column(n).map(|c| (n.to_string(), c.to_vec()));
-    let mut energies: Vec<Series> = ["e_kin_grav", "e_pot_grav", "e_matter"].iter().filter_map(|n| col(n)).collect();
-    if energies.len() == 3 {
-        let total = (0..t.len()).map(|i| energies.iter().map(|e| e.1[i]).sum()).collect();
-        energies.push(("total".into(), total));
-    }
-    // (file, title, named series, log scale)
-    let plots: Vec<(&str, &str, Vec<Series>, bool)> = vec![
-        ("scale_factor.png", "scale factor a = <sqrt g>^(1/3)", col("a").into_iter().collect(), false),
-        ("hubble.png", "Hubble rate H = <K>/3", col("hubble").into_iter().collect(), false),
-        (
-            "constraints.png",
-            "constraint norms (zeros not drawn)",
-            ["ham_rel", "mom_rel", "ham_l2", "mom_l2"].iter().filter_map(|n| col(n)).collect(),
-            true,
-        ),
-        ("energies.png", "energies (sum dV N ...)", energies, false),
-    ];
-    let mut written = Vec::new();
-    for (name, title, series, log) in plots {
-        if series.is_empty() {
-            continue;
+/// What the page footers say about units (SPEC §1): the unit L of length and time is √(16π) Planck lengths.
+pub const UNITS_NOTE: &str = "Units ħ = c = 16πG = 1: times and lengths in L = √(16π) ℓ_P ≈ 7.09 Planck lengths; [E] = ħ/L, [φ] = 1/L.";
+
+/// One line about the run for the page subtitles: file, lattice, matter, CQ coupling.
+fn describe_run(config_text: &str, file: &str) -> String {
+    match crate::config::load_text("the stored configuration", config_text, &[]) {
+        Ok(l) => {
+            let c = &l.config;
+            let [n1, n2, n3] = c.lattice.shape;
+            let cq = if c.cq.diffusion > 0.0 { format!("CQ coupling D2 = {}, β = {}", g(c.cq.diffusion, 4), g(c.cq.beta, 4)) } else { "no CQ noise (D2 = 0)".into() };
+            format!(
+                "{file} — {n1}×{n2}×{n3} lattice, h = {}, {:?} initial data, matter {:?} (m = {}), {cq}",
+                g(c.lattice.spacing, 4),
+                c.initial.kind,
+                c.matter.representation,
+                g(c.matter.mass, 4)
+            )
         }
-        let path = dir.join(name);
-        draw(&path, title, label, t, &series, log).with_context(|| format!("writing plot {}", path.display()))?;
-        written.push(path);
+        Err(_) => file.to_string(),
     }
-    Ok(written)
 }
 
-/// Nice tick values covering [lo, hi] (about `n` of them).
-pub(super) fn ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
-    let span = (hi - lo).abs().max(f64::MIN_POSITIVE);
-    let raw = span / n as f64;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
-    let first = (lo / step).ceil() as i64;
-    let last = (hi / step).floor() as i64;
-    (first..=last).map(|k| k as f64 * step).collect()
+/// The y-axis label (with units in L) and legend text of each known column.
+fn label(name: &str) -> (&'static str, &'static str) {
+    match name {
+        "a" => ("a = ⟨√g⟩^(1/3)  (dimensionless)", "scale factor a"),
+        "hubble" => ("H = ⟨K⟩/3  [1/L]", "Hubble rate H"),
+        "phi_mean" => ("⟨φ⟩ box mean  [1/L]", "mean field ⟨φ⟩"),
+        "phi2_mean" => ("⟨δφ²⟩ box mean  [1/L²]", "fluctuations ⟨δφ²⟩"),
+        "state_min_symplectic" => ("ν_min − 1  (dimensionless)", "smallest symplectic eigenvalue of Γ / ½, minus 1 (0: a pure state)"),
+        "ham_rel" => ("relative norm  (dimensionless)", "Hamiltonian ℋ, L2 / L2 of |terms|"),
+        "mom_rel" => ("relative norm  (dimensionless)", "momentum ℋ_a, L2 / L2 of |terms|"),
+        "ham_l2" => ("constraint norm  [1/L²]", "Hamiltonian ℋ, RMS over sites"),
+        "ham_linf" => ("constraint norm  [1/L²]", "Hamiltonian ℋ, max over sites"),
+        "mom_l2" => ("constraint norm  [1/L²]", "momentum |ℋ_a|, RMS over sites"),
+        "mom_linf" => ("constraint norm  [1/L²]", "momentum |ℋ_a|, max over sites"),
+        "e_kin_grav" => ("energy  [ħ/L]", "gravitational kinetic Σ ΔV N G_abcd π^ab π^cd"),
+        "e_pot_grav" => ("energy  [ħ/L]", "gravitational potential −Σ ΔV N √g R"),
+        "e_matter" => ("energy  [ħ/L]", "matter Σ ΔV N ⟨Ĥ_m⟩"),
+        "backreaction_error" => ("1σ error  [1/L⁴]", "sampling error of the box-mean back-reaction g_ab⟨L^ab⟩_ren (ensemble)"),
+        _ => ("", ""),
+    }
 }
 
-pub(super) fn fmt_tick(v: f64, step: f64) -> String {
-    if v == 0.0 {
-        return "0".into();
+/// Columns that are shown by a page of their own or not at all (the bookkeeping ones).
+const KNOWN: [&str; 23] = [
+    "t", "step", "a", "hubble", "ham_l2", "ham_linf", "ham_rel", "mom_l2", "mom_linf", "mom_rel", "e_kin_grav", "e_pot_grav",
+    "e_matter", "phi_mean", "phi2_mean", "state_min_symplectic", "wall_per_step", "noise_mean", "noise_var", "noise_var_expected",
+    "noise_trace_var", "noise_trace_var_expected", "backreaction_error",
+];
+
+/// The timeseries as curves: one value per row (`col`), optionally with a band (mean ± σ) and faint members.
+struct Source<'a> {
+    t: Vec<f64>,
+    /// the column, or the ensemble mean
+    col: Box<dyn Fn(&str) -> Option<Vec<f64>> + 'a>,
+    /// the ensemble's standard deviation per row
+    sd: Box<dyn Fn(&str) -> Option<Vec<f64>> + 'a>,
+    /// the realisations: (t, column)
+    members: Box<dyn Fn(&str) -> Vec<(Vec<f64>, Vec<f64>)> + 'a>,
+    ensemble: Option<u32>,
+}
+
+impl Source<'_> {
+    fn has(&self, name: &str) -> bool {
+        (self.col)(name).is_some_and(|c| c.iter().any(|v| v.is_finite()))
     }
-    let a = v.abs();
-    if (1e-3..1e5).contains(&a) {
-        // enough decimals to show the step exactly (0.25 → 2)
-        let decimals = (0..12).find(|&d| {
-            let x = step * 10f64.powi(d);
-            (x.round() - x).abs() <= 1e-6 * x.abs().max(1.0)
+    /// The curves of `name` (`f` maps the values, e.g. a ratio): members, then the mean with its band.
+    fn curves(&self, name: &str, legend: &str, color: usize, f: &dyn Fn(&str, usize, f64) -> f64) -> Vec<Curve> {
+        let Some(y) = (self.col)(name) else { return Vec::new() };
+        let map = |ys: &[f64]| ys.iter().enumerate().map(|(i, &v)| f(name, i, v)).collect::<Vec<f64>>();
+        let mut out = Vec::new();
+        for (t, m) in (self.members)(name) {
+            let m = map(&m);
+            out.push(Curve { label: "realisations".into(), x: t, y: m, color: 6, style: Style::Faint, band: None });
+        }
+        let y = map(&y);
+        let band = (self.sd)(name).map(|sd| {
+            let lo = y.iter().zip(&sd).map(|(m, s)| m - s).collect();
+            let hi = y.iter().zip(&sd).map(|(m, s)| m + s).collect();
+            (lo, hi)
         });
-        let decimals = decimals.unwrap_or(12) as usize;
-        format!("{v:.decimals$}")
-    } else {
-        format!("{v:.2e}")
+        let label = match self.ensemble {
+            Some(_) => format!("{legend}, mean ± 1σ"),
+            None => legend.to_string(),
+        };
+        let mut mean = Curve::line(label, &self.t, &y, color);
+        mean.band = band;
+        out.push(mean);
+        out
+    }
+    fn plain(&self, name: &str, color: usize) -> Vec<Curve> {
+        let legend = match label(name).1 {
+            "" => name,
+            l => l,
+        };
+        self.curves(name, legend, color, &|_, _, v| v)
     }
 }
 
-/// The y range of the series (log: of log10 of the positive values); widened when flat.
-fn y_range(series: &[Series], log: bool) -> Option<(f64, f64)> {
-    let vals = series.iter().flat_map(|s| s.1.iter().copied()).filter(|v| v.is_finite() && (!log || *v > 0.0));
-    let vals: Vec<f64> = if log { vals.map(f64::log10).collect() } else { vals.collect() };
-    let lo = vals.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if !lo.is_finite() {
-        return None;
-    }
-    let pad = if hi > lo { 0.05 * (hi - lo) } else if log { 0.5 } else { 0.05 * lo.abs().max(1e-12) };
-    Some((lo - pad, hi + pad))
+/// The panel of one known column (empty when absent).
+fn single(src: &Source, name: &str, log: bool) -> Option<Panel> {
+    src.has(name).then(|| Panel { ylabel: label(name).0.into(), log, curves: src.plain(name, 0), ..Default::default() })
 }
 
-fn draw(path: &Path, title: &str, label: &str, t: &[f64], series: &[Series], log: bool) -> Result<()> {
-    let err = |e: &dyn std::fmt::Display| anyhow!("{e}");
-    let root = BitMapBackend::new(path, (W, H)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(&e))?;
-    let x0 = t.iter().copied().fold(f64::INFINITY, f64::min);
-    let mut x1 = t.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if x1 <= x0 {
-        x1 = x0 + 1.0;
-    }
-    let (y0, y1) = y_range(series, log).unwrap_or((0.0, 1.0));
-    let to_y = |v: f64| if log { v.log10() } else { v };
-    // plot area in pixels
-    let (px0, px1, py0, py1) = (LEFT, W as i32 - RIGHT, TOP, H as i32 - BOTTOM);
-    let sx = |x: f64| px0 + ((x - x0) / (x1 - x0) * (px1 - px0) as f64).round() as i32;
-    let sy = |y: f64| py1 - ((y - y0) / (y1 - y0) * (py1 - py0) as f64).round() as i32;
-    let grid = RGBColor(225, 225, 225);
-    let ink = RGBColor(40, 40, 40);
-    let line = |a: (i32, i32), b: (i32, i32), c: RGBColor| root.draw(&PathElement::new(vec![a, b], c.stroke_width(1)));
+/// The pages of a run (or, with `src.ensemble`, of an ensemble): see the module documentation.
+fn pages(src: &Source, about: &str, names: &[String]) -> Vec<Page> {
+    let prefix = if src.ensemble.is_some() { "ensemble_" } else { "" };
+    let what = match src.ensemble {
+        Some(r) => format!(" — mean ± 1σ over {r} realisations"),
+        None => String::new(),
+    };
+    let page = |name: &str, title: &str, panels: Vec<Panel>, columns: usize| Page {
+        name: format!("{prefix}{name}"),
+        title: format!("{title}{what}"),
+        subtitle: about.to_string(),
+        xlabel: "t  [L]".into(),
+        footer: UNITS_NOTE.into(),
+        panels,
+        columns,
+    };
+    let mut out = Vec::new();
 
-    // grid and tick labels
-    let xt = ticks(x0, x1, 8);
-    let xstep = if xt.len() > 1 { xt[1] - xt[0] } else { x1 - x0 };
-    for &x in &xt {
-        line((sx(x), py0), (sx(x), py1), grid).map_err(|e| err(&e))?;
-        let s = fmt_tick(x, xstep);
-        text(&root, sx(x) - 4 * s.len() as i32, py1 + 8, &s, ink, 1);
+    let expansion: Vec<Panel> = ["a", "hubble", "phi_mean"].iter().filter_map(|n| single(src, n, false)).collect();
+    if !expansion.is_empty() {
+        out.push(page("expansion", "Expansion: scale factor, Hubble rate and the mean field that drives it", expansion, 1));
     }
-    let yt: Vec<f64> = if log { (y0.ceil() as i64..=y1.floor() as i64).map(|k| k as f64).collect() } else { ticks(y0, y1, 8) };
-    let ystep = if yt.len() > 1 { yt[1] - yt[0] } else { y1 - y0 };
-    for &y in &yt {
-        line((px0, sy(y)), (px1, sy(y)), grid).map_err(|e| err(&e))?;
-        let s = if log { format!("1e{}", y as i64) } else { fmt_tick(y, ystep) };
-        text(&root, px0 - 8 - 8 * s.len() as i32, sy(y) - 4, &s, ink, 1);
-    }
-    // frame, title, axis label
-    for (a, b) in [((px0, py0), (px1, py0)), ((px1, py0), (px1, py1)), ((px1, py1), (px0, py1)), ((px0, py1), (px0, py0))] {
-        line(a, b, ink).map_err(|e| err(&e))?;
-    }
-    text(&root, px0, 8, title, ink, 2);
-    text(&root, px0, 30, label, ink, 1);
-    text(&root, (px0 + px1) / 2 - 4, py1 + 30, "t", ink, 2);
 
-    // curves, split at non-finite (or, on a log scale, non-positive) values
-    let area = root.margin(py0 as u32 + 1, (H as i32 - py1) as u32 + 1, px0 as u32 + 1, W - px1 as u32 + 1);
-    let clip = |x: i32, y: i32| (x - px0 - 1, y - py0 - 1);
-    for (k, (_, ys)) in series.iter().enumerate() {
-        let color = COLORS[k % COLORS.len()];
-        let mut seg: Vec<(i32, i32)> = Vec::new();
-        let mut segments = Vec::new();
-        for (&x, &y) in t.iter().zip(ys) {
-            if y.is_finite() && (!log || y > 0.0) {
-                seg.push(clip(sx(x), sy(to_y(y))));
-            } else if !seg.is_empty() {
-                segments.push(std::mem::take(&mut seg));
-            }
-        }
-        segments.push(seg);
-        for s in segments.into_iter().filter(|s| !s.is_empty()) {
-            if s.len() == 1 {
-                area.draw(&Circle::new(s[0], 2, color.filled())).map_err(|e| err(&e))?;
-            } else {
-                area.draw(&PathElement::new(s, color.stroke_width(2))).map_err(|e| err(&e))?;
-            }
-        }
-    }
-    // legend, in a framed white box in the top right corner
-    let labels: Vec<String> = series
-        .iter()
-        .map(|(name, ys)| {
-            let shown = ys.iter().any(|v| v.is_finite() && (!log || *v > 0.0));
-            if shown { name.clone() } else { format!("{name} (no values)") }
-        })
+    let group = |names: &[&str], log: bool| -> Option<Panel> {
+        let curves: Vec<Curve> = names.iter().enumerate().flat_map(|(k, n)| if src.has(n) { src.plain(n, k) } else { Vec::new() }).collect();
+        (!curves.is_empty()).then(|| Panel { ylabel: label(names[0]).0.into(), log, curves, ..Default::default() })
+    };
+    let constraints: Vec<Panel> = [group(&["ham_rel", "mom_rel"], true), group(&["ham_l2", "ham_linf", "mom_l2", "mom_linf"], true)]
+        .into_iter()
+        .flatten()
         .collect();
-    let w = 8 * labels.iter().map(String::len).max().unwrap_or(1) as i32 + 48;
-    let h = 14 * labels.len() as i32 + 10;
-    let (bx, by) = (px1 - 8 - w, py0 + 8);
-    root.draw(&Rectangle::new([(bx, by), (bx + w, by + h)], WHITE.filled())).map_err(|e| err(&e))?;
-    root.draw(&Rectangle::new([(bx, by), (bx + w, by + h)], ink.stroke_width(1))).map_err(|e| err(&e))?;
-    for (k, name) in labels.iter().enumerate() {
-        let (lx, ly) = (bx + 8, by + 6 + 14 * k as i32);
-        let color = COLORS[k % COLORS.len()];
-        root.draw(&PathElement::new(vec![(lx, ly + 4), (lx + 24, ly + 4)], color.stroke_width(2))).map_err(|e| err(&e))?;
-        text(&root, lx + 32, ly, name, ink, 1);
+    if !constraints.is_empty() {
+        out.push(page(
+            "constraints",
+            "Constraints (SPEC §5): monitored, not enforced",
+            constraints,
+            1,
+        ));
     }
-    root.present().map_err(|e| err(&e))?;
-    Ok(())
-}
 
-/// Draws ASCII `s` with the 8×8 font8x8 glyphs, top-left at (x, y), each pixel `scale`² pixels.
-pub(super) fn text<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, x: i32, y: i32, s: &str, color: RGBColor, scale: i32) {
-    for (i, ch) in s.chars().enumerate() {
-        let glyph = font8x8::legacy::BASIC_LEGACY[if ch.is_ascii() { ch as usize } else { b'?' as usize }];
-        for (row, bits) in glyph.iter().enumerate() {
-            for col in 0..8 {
-                if bits & (1 << col) != 0 {
-                    for dy in 0..scale {
-                        for dx in 0..scale {
-                            let px = x + (i as i32 * 8 + col) * scale + dx;
-                            let py = y + row as i32 * scale + dy;
-                            let _ = area.draw_pixel((px, py), &color);
-                        }
-                    }
-                }
+    let mut energies = group(&["e_kin_grav", "e_pot_grav", "e_matter"], false);
+    if let (Some(p), true) = (&mut energies, ["e_kin_grav", "e_pot_grav", "e_matter"].iter().all(|n| src.has(n))) {
+        let total = |_: &str, i: usize, _: f64| ["e_kin_grav", "e_pot_grav", "e_matter"].iter().map(|n| (src.col)(n).map_or(f64::NAN, |c| c[i])).sum();
+        let mut c = src.curves("e_kin_grav", "total", 3, &total);
+        c.retain(|c| c.style != Style::Faint);
+        p.curves.extend(c);
+    }
+    if let Some(p) = energies {
+        out.push(page("energies", "Energies (volume integrals over the lattice)", vec![p], 1));
+    }
+
+    // the quantum state and the CQ noise
+    let quantum_state = src.has("state_min_symplectic") || (src.col)("phi2_mean").is_some_and(|c| c.iter().any(|&v| v != 0.0 && v.is_finite()));
+    let noise = (src.col)("noise_var_expected").is_some_and(|c| c.iter().any(|&v| v > 0.0));
+    let extra: Vec<&String> = names.iter().filter(|n| !KNOWN.contains(&n.as_str())).collect();
+    let extra_panels = || -> Vec<Panel> {
+        extra.iter().filter(|n| src.has(n)).map(|n| Panel { ylabel: n.to_string(), curves: src.plain(n, 4), ..Default::default() }).collect()
+    };
+    if quantum_state || noise {
+        let mut q: Vec<Panel> = Vec::new();
+        q.extend(single(src, "phi_mean", false));
+        if quantum_state {
+            q.extend(single(src, "phi2_mean", false));
+            if src.has("state_min_symplectic") {
+                let nu = src.curves("state_min_symplectic", label("state_min_symplectic").1, 2, &|_, _, v| v - 1.0);
+                q.push(Panel { ylabel: label("state_min_symplectic").0.into(), curves: nu, ..Default::default() });
             }
         }
+        if noise {
+            // the realised variance of the last step's increments over its expected value (1 in expectation)
+            let ratio = |den: &'static str| {
+                let den = (src.col)(den);
+                move |_: &str, i: usize, v: f64| den.as_ref().map_or(f64::NAN, |d| if d[i] > 0.0 { v / d[i] } else { f64::NAN })
+            };
+            let mut curves = src.curves("noise_var", "g_ac g_bd dW^ab dW^cd (tensor part)", 1, &ratio("noise_var_expected"));
+            curves.extend(src.curves("noise_trace_var", "(g_ab dW^ab)² (trace part)", 0, &ratio("noise_trace_var_expected")));
+            q.push(Panel {
+                ylabel: "realised / expected variance".into(),
+                curves,
+                reference: Some((1.0, "expected (SPEC §3 diffusion tensor)".into())),
+                notes: vec!["box means of the last step's CQ increments dW^ab (the classical noise that kicks π^ab)".into()],
+                ..Default::default()
+            });
+        }
+        if quantum_state {
+            // the ensemble's sampling error (0 for the exact representations, then not drawn)
+            if (src.col)("backreaction_error").is_some_and(|c| c.iter().any(|&v| v != 0.0 && v.is_finite())) {
+                q.extend(single(src, "backreaction_error", false));
+            }
+            q.extend(extra_panels());
+        }
+        let title = if quantum_state {
+            "Quantum field and CQ noise: mean field, fluctuations, purity, noise statistics"
+        } else {
+            "CQ noise (classical field: no quantum state)"
+        };
+        out.push(page("quantum", title, q, 2));
     }
+    let others = if quantum_state { Vec::new() } else { extra_panels() };
+    if !others.is_empty() {
+        out.push(page("other", "Further timeseries columns", others, 2));
+    }
+    out
+}
+
+/// The pages of a run's timeseries; `about` is the subtitle line.
+pub fn run_pages(ts: &Timeseries, about: &str) -> Result<Vec<Page>> {
+    if ts.is_empty() {
+        return Err(anyhow!("{about}: the timeseries has no rows yet: nothing to plot"));
+    }
+    let t = ts.column("t").ok_or_else(|| anyhow!("{about}: no timeseries column t"))?.to_vec();
+    let src = Source {
+        t,
+        col: Box::new(|n| ts.column(n).map(<[f64]>::to_vec)),
+        sd: Box::new(|_| None),
+        members: Box::new(|_| Vec::new()),
+        ensemble: None,
+    };
+    Ok(pages(&src, about, &ts.names))
+}
+
+/// The pages of an ensemble summary: mean ± σ, with the realisations found beside it drawn faintly.
+fn ensemble_pages(file: &Path) -> Result<Vec<Page>> {
+    let s = EnsembleSummary::read(file).with_context(|| format!("reading the ensemble summary {}", file.display()))?;
+    let f = hdf5::File::open(file)?;
+    let members_attr = crate::io::h5util::read_str_attr(&f, "members").unwrap_or_default();
+    let config = crate::io::h5util::read_str_attr(&f, "config").unwrap_or_default();
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let members: Vec<Timeseries> = members_attr
+        .lines()
+        .filter(|l| !l.is_empty())
+        .filter_map(|name| OutputFile::open(&dir.join(name)).ok().map(|o| o.timeseries))
+        .collect();
+    let t = s.mean_of("t").ok_or_else(|| anyhow!("{}: no column t", file.display()))?.to_vec();
+    let src = Source {
+        t,
+        col: Box::new(|n| s.mean_of(n).map(<[f64]>::to_vec)),
+        sd: Box::new(|n| s.var_of(n).map(|v| v.iter().map(|x| x.max(0.0).sqrt()).collect())),
+        members: Box::new(|n| members.iter().filter_map(|m| Some((m.column("t")?.to_vec(), m.column(n)?.to_vec()))).collect()),
+        ensemble: Some(s.realizations),
+    };
+    let about = format!("{} ({} of {} realisation files found)", describe_run(&config, &file.display().to_string()), members.len(), s.realizations);
+    Ok(pages(&src, &about, &s.names))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn ts(names: &[&str], rows: usize) -> Timeseries {
+        let mut t = Timeseries::default();
+        for i in 0..rows {
+            let row: Vec<(&str, f64)> = names.iter().map(|&n| (n, if n == "t" { i as f64 * 0.1 } else { 1.0 + i as f64 })).collect();
+            t.push(&row);
+        }
+        t
+    }
+
+    fn names(pages: &[Page]) -> Vec<String> {
+        pages.iter().map(|p| p.name.clone()).collect()
+    }
+
+    /// Missing columns leave their panels out; extra ones get one; a quantum run gets the quantum page.
     #[test]
-    fn nice_ticks() {
-        assert_eq!(ticks(0.0, 2.0, 8), vec![0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0]);
-        assert_eq!(ticks(-1.0, 1.0, 4), vec![-1.0, -0.5, 0.0, 0.5, 1.0]);
-        assert_eq!(fmt_tick(0.25, 0.25), "0.25");
-        assert_eq!(fmt_tick(2e-8, 1e-8), "2.00e-8");
+    fn pages_follow_the_columns() {
+        let classical = ts(&["t", "step", "a", "hubble", "ham_rel", "e_kin_grav", "phi_mean"], 4);
+        let p = run_pages(&classical, "x").unwrap();
+        assert_eq!(names(&p), ["expansion", "constraints", "energies"]);
+        assert_eq!(p[0].panels.len(), 3);
+        let quantum = ts(&["t", "a", "phi_mean", "phi2_mean", "state_min_symplectic", "noise_var", "noise_var_expected", "quantum_substeps"], 4);
+        let p = run_pages(&quantum, "x").unwrap();
+        assert_eq!(names(&p), ["expansion", "quantum"]);
+        let q = &p[1];
+        let labels: Vec<&str> = q.panels.iter().map(|p| p.ylabel.as_str()).collect();
+        assert!(labels.contains(&"quantum_substeps") && labels.iter().any(|l| l.contains("ν_min")), "{labels:?}");
+        let odd = ts(&["t", "a", "a_column_no_page_knows"], 3);
+        assert_eq!(names(&run_pages(&odd, "x").unwrap()), ["expansion", "other"]);
+        assert!(run_pages(&Timeseries::default(), "x").is_err());
     }
 }

@@ -3,7 +3,8 @@
 //! semiclassical trajectory (expectation-value coupling) with the trajectory average E[q](t) — and
 //! `cq_state.png` (the unconditional u_k(q, p) and |α(q, p)| at t_end) and `momentum.png` (the distribution of p
 //! at t_end per outcome, with the semiclassical p).
-use super::plot::{fmt_tick, text, ticks};
+use super::figure::{linear_tick, register_font, text_style, ticks};
+use super::number::g;
 use crate::io::toy::ToyOutput;
 use anyhow::{anyhow, Context, Result};
 use plotters::prelude::*;
@@ -31,6 +32,7 @@ fn err(e: impl std::fmt::Display) -> anyhow::Error {
 }
 
 pub fn plot(file: &Path, dir: &Path) -> Result<()> {
+    register_font();
     let f = ToyOutput::open(file)?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create the plot directory {}", dir.display()))?;
     for p in write_plots(&f, dir)? {
@@ -58,6 +60,11 @@ fn outcome_style(f: &ToyOutput, outcome: i32) -> (RGBColor, String) {
     (LEVEL_COLORS[k % LEVEL_COLORS.len()], name)
 }
 
+/// Draws `s` with its top-left corner at (x, y) in the embedded vector font, 15 px per `scale`.
+fn text(root: &Root, x: i32, y: i32, s: &str, color: RGBColor, scale: i32) {
+    let _ = root.draw_text(s, &text_style(15.0 * scale as f64, color), (x, y));
+}
+
 /// A plot box in pixels with its data ranges.
 struct Panel {
     px: (i32, i32),
@@ -82,7 +89,7 @@ impl Panel {
             if grid {
                 line((self.sx(x), self.py.0), (self.sx(x), self.py.1), GRID)?;
             }
-            let s = fmt_tick(x, xstep);
+            let s = linear_tick(x, xstep);
             text(root, self.sx(x) - 4 * s.len() as i32, self.py.1 + 8, &s, INK, 1);
         }
         let yt = ticks(self.yr.0, self.yr.1, 6);
@@ -91,7 +98,7 @@ impl Panel {
             if grid {
                 line((self.px.0, self.sy(y)), (self.px.1, self.sy(y)), GRID)?;
             }
-            let s = fmt_tick(y, ystep);
+            let s = linear_tick(y, ystep);
             text(root, self.px.0 - 8 - 8 * s.len() as i32, self.sy(y) - 4, &s, INK, 1);
         }
         let (x0, x1, y0, y1) = (self.px.0, self.px.1, self.py.0, self.py.1);
@@ -195,7 +202,7 @@ fn cq_state(f: &ToyOutput, path: &Path) -> Result<()> {
     let root = BitMapBackend::new(path, (width, 540)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let t_end = f.t.last().copied().unwrap_or(0.0);
-    text(&root, 90, 10, &format!("unconditional cq-state at t = {} ({}, {} realisation); x: semiclassical (q, p)", fmt_tick(t_end, 1e-3), f.model, f.realisation), INK, 1);
+    text(&root, 90, 10, &format!("unconditional cq-state at t = {} ({}, {} realisation); x: semiclassical (q, p)", g(t_end, 4), f.model, f.realisation), INK, 1);
     let xr = (f.q_edges[0], f.q_edges[nq]);
     let yr = (f.p_edges[0], f.p_edges[np]);
     let (qs, ps) = (f.semiclassical_q.last().copied().unwrap_or(0.0), f.semiclassical_p.last().copied().unwrap_or(0.0));
@@ -240,7 +247,7 @@ fn momentum(f: &ToyOutput, path: &Path) -> Result<()> {
     let ymax = curves.iter().flat_map(|c| c.1.iter().copied()).fold(0.0f64, f64::max);
     let panel = Panel { px: (100, 936), py: (70, 544), xr: (f.p_edges[0], f.p_edges[np]), yr: (0.0, if ymax > 0.0 { 1.4 * ymax } else { 1.0 }) };
     let t_end = f.t.last().copied().unwrap_or(0.0);
-    panel.frame(&root, &format!("momentum distribution at t = {} per outcome (fraction per unit p); black: semiclassical p", fmt_tick(t_end, 1e-3)), "p", "density", true)?;
+    panel.frame(&root, &format!("momentum distribution at t = {} per outcome (fraction per unit p); black: semiclassical p", g(t_end, 4)), "p", "density", true)?;
     let mut entries = Vec::new();
     for (o, density) in &curves {
         let (c, name) = outcome_style(f, *o);

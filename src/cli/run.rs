@@ -18,13 +18,28 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// The summary line of a timeseries row, numbers in one format (`number.rs`); the quantum state and the CQ noise
+/// when the run has them.
 fn summary(d: &Diagnostics) -> String {
-    // φ̄ in fixed notation, or exponential when it is too large for that to be readable
-    let phi = if d.phi_mean.abs() < 1e6 { format!("{:.6}", d.phi_mean) } else { format!("{:.6e}", d.phi_mean) };
-    format!(
-        "step {:>7}  t = {:<10.5} a = {:<12.8} H = {:<12.5e} ham_rel = {:.2e}  mom_rel = {:.2e}  ham_l2 = {:.2e}  φ̄ = {phi}",
-        d.step, d.t, d.a, d.hubble, d.constraints.ham_rel, d.constraints.mom_rel, d.constraints.ham_l2
-    )
+    use super::number::g;
+    let c = &d.constraints;
+    let mut s = format!(
+        "step {:>7}  t = {:<9} a = {:<10} H = {:<11} ham_rel = {:<9} mom_rel = {:<9} φ̄ = {}",
+        d.step,
+        g(d.t, 6),
+        g(d.a, 8),
+        g(d.hubble, 5),
+        g(c.ham_rel, 3),
+        g(c.mom_rel, 3),
+        g(d.phi_mean, 6)
+    );
+    if d.state_min_symplectic.is_finite() {
+        s += &format!("  ⟨δφ²⟩ = {:<10} ν_min = {}", g(d.phi2_mean, 6), g(d.state_min_symplectic, 10));
+    }
+    if d.noise.var_expected > 0.0 {
+        s += &format!("  noise/expected = {}", g(d.noise.var / d.noise.var_expected, 3));
+    }
+    s
 }
 
 fn invalid(e: crate::config::ConfigError) -> anyhow::Error {
@@ -67,6 +82,9 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&
     );
     if let Some(n) = note {
         println!("{n}");
+    }
+    if let Some(regime) = crate::config::regime::Regime::of(cfg) {
+        println!("{}", regime.lines().join("\n")); // issue 12: the quantum field's timescales
     }
     // the backend of the segment that wrote the checkpoint ends its history line (history_line)
     let wrote = checkpoint.as_ref().and_then(|c| c.history.last()).and_then(|l| l.rsplit_once(" on ")).map(|(_, b)| b.to_string());
@@ -157,6 +175,10 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&
         writer.snapshots().len(),
         if spectra.is_some() { format!("{} spectra rows, ", writer.spectra_rows()) } else { String::new() }
     );
+    if config.is_none() && restart.is_none() {
+        // the default example tells a newcomer what the run showed (cli/default_example.rs)
+        println!("{}", super::default_example::what_you_saw(&crate::io::OutputFile::open(&out.file)?));
+    }
     Ok(())
 }
 
@@ -199,7 +221,11 @@ fn fresh(config: Option<&Path>, set: &[String], overwrite: bool) -> anyhow::Resu
     check_new_output(&OutputPaths::new(&loaded.config.output.file), overwrite)?;
     match config {
         Some(p) => println!("cqgrav {}: running {}", env!("CARGO_PKG_VERSION"), p.display()),
-        None => println!("cqgrav {}: running the built-in default example (data/default.toml)", env!("CARGO_PKG_VERSION")),
+        None => println!(
+            "cqgrav {}: running the built-in default example (data/default.toml)\n{}",
+            env!("CARGO_PKG_VERSION"),
+            super::default_example::intro(&loaded.config)
+        ),
     }
     // issue 13: with the quantum field's initial fluctuations and, for FRW, their energy in the Hamiltonian constraint
     let state = crate::cosmology::initial::initial_state(&loaded.config)?;
@@ -445,8 +471,8 @@ fn drive(
             bail!(
                 "the quantum state stopped being physical at step {}, t = {:.6}: state_min_symplectic = {:.9} is below {:.6} \
                  (the smallest symplectic eigenvalue relative to ½ must stay ≥ 1; docs/quantum.md says what each \
-                 representation reports). The conditioning and decoherence terms are stiff when D2 is small (rates ∝ \
-                 1/(D2 ΔV)): reduce the time step (time.courant or time.dt)",
+                 representation reports). The quantum update's sub-steps keep their strength below cq.substep_tolerance \
+                 (docs/quantum.md §4): lower cq.substep_tolerance (or time.dt)",
                 d.step,
                 d.t,
                 d.state_min_symplectic,

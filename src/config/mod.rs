@@ -8,6 +8,7 @@
 //!
 //! The documentation of every key is `docs/config.md`; [`KEYS`] is the machine-readable list of them.
 mod load;
+pub mod regime;
 mod schema;
 mod validate;
 
@@ -18,7 +19,7 @@ pub use load::{
 pub(crate) use validate::fmt_num;
 pub use schema::*;
 pub use validate::{
-    dense_memory_bytes, ensemble_memory_bytes, host_bytes_per_site, host_memory_bytes, machine_memory, review, unimplemented_features,
+    dense_memory_bytes, ensemble_blocks, ensemble_gram_bytes, ensemble_memory_bytes, host_bytes_per_site, host_memory_bytes, machine_memory, review, unimplemented_features,
     validate, Review, MAX_STEPS,
 };
 
@@ -139,6 +140,7 @@ pub const KEYS: &[KeyInfo] = keys![
     "cq"."correlation_length" => "a number >= 0",
     "cq"."decoherence_excess" => "a number >= 0",
     "cq"."frozen_drift" => "a boolean (testing: true switches off the deterministic drift)",
+    "cq"."substep_tolerance" => "a number in (0, 0.25] (quantum field: the largest strength of a quantum sub-step)",
     "initial"."kind" => "one of \"minkowski\", \"linear-wave\", \"gauge-wave\", \"frw\"",
     "initial"."scale_factor" => "a number > 0",
     "initial"."phi" => "a finite number",

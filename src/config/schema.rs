@@ -166,10 +166,23 @@ pub struct CqConfig {
     pub decoherence_excess: f64,
     /// Testing: switch off the deterministic drift (each step only adds the noise to π^ab).
     pub frozen_drift: bool,
+    /// τ of the quantum update's sub-stepping controller (numerics/substep.rs), 0 < τ ≤ 1/4.
+    pub substep_tolerance: f64,
 }
+/// The default τ of the sub-stepping controller (docs/quantum.md §4: it keeps the purity of the issue-12 cases
+/// within 1e-6 over 100 steps).
+pub const DEFAULT_SUBSTEP_TOLERANCE: f64 = 0.05;
 impl Default for CqConfig {
     fn default() -> Self {
-        Self { diffusion: 0.0, beta: 0.0, noise: NoiseKind::Tensor, correlation_length: 0.0, decoherence_excess: 0.0, frozen_drift: false }
+        Self {
+            diffusion: 0.0,
+            beta: 0.0,
+            noise: NoiseKind::Tensor,
+            correlation_length: 0.0,
+            decoherence_excess: 0.0,
+            frozen_drift: false,
+            substep_tolerance: DEFAULT_SUBSTEP_TOLERANCE,
+        }
     }
 }
 

@@ -26,6 +26,12 @@ pub fn review(cfg: &Config) -> Review {
     let mut r = Review::default();
     check_values(cfg, &mut r);
     r.problems.extend(unimplemented_features(cfg));
+    if r.problems.is_empty() {
+        // the physical regime of a quantum field (issue 12), once the values are known to be valid
+        if let Some(regime) = super::regime::Regime::of(cfg) {
+            regime.review(&mut r);
+        }
+    }
     r
 }
 
@@ -37,20 +43,34 @@ pub fn unimplemented_features(_cfg: &Config) -> Vec<Problem> {
     Vec::new()
 }
 
-/// Bytes the CPU `dense` representation holds for n sites: eleven (2n × 2n) float64 matrices (Γ, its three RK4
+/// Bytes the CPU `dense` representation holds for n sites: fifteen (2n × 2n) float64 matrices (Γ, its three RK4
 /// copies and right-hand side, the products of the drift and the noise flow). The GPU representation's device
 /// memory is `backend::gpu::dense_field::device_bytes`; its host side holds about three (2n × 2n) f64 matrices.
 pub fn dense_memory_bytes(sites: usize) -> u128 {
     let d = 2 * sites as u128;
-    11 * d * d * 8
+    15 * d * d * 8
 }
 
-/// Bytes the CPU `ensemble` representation holds for n sites and M members: the members with their RK4 copies
+/// Bytes the CPU `ensemble` representation holds for n sites, M members and `blocks` localisation blocks
+/// (numerics/localization.rs, [`crate::numerics::localization::Blocks::count`]): the members with their RK4 copies
 /// and right-hand side (5), the work arrays of the symplectic maps and the noise flow (about 9), and with the
-/// control variate the shadow members with their RK4 copies (5); each 2n·M float64.
-pub fn ensemble_memory_bytes(sites: usize, members: usize, control_variate: bool) -> u128 {
+/// control variate the shadow members with their RK4 copies (5), each 2n·M float64; and the per-block M × M Gram
+/// matrices of the symplectic generator (C^X, C^Ω, a tapered copy and the taper's work array: 4 · blocks · M²
+/// float64 — with one-site blocks, the default localisation, they outweigh the members from M ≈ 10 on).
+pub fn ensemble_memory_bytes(sites: usize, members: usize, control_variate: bool, blocks: usize) -> u128 {
     let copies = 14 + if control_variate { 5 } else { 0 };
-    copies * 2 * sites as u128 * members as u128 * 8
+    let (n, m) = (sites as u128, members as u128);
+    copies * 2 * n * m * 8 + ensemble_gram_bytes(members, blocks)
+}
+
+/// The Gram-matrix part of [`ensemble_memory_bytes`]: 4 · blocks · M² float64.
+pub fn ensemble_gram_bytes(members: usize, blocks: usize) -> u128 {
+    4 * blocks as u128 * (members as u128).pow(2) * 8
+}
+
+/// The localisation blocks of an ensemble configuration.
+pub fn ensemble_blocks(cfg: &Config) -> usize {
+    crate::numerics::localization::Blocks::count(&cfg.lattice(), cfg.matter.localization * cfg.lattice.spacing)
 }
 
 /// Host bytes per lattice site of a classical run (issue 15; `cqgrav check` prints it, validation refuses a
@@ -186,27 +206,6 @@ fn check_dense(cfg: &Config, r: &mut Review) {
                 ),
             ));
         }
-        // heating rate, F3 of docs/quantum_references.md, (1+ε) 3 N ω² / (8 D2 (1 − 3β) ΔV √g), at the lattice's
-        // largest frequency ω² = m² + Σ_a (max σ_a)² on the flat metric
-        let h = cfg.lattice.spacing;
-        if h.is_finite() && h > 0.0 && cq.beta < 1.0 / 3.0 && (cfg.gravity.fd_order == 2 || cfg.gravity.fd_order == 4) {
-            let st = crate::numerics::stencil::Stencil::new(cfg.gravity.fd_order);
-            let smax = (0..=200).map(|k| st.symbol_d1(std::f64::consts::PI * k as f64 / 200.0).abs()).fold(0.0, f64::max) / h;
-            let active = cfg.lattice.shape.iter().filter(|&&n| n > 1).count() as f64;
-            let w2 = m * m + active * smax * smax;
-            let rate = (1.0 + cq.decoherence_excess.max(0.0)) * 3.0 * w2 / (8.0 * cq.diffusion * (1.0 - 3.0 * cq.beta) * h.powi(3));
-            let dt = cfg.dt();
-            if rate * dt > 0.05 {
-                r.warnings.push(format!(
-                    "the decoherence of the quantum field heats the lattice's highest mode at ≈ (1+ε)·3ω²/(8 D2 (1−3β) ΔV) = {} \
-                     per unit time, and time.dt = {} resolves it with only {} steps per e-fold: the conditioning is stiff \
-                     at this coupling; reduce the time step (the run stops if Γ + iΩ/2 loses positivity)",
-                    fmt_num(rate),
-                    fmt_num(dt),
-                    fmt_num(1.0 / (rate * dt))
-                ));
-            }
-        }
     }
     let n: usize = cfg.lattice.shape.iter().product();
     if cfg.matter.representation == Representation::Ensemble {
@@ -217,7 +216,7 @@ fn check_dense(cfg: &Config, r: &mut Review) {
         return;
     }
     let gpu = cfg.run.backend == crate::config::BackendChoice::Gpu;
-    // the CPU representation holds eleven Γ-sized f64 matrices; with the GPU the host holds the initial vacuum and
+    // the CPU representation holds fifteen Γ-sized f64 matrices; with the GPU the host holds the initial vacuum and
     // the read-backs for diagnostics (about three), the device the rest (checked when the run allocates it)
     let need = if gpu { 3 * (2 * n as u128).pow(2) * 8 } else { dense_memory_bytes(n) };
     let gib = |b: u128| b as f64 / (1u128 << 30) as f64;
@@ -231,7 +230,7 @@ fn check_dense(cfg: &Config, r: &mut Review) {
                      representation is for lattices up to about 8³ on the CPU and 16³ on a GPU (use a smaller lattice)",
                     cfg.lattice.shape,
                     fmt_num(gib(need)),
-                    if gpu { "three" } else { "eleven" },
+                    if gpu { "three" } else { "fifteen" },
                     fmt_num(gib(total))
                 ),
             ));
@@ -269,7 +268,7 @@ fn check_ensemble(cfg: &Config, n: usize, r: &mut Review) {
             format!("matter.localization = {} must be a finite number >= 0 (0 = no localisation)", m.localization),
         ));
     }
-    let need = ensemble_memory_bytes(n, m.members as usize, m.control_variate);
+    let need = ensemble_memory_bytes(n, m.members as usize, m.control_variate, ensemble_blocks(cfg));
     let gib = |b: u128| b as f64 / (1u128 << 30) as f64;
     if let Some((total, _)) = machine_memory() {
         if need > total {
@@ -277,8 +276,9 @@ fn check_ensemble(cfg: &Config, n: usize, r: &mut Review) {
                 "matter.members",
                 format!(
                     "lattice.shape = {:?} with matter.members = {} needs {} GiB of host memory for the ensemble (2n·M \
-                     float64 per copy, n = {n}), more than this machine's {} GiB; use fewer members, a smaller lattice, \
-                     or matter.control_variate = false",
+                     float64 per copy and M × M Gram matrices per localisation block, n = {n}), more than this \
+                     machine's {} GiB; use fewer members, a smaller lattice, a longer matter.localization (fewer \
+                     blocks), or matter.control_variate = false",
                     cfg.lattice.shape,
                     m.members,
                     fmt_num(gib(need)),
@@ -778,6 +778,19 @@ fn check_values(cfg: &Config, r: &mut Review) {
                 "cq.decoherence_excess = {dex} must be a finite number >= 0: a decoherence rate below saturation \
                  (C < ¼𝒟⁻¹, the decoherence–diffusion trade-off) is below the complete-positivity bound: the Lindblad \
                  dynamics would not be completely positive (SPEC §4.1)"
+            ),
+        );
+    }
+
+    let tau = cq.substep_tolerance;
+    if !(tau.is_finite() && tau > 0.0 && tau <= 0.25) {
+        bad(
+            r,
+            "cq.substep_tolerance",
+            format!(
+                "cq.substep_tolerance = {tau} must be a number in (0, 0.25]: it is the largest strength (drift stiffness × \
+                 sub-step, squared conditioning strength) a sub-step of the quantum update may have; above 1/4 a \
+                 conditioning could reach the escape limit 1/2 of the Gaussian update (docs/quantum.md §4)"
             ),
         );
     }

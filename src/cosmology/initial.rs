@@ -34,6 +34,10 @@ pub fn initial_state(cfg: &Config) -> anyhow::Result<State> {
         let rho_fl = fluctuation_density(&setup, &state)?;
         let rho = mean_field_density(cfg, cfg.initial.phi, cfg.initial.phi_dot) + rho_fl;
         let lambda = cfg.gravity.cosmological_constant;
+        // a vacuum's renormalised ρ_fl is zero up to round-off (−3e-17 for the dense default example): H² that is
+        // negative only at that level is a static start (H = 0), not an error
+        let round_off = 1e-12 * (rho - rho_fl).abs().max(2.0 * lambda.abs()).max(1.0);
+        let rho = if rho + 2.0 * lambda < 0.0 && rho + 2.0 * lambda > -round_off { -2.0 * lambda } else { rho };
         anyhow::ensure!(
             rho + 2.0 * lambda >= 0.0,
             "the FRW initial data has no real Hubble rate: H² = (ρ + 2Λ)/6 < 0 with the mean field's ρ = {} and the \

@@ -11,6 +11,7 @@
 //! Reading is in two parts, so that a damaged or foreign file is refused before anything large is read:
 //! [`CheckpointHeader::open`] reads and checks the attributes and the datasets' shapes, then
 //! [`CheckpointHeader::read`] reads the data (a restart first compares the header with the configuration).
+use super::dims::LatticeDims;
 use super::h5util::{read_scalar_attr, read_str_attr, write_array_attr, write_scalar_attr, write_str_attr};
 use super::snapshot::SnapshotInfo;
 use crate::config::Precision;
@@ -85,28 +86,43 @@ impl Checkpoint {
         write_str_attr(&file, "history", &self.history.join("\n"))?;
         write_scalar_attr(&file, "timeseries_rows", self.timeseries_rows)?;
         write_scalar_attr(&file, "spectra_rows", self.spectra_rows)?;
-        file.new_dataset::<f64>()
+        // named dimensions for netCDF readers and xarray (io/dims.rs): data (var, z, y, x), background (ab),
+        // snapshot_times (snapshot_steps); the quantum arrays' axes as dimensions of the root (netCDF dimensions
+        // are seen by subgroups), so the group `quantum` holds only its arrays
+        let dims = LatticeDims::write(&file, s.lattice.shape, s.lattice.spacing)?;
+        let var = super::dims::labels(&file, "var", &VAR_NAMES, "evolved field, in storage order (state.rs)")?;
+        let data = file
+            .new_dataset::<f64>()
             .shape([NVARS, n3, n2, n1])
             .create("data")
-            .and_then(|d| d.write_raw(&s.data))
+            .and_then(|d| d.write_raw(&s.data).map(|()| d))
             .context("writing dataset data")?;
-        file.new_dataset_builder().with_data(&s.background[..]).create("background").context("writing dataset background")?;
+        dims.label(&data, Some(&var))?;
+        let bg = file.new_dataset_builder().with_data(&s.background[..]).create("background").context("writing dataset background")?;
+        super::dims::attach(&bg, 0, &dims.ab)?;
         if !s.quantum.is_empty() {
             // the quantum field's fluctuations, as its representation stores them
             let g = file.create_group("quantum").context("creating group quantum")?;
             write_str_attr(&g, "representation", &s.quantum.representation)?;
             for a in &s.quantum.arrays {
-                g.new_dataset::<f64>()
+                let ds = g
+                    .new_dataset::<f64>()
                     .shape(a.shape.as_slice())
                     .create(a.name.as_str())
-                    .and_then(|ds| ds.write_raw(&a.data))
+                    .and_then(|ds| ds.write_raw(&a.data).map(|()| ds))
                     .with_context(|| format!("writing dataset quantum/{}", a.name))?;
+                for (k, &len) in a.shape.iter().enumerate() {
+                    let axis = super::dims::bare_dimension(&file, &format!("quantum_{}_{k}", a.name), len)?;
+                    super::dims::attach(&ds, k, &axis)?;
+                }
             }
         }
         let steps: Vec<u64> = self.snapshots.iter().map(|x| x.step).collect();
         let times: Vec<f64> = self.snapshots.iter().map(|x| x.t).collect();
-        file.new_dataset_builder().with_data(&steps).create("snapshot_steps").context("writing snapshot_steps")?;
-        file.new_dataset_builder().with_data(&times).create("snapshot_times").context("writing snapshot_times")?;
+        let steps = file.new_dataset_builder().with_data(&steps).create("snapshot_steps").context("writing snapshot_steps")?;
+        super::dims::make_scale(&steps, "snapshot_steps")?;
+        let times = file.new_dataset_builder().with_data(&times).create("snapshot_times").context("writing snapshot_times")?;
+        super::dims::attach(&times, 0, &steps)?;
         file.close().with_context(|| format!("closing {}", path.display()))
     }
 
@@ -251,7 +267,9 @@ impl CheckpointHeader {
             bail!("dataset background must have 6 values (ḡ_ab)");
         }
         for name in file.member_names().context("listing the checkpoint's datasets")? {
-            if !["data", "background", "snapshot_steps", "snapshot_times", "quantum"].contains(&name.as_str()) {
+            // the state, and the named dimensions of its arrays (write: x, y, z, ab, a, var, quantum_<array>_<axis>)
+            let dimension = ["x", "y", "z", "ab", "a", "var"].contains(&name.as_str()) || name.starts_with("quantum_");
+            if !dimension && !["data", "background", "snapshot_steps", "snapshot_times", "quantum"].contains(&name.as_str()) {
                 bail!("dataset {name} is not part of a cqgrav checkpoint (a quantum state belongs in the group quantum)");
             }
         }

@@ -7,7 +7,7 @@
 //!   external links), rewritten completely at each flush ([`writer`]);
 //! - `<file>.d/snapshot_NNNNNN.h5`: one per snapshot, written once ([`snapshot`]);
 //! - `<file>.d/checkpoint.h5`: the restart state, rewritten at each checkpoint ([`checkpoint`]);
-//! - `<file>.xmf`: the XDMF sidecar for ParaView/VisIt ([`xdmf`]).
+//! - `<file>.xdmf`: the XDMF sidecar for ParaView, VisIt and pyvista ([`xdmf`]).
 //!
 //! A process killed at any moment therefore leaves only complete files behind; what it loses is the
 //! timeseries rows computed since the last flush.
@@ -18,6 +18,7 @@
 //! ([`rows`]), so a flush costs O(rows since the last flush), not O(all rows). An advisory lock
 //! (`<file>.d/lock`, [`lock`]) keeps a second process from writing the same output.
 pub mod checkpoint;
+pub mod dims;
 pub mod h5util;
 pub mod lock;
 pub mod reader;
@@ -32,7 +33,7 @@ pub mod writer;
 pub mod xdmf;
 
 pub use checkpoint::Checkpoint;
-pub use reader::OutputFile;
+pub use reader::{OutputFile, SnapshotFile};
 pub use timeseries::Timeseries;
 pub use snapshot::{SnapshotData, SnapshotInfo};
 pub use writer::{OutputWriter, RunMeta};
@@ -50,7 +51,7 @@ pub struct OutputPaths {
     pub main: PathBuf,
     /// `<file>.d/`: snapshots, checkpoint and temporary files.
     pub dir: PathBuf,
-    /// `<file>.xmf`.
+    /// `<file>.xdmf`.
     pub xdmf: PathBuf,
 }
 
@@ -58,7 +59,7 @@ impl OutputPaths {
     pub fn new(main: &Path) -> Self {
         let name = main.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "cqgrav.h5".into());
         let parent = main.parent().map(Path::to_path_buf).unwrap_or_default();
-        Self { main: main.to_path_buf(), dir: parent.join(format!("{name}.d")), xdmf: parent.join(format!("{name}.xmf")) }
+        Self { main: main.to_path_buf(), dir: parent.join(format!("{name}.d")), xdmf: parent.join(format!("{name}.xdmf")) }
     }
     /// The sidecar directory's name relative to the main file's directory (`run.h5.d`).
     pub fn dir_name(&self) -> String {
@@ -254,7 +255,7 @@ mod tests {
     fn paths() {
         let p = OutputPaths::new(Path::new("out/run.h5"));
         assert_eq!(p.dir, Path::new("out/run.h5.d"));
-        assert_eq!(p.xdmf, Path::new("out/run.h5.xmf"));
+        assert_eq!(p.xdmf, Path::new("out/run.h5.xdmf"));
         assert_eq!(p.snapshot_rel(100), "run.h5.d/snapshot_000100.h5");
         assert_eq!(p.checkpoint(), Path::new("out/run.h5.d/checkpoint.h5"));
         assert_eq!(OutputPaths::from_user_path(Path::new("out/run.h5.d/checkpoint.h5")), p);

@@ -8,6 +8,66 @@ use super::OutputPaths;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
+/// The attributes of `loc` as text, in file order (name, value): strings as they are, integers (seed, shape)
+/// exactly, floats with Rust's shortest round-trip formatting, arrays as `[a, b, c]`.
+pub fn attrs_as_text(loc: &hdf5::Location) -> Result<Vec<(String, String)>> {
+    let mut attrs = Vec::new();
+    for name in loc.attr_names()? {
+        let a = loc.attr(&name)?;
+        let integer = matches!(
+            a.dtype().and_then(|d| d.to_descriptor()),
+            Ok(hdf5::types::TypeDescriptor::Unsigned(_) | hdf5::types::TypeDescriptor::Integer(_))
+        );
+        let text = if let Ok(s) = read_str_attr(loc, &name) {
+            s
+        } else if let (true, Ok(v)) = (integer, a.read_raw::<u64>()) {
+            // integers (seed, shape) exactly, not through f64
+            if v.len() == 1 { format!("{}", v[0]) } else { format!("{v:?}") }
+        } else if let Ok(v) = a.read_raw::<f64>() {
+            if v.len() == 1 { format!("{}", v[0]) } else { format!("{v:?}") }
+        } else {
+            "?".into()
+        };
+        attrs.push((name, text));
+    }
+    Ok(attrs)
+}
+
+/// A snapshot file read on its own (`cqgrav inspect run.h5.d/snapshot_000100.h5`): its provenance attributes
+/// (the main file's, with `format` = "cqgrav-snapshot") and its fields.
+#[derive(Debug, Clone)]
+pub struct SnapshotFile {
+    pub path: std::path::PathBuf,
+    /// Root attributes as text, in file order (name, value); files written before the snapshots carried the
+    /// provenance have only t, step, spacing, lattice_shape and run_id.
+    pub attrs: Vec<(String, String)>,
+    pub data: SnapshotData,
+}
+
+impl SnapshotFile {
+    /// Is `path` a cqgrav snapshot file (root attribute `format`, or the fields and attributes of one written
+    /// before snapshots had it)?
+    pub fn is_snapshot(path: &Path) -> bool {
+        let Ok(f) = hdf5::File::open(path) else { return false };
+        match read_str_attr(&f, "format") {
+            Ok(s) => s == super::snapshot::FORMAT,
+            Err(_) => f.attr("step").is_ok() && f.attr("t").is_ok() && f.link_exists("g") && f.link_exists("lapse"),
+        }
+    }
+
+    pub fn open(path: &Path) -> Result<Self> {
+        super::require_regular_file(path, "snapshot file")?;
+        let f = hdf5::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let attrs = attrs_as_text(&f).with_context(|| format!("reading the attributes of {}", path.display()))?;
+        let data = SnapshotData::read_group(&f).with_context(|| format!("reading snapshot {}", path.display()))?;
+        Ok(Self { path: path.to_path_buf(), attrs, data })
+    }
+
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs.iter().find(|a| a.0 == name).map(|a| a.1.as_str())
+    }
+}
+
 /// One entry of `/snapshots`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SnapshotEntry {
@@ -57,27 +117,12 @@ impl OutputFile {
             Ok(s) if s == CHECKPOINT_FORMAT => {
                 bail!("this is a checkpoint file; give the main output file (the one beside the .d directory)")
             }
+            Ok(s) if s == super::snapshot::FORMAT => {
+                bail!("this is a snapshot file; give the main output file (the one beside the .d directory)")
+            }
             _ => bail!("not a cqgrav output file (no root attribute format = {FORMAT:?})"),
         }
-        let mut attrs = Vec::new();
-        for name in f.attr_names()? {
-            let a = f.attr(&name)?;
-            let integer = matches!(
-                a.dtype().and_then(|d| d.to_descriptor()),
-                Ok(hdf5::types::TypeDescriptor::Unsigned(_) | hdf5::types::TypeDescriptor::Integer(_))
-            );
-            let text = if let Ok(s) = read_str_attr(f, &name) {
-                s
-            } else if let (true, Ok(v)) = (integer, a.read_raw::<u64>()) {
-                // integers (seed, shape) exactly, not through f64
-                if v.len() == 1 { format!("{}", v[0]) } else { format!("{v:?}") }
-            } else if let Ok(v) = a.read_raw::<f64>() {
-                if v.len() == 1 { format!("{}", v[0]) } else { format!("{v:?}") }
-            } else {
-                "?".into()
-            };
-            attrs.push((name, text));
-        }
+        let attrs = attrs_as_text(f)?;
         let shape = read_array_attr::<u64>(f, "lattice_shape")?;
         if shape.len() != 3 || shape.contains(&0) {
             bail!("root attribute lattice_shape = {shape:?} must be 3 positive integers");

@@ -328,12 +328,19 @@ impl RowStore {
         let pattern = format!("{dir}/{}_{}_%b.h5", self.table.prefix, self.run_id);
         let open = format!("{dir}/{}", self.segment_name(self.sealed, true));
         let complete = self.sealed * self.table.block_rows as u64;
+        let mut columns = Vec::with_capacity(self.names.len());
         for (name, w) in self.names.iter().zip(&self.widths) {
             let ds = virtual_rows(group, name, *w, &pattern, self.table.block_rows as u64, complete, &open, self.open_on_disk as u64)
                 .with_context(|| format!("creating the virtual dataset {}/{name}", group.name()))?;
             write_str_attr(&ds, "description", (self.table.describe)(name))?;
+            // the 1-D columns get t as their dimension scale (a DIMENSION_LIST names every axis of its dataset, so
+            // the (rows × shells) spectra are left without one)
+            if w.is_none() {
+                columns.push((name.as_str(), ds));
+            }
         }
-        Ok(())
+        // netCDF readers (xarray) index the columns by t
+        super::dims::index_columns(group, &columns, "t", super::dims::UNIT_TIME)
     }
 }
 

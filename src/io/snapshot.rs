@@ -1,12 +1,34 @@
 //! One snapshot file `<file>.d/snapshot_NNNNNN.h5` (SPEC §7 `/snapshots/<index>`, reached from the main file
-//! through an external link): root attributes t, step; datasets g, pi (6,N3,N2,N1), lapse, phi, pi_phi,
-//! phi2, ham (N3,N2,N1), mom (3,N3,N2,N1); chunked, deflate-compressed, in the run's precision.
-use super::h5util::{read_f64, read_scalar_attr, write_array_attr, write_field, write_scalar_attr};
+//! through an external link): root attributes t, step and the run's provenance; datasets g, pi (6,N3,N2,N1),
+//! lapse, phi, pi_phi, phi2, ham (N3,N2,N1), mom (3,N3,N2,N1) — chunked, deflate-compressed, in the run's
+//! precision, with named dimensions (ab | a, z, y, x) and their coordinates, so netCDF readers and xarray
+//! open the file as a Dataset.
+use super::dims::LatticeDims;
+use super::h5util::{read_f64, read_scalar_attr, write_field, write_scalar_attr, write_str_attr};
+use super::writer::RunMeta;
 use crate::config::Precision;
 use crate::diagnostics::ConstraintFields;
 use crate::state::{var, State};
 use anyhow::{Context, Result};
 use std::path::Path;
+
+/// Root attribute `format` of a snapshot file.
+pub const FORMAT: &str = "cqgrav-snapshot";
+
+/// What each field holds (the `long_name` attribute; xarray labels plots with it).
+pub fn long_name(name: &str) -> &'static str {
+    match name {
+        "g" => "3-metric g_ab",
+        "pi" => "momentum pi^ab (density of weight one)",
+        "lapse" => "lapse N",
+        "phi" => "mean field <phi>",
+        "pi_phi" => "mean momentum <pi_phi> (density)",
+        "phi2" => "<delta phi^2> (quantum fluctuations)",
+        "ham" => "Hamiltonian constraint",
+        "mom" => "momentum constraint H_a",
+        _ => "see docs/output.md",
+    }
+}
 
 /// Dataset names in file order, with their number of components (1 = scalar field).
 pub const DATASETS: [(&str, usize); 8] =
@@ -63,19 +85,22 @@ impl SnapshotData {
         self.fields.iter().find(|f| f.0 == name).map(|f| f.2.as_slice())
     }
 
-    /// Writes the snapshot file at `path` (not atomically: see [`super::atomic_write`]) of the run `run_id`.
-    pub fn write(&self, path: &Path, spacing: f64, precision: Precision, run_id: &str) -> Result<()> {
+    /// Writes the snapshot file at `path` (not atomically: see [`super::atomic_write`]) of the run `meta`: its
+    /// provenance attributes (as the main file's root, with `format` = [`FORMAT`]), `t`, `step`, the fields in
+    /// the run's precision with named dimensions, and the coordinates x, y, z, ab, a ([`super::dims`]).
+    pub fn write(&self, path: &Path, meta: &RunMeta) -> Result<()> {
         let file = hdf5::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-        super::h5util::write_str_attr(&file, "run_id", run_id)?;
+        meta.write_provenance(&file, FORMAT)?;
         write_scalar_attr(&file, "t", self.t)?;
         write_scalar_attr(&file, "step", self.step)?;
-        write_scalar_attr(&file, "spacing", spacing)?;
-        write_array_attr(&file, "lattice_shape", &self.shape.map(|n| n as u64))?;
+        let dims = LatticeDims::write(&file, self.shape, meta.spacing)?;
         for (name, shape, v) in &self.fields {
-            match precision {
+            let ds = match meta.precision {
                 Precision::F32 => write_field::<f32>(&file, name, shape, v, |x| x as f32)?,
                 Precision::F64 => write_field::<f64>(&file, name, shape, v, |x| x)?,
             };
+            dims.label(&ds, None)?;
+            write_str_attr(&ds, "long_name", long_name(name))?;
         }
         file.close().with_context(|| format!("closing {}", path.display()))
     }

@@ -5,19 +5,19 @@
 //! renamed into place ([`super::atomic_replace_unsynced`]); the writer puts it on stable storage
 //! ([`super::sync_filesystem`]) and only then links it in the main file or lists it in a checkpoint.
 use super::snapshot::{SnapshotData, SnapshotInfo};
+use super::writer::RunMeta;
 use super::atomic_replace_unsynced;
-use crate::config::Precision;
 use anyhow::{anyhow, Context, Result};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 
 struct Job {
     snap: SnapshotData,
     path: PathBuf,
     dir: PathBuf,
-    spacing: f64,
-    precision: Precision,
-    run_id: String,
+    /// the run's provenance, shared while it does not change (a restart appends to its history)
+    meta: Arc<RunMeta>,
 }
 
 #[derive(Default)]
@@ -26,12 +26,13 @@ pub struct SnapshotWriter {
     done: Option<Receiver<(SnapshotInfo, Result<()>)>>,
     thread: Option<std::thread::JoinHandle<()>>,
     in_flight: usize,
+    meta: Option<Arc<RunMeta>>,
 }
 
 impl SnapshotWriter {
-    /// Hands `snap` to the thread (written to `path` through a temporary file in `dir`); blocks while the thread
-    /// is still writing the previous snapshot.
-    pub fn submit(&mut self, snap: SnapshotData, path: PathBuf, dir: PathBuf, spacing: f64, precision: Precision, run_id: &str) -> Result<()> {
+    /// Hands `snap` to the thread (written to `path` through a temporary file in `dir`, with the provenance of
+    /// `meta`); blocks while the thread is still writing the previous snapshot.
+    pub fn submit(&mut self, snap: SnapshotData, path: PathBuf, dir: PathBuf, meta: &RunMeta) -> Result<()> {
         if self.jobs.is_none() {
             let (jobs, rx) = sync_channel::<Job>(0);
             let (tx, done) = channel();
@@ -41,7 +42,7 @@ impl SnapshotWriter {
                     for j in rx {
                         let info = SnapshotInfo { step: j.snap.step, t: j.snap.t };
                         let what = format!("snapshot at step {}", j.snap.step);
-                        let r = atomic_replace_unsynced(&j.path, &j.dir, &what, |tmp| j.snap.write(tmp, j.spacing, j.precision, &j.run_id));
+                        let r = atomic_replace_unsynced(&j.path, &j.dir, &what, |tmp| j.snap.write(tmp, &j.meta));
                         if tx.send((info, r)).is_err() {
                             return;
                         }
@@ -50,7 +51,11 @@ impl SnapshotWriter {
                 .context("starting the snapshot writer thread")?;
             (self.jobs, self.done, self.thread) = (Some(jobs), Some(done), Some(thread));
         }
-        let job = Job { snap, path, dir, spacing, precision, run_id: run_id.to_string() };
+        let meta = match &self.meta {
+            Some(m) if **m == *meta => m.clone(),
+            _ => self.meta.insert(Arc::new(meta.clone())).clone(),
+        };
+        let job = Job { snap, path, dir, meta };
         self.jobs.as_ref().expect("started").send(job).map_err(|_| anyhow!("the snapshot writer thread stopped"))?;
         self.in_flight += 1;
         Ok(())

@@ -52,6 +52,7 @@ impl Timeseries {
     pub fn write_described(&self, parent: &Group, name: &str, describe: impl Fn(&str) -> &'static str) -> Result<()> {
         let g = parent.create_group(name).with_context(|| format!("creating group /{name}"))?;
         let len = self.len();
+        let mut columns = Vec::with_capacity(self.names.len());
         for (n, col) in self.names.iter().zip(&self.columns) {
             let ds = g
                 .new_dataset::<f64>()
@@ -61,8 +62,9 @@ impl Timeseries {
                 .with_context(|| format!("creating dataset /{name}/{n}"))?;
             ds.write_raw(col).with_context(|| format!("writing dataset /{name}/{n} ({len} rows)"))?;
             write_str_attr(&ds, "description", describe(n))?;
+            columns.push((n.as_str(), ds));
         }
-        Ok(())
+        super::dims::index_columns(&g, &columns, "t", super::dims::UNIT_TIME)
     }
 
     /// Reads a `/timeseries` group (virtual datasets of a run, or ordinary ones): the columns of
@@ -131,6 +133,7 @@ pub fn describe(name: &str) -> &'static str {
         "state_min_symplectic" => "smallest symplectic eigenvalue of Gamma relative to 1/2 (NaN: no quantum state; ensemble: the smallest local proxy 2 dV sqrt(det) of the sites' (phi, pi) covariances, docs/quantum.md E6)",
         "backreaction_error" => "statistical error (one sd) of the box-mean back-reaction trace g_ab <L^ab>_ren (ensemble's sampling; 0 for the exact representations)",
         "wall_per_step" => "wall-clock seconds per step over the last output interval (0 for the first row of a run or restart)",
+        "quantum_substeps" => "sub-steps of the last step's quantum update (dense: pieces of the sub-stepping controller, 1 = none; fourier, ensemble: noise-flow sub-steps; 0: no conditioning)",
         "noise_mean" => "box mean of g_ab dW^ab over the last step's CQ noise increments (expected 0)",
         "noise_var" => "box mean of g_ac g_bd dW^ab dW^cd of the last step's increments",
         "noise_var_expected" => "expected value of noise_var: D2 dt K(0) (6 - 3 beta) <N sqrt(g)> (tensor), 3 D2 dt K(0) <N sqrt(g)> (trace-only)",

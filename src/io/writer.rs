@@ -52,6 +52,29 @@ pub struct RunMeta {
     pub spectra: Option<super::spectra::SpectraGrid>,
 }
 
+impl RunMeta {
+    /// The provenance attributes (docs/output.md "Root attributes") on `loc`, with `format` naming the file kind:
+    /// the main file's root, and every snapshot file's root, so a snapshot file alone says what wrote it.
+    pub fn write_provenance(&self, loc: &hdf5::Location, format: &str) -> Result<()> {
+        write_str_attr(loc, "format", format)?;
+        write_scalar_attr(loc, "format_version", FORMAT_VERSION)?;
+        write_str_attr(loc, "run_id", &self.run_id)?;
+        write_str_attr(loc, "code_version", env!("CARGO_PKG_VERSION"))?;
+        write_str_attr(loc, "git_commit", super::git_commit())?;
+        write_str_attr(loc, "config", &self.config_text)?;
+        write_str_attr(loc, "units", UNITS)?;
+        write_array_attr(loc, "lattice_shape", &self.lattice_shape.map(|n| n as u64))?;
+        write_scalar_attr(loc, "spacing", self.spacing)?;
+        write_scalar_attr(loc, "dt", self.dt)?;
+        write_scalar_attr(loc, "seed", self.seed)?;
+        write_str_attr(loc, "precision", precision_name(self.precision))?;
+        write_str_attr(loc, "backend", &self.backend)?;
+        write_str_attr(loc, "device", &self.device)?;
+        write_array_attr(loc, "background_metric", &self.background)?;
+        write_str_attr(loc, "history", &self.history.join("\n"))
+    }
+}
+
 /// The line of [`RunMeta::history`] for a segment starting at `step`.
 pub fn history_line(what: &str, step: u64, backend: &str) -> String {
     format!("{what} at step {step} by cqgrav {} (commit {}) on {backend}", env!("CARGO_PKG_VERSION"), super::git_commit())
@@ -204,8 +227,7 @@ impl OutputWriter {
             bail!("internal: a snapshot before the output's first flush");
         }
         let (path, dir) = (self.paths.snapshot(snap.step), self.paths.dir.clone());
-        let (spacing, precision) = (self.meta.spacing, self.meta.precision);
-        self.snapshot_writer.submit(snap, path, dir, spacing, precision, &self.meta.run_id)?;
+        self.snapshot_writer.submit(snap, path, dir, &self.meta)?;
         self.settle(false)
     }
 
@@ -342,28 +364,12 @@ impl OutputWriter {
     }
 
     fn write_main(&self, path: &Path) -> Result<()> {
-        let m = &self.meta;
         let f = hdf5::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-        write_str_attr(&f, "format", FORMAT)?;
-        write_scalar_attr(&f, "format_version", FORMAT_VERSION)?;
-        write_str_attr(&f, "run_id", &m.run_id)?;
-        write_str_attr(&f, "code_version", env!("CARGO_PKG_VERSION"))?;
-        write_str_attr(&f, "git_commit", super::git_commit())?;
-        write_str_attr(&f, "config", &m.config_text)?;
-        write_str_attr(&f, "units", UNITS)?;
-        write_array_attr(&f, "lattice_shape", &m.lattice_shape.map(|n| n as u64))?;
-        write_scalar_attr(&f, "spacing", m.spacing)?;
-        write_scalar_attr(&f, "dt", m.dt)?;
-        write_scalar_attr(&f, "seed", m.seed)?;
-        write_str_attr(&f, "precision", precision_name(m.precision))?;
-        write_str_attr(&f, "backend", &m.backend)?;
-        write_str_attr(&f, "device", &m.device)?;
-        write_array_attr(&f, "background_metric", &m.background)?;
-        write_str_attr(&f, "history", &m.history.join("\n"))?;
+        self.meta.write_provenance(&f, FORMAT)?;
         let ts = f.create_group("timeseries").context("creating group /timeseries")?;
         self.rows.write_datasets(&ts)?;
         drop(ts);
-        if let (Some(grid), false) = (&m.spectra, self.spectra.names().is_empty()) {
+        if let (Some(grid), false) = (&self.meta.spectra, self.spectra.names().is_empty()) {
             super::spectra::write_group(&f, &self.spectra, grid)?;
         }
         let snaps = f.create_group("snapshots").context("creating group /snapshots")?;

@@ -1,11 +1,13 @@
-//! The XDMF sidecar `<file>.xmf` (SPEC §7): a temporal collection with one 3-D rectilinear grid per snapshot,
-//! so ParaView and VisIt open the snapshots as a time series. It references the snapshot FILES directly
-//! (relative paths), not the main file's external links.
+//! The XDMF sidecar `<file>.xdmf` (SPEC §7 names it `.xmf`; `.xdmf` is the extension every reader maps, pyvista
+//! included): a temporal collection with one 3-D rectilinear grid per snapshot, so ParaView, VisIt and pyvista
+//! open the snapshots as a time series. It references the snapshot FILES directly (relative paths), not the
+//! main file's external links.
 //!
 //! XDMF lists dimensions slowest first, (N3 N2 N1) = (z, y, x), like the HDF5 arrays; ORIGIN_DXDYDZ is given
 //! in the same (z, y, x) order. Sites are grid nodes at x = i·h. Tensor and vector components are selected
 //! from the (6|3, N3, N2, N1) datasets with HyperSlab data items; `g`, `pi` (Tensor6, order xx xy xz yy yz zz,
-//! as XDMF's) and `mom` (Vector) are also given whole, joined from their components.
+//! as XDMF's) and `mom` (Vector) are also given whole, joined from their components (read directly on a single
+//! site). Lattices with directions of one site (1-D, 2-D, one site) are 3-D grids with extent 1 there.
 use super::snapshot::SnapshotInfo;
 use super::OutputPaths;
 use crate::config::Precision;
@@ -63,14 +65,20 @@ pub fn xdmf(paths: &OutputPaths, shape: [usize; 3], spacing: f64, precision: Pre
                     slab(name, n, k)
                 );
             }
-            let args: Vec<String> = (0..n).map(|k| format!("${k}")).collect();
-            let _ = writeln!(
-                x,
-                "    <Attribute Name=\"{name}\" AttributeType=\"{kind}\" Center=\"Node\">\
-                 <DataItem ItemType=\"Function\" Function=\"JOIN({})\" Dimensions=\"{dims} {n}\">{}</DataItem></Attribute>",
-                args.join(", "),
-                (0..n).map(|k| slab(name, n, k)).collect::<String>()
-            );
+            // the whole tensor, components last as XDMF wants: JOIN of the components — except on a single site,
+            // where XDMF 2 inlines one-element arrays as numbers and its JOIN parser fails (VTK crashes), and
+            // where the dataset's C order is already (site, component)
+            let whole = if shape.iter().product::<usize>() == 1 {
+                hdf(name, &format!("{dims} {n}"))
+            } else {
+                let args: Vec<String> = (0..n).map(|k| format!("${k}")).collect();
+                format!(
+                    "<DataItem ItemType=\"Function\" Function=\"JOIN({})\" Dimensions=\"{dims} {n}\">{}</DataItem>",
+                    args.join(", "),
+                    (0..n).map(|k| slab(name, n, k)).collect::<String>()
+                )
+            };
+            let _ = writeln!(x, "    <Attribute Name=\"{name}\" AttributeType=\"{kind}\" Center=\"Node\">{whole}</Attribute>");
         }
         let _ = writeln!(x, "   </Grid>");
     }

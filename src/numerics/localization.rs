@@ -13,6 +13,7 @@
 //!   Sums over sites then become sums over blocks (Gram matrices per block) and a separable banded convolution.
 //! - c = 0: no localisation, one block (ρ ≡ 1).
 use super::lattice::Lattice;
+use super::scratch::ScratchPool;
 
 /// GC(r; c): Gaspari & Cohn (1999) Eq. (4.10), z = |r|/c.
 pub fn gaspari_cohn(r: f64, c: f64) -> f64 {
@@ -46,15 +47,15 @@ pub struct Blocks {
     pub start: Vec<usize>,
     /// per axis, the banded taper between block positions: (offset, weight) pairs with ρ_a(offset) ≠ 0
     pub band: [Vec<(isize, f64)>; 3],
+    /// the taper's work array, kept between calls
+    scratch: ScratchPool,
 }
 
 impl Blocks {
     /// Blocks for localisation half-width `c` (coordinate units; 0 = none: one block).
     pub fn new(lat: &Lattice, c: f64) -> Self {
         let h = lat.spacing;
-        let edge = if c > 0.0 { ((c / (4.0 * h)).floor() as usize).max(1) } else { usize::MAX };
-        let size: [usize; 3] = std::array::from_fn(|a| edge.min(lat.shape[a]));
-        let counts: [usize; 3] = std::array::from_fn(|a| lat.shape[a].div_ceil(size[a]));
+        let (size, counts) = Self::tiling(lat, c);
         let n = lat.sites();
         let block_of: Vec<u32> = (0..n)
             .map(|i| {
@@ -95,7 +96,19 @@ impl Blocks {
                 })
                 .collect()
         });
-        Self { counts, block_of, sites, start, band }
+        Self { counts, block_of, sites, start, band, scratch: ScratchPool::default() }
+    }
+
+    /// Block edge (sites) and block counts along each axis for half-width `c`: edge max(1, ⌊c/4h⌋).
+    fn tiling(lat: &Lattice, c: f64) -> ([usize; 3], [usize; 3]) {
+        let edge = if c > 0.0 { ((c / (4.0 * lat.spacing)).floor() as usize).max(1) } else { usize::MAX };
+        let size: [usize; 3] = std::array::from_fn(|a| edge.min(lat.shape[a]).max(1));
+        (size, std::array::from_fn(|a| lat.shape[a].div_ceil(size[a])))
+    }
+
+    /// The number of blocks [`Blocks::new`] makes, without building them (memory estimates).
+    pub fn count(lat: &Lattice, c: f64) -> usize {
+        Self::tiling(lat, c).1.iter().product()
     }
 
     pub fn len(&self) -> usize {
@@ -125,7 +138,7 @@ impl Blocks {
         }
         let [c0, c1, c2] = self.counts;
         let stride = [1, c0, c0 * c1];
-        let mut tmp = vec![0.0; nb * w];
+        let mut tmp = self.scratch.zeroed(nb * w);
         for axis in 0..3 {
             if self.band[axis].len() == 1 && self.band[axis][0] == (0, 1.0) {
                 continue;

@@ -12,6 +12,7 @@
 //! - [`MemberOps::combine`] / [`MemberOps::combine_vec`]: out(rows of block b) += α · δ(rows) · C_b.
 use super::jets::{JetMap, Mat5, J_PHI, J_PI};
 use super::localization::Blocks;
+use super::scratch::ScratchPool;
 use rayon::prelude::*;
 
 /// The stencil reach of R for an ensemble of `m` members on `n` sites.
@@ -23,6 +24,8 @@ pub struct MemberOps {
     /// for each site p, the (site x, axis a, weight w) with p a tap of D_a at x (CSR)
     in_start: Vec<usize>,
     incoming: Vec<(u32, u32, f64)>,
+    /// work arrays of O(M·n) and O(M²·blocks) reused between calls (numerics/scratch.rs)
+    pub scratch: ScratchPool,
 }
 
 /// Blocks with at least this many rows use a gathered GEMM for their Gram matrix; smaller ones rank-one updates.
@@ -60,7 +63,7 @@ impl MemberOps {
                 }
             }
         }
-        Self { jets, n, m, in_start: count, incoming }
+        Self { jets, n, m, in_start: count, incoming, scratch: ScratchPool::default() }
     }
 
     /// Length of a member array (2n·M).
@@ -114,7 +117,7 @@ impl MemberOps {
     pub fn apply_forms(&self, z: &[Mat5], d: &[f64], out: &mut [f64]) {
         let (n, m) = (self.n, self.m);
         // t_x = z_x Y_x for all members, then (Rᵀt)(p)_φ = t_p[φ] + Σ_(x,a,w) w t_x[a], (Rᵀt)(p)_π = t_p[π]
-        let mut t = vec![0.0; 5 * n * m];
+        let mut t = self.scratch.zeroed(5 * n * m);
         t.par_chunks_mut(5 * m).enumerate().for_each_init(
             || vec![0.0; 5 * m],
             |y, (x, tx)| {

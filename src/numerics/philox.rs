@@ -44,6 +44,9 @@ pub mod stream {
     pub const TOY_WIENER: u32 = 3;
     /// The initial samples of the ensemble representation's members (block = member, step = 0).
     pub const ENSEMBLE_INIT: u32 = 4;
+    /// The Brownian-bridge refinement of a step's CQ noise for sub-stepping the quantum update (block = the bridge
+    /// node's pair of blocks, numerics/brownian_bridge.rs).
+    pub const CQ_BRIDGE: u32 = 5;
 }
 
 #[inline(always)]

@@ -126,9 +126,9 @@ impl EnsembleModel {
     /// out = Γ_ρ v (v, out: 2n).
     pub fn cov_apply(&self, d: &[f64], v: &[f64], out: &mut [f64]) {
         let w = self.members() * self.blocks.len();
-        let mut g = vec![0.0; w];
+        let mut g = self.ops.scratch.zeroed(w);
         self.ops.gram_vec(&self.blocks, d, v, Rows::Both, 1.0, &mut g);
-        let mut gt = vec![0.0; w];
+        let mut gt = self.ops.scratch.zeroed(w);
         self.blocks.taper(&g, self.members(), &mut gt);
         out.iter_mut().for_each(|o| *o = 0.0);
         self.ops.combine_vec(&self.blocks, d, &gt, self.norm(), out);
@@ -139,23 +139,23 @@ impl EnsembleModel {
     pub fn symplectic_generator(&self, z: &[Mat5], d: &[f64], out: &mut [f64]) {
         let (m, nb, dv) = (self.members(), self.blocks.len(), self.cell_volume());
         let nm = self.sites() * m;
-        let mut u = vec![0.0; d.len()];
+        let mut u = self.ops.scratch.zeroed(d.len());
         self.ops.apply_forms(z, d, &mut u);
         // C^X_rs = Σ δ_r·(Xδ_s), C^Ω_rs = Σ δ_r·(Ω⁻¹δ_s) with (Ω⁻¹δ)_φ = −ΔV δ_π, (Ω⁻¹δ)_π = ΔV δ_φ; per block, tapered
-        let mut gx = vec![0.0; nb * m * m];
+        let mut gx = self.ops.scratch.zeroed(nb * m * m);
         self.ops.gram(&self.blocks, d, Rows::Both, &u, Rows::Both, 1.0, &mut gx);
-        let mut go = vec![0.0; nb * m * m];
+        let mut go = self.ops.scratch.zeroed(nb * m * m);
         self.ops.gram(&self.blocks, d, Rows::Phi, d, Rows::Pi, -dv, &mut go);
         self.ops.gram(&self.blocks, d, Rows::Pi, d, Rows::Phi, dv, &mut go);
         // member s is moved by the other half: keep C_rs only for r, s in different halves
         cross_halves(&mut gx, m);
         cross_halves(&mut go, m);
-        let mut t = vec![0.0; nb * m * m];
+        let mut t = self.ops.scratch.zeroed(nb * m * m);
         self.blocks.taper(&gx, m * m, &mut t);
         std::mem::swap(&mut gx, &mut t);
         self.blocks.taper(&go, m * m, &mut t);
         // w = Γ_ρ Ω⁻¹ δ, then u = X w, out = ½ Ω u − ½ Γ_ρ X δ
-        let mut w = vec![0.0; d.len()];
+        let mut w = self.ops.scratch.zeroed(d.len());
         self.ops.combine(&self.blocks, d, &t, self.half_norm(), &mut w);
         self.ops.apply_forms(z, &w, &mut u);
         let (phi, pi) = out.split_at_mut(nm);
@@ -168,7 +168,7 @@ impl EnsembleModel {
     pub fn hamiltonian_flow(&self, z: &[Mat5], d: &[f64], out: &mut [f64]) {
         let dv = self.cell_volume();
         let nm = self.sites() * self.members();
-        let mut u = vec![0.0; d.len()];
+        let mut u = self.ops.scratch.zeroed(d.len());
         self.ops.apply_forms(z, d, &mut u);
         let (phi, pi) = out.split_at_mut(nm);
         phi.par_iter_mut().zip(&u[nm..]).for_each(|(o, v)| *o = v / dv);
@@ -215,9 +215,9 @@ impl EnsembleModel {
             self.cov_apply(d, &v, &mut gv);
             dx.iter_mut().zip(&gv).for_each(|(a, b)| *a -= b);
             let sigma: Vec<Mat5> = per.iter().map(|q| q.2).collect();
-            let mut g = vec![0.0; d.len()];
+            let mut g = self.ops.scratch.zeroed(d.len());
             self.symplectic_generator(&sigma, d, &mut g);
-            dd.par_iter_mut().zip(&g).for_each(|(a, b)| *a += b);
+            dd.par_iter_mut().zip(&g[..]).for_each(|(a, b)| *a += b);
         }
     }
 
@@ -235,10 +235,12 @@ impl EnsembleModel {
         let h = 1.0 / steps as f64;
         let iters = midpoint_iterations(h * size);
         let n2 = xbar.len();
-        let (mut mid, mut g) = (vec![0.0; d.len()], vec![0.0; d.len()]);
+        let (mut mid, mut g) = (self.ops.scratch.zeroed(d.len()), self.ops.scratch.zeroed(d.len()));
         let (mut xm, mut v, mut gv) = (vec![0.0; n2], vec![0.0; n2], vec![0.0; n2]);
         for _ in 0..steps {
-            let (d0, x0) = (d.to_vec(), xbar.to_vec());
+            let mut d0 = self.ops.scratch.zeroed(d.len());
+            d0.copy_from_slice(d);
+            let x0 = xbar.to_vec();
             for _ in 0..iters {
                 mid.par_iter_mut().zip(d0.par_iter().zip(d.par_iter())).for_each(|(m, (a, b))| *m = 0.5 * (a + b));
                 xm.iter_mut().zip(x0.iter().zip(xbar.iter())).for_each(|(m, (a, b))| *m = 0.5 * (a + b));

@@ -63,6 +63,17 @@ pub struct Coeffs {
     pub vacuum: Mat5,
 }
 
+/// A conditioning prepared at one Γ ([`GaussianModel::conditioning`]).
+#[derive(Debug, Clone)]
+pub struct Conditioning {
+    /// the noise forms b_x = Σ_I ξ_I ã_I, ξ = 𝒟⁻¹dW
+    pub forms: Vec<Mat5>,
+    /// largest |λ| of Γ_loc^½ b_x Γ_loc^½ over sites
+    pub size: f64,
+    /// largest −λ (the escape rate of the Riccati flow)
+    pub escape: f64,
+}
+
 /// Per-site quantum contributions to the diagnostics.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SiteQuantum {
@@ -260,19 +271,48 @@ impl GaussianModel {
     pub fn conditioning_strength(&self, b: &[Mat5], gamma: &[f64]) -> (f64, f64) {
         conditioning_strength_local(b, &self.local_covs(gamma))
     }
+
+    /// The drift's stiffness ρ at (x̄, Γ): the largest eigenvalue over sites of Γ_loc^½ σ_x Γ_loc^½, the rate of the
+    /// Riccati term −ΓRᵀσRΓ of the drift (the information rate of the conditioning; docs/quantum.md §4). A drift
+    /// over h integrated by RK4 keeps the pure states pure to O((ρh)⁵) per step; the sub-stepping controller keeps
+    /// ρh ≤ τ (numerics/substep.rs). Zero without coupling.
+    pub fn drift_stiffness(&self, c: &Coeffs, xbar: &[f64], gamma: &[f64]) -> f64 {
+        if self.params.diffusion == 0.0 {
+            return 0.0;
+        }
+        let loc = self.local_covs(gamma);
+        let sigma: Vec<Mat5> = self.site_forms(c, &loc, &loc, xbar).into_iter().map(|f| f.2).collect();
+        conditioning_strength_local(&sigma, &loc).0
+    }
+
+    /// The conditioning on the increments `dw` at Γ: the noise forms b_x and their strength (largest |λ|, largest
+    /// escape rate) of [`Self::conditioning_strength`].
+    pub fn conditioning(&self, c: &Coeffs, dw: &[f64], gamma: &[f64]) -> Conditioning {
+        let forms = self.noise_forms(c, dw);
+        let (size, escape) = self.conditioning_strength(&forms, gamma);
+        Conditioning { forms, size, escape }
+    }
+
     /// The noise flow over one step: the exact flow (to RK4 accuracy in s ∈ [0, 1], [`noise_substeps`] sub-steps)
     /// of the noise vector field frozen at this step's increments. Composed with the Stratonovich drift this is a
     /// Lie splitting of the Stratonovich SDE (docs/quantum.md §4). The GPU twin records the same sub-steps
     /// (backend/gpu/dense_field.rs).
     pub fn noise_flow(&self, c: &Coeffs, dw: &[f64], xbar: &mut [f64], gamma: &mut [f64]) -> anyhow::Result<()> {
+        let cond = self.conditioning(c, dw, gamma);
+        check_conditioning(cond.escape)?;
+        self.conditioning_flow(&cond, xbar, gamma);
+        Ok(())
+    }
+
+    /// The flow of the noise field of `cond` (computed at this Γ by [`Self::conditioning`]) over s ∈ [0, 1]: RK4 in
+    /// s with [`noise_substeps`] sub-steps.
+    pub fn conditioning_flow(&self, cond: &Conditioning, xbar: &mut [f64], gamma: &mut [f64]) {
         use crate::numerics::rk4::{combine_f64, STAGES};
         let d = self.dim();
-        let b = self.noise_forms(c, dw);
-        let (size, escape) = self.conditioning_strength(&b, gamma);
-        check_conditioning(escape)?;
+        let b = &cond.forms;
         let mut q = vec![0.0; d * d];
-        self.jets.scatter_omega(&b, 0.25, &mut q);
-        let m = noise_substeps(size);
+        self.jets.scatter_omega(b, 0.25, &mut q);
+        let m = noise_substeps(cond.size);
         let h = 1.0 / m as f64;
         let (mut kx, mut kg) = (vec![0.0; d], vec![0.0; d * d]);
         let (mut ax, mut ag) = (vec![0.0; d], vec![0.0; d * d]);
@@ -286,22 +326,18 @@ impl GaussianModel {
                         1 | 3 => (&u1x, &u1g),
                         _ => (&u2x, &u2g),
                     };
-                    self.noise_field(&b, &q, ix, ig, &mut kx, &mut kg);
+                    self.noise_field(b, &q, ix, ig, &mut kx, &mut kg);
                 }
                 let (nx, ng) = if st.index == 1 { (&mut u2x, &mut u2g) } else { (&mut u1x, &mut u1g) };
                 combine_f64(&st, h, &kx, xbar, &mut ax, nx);
                 combine_f64(&st, h, &kg, gamma, &mut ag, ng);
             }
         }
-        Ok(())
     }
 
-    /// One step with the metric frozen at the coefficients `c`: the RK4 of the Stratonovich drift over dt (the
-    /// same fused stages and arithmetic as the stepper, numerics/rk4.rs), then the noise flow of the increments
-    /// `dw` (component-major 6n; None: no noise). With a frozen metric this is exactly what the CPU stepper
-    /// does to (x̄, Γ) (tests/dense_quantum.rs checks it bit for bit); tests use it to drive the scheme with
-    /// given noise paths.
-    pub fn step_frozen(&self, c: &Coeffs, xbar: &mut [f64], gamma: &mut [f64], dt: f64, dw: Option<&[f64]>) -> anyhow::Result<()> {
+    /// The RK4 of the Stratonovich drift over `dt` with the metric frozen at the coefficients `c` (the same fused
+    /// stages and arithmetic as the stepper, numerics/rk4.rs).
+    pub fn drift_rk4(&self, c: &Coeffs, xbar: &mut [f64], gamma: &mut [f64], dt: f64) {
         use crate::numerics::rk4::{combine_f64, STAGES};
         let n = self.sites();
         let d = 2 * n;
@@ -321,6 +357,15 @@ impl GaussianModel {
             combine_f64(&st, dt, &kx, xbar, &mut ax, nx);
             combine_f64(&st, dt, &kg, gamma, &mut ag, ng);
         }
+    }
+
+    /// One unrefined step with the metric frozen at the coefficients `c`: [`Self::drift_rk4`] over dt, then the
+    /// noise flow of the increments `dw` (component-major 6n; None: no noise). This is the plain Lie step the
+    /// stepper takes when the sub-stepping controller does not refine it (backend/cpu/dense_field.rs
+    /// `step_frozen_adaptive` is the stepper's step including the refinement); tests use it to drive the scheme
+    /// with given noise paths.
+    pub fn step_frozen(&self, c: &Coeffs, xbar: &mut [f64], gamma: &mut [f64], dt: f64, dw: Option<&[f64]>) -> anyhow::Result<()> {
+        self.drift_rk4(c, xbar, gamma, dt);
         if let Some(dw) = dw {
             self.noise_flow(c, dw, xbar, gamma)?;
         }

@@ -3,6 +3,7 @@ pub mod adm_rhs;
 pub mod classical_statistical; // issue 13: the ensemble with a non-quadratic potential
 pub mod constraints;
 pub mod cq_noise;
+pub mod cq_regime;
 pub mod ensemble_dynamics;
 pub mod fourier_dynamics;
 pub mod gauge;

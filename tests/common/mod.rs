@@ -53,6 +53,7 @@ impl Setup {
             quantum: None,
             representation: cqgrav::config::Representation::None,
             ensemble: Default::default(),
+            substep_tolerance: cqgrav::config::DEFAULT_SUBSTEP_TOLERANCE,
         }
     }
 }
@@ -373,4 +374,31 @@ pub fn twin_within(s: StepperSetup, init: &State, steps: u64, tol: f64, label: &
     println!("{label}, {steps} steps: GPU ({:?}) vs CPU f64 worst {worst:.2e} (δg, π, N, φ̄, π̄_φ, quantum: {})", s.precision, fmt_differences(&r));
     assert!(worst <= tol, "{label}: GPU and CPU differ by {worst:.2e} > {tol:.0e}: {r:?}");
     Some((gpu, cpu))
+}
+
+/// A `dense` stepper setup without a config file: flat metric and background, geodesic lapse, no dissipation,
+/// white tensor noise with the quantum parameters `q`, metric frozen or not, the default sub-stepping tolerance.
+pub fn dense_setup(lat: Lattice, order: u32, dt: f64, q: cqgrav::physics::gaussian_forms::QuantumParams, seed: u64, frozen: bool) -> StepperSetup {
+    use cqgrav::state::FLAT;
+    StepperSetup {
+        lattice: lat,
+        stencil: Stencil::new(order),
+        dissipation: 0.0,
+        params: RhsParams { lambda: 0.0, mass: q.mass, potential: Default::default(), lapse: Lapse::Geodesic, background: FLAT },
+        dt,
+        precision: Precision::F64,
+        background: FLAT,
+        noise: cqgrav::physics::cq_noise::NoiseParams {
+            diffusion: q.diffusion,
+            beta: q.beta,
+            kind: cqgrav::config::NoiseKind::Tensor,
+            correlation_length: 0.0,
+            seed,
+        },
+        drift: !frozen,
+        quantum: Some(q),
+        representation: cqgrav::config::Representation::Dense,
+        ensemble: Default::default(),
+        substep_tolerance: cqgrav::config::DEFAULT_SUBSTEP_TOLERANCE,
+    }
 }

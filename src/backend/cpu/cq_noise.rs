@@ -27,9 +27,51 @@ pub const NSTAT: usize = 4;
 /// two normals of block 1 are not used).
 #[inline]
 pub fn site_normals<T: Real>(seed: u64, site: u32, step: u64) -> [T; 6] {
-    let a = philox::normals4(philox::draw(seed, site, 0, step, stream::CQ_NOISE));
-    let b = philox::normals4(philox::draw(seed, site, 1, step, stream::CQ_NOISE));
+    normals6(seed, site, 0, step, stream::CQ_NOISE)
+}
+
+/// Six standard normals from blocks `block` and `block + 1` of stream `kind` (the last two normals of the second
+/// block are not used).
+#[inline]
+fn normals6<T: Real>(seed: u64, site: u32, block: u32, step: u64, kind: u32) -> [T; 6] {
+    let a = philox::normals4(philox::draw(seed, site, block, step, kind));
+    let b = philox::normals4(philox::draw(seed, site, block + 1, step, kind));
     [a[0], a[1], a[2], a[3], b[0], b[1]]
+}
+
+/// The fresh draw ζ_j that refines node j of step `step`'s increments into its halves (numerics/brownian_bridge.rs):
+/// the white-noise increment of SPEC §3 over the node's duration h at each site's metric and lapse at the start of
+/// the step, `geometry(i)` = (g_ab, N), in f64 from Philox stream `CQ_BRIDGE` (blocks of the node). Component-major
+/// (6n), like the step's increments. White noise only (ℓ > 0 has no quantum field).
+pub fn bridge_draw(
+    params: &NoiseParams,
+    lattice: &Lattice,
+    step: u64,
+    node: u32,
+    h: f64,
+    geometry: impl Fn(usize) -> ([f64; 6], f64) + Sync,
+) -> Vec<f64> {
+    debug_assert_eq!(params.correlation_length, 0.0, "the bridge refines white noise");
+    let n = lattice.sites();
+    let dv = lattice.cell_volume();
+    let scale = [1.0 / dv.sqrt(), 1.0 / (2.0 * dv).sqrt()];
+    let amp = (params.diffusion * h).sqrt();
+    let block = crate::numerics::brownian_bridge::node_block(node);
+    let vals: Vec<[f64; 6]> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let (g, lapse) = geometry(i);
+            let zeta = white_tensor(normals6(params.seed, i as u32, block, step, stream::CQ_BRIDGE), scale);
+            site_increment(&g, lapse, amp, params.beta, params.trace_only(), &zeta)
+        })
+        .collect();
+    let mut out = vec![0.0; 6 * n];
+    for (i, v) in vals.iter().enumerate() {
+        for k in 0..6 {
+            out[k * n + i] = v[k];
+        }
+    }
+    out
 }
 
 /// Pass 1: the white tensor field ζ (SoA, component k of site i at k·n + i).

@@ -291,9 +291,9 @@ impl QuantumField for EnsembleField {
         }
     }
 
-    fn condition(&mut self, dw: &[f64], xbar: &mut [f64]) -> anyhow::Result<()> {
+    fn condition(&mut self, noise: &crate::backend::quantum::StepNoise<'_>, xbar: &mut [f64]) -> anyhow::Result<()> {
         let c = self.start.as_ref().expect("condition() after a step's stage 0");
-        self.report.substeps = self.model.noise_flow(c, dw, xbar, &mut self.dy)?;
+        self.report.substeps = self.model.noise_flow(c, noise.increments, xbar, &mut self.dy)?;
         Ok(())
     }
 

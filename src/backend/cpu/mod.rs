@@ -122,7 +122,8 @@ impl<T: Real> Stepper for CpuStepper<T> {
                     let dw: Vec<f64> = nz.increments().iter().map(|x| x.as_f64()).collect();
                     let r = crate::state::var::PHI * n..(crate::state::var::PI_PHI + 1) * n;
                     let mut xbar: Vec<f64> = self.y[r.clone()].iter().map(|x| x.as_f64()).collect();
-                    q.condition(&dw, &mut xbar).map_err(|e| e.context(format!("at step {} → {}", self.step, self.step + 1)))?;
+                    let noise = super::quantum::StepNoise { increments: &dw, step: self.step };
+                    q.condition(&noise, &mut xbar).map_err(|e| e.context(format!("at step {} → {}", self.step, self.step + 1)))?;
                     self.y[r].iter_mut().zip(&xbar).for_each(|(y, x)| *y = T::c(*x));
                 }
             }
@@ -183,6 +184,9 @@ impl<T: Real> Stepper for CpuStepper<T> {
         })
     }
     // ---- end CQ noise ----
+    fn quantum_report(&mut self) -> super::quantum::QuantumStepReport {
+        self.quantum.report()
+    }
     fn description(&self) -> String {
         format!("cpu ({} threads, {})", rayon::current_num_threads(), std::any::type_name::<T>())
     }

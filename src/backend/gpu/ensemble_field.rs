@@ -97,6 +97,8 @@ pub struct GpuEnsembleField {
     cond_pre: Vec<Op>,
     /// one fixed-point pass of the implicit midpoint (the host repeats it), and its sub-step start/end copies
     pass: Vec<Op>,
+    /// the last step's report (the noise flow's sub-steps, as the CPU's `noise_flow` returns)
+    report: crate::backend::quantum::QuantumStepReport,
 }
 
 impl GpuEnsembleField {
@@ -158,6 +160,9 @@ impl GpuEnsembleField {
         // parameters
         let mut pu = params_u(setup, &STAGES[0]).to_vec();
         pu.push((25 * n) as u32);
+        // conditioning_strength reads the forms at fb[x·pu[9] + pu[10] ..] (stride 25, offset 0 for the noise forms);
+        // pu[9], pu[10] of the shared block belong to the fourier kernels, so it gets its own block
+        let pu_strength = ctx.storage_buffer("ensemble pu (noise forms)", &[&pu[..], &[25, 0]].concat())?;
         let pu = ctx.storage_buffer("ensemble pu", &pu)?;
         let pr = reals("ensemble pr", &dense_params_r(setup, &q))?;
         let eu = ku("ensemble eu", &[m as u32, nb as u32, blocks.counts[0] as u32, blocks.counts[1] as u32, blocks.counts[2] as u32])?;
@@ -347,7 +352,7 @@ impl GpuEnsembleField {
         if let Some(dw) = f.dw {
             cond_pre.push(op(K::NoiseForms, &[&pu, &sc[0], dw, &fb], n));
             cond_pre.push(op(K::LocalCov, &[&pu, &pr, &eu, &loc_members, &r_norm, &dy, &dummy, &dummy, &loc], n));
-            cond_pre.push(op(K::Strength, &[&pu, &loc, &fb, &strength], n));
+            cond_pre.push(op(K::Strength, &[&pu_strength, &loc, &fb, &strength], n));
             // one fixed-point pass: mid = ½(d₀ + d), x_m = ½(x₀ + x̄); g = G_B(mid) mid; d = d₀ + h g; x̄ = x₀ − h Γ_ρ(mid) B x_m
             let (d0, mid) = (&du1, &du2);
             let ax = |label: &str, count: usize| ku(label, &[count as u32]);
@@ -381,6 +386,7 @@ impl GpuEnsembleField {
             drift_post,
             cond_pre,
             pass,
+            report: Default::default(),
         })
     }
 
@@ -432,7 +438,7 @@ impl GpuQuantumField for GpuEnsembleField {
 
     /// The noise flow (after [`Self::record_conditioning_prep`] has run): the strengths read back and checked as
     /// on the CPU, then `flow_substeps` sub-steps of `midpoint_iterations` fixed-point passes each.
-    fn condition(&mut self, ctx: &GpuContext, y: &wgpu::Buffer) -> anyhow::Result<()> {
+    fn condition(&mut self, ctx: &GpuContext, y: &wgpu::Buffer, _step: u64) -> anyhow::Result<()> {
         let v = ctx.read_reals(&self.strength, 2 * self.n, self.precision)?;
         let (size, escape) = v.chunks(2).fold((0.0f64, 0.0f64), |a, c| (a.0.max(c[0]), a.1.max(c[1])));
         anyhow::ensure!(
@@ -441,6 +447,7 @@ impl GpuQuantumField for GpuEnsembleField {
         );
         check_conditioning(escape)?;
         let steps = flow_substeps(size);
+        self.report.substeps = steps as u32;
         let h = 1.0 / steps as f64;
         let iters = midpoint_iterations(h * size);
         ctx.write_buffer::<u8>(&self.flow_h[0], 0, &to_device(&[1.0, h], self.precision))?;
@@ -459,6 +466,10 @@ impl GpuQuantumField for GpuEnsembleField {
         encoder.copy_buffer_to_buffer(&self.xy, 0, y, off, len);
         ctx.submit(encoder);
         Ok(())
+    }
+
+    fn report(&self) -> crate::backend::quantum::QuantumStepReport {
+        self.report
     }
 
     fn download(&self, ctx: &GpuContext) -> anyhow::Result<QuantumData> {

@@ -75,6 +75,8 @@ pub struct GpuFourierField {
     drift_post: Vec<KernelOp>,
     cond_pre: Vec<KernelOp>,
     flow: Vec<KernelOp>,
+    /// the last step's report (the noise flow's RK4 sub-steps, as the CPU's `noise_flow` returns)
+    report: crate::backend::quantum::QuantumStepReport,
 }
 
 impl GpuFourierField {
@@ -222,7 +224,7 @@ impl GpuFourierField {
             flow.push(op(K::Dft, &[&pu, &pass[3], &tw, &tmp1, &tmp2], n));
             flow.push(op(K::Dft, &[&pu, &inv_add, &tw, &tmp2, &xy], n));
         }
-        Ok(Box::new(Self { n, shape: lat.shape, precision: p, kernels, gy, qrhs, xy, noise, strength, drift_pre, drift_post, cond_pre, flow }))
+        Ok(Box::new(Self { n, shape: lat.shape, precision: p, kernels, gy, qrhs, xy, noise, strength, drift_pre, drift_post, cond_pre, flow, report: Default::default() }))
     }
 
     fn record(&self, encoder: &mut wgpu::CommandEncoder, ops: &[KernelOp]) {
@@ -256,10 +258,11 @@ impl GpuQuantumField for GpuFourierField {
 
     /// The noise flow of the step (after [`Self::record_conditioning_prep`] has run): checks the strength as the CPU
     /// does, then records and submits the flow per momentum, the change of x̄ and its copy back into the state.
-    fn condition(&mut self, ctx: &GpuContext, y: &wgpu::Buffer) -> anyhow::Result<()> {
+    fn condition(&mut self, ctx: &GpuContext, y: &wgpu::Buffer, _step: u64) -> anyhow::Result<()> {
         let s = ctx.read_reals(&self.strength, 2, self.precision)?;
         check_conditioning(s[1])?;
         let m = noise_substeps(s[0]);
+        self.report.substeps = m as u32;
         ctx.write_buffer::<u8>(&self.noise, 6 * if self.precision == Precision::F64 { 8 } else { 4 }, &to_device(&[m as f64], self.precision))?;
         let mut encoder = ctx.encoder("fourier noise flow");
         self.record(&mut encoder, &self.flow);
@@ -267,6 +270,10 @@ impl GpuQuantumField for GpuFourierField {
         encoder.copy_buffer_to_buffer(&self.xy, 0, y, off, len);
         ctx.submit(encoder);
         Ok(())
+    }
+
+    fn report(&self) -> crate::backend::quantum::QuantumStepReport {
+        self.report
     }
 
     /// Γ_k in f64.

@@ -150,7 +150,7 @@ impl GpuStepper {
         self.record_step(&mut encoder);
         self.quantum.record_conditioning_prep(&mut encoder, &self.y);
         self.ctx.submit(encoder);
-        self.quantum.condition(&self.ctx, &self.y).map_err(|e| e.context(format!("at step {} → {}", self.step, self.step + 1)))?;
+        self.quantum.condition(&self.ctx, &self.y, self.step).map_err(|e| e.context(format!("at step {} → {}", self.step, self.step + 1)))?;
         self.step += 1;
         Ok(())
     }
@@ -318,6 +318,9 @@ impl Stepper for GpuStepper {
 
     fn setup(&self) -> &StepperSetup {
         &self.setup
+    }
+    fn quantum_report(&mut self) -> super::quantum::QuantumStepReport {
+        self.quantum.report()
     }
     fn description(&self) -> String {
         format!("gpu: {} ({:?})", self.ctx.describe(), self.setup.precision)

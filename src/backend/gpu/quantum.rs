@@ -27,8 +27,12 @@ pub trait GpuQuantumField {
     /// After the noise is added to π^ab (state buffer `y`): what the conditioning needs recorded in the step's
     /// command buffer.
     fn record_conditioning_prep(&self, encoder: &mut wgpu::CommandEncoder, y: &wgpu::Buffer);
-    /// The conditioning of the step just submitted (may read back a few numbers and submit more work).
-    fn condition(&mut self, ctx: &GpuContext, y: &wgpu::Buffer) -> anyhow::Result<()>;
+    /// The conditioning of step `step` just submitted (may read back a few numbers and submit more work).
+    fn condition(&mut self, ctx: &GpuContext, y: &wgpu::Buffer, step: u64) -> anyhow::Result<()>;
+    /// What the last step's quantum update did (backend/quantum.rs).
+    fn report(&self) -> crate::backend::quantum::QuantumStepReport {
+        Default::default()
+    }
     /// The fluctuations in f64 (checkpoint arrays).
     fn download(&self, ctx: &GpuContext) -> anyhow::Result<QuantumData>;
     fn upload(&self, ctx: &GpuContext, q: &QuantumData) -> anyhow::Result<()>;
@@ -47,7 +51,7 @@ impl GpuQuantumField for GpuClassicalField {
         false
     }
     fn record_conditioning_prep(&self, _: &mut wgpu::CommandEncoder, _: &wgpu::Buffer) {}
-    fn condition(&mut self, _: &GpuContext, _: &wgpu::Buffer) -> anyhow::Result<()> {
+    fn condition(&mut self, _: &GpuContext, _: &wgpu::Buffer, _: u64) -> anyhow::Result<()> {
         Ok(())
     }
     fn download(&self, _: &GpuContext) -> anyhow::Result<QuantumData> {
