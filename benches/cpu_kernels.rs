@@ -60,6 +60,7 @@ fn buffers<T: Real>(s: &StepperSetup, state: &State) -> Buffers<T> {
         params: RhsParams {
             lambda: T::c(s.params.lambda),
             mass: T::c(s.params.mass),
+            potential: s.params.potential.cast(),
             lapse: s.params.lapse,
             background: s.background.map(T::c),
         },
@@ -103,7 +104,7 @@ fn bench_t<T: Real>(c: &mut Criterion, p: Precision) {
         g.bench_function(id("diagnostics"), |bench| {
             bench.iter(|| {
                 let (cols, fields) =
-                    all_site_values(&b.fd, &lat, &b.params.background, black_box(&b.y), b.params.lambda, b.params.mass);
+                    all_site_values(&b.fd, &lat, &b.params.background, black_box(&b.y), b.params.lambda, b.params.mass, &b.params.potential);
                 black_box(fields);
                 reduce_columns(&cols)
             })

@@ -33,6 +33,7 @@ fn writer(path: &Path) -> OutputWriter {
         background: [1.0, 0.0, 0.0, 1.0, 0.0, 1.0],
         history: vec![history_line("bench", 0, "bench")],
         run_id: new_run_id(),
+        spectra: None,
     };
     let paths = OutputPaths::new(path);
     OutputWriter::create(lock_new_output(&paths, false).unwrap(), &paths, meta, Duration::from_secs(3600), false)

@@ -66,6 +66,7 @@ fn hdf5_writes(c: &mut Criterion) {
                 background: state.background,
                 history: vec!["bench".into()],
                 run_id: "0123456789abcdef".into(),
+                spectra: None,
             };
             g.bench_function(BenchmarkId::new("snapshot_write", format!("{pn}_{n}^3")), |b| b.iter(|| snap.write(&path, &meta).unwrap()));
         }
@@ -76,6 +77,7 @@ fn hdf5_writes(c: &mut Criterion) {
             seed: 1,
             config_text: config::DEFAULT_TOML.to_owned(),
             timeseries_rows: 100,
+            spectra_rows: 0,
             snapshots: Vec::new(),
             history: vec!["bench".into()],
             run_id: "0123456789abcdef".into(),

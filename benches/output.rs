@@ -54,6 +54,7 @@ fn writer(dir: &Path, setup: &StepperSetup, loaded: &config::LoadedConfig, p: Pr
         background: setup.background,
         history: vec![history_line("bench", 0, "bench")],
         run_id: new_run_id(),
+        spectra: None,
     };
     let paths = OutputPaths::new(&dir.join("run.h5"));
     let lock = lock_new_output(&paths, false).expect("a new output");

@@ -25,7 +25,7 @@ fn lapse_hessian(gam: array<array<real, 6>, 3>, dn: array<real, 3>, ddn: array<r
     return out;
 }
 
-fn adm_rhs(s: SiteData, lambda: real, mass: real, lapse_kind: u32) -> array<real, 15> {
+fn adm_rhs(s: SiteData, lambda: real, mass: real, u: array<real, 9>, lapse_kind: u32) -> array<real, 15> {
     let half = real(0.5);
     let two = real(2.0);
     let n = s.lapse;
@@ -45,7 +45,7 @@ fn adm_rhs(s: SiteData, lambda: real, mass: real, lapse_kind: u32) -> array<real
     let hess_up = sandwich(ginv, hess);
     let lap_n = contract(ginv, hess);
 
-    let stress = scalar_stress(ginv, sqrtg, s.phi, s.pi_phi, s.dphi, mass);
+    let stress = scalar_stress(ginv, sqrtg, s.phi, s.pi_phi, s.dphi, mass, u);
 
     var out: array<real, 15>;
     let kin = half * n * isg * (pipi - half * trpi * trpi);
@@ -60,6 +60,6 @@ fn adm_rhs(s: SiteData, lambda: real, mass: real, lapse_kind: u32) -> array<real
     let trace_k = -half * trpi * isg;
     out[V_LAPSE] = lapse_rhs(lapse_kind, n, trace_k);
     out[V_PHI] = n * s.pi_phi / sqrtg;
-    out[V_PIPHI] = s.div_flux - n * sqrtg * mass * mass * s.phi;
+    out[V_PIPHI] = s.div_flux - n * sqrtg * mass * mass * s.phi - n * sqrtg * poly_d1(u, s.phi);
     return out;
 }

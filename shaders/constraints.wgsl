@@ -1,6 +1,6 @@
 // Hamiltonian and momentum constraints at one site, with the absolute sums of their terms (SPEC §5).
 // Twin: src/physics/constraints.rs.
-//   𝓗 = (π_ab π^ab − ½ π²)/√g − √g R + 2Λ√g + Ĥ_m;   𝓗_a = −2 g_ac (∂_b π^bc + Γ^c_bd π^bd) + π_φ ∂_aφ
+//   𝓗 = (π_ab π^ab − ½ π²)/√g − √g R + 2Λ√g + Ĥ_m (with √g U(φ));   𝓗_a = −2 g_ac (∂_b π^bc + Γ^c_bd π^bd) + π_φ ∂_aφ
 
 struct ConstraintData {
     g: array<real, 6>,
@@ -23,11 +23,11 @@ struct SiteConstraints {
     sqrtg: real,
 }
 
-fn energy_density(ginv: array<real, 6>, sqrtg: real, phi: real, pi_phi: real, dphi: array<real, 3>, mass: real) -> real {
-    return real(0.5) * (pi_phi * pi_phi / sqrtg + sqrtg * grad_sq(ginv, dphi) + sqrtg * mass * mass * phi * phi);
+fn energy_density(ginv: array<real, 6>, sqrtg: real, phi: real, pi_phi: real, dphi: array<real, 3>, mass: real, u: array<real, 9>) -> real {
+    return real(0.5) * (pi_phi * pi_phi / sqrtg + sqrtg * grad_sq(ginv, dphi) + sqrtg * mass * mass * phi * phi) + sqrtg * poly_value(u, phi);
 }
 
-fn site_constraints(c_in: ConstraintData, lambda: real, mass: real) -> SiteConstraints {
+fn site_constraints(c_in: ConstraintData, lambda: real, mass: real, u: array<real, 9>) -> SiteConstraints {
     var c = c_in;
     let half = real(0.5);
     let two = real(2.0);
@@ -39,7 +39,7 @@ fn site_constraints(c_in: ConstraintData, lambda: real, mass: real) -> SiteConst
     let rr = ricci(ginv, c.dg);
     let potential = -sqrtg * contract(ginv, rr.ric);
     let cosmo = two * lambda * sqrtg;
-    let matter = energy_density(ginv, sqrtg, c.phi, c.pi_phi, c.dphi, mass);
+    let matter = energy_density(ginv, sqrtg, c.phi, c.pi_phi, c.dphi, mass, u);
     var out: SiteConstraints;
     out.ham = kinetic + potential + cosmo + matter;
     out.ham_abs = abs(kinetic) + abs(potential) + abs(cosmo) + abs(matter);

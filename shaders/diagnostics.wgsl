@@ -40,7 +40,7 @@ fn site_values(i: u32) -> array<real, 13> {
     d.phi = u_in[V_PHI * n + i];
     d.pi_phi = u_in[V_PIPHI * n + i];
     d.dphi = gradient_in(V_PHI, c);
-    let s = site_constraints(d, pr[P_LAMBDA], pr[P_MASS]);
+    let s = site_constraints(d, pr[P_LAMBDA], pr[P_MASS], potential_coeffs());
     let lapse = u_in[V_LAPSE * n + i];
     let half = real(0.5);
     let mom2 = s.mom[0] * s.mom[0] + s.mom[1] * s.mom[1] + s.mom[2] * s.mom[2];

@@ -69,7 +69,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     s.ddlapse = hessian_in(V_LAPSE, c);
     s.dphi = gradient_in(V_PHI, c);
     s.div_flux = flux_divergence(c);
-    var rhs = adm_rhs(s, pr[P_LAMBDA], pr[P_MASS], pu[5]);
+    var rhs = adm_rhs(s, pr[P_LAMBDA], pr[P_MASS], potential_coeffs(), pu[5]);
 
     let stage = pu[6];
     let wdt = pr[P_WDT];

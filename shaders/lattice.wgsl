@@ -6,6 +6,8 @@
 //       frozen metric; evolve_stage.wgsl) | dense kernels: 8 = offset of the vacuum block Γvac in `loc` (25n)
 //   pr: 0..5 = c1 | 5..10 = c2 | 10..17 = KO weights | 17 = 1/(d1 h) | 18 = 1/(d2 h²) | 19 = 1/(d1 h)²
 //       | 20 = KO scale (−1)^(r+1) σ/(2^(2r) h) | 21 = Λ | 22 = m | 23 = w·dt | 24 = c·dt | 25..31 = ḡ_ab
+//       | evolve_stage, diagnostics: 32..41 = c_0 … c_8 of U(φ) (scalar_field.wgsl `poly_*`; the dense kernels'
+//       block starts at 32 instead, jets.wgsl)
 
 const NVARS: u32 = 15u;
 const V_G: u32 = 0u;
@@ -26,6 +28,7 @@ const P_MASS: u32 = 22u;
 const P_WDT: u32 = 23u;
 const P_CDT: u32 = 24u;
 const P_BG: u32 = 25u;
+const P_POLY: u32 = 32u;
 
 fn n_sites() -> u32 {
     return pu[0] * pu[1] * pu[2];

@@ -223,6 +223,7 @@ pub fn diagnostics(state: &State, setup: &StepperSetup) -> Diagnostics {
         &state.data,
         setup.params.lambda,
         setup.params.mass,
+        &setup.params.potential,
         &q.as_ref().map(|q| q.iter().map(|s| s.constraint_terms()).collect::<Vec<_>>()).unwrap_or_default(),
     );
     let mut d = finish(&reduce_columns(&cols), &state.lattice, state.t, state.step);
@@ -258,7 +259,7 @@ pub fn constraint_field_values(state: &State, setup: &StepperSetup) -> Constrain
         .map(|q| q.iter().map(|s| s.constraint_terms()).collect())
         .unwrap_or_default();
     let (_, [ham, mx, my, mz]) =
-        all_site_values_quantum(&fd, &state.lattice, &state.background, &state.data, setup.params.lambda, setup.params.mass, &q);
+        all_site_values_quantum(&fd, &state.lattice, &state.background, &state.data, setup.params.lambda, setup.params.mass, &setup.params.potential, &q);
     ConstraintFields { ham, mom: [mx, my, mz] }
 }
 

@@ -13,11 +13,13 @@ pub mod backend;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod cosmology; // issue 13: initial fluctuations, CQ vs semiclassical
 pub mod diagnostics;
 pub mod ensemble; // issue 4: realisations (`cqgrav run --realizations R`)
 pub mod gpu;
 pub mod io;
 pub mod numerics;
 pub mod physics;
+pub mod spectra; // issue 13: power spectra (SPEC §11)
 pub mod state;
 pub mod toy; // issue 14: the paper's qubit and oscillator coupled to a classical particle (SPEC §12)

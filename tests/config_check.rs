@@ -105,14 +105,14 @@ fn default_example_passes() {
 fn example_configs_pass() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/examples");
     let mut n = 0;
-    for name in ["minkowski", "linear-wave", "gauge-wave", "frw", "frw-lattice"] {
+    for name in ["minkowski", "linear-wave", "gauge-wave", "frw", "inflaton_end", "lambda_phi4_preheating", "minkowski_heating", "frw-lattice"] {
         let p = dir.join(format!("{name}.toml"));
         let out = check_path(Some(&p), &[]);
         assert!(out.ok, "{name}: {}", out.text);
         assert!(!out.text.contains("warning"), "{name} has warnings: {}", out.text);
         n += 1;
     }
-    assert_eq!(n, 5);
+    assert_eq!(n, 8);
 }
 
 #[test]
@@ -433,4 +433,34 @@ fn correlation_lengths_beyond_the_box_are_refused() {
     // at the box length it is allowed (homogeneous noise), with the wrap-around warning
     let out = check_text(&format!("{BASE}\n[cq]\ndiffusion = 1e-6\ncorrelation_length = 1.6\n"), &[]);
     assert!(out.ok && out.text.contains("warning: cq.correlation_length"), "{}", out.text);
+}
+
+/// Issue 13: the potential, the fluctuations' cutoff and the spectra interval are validated, each refusal naming its
+/// key and the way out (docs/cosmology.md §1–§2).
+#[test]
+fn potential_cutoff_and_spectra_keys() {
+    let frw = BASE.replace("kind = \"minkowski\"", "kind = \"frw\"\nphi = 0.5");
+    let with = |matter: &str, extra: &str| format!("{frw}[matter]\nmass = 1.0\n{matter}\n{extra}");
+    let ok = check_text(&with("quartic_coupling = 0.1\nrepresentation = \"ensemble\"\nmembers = 8", "[run]\nbackend = \"cpu\""), &[]);
+    assert!(ok.ok, "{}", ok.text);
+    rejected(&check_text(&with("quartic_coupling = 0.1\nrepresentation = \"dense\"", ""), &[]), &["matter.potential", "ensemble"]);
+    rejected(&check_text(&with("potential = [0.0, 0.0, 0.0, 0.1]\nrepresentation = \"fourier\"", ""), &[]), &["matter.potential", "quadratic"]);
+    rejected(
+        &check_text(&with("quartic_coupling = 0.1\nrepresentation = \"ensemble\"\nmembers = 8", "[cq]\ndiffusion = 1.0\n[run]\nbackend = \"cpu\""), &[]),
+        &["cq.diffusion", "classical-statistical"],
+    );
+    rejected(&check_text(&with("quartic_coupling = 0.1\nrepresentation = \"ensemble\"\nmembers = 8", "[run]\nbackend = \"gpu\""), &[]), &["run.backend", "CPU"]);
+    rejected(&check_text(&with("potential = [0, 0, 0, 0, 0, 0, 0, 0, 0, 1.0]", ""), &[]), &["matter.potential", "at most 9"]);
+    rejected(&check_text(&with("quartic_coupling = nan", ""), &[]), &["matter.quartic_coupling"]);
+    let warned = check_text(&with("potential = [0.0, 0.0, 0.0, 0.1]", ""), &[]);
+    assert!(warned.ok && warned.text.contains("unbounded below"), "{}", warned.text);
+    rejected(
+        &check_text(&(frw.replace("phi = 0.5", "phi = 0.5\nfluctuation_cutoff = 5.0") + "[matter]\nrepresentation = \"fourier\"\n"), &[]),
+        &["initial.fluctuation_cutoff", "ensemble"],
+    );
+    rejected(
+        &check_text(&(frw.replace("phi = 0.5", "phi = 0.5\nfluctuation_cutoff = 5.0") + "[matter]\nrepresentation = \"ensemble\"\nmembers = 8\n"), &[]),
+        &["matter.renormalization", "none"],
+    );
+    rejected(&check_text(&format!("{BASE}[output]\nspectra_every = -1\n"), &[]), &["output.spectra_every"]);
 }

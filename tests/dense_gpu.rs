@@ -17,7 +17,7 @@ fn setup(lat: Lattice, order: u32, dt: f64, q: QuantumParams, precision: Precisi
         lattice: lat,
         stencil: Stencil::new(order),
         dissipation: 0.1,
-        params: cqgrav::physics::adm_rhs::RhsParams { lambda: 0.0, mass: q.mass, lapse: Lapse::OnePlusLog, background: FLAT },
+        params: cqgrav::physics::adm_rhs::RhsParams { lambda: 0.0, mass: q.mass, potential: Default::default(), lapse: Lapse::OnePlusLog, background: FLAT },
         dt,
         precision,
         background: FLAT,

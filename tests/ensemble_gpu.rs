@@ -18,7 +18,7 @@ fn setup(lat: Lattice, q: QuantumParams, e: EnsembleParams, precision: Precision
         lattice: lat,
         stencil: Stencil::new(2),
         dissipation: 0.1,
-        params: cqgrav::physics::adm_rhs::RhsParams { lambda: 0.0, mass: q.mass, lapse: Lapse::OnePlusLog, background: FLAT },
+        params: cqgrav::physics::adm_rhs::RhsParams { lambda: 0.0, mass: q.mass, potential: Default::default(), lapse: Lapse::OnePlusLog, background: FLAT },
         dt: 0.01,
         precision,
         background: FLAT,
@@ -83,7 +83,7 @@ fn gpu_f64_ensemble_matches_cpu_with_noise() {
     for (shape, m, loc, cv) in [([6, 4, 3], 8, 1.5, true), ([5, 4, 1], 16, 0.0, false)] {
         let lat = Lattice::new(shape, 1.0);
         let init = initial(lat);
-        let e = EnsembleParams { members: m, localization: loc, control_variate: cv, seed: 7 };
+        let e = EnsembleParams { members: m, localization: loc, control_variate: cv, seed: 7, fluctuation_cutoff: 0.0 };
         let s = setup(lat, q, e, Precision::F64, false);
         let Some((gpu, cpu)) = run_pair(s, &init, 20) else { return };
         let (worst, r) = compare(&gpu, &cpu);
@@ -101,7 +101,7 @@ fn gpu_f32_ensemble_follows_cpu_and_restarts_bit_for_bit() {
     let lat = Lattice::new([6, 4, 3], 1.0);
     let q = QuantumParams { mass: 1.0, diffusion: 3.0, beta: 0.0, decoherence_excess: 0.0, renormalize: true };
     let init = initial(lat);
-    let e = EnsembleParams { members: 8, localization: 1.5, control_variate: true, seed: 3 };
+    let e = EnsembleParams { members: 8, localization: 1.5, control_variate: true, seed: 3, fluctuation_cutoff: 0.0 };
     let s = setup(lat, q, e, Precision::F32, false);
     let Some((gpu, cpu)) = run_pair(s, &init, 10) else { return };
     let (worst, r) = compare(&gpu, &cpu);
@@ -127,7 +127,7 @@ fn gpu_f32_ensemble_follows_cpu_and_restarts_bit_for_bit() {
 fn gpu_ensemble_too_large_for_the_device_is_refused() {
     let lat = Lattice::new([32, 32, 32], 1.0);
     let q = QuantumParams { mass: 1.0, diffusion: 1.0, beta: 0.0, decoherence_excess: 0.0, renormalize: true };
-    let e = EnsembleParams { members: 256, localization: 1.0, control_variate: true, seed: 1 };
+    let e = EnsembleParams { members: 256, localization: 1.0, control_variate: true, seed: 1, fluctuation_cutoff: 0.0 };
     let s = setup(lat, q, e, Precision::F64, false);
     let Ok(ctx) = cqgrav::gpu::GpuContext::new(Precision::F64) else {
         assert!(std::env::var("CQGRAV_ALLOW_NO_GPU").is_ok(), "no GPU adapter");

@@ -100,7 +100,7 @@ fn symplectic_maps_reproduce_the_dense_vector_fields() {
         let q = QuantumParams { mass, diffusion: 1.7, beta, decoherence_excess: 0.0, renormalize: true };
         let gam = pure_state(&lat, &st, mass, &mut rng);
         let (l, m) = exact_members(&gam);
-        let model = EnsembleModel::new(lat, st, q, EnsembleParams { members: m, localization: 0.0, control_variate: false, seed: 1 });
+        let model = EnsembleModel::new(lat, st, q, EnsembleParams { members: m, localization: 0.0, control_variate: false, seed: 1, fluctuation_cutoff: 0.0 });
         let dense = &model.gauss;
         let c = dense.coeffs(|i| metric_at(&lat, i), &(0..n).map(|i| lapse_at(&lat, i)).collect::<Vec<_>>()).unwrap();
         let xbar: Vec<f64> = (0..d).map(|_| rng.normal() / lat.cell_volume().sqrt()).collect();
@@ -158,7 +158,7 @@ fn noise_flow_is_symplectic_on_the_members() {
     let g = [1.0, 0.0, 0.0, 1.0, 0.0, 1.0];
     for c_loc in [0.0, 0.8] {
         let m = 12;
-        let model = EnsembleModel::new(lat, st, q, EnsembleParams { members: m, localization: c_loc, control_variate: false, seed: 1 });
+        let model = EnsembleModel::new(lat, st, q, EnsembleParams { members: m, localization: c_loc, control_variate: false, seed: 1, fluctuation_cutoff: 0.0 });
         let mut l = cqgrav::physics::ensemble_dynamics::sample_vacuum_homogeneous(&lat, &st, &g, 1.0, m, 5).unwrap();
         let coeffs = model.gauss.coeffs(|i| metric_at(&lat, i), &(0..n).map(|i| lapse_at(&lat, i)).collect::<Vec<_>>()).unwrap();
         let mut rng = SplitMix64::new(3);
@@ -498,7 +498,7 @@ fn trajectory_average_follows_the_lindblad_equation() {
         lattice: lat,
         stencil: Stencil::new(4),
         dissipation: 0.0,
-        params: cqgrav::physics::adm_rhs::RhsParams { lambda: 0.0, mass, lapse: cqgrav::config::Lapse::Geodesic, background: FLAT },
+        params: cqgrav::physics::adm_rhs::RhsParams { lambda: 0.0, mass, potential: Default::default(), lapse: cqgrav::config::Lapse::Geodesic, background: FLAT },
         dt,
         precision: cqgrav::config::Precision::F64,
         background: FLAT,
@@ -506,7 +506,7 @@ fn trajectory_average_follows_the_lindblad_equation() {
         drift: false,
         quantum: Some(q),
         representation: Representation::Ensemble,
-        ensemble: EnsembleParams { members: m, localization: 0.0, control_variate: false, seed: 7 * seed + 3 },
+        ensemble: EnsembleParams { members: m, localization: 0.0, control_variate: false, seed: 7 * seed + 3, fluctuation_cutoff: 0.0 },
         substep_tolerance: cqgrav::config::DEFAULT_SUBSTEP_TOLERANCE,
     };
     let second_moments = |x: &State| -> Vec<f64> {

@@ -24,7 +24,7 @@ fn setup_for(st: &State, order: u32, dt: f64, q: QuantumParams, seed: u64, froze
         lattice: st.lattice,
         stencil: Stencil::new(order),
         dissipation: 0.0,
-        params: cqgrav::physics::adm_rhs::RhsParams { lambda: 0.0, mass: q.mass, lapse: Lapse::Geodesic, background: st.background },
+        params: cqgrav::physics::adm_rhs::RhsParams { lambda: 0.0, mass: q.mass, potential: Default::default(), lapse: Lapse::Geodesic, background: st.background },
         dt,
         precision: Precision::F64,
         background: st.background,

@@ -47,6 +47,7 @@ impl StepperSetup {
             params: RhsParams {
                 lambda: cfg.gravity.cosmological_constant,
                 mass: cfg.matter.mass,
+                potential: crate::physics::potential::Polynomial::from_config(&cfg.matter),
                 lapse: cfg.gauge.lapse,
                 background: [1.0, 0.0, 0.0, 1.0, 0.0, 1.0],
             },
@@ -68,6 +69,7 @@ impl StepperSetup {
                 localization: cfg.matter.localization * cfg.lattice.spacing,
                 control_variate: cfg.matter.control_variate,
                 seed: cfg.run.seed,
+                fluctuation_cutoff: cfg.initial.fluctuation_cutoff,
             },
             quantum: (cfg.matter.representation != crate::config::Representation::None).then_some(
                 crate::physics::gaussian_forms::QuantumParams {
@@ -85,6 +87,10 @@ impl StepperSetup {
         self.background = state.background;
         self.params.background = state.background;
         self
+    }
+    /// The ensemble with a non-quadratic potential (issue 13): its member evolution exists on the CPU only.
+    pub fn cpu_only(&self) -> bool {
+        self.representation == crate::config::Representation::Ensemble && self.params.potential.c[1..].iter().any(|&c| c != 0.0)
     }
     /// The sub-stepping controller of the quantum update (numerics/substep.rs).
     pub fn substep_controller(&self) -> crate::numerics::substep::SubstepController {
@@ -193,6 +199,8 @@ pub fn make_stepper(cfg: &Config, state: &State) -> anyhow::Result<(Box<dyn Step
             let note = format!("GPU backend: {}", st.context().describe());
             Ok((Box::new(st), note))
         }
+        // issue 13: the non-linear (classical-statistical) ensemble has no GPU twin yet
+        BackendChoice::Auto if setup.cpu_only() => cpu("auto: the ensemble with a non-quadratic potential runs on the CPU".into()),
         BackendChoice::Auto => match crate::gpu::GpuContext::new(setup.precision) {
             Ok(ctx) if !ctx.is_software() => match gpu::GpuStepper::with_context(ctx, setup, state) {
                 Ok(st) => {

@@ -90,6 +90,11 @@ pub trait Representation: Sync {
     fn physicality_limit(&self, _setup: &StepperSetup) -> f64 {
         1.0 - crate::diagnostics::PHYSICALITY_TOLERANCE
     }
+    /// The fluctuations' per-mode powers ⟨|δφ̃_k|²⟩, ⟨|δπ̃_k|²⟩ of a stored state (the spectra, SPEC §11;
+    /// spectra/quantum.rs); None without fluctuations.
+    fn mode_power(&self, _setup: &StepperSetup, _state: &State) -> anyhow::Result<Option<crate::spectra::quantum::QuantumPower>> {
+        Ok(None)
+    }
 }
 
 /// The representation of a setup.

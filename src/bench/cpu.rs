@@ -35,6 +35,7 @@ fn time_ops<T: Real>(setup: &StepperSetup, state: &State, steps: u32) -> Vec<(&'
     let params = RhsParams {
         lambda: T::c(setup.params.lambda),
         mass: T::c(setup.params.mass),
+        potential: setup.params.potential.cast(),
         lapse: setup.params.lapse,
         background: setup.background.map(T::c),
     };
@@ -109,11 +110,12 @@ fn run_t<T: Real>(cfg: &Config, opts: &Opts) -> anyhow::Result<RunResult> {
     let bg = setup.background.map(T::c);
     let y: Vec<T> = state.data.iter().map(|&x| T::c(x)).collect();
     let (lambda, mass) = (T::c(setup.params.lambda), T::c(setup.params.mass));
-    let ((cols, _), one_site) = secs(|| all_site_values(&fd, &setup.lattice, &bg, &y, lambda, mass));
+    let pot = setup.params.potential.cast::<T>();
+    let ((cols, _), one_site) = secs(|| all_site_values(&fd, &setup.lattice, &bg, &y, lambda, mass, &pot));
     let dreps = opts.steps.unwrap_or_else(|| reps_for(opts.budget_s, one_site, 1, 50));
     let (mut ts, mut tr) = (Vec::new(), Vec::new());
     for _ in 0..dreps {
-        let (v, a) = secs(|| all_site_values(&fd, &setup.lattice, &bg, &y, lambda, mass));
+        let (v, a) = secs(|| all_site_values(&fd, &setup.lattice, &bg, &y, lambda, mass, &pot));
         black_box(v);
         let (v, b) = secs(|| reduce_columns(&cols));
         black_box(v);

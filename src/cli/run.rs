@@ -12,7 +12,6 @@ use crate::io::checkpoint::{precision_name, CheckpointHeader};
 use crate::io::lock::OutputLock;
 use crate::io::writer::{check_new_output, history_line, lock_new_output, new_run_id};
 use crate::io::{Checkpoint, OutputPaths, OutputWriter, RunMeta, SnapshotData};
-use crate::physics::initial_data::initial_state;
 use crate::state::State;
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -68,6 +67,7 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&
     };
     let setup = StepperSetup::from_config(cfg).with_background_of(&state);
     let (mut stepper, choice) = make_stepper(cfg, &state).context("could not set up the time stepper")?;
+    let spectra = (cfg.output.spectra_every > 0).then(|| crate::spectra::SpectraCalculator::new(&setup));
     let steps = cfg.n_steps();
     let first = state.step;
     println!(
@@ -121,6 +121,8 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&
             .chain([history_line(history_what, first, &stepper.description())])
             .collect(),
         run_id: checkpoint.as_ref().map_or_else(new_run_id, |c| c.run_id.clone()),
+        // issue 13: the spectra's shell grid (SPEC §11)
+        spectra: spectra.as_ref().map(|c| crate::io::spectra::SpectraGrid::of(&c.shells)),
     };
     let interval = Duration::from_secs_f64(out.flush_interval);
     let mut writer = match &checkpoint {
@@ -145,7 +147,8 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&
     );
     let started = Instant::now();
     let mut output_time = Duration::ZERO;
-    let result = drive(stepper.as_mut(), &mut writer, cfg, steps, checkpoint.is_none(), &pb, &mut output_time);
+    let mut spectra_time = Duration::ZERO;
+    let result = drive(stepper.as_mut(), &mut writer, cfg, steps, checkpoint.is_none(), &pb, &mut output_time, spectra.as_ref(), &mut spectra_time);
     if let Err(e) = result {
         pb.abandon();
         // keep the rows computed so far (the checkpoint stays the last healthy one)
@@ -158,17 +161,19 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&
     let wall = started.elapsed().as_secs_f64();
     let ran = steps - first;
     println!(
-        "done: {ran} steps in {wall:.2} s ({:.3e} s/step, {:.3e} site-steps/s) on {}; output {:.2} s of it",
+        "done: {ran} steps in {wall:.2} s ({:.3e} s/step, {:.3e} site-steps/s) on {}; output {:.2} s of it{}",
         wall / ran.max(1) as f64,
         (ran as f64 * setup.lattice.sites() as f64) / wall.max(1e-12),
         stepper.description(),
-        output_time.as_secs_f64()
+        output_time.as_secs_f64(),
+        if spectra.is_some() { format!(", spectra {:.2} s", spectra_time.as_secs_f64()) } else { String::new() }
     );
     println!(
-        "wrote {}: {} timeseries rows, {} snapshots, checkpoint at step {steps}",
+        "wrote {}: {} timeseries rows, {} snapshots, {}checkpoint at step {steps}",
         out.file.display(),
         writer.rows(),
-        writer.snapshots().len()
+        writer.snapshots().len(),
+        if spectra.is_some() { format!("{} spectra rows, ", writer.spectra_rows()) } else { String::new() }
     );
     if config.is_none() && restart.is_none() {
         // the default example tells a newcomer what the run showed (cli/default_example.rs)
@@ -222,7 +227,8 @@ fn fresh(config: Option<&Path>, set: &[String], overwrite: bool) -> anyhow::Resu
             super::default_example::intro(&loaded.config)
         ),
     }
-    let state = initial_state(&loaded.config);
+    // issue 13: with the quantum field's initial fluctuations and, for FRW, their energy in the Hamiltonian constraint
+    let state = crate::cosmology::initial::initial_state(&loaded.config)?;
     Ok(Start { loaded, state, note: None, history_what: "started", checkpoint: None, files: FileStamps::default() })
 }
 
@@ -375,9 +381,11 @@ fn write_snapshot(stepper: &mut dyn Stepper, writer: &mut OutputWriter, s: &Stat
     writer.write_snapshot(SnapshotData::from_state(s, &cf, crate::diagnostics::phi2_field(s, stepper.setup()).as_deref()))
 }
 
-/// Steps to `steps`, writing a row / snapshot / checkpoint at each event. `initial`: also write the step-0
-/// row and snapshot (a restart has them from the checkpoint). The wall time of the output (writer calls and
-/// the downloads for snapshots and checkpoints) is added to `io`.
+/// Steps to `steps`, writing a row / snapshot / checkpoint / spectra row at each event. `initial`: also write the
+/// step-0 row, snapshot and spectra (a restart has them from the checkpoint). The wall time of the output (writer
+/// calls and the downloads for snapshots and checkpoints) is added to `io`, that of the spectra (issue 13: the
+/// download and the transforms) to `spectra_time`.
+#[allow(clippy::too_many_arguments)]
 fn drive(
     stepper: &mut dyn Stepper,
     writer: &mut OutputWriter,
@@ -386,6 +394,8 @@ fn drive(
     initial: bool,
     pb: &ProgressBar,
     io: &mut Duration,
+    spectra: Option<&crate::spectra::SpectraCalculator>,
+    spectra_time: &mut Duration,
 ) -> anyhow::Result<()> {
     // indicatif swallows println on a hidden bar (--quiet, or output not a terminal): print directly then
     let say = |line: String| if pb.is_hidden() { println!("{line}") } else { pb.println(line) };
@@ -416,9 +426,18 @@ fn drive(
             }
             Ok(())
         })?;
+        if let Some(calc) = spectra {
+            let row = timed(spectra_time, || -> anyhow::Result<_> { Ok(calc.compute(&stepper.download()?)?.row()) })?;
+            timed(io, || writer.push_spectra(&row))?;
+        }
     }
     while done < steps {
-        let target = next(done, every).min(next(done, out.snapshot_every)).min(next(done, out.checkpoint_every)).min(steps);
+        let spectra_every = if spectra.is_some() { out.spectra_every } else { 0 };
+        let target = next(done, every)
+            .min(next(done, out.snapshot_every))
+            .min(next(done, out.checkpoint_every))
+            .min(next(done, spectra_every))
+            .min(steps);
         stepper.advance(target - done)?;
         // the health check of every step (issue 15): the stepper sums the whole state after each step (on the
         // GPU a device reduction of a few bytes per step) and reports the first step whose sum is not finite
@@ -468,6 +487,11 @@ fn drive(
         }
         let snapshot = out.snapshot_every > 0 && done % out.snapshot_every == 0;
         let checkpoint = (out.checkpoint_every > 0 && done % out.checkpoint_every == 0) || done == steps;
+        // issue 13: the spectra (SPEC §11) of every multiple of output.spectra_every, before a checkpoint counts them
+        if let (Some(calc), true) = (spectra, spectra_every > 0 && done % spectra_every == 0) {
+            let row = timed(spectra_time, || -> anyhow::Result<_> { Ok(calc.compute(&stepper.download()?)?.row()) })?;
+            timed(io, || writer.push_spectra(&row))?;
+        }
         timed(io, || -> anyhow::Result<()> {
             if snapshot || checkpoint {
                 let s = stepper.download()?;

@@ -124,6 +124,10 @@ pub struct MatterConfig {
     pub localization: f64,
     /// Ensemble: estimate the back-reaction with the homogeneous control variate (shadow members).
     pub control_variate: bool,
+    /// λ in V ⊃ ¼ λ φ⁴ (issue 13; physics/potential.rs).
+    pub quartic_coupling: f64,
+    /// c_0 … c_8 in V ⊃ Σ_n c_n φⁿ (issue 13; at most 9 coefficients; empty = none).
+    pub potential: Vec<f64>,
 }
 impl Default for MatterConfig {
     fn default() -> Self {
@@ -134,6 +138,8 @@ impl Default for MatterConfig {
             renormalization: Renormalization::Vacuum,
             localization: 1.0,
             control_variate: true,
+            quartic_coupling: 0.0,
+            potential: Vec::new(),
         }
     }
 }
@@ -202,10 +208,13 @@ pub struct InitialConfig {
     pub phi_dot: f64,
     /// waves: amplitude A (wavelength = box length along x).
     pub amplitude: f64,
+    /// ensemble: keep the initial vacuum fluctuations only at lattice momenta |k| ≤ this (coordinate units; 0 =
+    /// all), the UV cutoff of lattice cosmology (issue 13; docs/cosmology.md §2).
+    pub fluctuation_cutoff: f64,
 }
 impl Default for InitialConfig {
     fn default() -> Self {
-        Self { kind: InitialKind::Frw, scale_factor: 1.0, phi: 0.0, phi_dot: 0.0, amplitude: 1e-8 }
+        Self { kind: InitialKind::Frw, scale_factor: 1.0, phi: 0.0, phi_dot: 0.0, amplitude: 1e-8, fluctuation_cutoff: 0.0 }
     }
 }
 
@@ -222,6 +231,8 @@ pub struct OutputConfig {
     /// Longest wall time (seconds) between two flushes of the main file: what a crash can lose (0 = at every
     /// timeseries row).
     pub flush_interval: f64,
+    /// Steps between rows of the `/spectra` datasets (SPEC §11; issue 13), 0 = none.
+    pub spectra_every: u64,
 }
 impl Default for OutputConfig {
     fn default() -> Self {
@@ -231,6 +242,7 @@ impl Default for OutputConfig {
             snapshot_every: 0,
             checkpoint_every: 0,
             flush_interval: 2.0,
+            spectra_every: 0,
         }
     }
 }

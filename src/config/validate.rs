@@ -143,13 +143,32 @@ fn check_dense(cfg: &Config, r: &mut Review) {
     }
     let name = rep.name();
     let m = cfg.matter.mass;
-    if m.is_finite() && m <= 0.0 {
+    // issue 13: an ensemble with a non-quadratic potential samples the vacuum of V″(φ̄0) = m² + U″(φ̄0) and needs no
+    // vacuum of m itself when nothing subtracts it (renormalisation "none")
+    let u = crate::physics::potential::Polynomial::from_config(&cfg.matter);
+    let phi0 = if cfg.initial.kind == InitialKind::Frw { cfg.initial.phi } else { 0.0 };
+    let m_eff2 = crate::physics::potential::effective_mass2(m, &u, phi0);
+    let massless_ok = rep == Representation::Ensemble
+        && cfg.matter.renormalization == crate::config::Renormalization::None
+        && m_eff2.is_finite()
+        && m_eff2 > 0.0;
+    if rep == Representation::Ensemble && m_eff2.is_finite() && m_eff2 <= 0.0 && !u.is_zero() {
+        r.problems.push(Problem::new(
+            "matter.potential",
+            format!(
+                "the fluctuations' effective mass² V″(φ̄0) = m² + U″(φ̄0) = {} at the initial mean field is not positive:                  the ensemble's initial state is the lattice vacuum of that mass, which does not exist for a tachyonic                  or massless k = 0 mode",
+                fmt_num(m_eff2)
+            ),
+        ));
+    }
+    if m.is_finite() && m <= 0.0 && !massless_ok {
         r.problems.push(Problem::new(
             "matter.mass",
             format!(
                 "matter.mass = {m} with matter.representation = \"{name}\": the initial state is the lattice Fock vacuum, \
                  which needs ω_k² = κ_k² + m² > 0 for every lattice momentum; the k = 0 mode of a massless field has no \
-                 vacuum. Use matter.mass > 0"
+                 vacuum. Use matter.mass > 0 (or, for matter.representation = \"ensemble\" with a potential whose \
+                 V″(φ̄0) > 0, matter.renormalization = \"none\": docs/cosmology.md §1)"
             ),
         ));
     }
@@ -267,6 +286,121 @@ fn check_ensemble(cfg: &Config, n: usize, r: &mut Review) {
                 ),
             ));
         }
+    }
+}
+
+/// The potential beyond the mass term and the fluctuations' UV cutoff (issue 13; docs/cosmology.md §1–§2): finite
+/// coefficients; the Gaussian representations (`dense`, `fourier`) need a quadratic L̂, so they refuse U ≠ const;
+/// the ensemble evolves its members non-linearly (the classical-statistical approximation) without CQ coupling;
+/// the cutoff belongs to that approximation.
+fn check_potential(cfg: &Config, r: &mut Review) {
+    let m = &cfg.matter;
+    if !m.quartic_coupling.is_finite() {
+        bad(r, "matter.quartic_coupling", format!("matter.quartic_coupling = {} must be a finite number (λ in V ⊃ λφ⁴/4)", m.quartic_coupling));
+    }
+    let n_max = crate::physics::potential::POLY_LEN;
+    if m.potential.len() > n_max {
+        bad(
+            r,
+            "matter.potential",
+            format!(
+                "matter.potential has {} coefficients; at most {n_max} are allowed ([c0, c1, …, c8]: V ⊃ Σ c_n φⁿ up to φ⁸)",
+                m.potential.len()
+            ),
+        );
+    }
+    if let Some((n, v)) = m.potential.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        bad(r, "matter.potential", format!("matter.potential[{n}] = {v} must be a finite number"));
+    }
+    let u = crate::physics::potential::Polynomial::from_config(m);
+    let nonconstant = u.c[1..].iter().any(|&c| c != 0.0);
+    let rep = m.representation;
+    if nonconstant && matches!(rep, Representation::Dense | Representation::Fourier) {
+        bad(
+            r,
+            "matter.potential",
+            format!(
+                "a potential beyond ½m²φ² (matter.quartic_coupling = {}, matter.potential = {:?}) with matter.representation \
+                 = \"{}\": the Gaussian representations need quadratic operators (the back-reaction L̂^ab and the Hamiltonian \
+                 are quadratic forms only for V = ½m²φ²); use matter.representation = \"ensemble\" (members evolved \
+                 non-linearly: the classical-statistical approximation, docs/cosmology.md §1) or \"none\" (classical field), \
+                 or put a quadratic term into matter.mass",
+                m.quartic_coupling,
+                m.potential,
+                rep.name()
+            ),
+        );
+    }
+    if nonconstant && rep == Representation::Ensemble && cfg.cq.diffusion > 0.0 {
+        bad(
+            r,
+            "cq.diffusion",
+            format!(
+                "cq.diffusion = {} with a non-quadratic potential and matter.representation = \"ensemble\": the members \
+                 then evolve non-linearly (classical-statistical approximation) and the Gaussian conditioning and \
+                 decoherence maps of the CQ coupling do not apply to them; set cq.diffusion = 0 (the quantum field's \
+                 fluctuations still back-react on the metric) or use V = ½m²φ²",
+                cfg.cq.diffusion
+            ),
+        );
+    }
+    if nonconstant && rep == Representation::Ensemble && cfg.run.backend == crate::config::BackendChoice::Gpu {
+        bad(
+            r,
+            "run.backend",
+            "run.backend = \"gpu\" with a non-quadratic potential and matter.representation = \"ensemble\": the non-linear \
+             (classical-statistical) member evolution runs on the CPU only in this version; use run.backend = \"cpu\" or \
+             \"auto\" (which then takes the CPU)"
+                .to_string(),
+        );
+    }
+    if let Some(d) = u.degree() {
+        if d % 2 == 1 || u.c[d] < 0.0 {
+            r.warnings.push(format!(
+                "the potential V = ½m²φ² + U(φ) is unbounded below (its highest power φ^{d} has coefficient {}): the field \
+                 can run away once it leaves the region of the initial data",
+                fmt_num(u.c[d])
+            ));
+        }
+    }
+    let kc = cfg.initial.fluctuation_cutoff;
+    if !(kc.is_finite() && kc >= 0.0) {
+        bad(r, "initial.fluctuation_cutoff", format!("initial.fluctuation_cutoff = {kc} must be a finite number >= 0 (0 = no cutoff)"));
+    } else if kc > 0.0 {
+        if rep != Representation::Ensemble {
+            bad(
+                r,
+                "initial.fluctuation_cutoff",
+                format!(
+                    "initial.fluctuation_cutoff = {kc} with matter.representation = \"{}\": the cutoff removes the vacuum \
+                     fluctuations above |k| = k_cut from the initial state, which leaves the modes above it without their \
+                     zero-point motion — not a quantum state (Γ + iΩ/2 ⪰ 0 fails), only a classical-statistical ensemble; \
+                     use matter.representation = \"ensemble\"",
+                    rep.name()
+                ),
+            );
+        } else if m.renormalization != crate::config::Renormalization::None {
+            bad(
+                r,
+                "matter.renormalization",
+                format!(
+                    "matter.renormalization = \"vacuum\" with initial.fluctuation_cutoff = {kc}: the vacuum subtraction \
+                     removes the zero-point energy and stress of every lattice mode, but the cut initial state only has \
+                     them below k_cut, so the renormalised energy would be negative (the missing zero-point energy of the \
+                     modes above k_cut); use matter.renormalization = \"none\": the kept fluctuations then carry their \
+                     zero-point energy into the Friedmann equation, as in CosmoLattice and LATTICEEASY"
+                ),
+            );
+        }
+    }
+}
+
+/// The keys a scalar-field energy density comes from, for messages: the mass, and the potential when there is one.
+fn field_energy_keys(cfg: &Config) -> &'static str {
+    if crate::physics::potential::Polynomial::from_config(&cfg.matter).is_zero() {
+        "initial.phi, initial.phi_dot, matter.mass"
+    } else {
+        "initial.phi, initial.phi_dot, matter.mass and the potential (matter.quartic_coupling, matter.potential)"
     }
 }
 
@@ -494,8 +628,8 @@ fn check_values(cfg: &Config, r: &mut Review) {
         && ini.phi.is_finite()
         && ini.phi_dot.is_finite()
     {
-        // Friedmann: H² = ρ/6 + Λ/3 with ρ = φ̇²/2 + m²φ²/2 (units 16πG = 1); needs a real H.
-        let rho = 0.5 * ini.phi_dot * ini.phi_dot + 0.5 * m * m * ini.phi * ini.phi;
+        // Friedmann: H² = ρ/6 + Λ/3 with ρ = φ̇²/2 + V(φ) (units 16πG = 1); needs a real H.
+        let rho = crate::physics::initial_data::mean_field_density(cfg, ini.phi, ini.phi_dot);
         let h2 = rho / 6.0 + lambda / 3.0;
         if h2 < 0.0 {
             bad(
@@ -503,10 +637,11 @@ fn check_values(cfg: &Config, r: &mut Review) {
                 "gravity.cosmological_constant",
                 format!(
                     "gravity.cosmological_constant = {lambda}: the FRW initial data has no real Hubble rate: \
-                     H² = ρ/6 + Λ/3 = {} < 0 (ρ = {} from initial.phi, initial.phi_dot, matter.mass); \
+                     H² = ρ/6 + Λ/3 = {} < 0 (ρ = {} from {}); \
                      use Λ >= {} or more field energy",
                     fmt_num(h2),
                     fmt_num(rho),
+                    field_energy_keys(cfg),
                     fmt_num(-rho / 2.0)
                 ),
             );
@@ -521,10 +656,10 @@ fn check_values(cfg: &Config, r: &mut Review) {
                     r,
                     key,
                     format!(
-                        "the FRW initial data expands at H = {} (from gravity.cosmological_constant = {lambda}, initial.phi, \
-                         initial.phi_dot, matter.mass): RK4 needs 3H·dt <= {}, but dt = {}; reduce the time step \
-                         (time.dt <= {}) or the energy density",
+                        "the FRW initial data expands at H = {} (from gravity.cosmological_constant = {lambda}, {}): RK4 \
+                         needs 3H·dt <= {}, but dt = {}; reduce the time step (time.dt <= {}) or the energy density",
                         fmt_num(hub),
+                        field_energy_keys(cfg),
                         fmt_num(RK4_REAL_AXIS_LIMIT * SAFETY),
                         fmt_num(dt),
                         fmt_num(RK4_REAL_AXIS_LIMIT * SAFETY / (3.0 * hub))
@@ -548,6 +683,7 @@ fn check_values(cfg: &Config, r: &mut Review) {
     }
 
     check_dense(cfg, r);
+    check_potential(cfg, r);
 
     // ---- CQ (SPEC §3, §4.1)
     let cq = &cfg.cq;
@@ -727,11 +863,16 @@ fn check_values(cfg: &Config, r: &mut Review) {
             if dt > b.dt_max * (1.0 + 1e-12) {
                 let context = format!(
                     "for fd_order = {order}, dissipation = {sigma}, {active} active direction{} (characteristic speed {}, \
-                     mass term m·N = {} from matter.mass = {}, safety factor {SAFETY}; lattice.spacing = {})",
+                     mass term m·N = {} from matter.mass = {}{}, safety factor {SAFETY}; lattice.spacing = {})",
                     if active == 1 { "" } else { "s" },
                     fmt_num(b.wave_speed),
                     fmt_num(b.mass_term),
                     fmt_num(m),
+                    if crate::physics::potential::Polynomial::from_config(&cfg.matter).is_zero() {
+                        ""
+                    } else {
+                        " and V″(initial.phi) of the potential (matter.quartic_coupling, matter.potential)"
+                    },
                     fmt_num(h)
                 );
                 let also = if sigma > 0.0 { " or gravity.dissipation" } else { "" };

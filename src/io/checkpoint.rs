@@ -38,6 +38,8 @@ pub struct Checkpoint {
     pub config_text: String,
     /// The timeseries rows with step ≤ `state.step` (the first rows of the run's segments).
     pub timeseries_rows: u64,
+    /// The `/spectra` rows with step ≤ `state.step` (issue 13; attribute `spectra_rows`, 0 when absent).
+    pub spectra_rows: u64,
     /// The snapshots with step ≤ `state.step` (their files exist: each is renamed into place before).
     pub snapshots: Vec<SnapshotInfo>,
     /// One line per run segment (start, restarts), each ending with the backend ("… on cpu (2 threads, f64)").
@@ -83,6 +85,7 @@ impl Checkpoint {
         write_str_attr(&file, "variables", &VAR_NAMES.join(","))?;
         write_str_attr(&file, "history", &self.history.join("\n"))?;
         write_scalar_attr(&file, "timeseries_rows", self.timeseries_rows)?;
+        write_scalar_attr(&file, "spectra_rows", self.spectra_rows)?;
         // named dimensions for netCDF readers and xarray (io/dims.rs): data (var, z, y, x), background (ab),
         // snapshot_times (snapshot_steps); the quantum arrays' axes as dimensions of the root (netCDF dimensions
         // are seen by subgroups), so the group `quantum` holds only its arrays
@@ -142,6 +145,7 @@ pub struct CheckpointHeader {
     pub lattice: Lattice,
     pub run_id: String,
     pub timeseries_rows: u64,
+    pub spectra_rows: u64,
     pub snapshots: Vec<SnapshotInfo>,
     pub history: Vec<String>,
     /// the representation of the group `quantum` and (name, shape) of its arrays (empty: no quantum field)
@@ -248,6 +252,11 @@ impl CheckpointHeader {
         if timeseries_rows == 0 || timeseries_rows > step + 1 {
             bail!("attribute timeseries_rows = {timeseries_rows}: a checkpoint at step {step} has between 1 and {} rows", step + 1);
         }
+        // issue 13: the spectra rows (a checkpoint written before spectra existed has none)
+        let spectra_rows = if file.attr("spectra_rows").is_ok() { read_count(file, "spectra_rows")? } else { 0 };
+        if spectra_rows > step + 1 {
+            bail!("attribute spectra_rows = {spectra_rows}: a checkpoint at step {step} has at most {} spectra rows", step + 1);
+        }
         let [n1, n2, n3] = shape;
         let want = vec![NVARS, n3, n2, n1];
         let got = float_shape(file, "data")?;
@@ -308,6 +317,7 @@ impl CheckpointHeader {
             lattice: Lattice::new(shape, spacing),
             run_id,
             timeseries_rows,
+            spectra_rows,
             snapshots: steps.into_iter().zip(times).map(|(step, t)| SnapshotInfo { step, t }).collect(),
             history: history.lines().filter(|l| !l.is_empty()).map(String::from).collect(),
             quantum,
@@ -358,6 +368,7 @@ impl CheckpointHeader {
             seed: self.seed,
             config_text: self.config_text.clone(),
             timeseries_rows: self.timeseries_rows,
+            spectra_rows: self.spectra_rows,
             snapshots: self.snapshots.clone(),
             history: self.history.clone(),
             run_id: self.run_id.clone(),

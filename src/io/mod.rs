@@ -26,6 +26,7 @@ pub mod restart;
 pub mod rows;
 pub mod snapshot;
 pub mod snapshot_writer;
+pub mod spectra; // issue 13: the /spectra group (SPEC §11)
 pub mod timeseries;
 pub mod toy;
 pub mod writer;

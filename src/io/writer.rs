@@ -48,6 +48,8 @@ pub struct RunMeta {
     /// The identity of the run ([`new_run_id`]), shared by its main file, checkpoint and segment files and kept
     /// across restarts: a restart refuses a checkpoint of another run.
     pub run_id: String,
+    /// The shell grid of the run's spectra (`output.spectra_every > 0`; issue 13), written beside `/spectra`.
+    pub spectra: Option<super::spectra::SpectraGrid>,
 }
 
 impl RunMeta {
@@ -96,6 +98,8 @@ pub struct OutputWriter {
     paths: OutputPaths,
     meta: RunMeta,
     rows: RowStore,
+    /// the `/spectra` rows (issue 13; empty when the run writes none)
+    spectra: RowStore,
     snaps: Vec<SnapshotInfo>,
     /// snapshots listed in the XDMF sidecar on disk (it is rewritten only when this changes)
     snaps_in_xdmf: Option<usize>,
@@ -121,7 +125,8 @@ impl OutputWriter {
     /// flush. With `replace_earlier`, the files of an earlier output there are removed after that flush.
     pub fn create(lock: OutputLock, paths: &OutputPaths, meta: RunMeta, flush_interval: Duration, replace_earlier: bool) -> Self {
         let rows = RowStore::new(paths, &meta.run_id);
-        let mut w = Self::empty(lock, paths, meta, rows, flush_interval);
+        let spectra = RowStore::of(super::spectra::TABLE, paths, &meta.run_id);
+        let mut w = Self::empty(lock, paths, meta, rows, spectra, flush_interval);
         w.replace_earlier = replace_earlier;
         w
     }
@@ -133,7 +138,8 @@ impl OutputWriter {
     pub fn resume(lock: OutputLock, paths: &OutputPaths, meta: RunMeta, ckpt: &Checkpoint, flush_interval: Duration) -> Result<(Self, u64, usize)> {
         let step = ckpt.state.step;
         let (rows, rows_after) = RowStore::resume(paths, &meta.run_id, ckpt.timeseries_rows)?;
-        let mut w = Self::empty(lock, paths, meta, rows, flush_interval);
+        let (spectra, _) = RowStore::resume_table(super::spectra::TABLE, paths, &meta.run_id, ckpt.spectra_rows)?;
+        let mut w = Self::empty(lock, paths, meta, rows, spectra, flush_interval);
         w.snaps = ckpt.snapshots.iter().filter(|s| s.step <= step && w.paths.snapshot(s.step).exists()).copied().collect();
         w.checkpoint_step = Some(step);
         w.flush()?;
@@ -154,12 +160,13 @@ impl OutputWriter {
         Ok((w, rows_after, snaps_after))
     }
 
-    fn empty(lock: OutputLock, paths: &OutputPaths, meta: RunMeta, rows: RowStore, flush_interval: Duration) -> Self {
+    fn empty(lock: OutputLock, paths: &OutputPaths, meta: RunMeta, rows: RowStore, spectra: RowStore, flush_interval: Duration) -> Self {
         remove_stale_tmp_files(&paths.dir);
         Self {
             paths: paths.clone(),
             meta,
             rows,
+            spectra,
             snaps: Vec::new(),
             snaps_in_xdmf: None,
             checkpoint_step: None,
@@ -194,6 +201,22 @@ impl OutputWriter {
         self.rows.push(row)?;
         self.dirty = true;
         Ok(())
+    }
+
+    /// Appends a `/spectra` row (`Spectra::row`; issue 13); written at the next flush. The run's `RunMeta::spectra`
+    /// grid must be set.
+    pub fn push_spectra(&mut self, row: &[(&str, Vec<f64>, bool)]) -> Result<()> {
+        if self.meta.spectra.is_none() {
+            bail!("internal: a spectra row without the run's shell grid");
+        }
+        self.spectra.push_wide(row)?;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// `/spectra` rows so far.
+    pub fn spectra_rows(&self) -> u64 {
+        self.spectra.len()
     }
 
     /// Writes the snapshot file on the background thread ([`SnapshotWriter`]); the main file links it once the
@@ -256,6 +279,7 @@ impl OutputWriter {
             self.flush()?;
         }
         self.rows.flush()?;
+        self.spectra.flush()?;
         self.make_durable()?;
         let step = state.step;
         let ckpt = Checkpoint {
@@ -265,6 +289,7 @@ impl OutputWriter {
             seed: self.meta.seed,
             config_text: self.meta.config_text.clone(),
             timeseries_rows: self.rows.len(),
+            spectra_rows: self.spectra.len(),
             snapshots: self.snaps.iter().filter(|s| s.step <= step).copied().collect(),
             history: self.meta.history.clone(),
             run_id: self.meta.run_id.clone(),
@@ -294,6 +319,7 @@ impl OutputWriter {
     /// main file's rename by a sync of its directory after.
     pub fn flush(&mut self) -> Result<()> {
         self.rows.flush()?;
+        self.spectra.flush()?;
         self.make_durable()?;
         let p = &self.paths;
         let m = &self.meta;
@@ -309,6 +335,7 @@ impl OutputWriter {
         sync_dir(p.main.parent());
         self.checkpoint_linked = self.checkpoint_step.is_some();
         self.rows.after_main_written()?;
+        self.spectra.after_main_written()?;
         self.last_flush = Instant::now();
         self.dirty = false;
         if !self.flushed_once {
@@ -342,6 +369,9 @@ impl OutputWriter {
         let ts = f.create_group("timeseries").context("creating group /timeseries")?;
         self.rows.write_datasets(&ts)?;
         drop(ts);
+        if let (Some(grid), false) = (&self.meta.spectra, self.spectra.names().is_empty()) {
+            super::spectra::write_group(&f, &self.spectra, grid)?;
+        }
         let snaps = f.create_group("snapshots").context("creating group /snapshots")?;
         for s in &self.snaps {
             let name = OutputPaths::snapshot_group_name(s.step);

@@ -218,9 +218,20 @@ pub fn initial_max_lapse(cfg: &Config) -> f64 {
     }
 }
 
-/// The mass term of the model problem: m · max N.
+/// The mass term of the model problem: m_eff · max N, with m_eff² the largest of m² and V″ = m² + U″ at the initial
+/// mean field and at φ = 0 (a non-quadratic potential, physics/potential.rs, stiffens the field there).
 pub fn mass_term(cfg: &Config) -> f64 {
-    cfg.matter.mass * initial_max_lapse(cfg)
+    let m = cfg.matter.mass;
+    if !m.is_finite() {
+        return m;
+    }
+    let u = crate::physics::potential::Polynomial::from_config(&cfg.matter);
+    let m2 = [cfg.initial.phi, 0.0]
+        .iter()
+        .map(|&phi| crate::physics::potential::effective_mass2(m, &u, phi))
+        .filter(|v| v.is_finite())
+        .fold(m * m, f64::max);
+    m2.sqrt() * initial_max_lapse(cfg)
 }
 
 /// The stability bound of a configuration with everything that went into it.

@@ -16,6 +16,8 @@ use crate::state::{var, NVARS};
 pub struct RhsParams<T> {
     pub lambda: T,
     pub mass: T,
+    /// The potential beyond the mass term, U(φ) (physics/potential.rs; zero for V = ½m²φ²).
+    pub potential: super::potential::Polynomial<T>,
     pub lapse: Lapse,
     /// Background metric ḡ_ab of the δg storage (the stencil kernels add it to δg to form g_ab).
     pub background: Sym<T>,
@@ -68,7 +70,7 @@ pub fn adm_rhs<T: Real>(s: &SiteData<T>, p: &RhsParams<T>) -> [T; NVARS] {
     let hess_up = sandwich(&ginv, &hess);
     let lap_n = contract(&ginv, &hess);
 
-    let stress = scalar_field::stress(&ginv, sqrtg, s.phi, s.pi_phi, &s.dphi, p.mass);
+    let stress = scalar_field::stress(&ginv, sqrtg, s.phi, s.pi_phi, &s.dphi, p.mass, &p.potential);
 
     let mut out = [T::zero(); NVARS];
     let kin = half * n * isg * (pipi - half * trpi * trpi);
@@ -82,7 +84,7 @@ pub fn adm_rhs<T: Real>(s: &SiteData<T>, p: &RhsParams<T>) -> [T; NVARS] {
     }
     let trace_k = -half * trpi * isg;
     out[var::LAPSE] = gauge::lapse_rhs(p.lapse, n, trace_k);
-    let (dphi, dpiphi) = scalar_field::rhs(n, sqrtg, s.phi, s.pi_phi, s.div_flux, p.mass);
+    let (dphi, dpiphi) = scalar_field::rhs(n, sqrtg, s.phi, s.pi_phi, s.div_flux, p.mass, &p.potential);
     out[var::PHI] = dphi;
     out[var::PI_PHI] = dpiphi;
     out

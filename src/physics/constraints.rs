@@ -38,7 +38,7 @@ pub struct SiteConstraints<T> {
     pub sqrtg: T,
 }
 
-pub fn constraints<T: Real>(c: &ConstraintData<T>, lambda: T, mass: T) -> SiteConstraints<T> {
+pub fn constraints<T: Real>(c: &ConstraintData<T>, lambda: T, mass: T, u: &super::potential::Polynomial<T>) -> SiteConstraints<T> {
     let half = T::c(0.5);
     let two = T::c(2.0);
     let (ginv, detg) = inverse(&c.g);
@@ -49,7 +49,7 @@ pub fn constraints<T: Real>(c: &ConstraintData<T>, lambda: T, mass: T) -> SiteCo
     let (ric, gam) = ricci(&ginv, &c.dg);
     let potential = -sqrtg * contract(&ginv, &ric);
     let cosmo = two * lambda * sqrtg;
-    let matter = scalar_field::energy_density(&ginv, sqrtg, c.phi, c.pi_phi, &c.dphi, mass) + c.quantum[0];
+    let matter = scalar_field::energy_density(&ginv, sqrtg, c.phi, c.pi_phi, &c.dphi, mass, u) + c.quantum[0];
     let ham = kinetic + potential + cosmo + matter;
     let ham_abs = kinetic.abs() + potential.abs() + cosmo.abs() + matter.abs();
 

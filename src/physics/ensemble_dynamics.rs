@@ -67,11 +67,14 @@ pub struct EnsembleParams {
     pub control_variate: bool,
     /// key of the initial samples (`run.seed`; their Philox stream is independent of the CQ noise's)
     pub seed: u64,
+    /// `initial.fluctuation_cutoff` (issue 13): > 0 when the initial members keep only |k| ≤ this — a
+    /// classical-statistical ensemble, not a quantum state (the physicality monitor does not stop it)
+    pub fluctuation_cutoff: f64,
 }
 
 impl Default for EnsembleParams {
     fn default() -> Self {
-        Self { members: 64, localization: 0.0, control_variate: true, seed: 1 }
+        Self { members: 64, localization: 0.0, control_variate: true, seed: 1, fluctuation_cutoff: 0.0 }
     }
 }
 

@@ -222,7 +222,7 @@ mod tests {
         let geo = SiteGeometry::new(&g, 0.7);
         let y = [0.3, -0.7, 0.4, 1.1, -0.6];
         let a = backreaction_forms(&geo, 1.4);
-        let s = crate::physics::scalar_field::stress(&geo.ginv, geo.sqrtg, y[3], y[4], &[y[0], y[1], y[2]], 1.4);
+        let s = crate::physics::scalar_field::stress(&geo.ginv, geo.sqrtg, y[3], y[4], &[y[0], y[1], y[2]], 1.4, &Default::default());
         for k in 0..6 {
             let q: f64 = (0..5).map(|i| (0..5).map(|j| 0.5 * y[i] * a[k][i][j] * y[j]).sum::<f64>()).sum();
             let want = -0.5 * geo.lapse * geo.sqrtg * s[k];

@@ -75,14 +75,24 @@ pub fn gauge_wave(lat: Lattice, amplitude: f64, t: f64) -> State {
 /// ρ = ½ φ̇² + ½ m² φ² (units 16πG = 1).
 pub fn frw_hubble(mass: f64, lambda: f64, phi: f64, phi_dot: f64) -> f64 {
     let rho = 0.5 * phi_dot * phi_dot + 0.5 * mass * mass * phi * phi;
+    hubble_from_density(rho, lambda)
+}
+
+/// H = +sqrt((ρ + 2Λ)/6): the expanding branch of the Friedmann equation for an energy density ρ.
+pub fn hubble_from_density(rho: f64, lambda: f64) -> f64 {
     ((rho + 2.0 * lambda) / 6.0).sqrt()
 }
 
 /// Homogeneous FRW: g = a0² δ, N = 1, φ̄ = φ0, π_φ = a0³ φ̇0, π^ab = −2 a0 H0 δ^ab (Hamiltonian constraint,
 /// expanding branch).
 pub fn frw(lat: Lattice, a0: f64, mass: f64, lambda: f64, phi: f64, phi_dot: f64) -> State {
+    frw_with_hubble(lat, a0, frw_hubble(mass, lambda, phi, phi_dot), phi, phi_dot)
+}
+
+/// Homogeneous FRW with a given initial Hubble rate H0 (the caller solved the Friedmann equation with the energy
+/// it includes: the potential, the quantum fluctuations): π^ab = −2 a0 H0 δ^ab, i.e. π = g_ab π^ab = −6 a0³ H0.
+pub fn frw_with_hubble(lat: Lattice, a0: f64, h0: f64, phi: f64, phi_dot: f64) -> State {
     let mut s = State::zeros(lat);
-    let h0 = frw_hubble(mass, lambda, phi, phi_dot);
     let a2 = a0 * a0;
     s.background = [a2, 0.0, 0.0, a2, 0.0, a2];
     let p = -2.0 * a0 * h0;
@@ -91,6 +101,12 @@ pub fn frw(lat: Lattice, a0: f64, mass: f64, lambda: f64, phi: f64, phi_dot: f64
         set_site(&mut s, i, &[0.0; 6], &pi, 1.0, phi, a0 * a2 * phi_dot);
     }
     s
+}
+
+/// The homogeneous field's energy density ρ = ½ φ̇² + V(φ) with V of the configuration (physics/potential.rs).
+pub fn mean_field_density(cfg: &Config, phi: f64, phi_dot: f64) -> f64 {
+    let u = super::potential::Polynomial::from_config(&cfg.matter);
+    0.5 * phi_dot * phi_dot + super::potential::potential(cfg.matter.mass, &u, phi)
 }
 
 /// The initial state a config asks for.
@@ -102,7 +118,8 @@ pub fn initial_state(cfg: &Config) -> State {
         InitialKind::LinearWave => linear_wave(lat, ic.amplitude, 0.0),
         InitialKind::GaugeWave => gauge_wave(lat, ic.amplitude, 0.0),
         InitialKind::Frw => {
-            frw(lat, ic.scale_factor, cfg.matter.mass, cfg.gravity.cosmological_constant, ic.phi, ic.phi_dot)
+            let h0 = hubble_from_density(mean_field_density(cfg, ic.phi, ic.phi_dot), cfg.gravity.cosmological_constant);
+            frw_with_hubble(lat, ic.scale_factor, h0, ic.phi, ic.phi_dot)
         }
     }
 }

@@ -24,6 +24,10 @@ impl Representation for Dense {
     fn name(&self) -> &'static str {
         "dense"
     }
+    fn mode_power(&self, setup: &StepperSetup, state: &State) -> anyhow::Result<Option<crate::spectra::quantum::QuantumPower>> {
+        let g = state.gamma();
+        Ok(if g.is_empty() { None } else { Some(crate::spectra::quantum::dense(&setup.lattice, g)?) })
+    }
     fn cpu(&self, setup: &StepperSetup, state: &State) -> anyhow::Result<Box<dyn QuantumField>> {
         let q = setup.quantum.ok_or_else(|| anyhow::anyhow!("the dense representation needs the quantum field's parameters"))?;
         Ok(Box::new(DenseField::new(setup, q, state)?))

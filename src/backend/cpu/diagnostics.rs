@@ -56,6 +56,7 @@ pub fn site_values<T: Real>(
     u: &[T],
     lambda: T,
     mass: T,
+    potential: &crate::physics::potential::Polynomial<T>,
     i: usize,
     quantum: [T; 4],
 ) -> ([T; NCOL], [T; 4]) {
@@ -81,7 +82,7 @@ pub fn site_values<T: Real>(
     d.pi_phi = u[var::PI_PHI * n + i];
     d.dphi = gradient(fd, lat, f(var::PHI), c);
     d.quantum = quantum;
-    let s = constraints(&d, lambda, mass);
+    let s = constraints(&d, lambda, mass, potential);
     let lapse = u[var::LAPSE * n + i];
     let half = T::c(0.5);
     let mom2 = s.mom[0] * s.mom[0] + s.mom[1] * s.mom[1] + s.mom[2] * s.mom[2];
@@ -112,8 +113,9 @@ pub fn all_site_values<T: Real>(
     u: &[T],
     lambda: T,
     mass: T,
+    potential: &crate::physics::potential::Polynomial<T>,
 ) -> (Vec<Vec<T>>, [Vec<T>; 4]) {
-    all_site_values_quantum(fd, lat, background, u, lambda, mass, &[])
+    all_site_values_quantum(fd, lat, background, u, lambda, mass, potential, &[])
 }
 
 /// [`all_site_values`] with the quantum field's per-site fluctuation terms (empty: none).
@@ -124,12 +126,13 @@ pub fn all_site_values_quantum<T: Real>(
     u: &[T],
     lambda: T,
     mass: T,
+    potential: &crate::physics::potential::Polynomial<T>,
     quantum: &[[T; 4]],
 ) -> (Vec<Vec<T>>, [Vec<T>; 4]) {
     let n = lat.sites();
     let q = |i: usize| quantum.get(i).copied().unwrap_or([T::zero(); 4]);
     let rows: Vec<([T; NCOL], [T; 4])> =
-        (0..n).into_par_iter().map(|i| site_values(fd, lat, background, u, lambda, mass, i, q(i))).collect();
+        (0..n).into_par_iter().map(|i| site_values(fd, lat, background, u, lambda, mass, potential, i, q(i))).collect();
     let cols = (0..NCOL).map(|c| rows.iter().map(|r| r.0[c]).collect()).collect();
     let fields = std::array::from_fn(|k| rows.iter().map(|r| r.1[k]).collect());
     (cols, fields)

@@ -90,7 +90,20 @@ impl Representation for Ensemble {
         }
         let model = model_of(setup)?;
         let c = model.gauss.coeffs_of(&state.data, &state.background)?;
-        Ok(Some(site_quantum_from_local(&c, &estimated_local_covs(&model, &state.quantum)?)))
+        let mut q = site_quantum_from_local(&c, &estimated_local_covs(&model, &state.quantum)?);
+        let u = &setup.params.potential;
+        if !u.is_zero() {
+            // issue 13: the fluctuations' energy and stress of the non-quadratic potential (classical-statistical)
+            let d = state.quantum.require("members", model.len())?;
+            let excess = crate::physics::classical_statistical::potential_excess(u, state.field(var::PHI), d, model.members());
+            for ((s, e), c) in q.iter_mut().zip(&excess).zip(&c.sites) {
+                s.rho += c.geo.sqrtg * e;
+                for k in 0..6 {
+                    s.backreaction[k] += 0.5 * c.geo.lapse * c.geo.sqrtg * c.geo.ginv[k] * e;
+                }
+            }
+        }
+        Ok(Some(q))
     }
     /// The members' own local proxy (a sample covariance, positive semi-definite by construction; the
     /// control-variate estimate is unbiased but not positive definite).
@@ -101,7 +114,18 @@ impl Representation for Ensemble {
         model.local_covs(d).iter().map(|l| local_symplectic_ratio(l, dv)).fold(f64::INFINITY, f64::min)
     }
     fn physicality_limit(&self, setup: &StepperSetup) -> f64 {
+        if setup.ensemble.fluctuation_cutoff > 0.0 {
+            // issue 13: a UV-cut initial state is a classical-statistical ensemble, not a quantum state: its local
+            // symplectic ratio starts below 1 by construction (docs/cosmology.md §2), so it does not stop the run
+            return 0.0;
+        }
         collapse_limit(setup.lattice.sites(), setup.ensemble.members)
+    }
+    fn mode_power(&self, setup: &StepperSetup, state: &State) -> anyhow::Result<Option<crate::spectra::quantum::QuantumPower>> {
+        if state.quantum.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(crate::spectra::quantum::ensemble(&setup.lattice, &state.quantum, setup.ensemble.members)?))
     }
     fn backreaction_error(&self, setup: &StepperSetup, state: &State) -> f64 {
         let (Ok(model), false) = (model_of(setup), state.quantum.is_empty()) else { return 0.0 };
@@ -152,11 +176,11 @@ fn control_variate(loc: &mut [Mat5], shadows: &[Mat5], reference: &Mat5) {
 pub fn initial_control_variate(setup: &StepperSetup, state: &State, d: &[f64]) -> anyhow::Result<(Vec<f64>, ModeCovariance)> {
     let n = setup.lattice.sites();
     let mass = setup.quantum.map_or(0.0, |q| q.mass);
-    let mut reference = ModeCovariance::vacuum(&setup.lattice, &setup.stencil, &state.box_mean_metric(), mass)?;
     if state.quantum.is_empty() {
-        return Ok((d.to_vec(), reference));
+        return Ok((d.to_vec(), ModeCovariance::vacuum(&setup.lattice, &setup.stencil, &state.box_mean_metric(), mass)?));
     }
-    reference.modes_mut().copy_from_slice(state.quantum.require("reference", 3 * n)?);
+    // the stored reference (no vacuum of `mass` needed: issue 13's ensembles may start in the vacuum of another mass)
+    let reference = ModeCovariance::from_modes(&setup.lattice, &setup.stencil, mass, state.quantum.require("reference", 3 * n)?.to_vec())?;
     Ok((state.quantum.require("shadows", d.len())?.to_vec(), reference))
 }
 
@@ -246,6 +270,11 @@ impl QuantumField for EnsembleField {
         }
         let mut q = StageQuantum { dx: vec![0.0; 2 * n], br: vec![[0.0; 6]; n] };
         self.model.drift(&c, xbar, d, &loc, &br_loc, &mut q.dx, &mut self.dd, &mut q.br);
+        let u = &self.setup.params.potential;
+        if !u.is_zero() {
+            // issue 13: the non-quadratic potential moves the members non-linearly (classical-statistical approximation)
+            crate::physics::classical_statistical::add_stage_terms(u, &c.sites, xbar, d, self.model.members(), &mut q.dx, &mut self.dd, &mut q.br);
+        }
         if index == 0 {
             self.start = Some(c);
         }

@@ -40,6 +40,12 @@ impl Representation for Fourier {
     fn name(&self) -> &'static str {
         "fourier"
     }
+    fn mode_power(&self, setup: &StepperSetup, state: &State) -> anyhow::Result<Option<crate::spectra::quantum::QuantumPower>> {
+        Ok(match state.quantum.get("gamma_k") {
+            Some(g) => Some(crate::spectra::quantum::fourier(&setup.lattice, g)?),
+            None => None,
+        })
+    }
     fn cpu(&self, setup: &StepperSetup, state: &State) -> anyhow::Result<Box<dyn QuantumField>> {
         Ok(Box::new(FourierField::new(setup, state)?))
     }
@@ -248,7 +254,7 @@ impl FourierModel {
             let (_, det) = crate::physics::tensor::inverse(&g);
             let c = lat.coords(i);
             let div = d1(&self.fd, &lat, &flux[0..n], c, 0) + d1(&self.fd, &lat, &flux[n..2 * n], c, 1) + d1(&self.fd, &lat, &flux[2 * n..], c, 2);
-            let (mut fa, mut fb) = crate::physics::scalar_field::rhs(u[var::LAPSE * n + i], det.sqrt(), phi[i], pi[i], div, mass);
+            let (mut fa, mut fb) = crate::physics::scalar_field::rhs(u[var::LAPSE * n + i], det.sqrt(), phi[i], pi[i], div, mass, &Default::default());
             if !pass.cx.is_empty() {
                 fa -= pass.cx[i] / dv * phi[i];
                 fb -= pass.cx[i] / dv * pi[i];

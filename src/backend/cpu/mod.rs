@@ -50,6 +50,7 @@ impl<T: Real> CpuStepper<T> {
         let params = RhsParams {
             lambda: T::c(setup.params.lambda),
             mass: T::c(setup.params.mass),
+            potential: setup.params.potential.cast(),
             lapse: setup.params.lapse,
             background: setup.background.map(T::c),
         };
@@ -166,7 +167,7 @@ impl<T: Real> Stepper for CpuStepper<T> {
             return super::host_diagnostics(self);
         }
         let bg = self.params.background;
-        let (cols, _) = diagnostics::all_site_values(&self.fd, &self.setup.lattice, &bg, &self.y, self.params.lambda, self.params.mass);
+        let (cols, _) = diagnostics::all_site_values(&self.fd, &self.setup.lattice, &bg, &self.y, self.params.lambda, self.params.mass, &self.params.potential);
         let sums = diagnostics::reduce_columns(&cols).map(|x| x.as_f64());
         let mut d = finish(&sums, &self.setup.lattice, self.setup.time_at(self.step), self.step);
         d.noise = self.noise_diagnostics()?; // CQ noise (issue 4)

@@ -46,7 +46,7 @@ const P_NOISE_SCALE: u32 = 40;
 /// The real parameter block of the dense kernels (shaders/jets.wgsl): the lattice block, then ΔV, m, D2, β, ε,
 /// renormalise, coupled, (1+ε)/4 (0 without coupling), ¼.
 pub fn dense_params_r(setup: &StepperSetup, q: &QuantumParams) -> Vec<f64> {
-    let mut p = params_r(setup, &STAGES[0]).to_vec();
+    let mut p = params_r(setup, &STAGES[0])[..super::params::LATTICE_BLOCK].to_vec();
     let coupled = q.diffusion != 0.0;
     p.extend_from_slice(&[
         setup.lattice.cell_volume(),

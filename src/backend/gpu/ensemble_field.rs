@@ -109,6 +109,11 @@ impl GpuEnsembleField {
         let n = lat.sites();
         let m = setup.ensemble.members;
         anyhow::ensure!(m >= 4 && m % 2 == 0, "matter.members = {m}: the ensemble needs an even number of at least 4 members");
+        anyhow::ensure!(
+            !setup.cpu_only(),
+            "the ensemble with a non-quadratic potential (matter.quartic_coupling, matter.potential) runs on the CPU only \
+             in this version (its members evolve non-linearly, docs/cosmology.md §1); use run.backend = \"cpu\""
+        );
         let cv = setup.ensemble.control_variate;
         let blocks = Blocks::new(&lat, setup.ensemble.localization);
         let nb = blocks.len();

@@ -36,12 +36,17 @@ pub fn params_u(setup: &StepperSetup, stage: &Rk4Stage) -> [u32; 8] {
     ]
 }
 
+/// Reals of the lattice block of `pr` before the potential's coefficients (the dense kernels append their block
+/// after these, shaders/jets.wgsl).
+pub const LATTICE_BLOCK: usize = 32;
+
 /// The real parameters in f64; converted to the run's precision by rounding each once (as the CPU twin's
-/// `Fd::new` and `combine` do).
-pub fn params_r(setup: &StepperSetup, stage: &Rk4Stage) -> [f64; 32] {
+/// `Fd::new` and `combine` do). After the lattice block: the coefficients c_0 … c_8 of U(φ) (issue 13;
+/// physics/potential.rs), read by evolve_stage and diagnostics.
+pub fn params_r(setup: &StepperSetup, stage: &Rk4Stage) -> [f64; LATTICE_BLOCK + crate::physics::potential::POLY_LEN] {
     let s = &setup.stencil;
     let h = setup.lattice.spacing;
-    let mut p = [0.0; 32];
+    let mut p = [0.0; LATTICE_BLOCK + crate::physics::potential::POLY_LEN];
     p[0..5].copy_from_slice(&s.c1);
     p[5..10].copy_from_slice(&s.c2);
     p[10..17].copy_from_slice(&s.ko);
@@ -54,5 +59,6 @@ pub fn params_r(setup: &StepperSetup, stage: &Rk4Stage) -> [f64; 32] {
     p[23] = stage.w * setup.dt;
     p[24] = stage.c * setup.dt;
     p[25..31].copy_from_slice(&setup.background);
+    p[LATTICE_BLOCK..].copy_from_slice(&setup.params.potential.c);
     p
 }
