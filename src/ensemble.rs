@@ -18,6 +18,13 @@
 //!   file holds and why), `base_seed`, `config` (the base configuration text), `code_version`, `git_commit`.
 //! - A realisation that stops (a physical or numerical failure of that trajectory) is recorded and the others go
 //!   on; the summary covers the completed ones, and the command exits non-zero with [`EnsembleRun::account`].
+//! - The semiclassical comparison (issue 13): with CQ noise on (`cq.diffusion` > 0) one more run of the same
+//!   universe with `cq.diffusion = 0` — the expectation-value coupling of semiclassical gravity: no noise, no
+//!   decoherence, no conditioning; with a quantum field its ⟨δĤ_m/δg_ab⟩_ren still back-reacts — writes
+//!   `<stem>_semiclassical.h5`, and the summary holds its timeseries as `/semiclassical/<name>` (root attribute
+//!   `semiclassical`: the file name, or `semiclassical_stopped`: why it did not finish). The command prints the
+//!   CQ mean ± spread of a and H at the last row against the semiclassical values; `cqgrav plot` draws the
+//!   semiclassical path dashed over the realisations' mean ± 1σ.
 //!
 //! The driver [`run_realizations`] takes the function that runs one trajectory with extra `--set` overrides
 //! (`cli::run::run`), so every realisation is a normal run (progress, health check, snapshots, checkpoints).
@@ -59,6 +66,17 @@ pub fn realization_path(file: &Path, r: u32) -> PathBuf {
     with_suffix(file, &format!("_r{r:04}"))
 }
 
+/// The semiclassical companion run's file: `<stem>_semiclassical.h5`.
+pub fn semiclassical_path(file: &Path) -> PathBuf {
+    with_suffix(file, "_semiclassical")
+}
+
+/// The `--set` overrides of the semiclassical companion run: `cq.diffusion = 0` and its `output.file`.
+pub fn semiclassical_overrides(cfg: &Config) -> Vec<String> {
+    let quoted = toml::Value::String(semiclassical_path(&cfg.output.file).to_string_lossy().into_owned()).to_string();
+    vec!["cq.diffusion=0.0".to_string(), format!("output.file={quoted}")]
+}
+
 /// The ensemble summary file: `<stem>_ensemble.h5`.
 pub fn ensemble_path(file: &Path) -> PathBuf {
     with_suffix(file, "_ensemble")
@@ -81,6 +99,9 @@ pub struct EnsembleSummary {
     pub mean: Vec<Vec<f64>>,
     /// var[c][row]: 1/(R−1) Σ (x − mean)²; NaN for R = 1
     pub var: Vec<Vec<f64>>,
+    /// semiclassical[c][row]: the semiclassical companion run (`cq.diffusion = 0`) on the same rows; empty when
+    /// there is none
+    pub semiclassical: Vec<Vec<f64>>,
 }
 
 impl EnsembleSummary {
@@ -115,7 +136,7 @@ impl EnsembleSummary {
             mean.push(m);
             var.push(v);
         }
-        Ok(Self { realizations: series.len() as u32, names: first.names.clone(), mean, var })
+        Ok(Self { realizations: series.len() as u32, names: first.names.clone(), mean, var, semiclassical: Vec::new() })
     }
 
     pub fn mean_of(&self, name: &str) -> Option<&[f64]> {
@@ -124,10 +145,59 @@ impl EnsembleSummary {
     pub fn var_of(&self, name: &str) -> Option<&[f64]> {
         self.names.iter().position(|n| n == name).map(|i| self.var[i].as_slice())
     }
+    pub fn semiclassical_of(&self, name: &str) -> Option<&[f64]> {
+        self.names.iter().position(|n| n == name).and_then(|i| self.semiclassical.get(i)).map(Vec::as_slice)
+    }
+
+    /// Takes the semiclassical run's timeseries as the reference path; an error (and no reference) when its rows
+    /// are not the realisations' rows or a column is missing.
+    pub fn set_semiclassical(&mut self, ts: &Timeseries) -> Result<()> {
+        let rows = self.mean.first().map_or(0, Vec::len);
+        let cols: Vec<Vec<f64>> = self
+            .names
+            .iter()
+            .map(|n| ts.column(n).map(<[f64]>::to_vec).with_context(|| format!("the semiclassical run has no column {n}")))
+            .collect::<Result<_>>()?;
+        if ts.len() != rows || self.mean_of("step") != ts.column("step") {
+            bail!("the semiclassical run has other timeseries rows than the realisations ({} vs {rows} rows)", ts.len());
+        }
+        self.semiclassical = cols;
+        Ok(())
+    }
+
+    /// One line per column (a, hubble) at the last row: the realisations' mean ± standard deviation against the
+    /// semiclassical value, with z = (mean − semiclassical)/(sd/√R), the standard error of the mean.
+    pub fn comparison(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for name in ["a", "hubble"] {
+            let (Some(m), Some(v), Some(sc), Some(t)) = (self.mean_of(name), self.var_of(name), self.semiclassical_of(name), self.mean_of("t")) else {
+                continue;
+            };
+            let Some(last) = m.len().checked_sub(1) else { continue };
+            let sd = v[last].max(0.0).sqrt();
+            let se = sd / (self.realizations as f64).sqrt();
+            let z = if se > 0.0 { format!("{:.2}", (m[last] - sc[last]) / se) } else { "–".into() };
+            out.push(format!(
+                "t = {:.6}: {name} = {:.9} ± {:.3e} (CQ: mean ± sd over {} realisations) vs {:.9} semiclassical (D2 = 0); \
+                 (mean − semiclassical)/standard error = {z}",
+                t[last], m[last], sd, self.realizations, sc[last]
+            ));
+        }
+        out
+    }
 
     /// Writes the summary file (atomically): `/ensemble/mean/<name>`, `/ensemble/var/<name>` and the root
     /// attributes of the module documentation. `members`: (index, file) of the summarised realisations.
-    pub fn write(&self, path: &Path, base: &Config, config_text: &str, members: &[(u32, PathBuf)], stopped: &[StoppedRealization]) -> Result<()> {
+    /// `semiclassical`: the companion run's file name, or why it did not finish (`Err`), when there was one.
+    pub fn write(
+        &self,
+        path: &Path,
+        base: &Config,
+        config_text: &str,
+        members: &[(u32, PathBuf)],
+        stopped: &[StoppedRealization],
+        semiclassical: Option<std::result::Result<String, String>>,
+    ) -> Result<()> {
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
         atomic_write(path, &dir, "the ensemble summary", |tmp| {
             let f = hdf5::File::create(tmp).with_context(|| format!("creating {}", tmp.display()))?;
@@ -158,6 +228,17 @@ impl EnsembleSummary {
                         .with_context(|| format!("writing /ensemble/{what}/{name}"))?;
                 }
             }
+            match &semiclassical {
+                Some(Ok(file)) => write_str_attr(&f, "semiclassical", file)?,
+                Some(Err(why)) => write_str_attr(&f, "semiclassical_stopped", why)?,
+                None => {}
+            }
+            if !self.semiclassical.is_empty() {
+                let sub = f.create_group("semiclassical").context("creating /semiclassical")?;
+                for (name, col) in self.names.iter().zip(&self.semiclassical) {
+                    sub.new_dataset_builder().with_data(col.as_slice()).create(name.as_str()).with_context(|| format!("writing /semiclassical/{name}"))?;
+                }
+            }
             Ok(())
         })
     }
@@ -174,7 +255,11 @@ impl EnsembleSummary {
             mean.push(f.dataset(&format!("ensemble/mean/{n}"))?.read_raw::<f64>()?);
             var.push(f.dataset(&format!("ensemble/var/{n}"))?.read_raw::<f64>()?);
         }
-        Ok(Self { realizations: realizations as u32, names, mean, var })
+        let semiclassical = match f.group("semiclassical") {
+            Ok(_) => names.iter().map(|n| Ok(f.dataset(&format!("semiclassical/{n}"))?.read_raw::<f64>()?)).collect::<Result<_>>()?,
+            Err(_) => Vec::new(),
+        };
+        Ok(Self { realizations: realizations as u32, names, mean, var, semiclassical })
     }
 }
 
@@ -266,15 +351,32 @@ pub fn run_realizations(
     if series.is_empty() {
         bail!("none of the {realizations} realisations completed; the first stopped: {}", stopped[0]);
     }
-    let summary = EnsembleSummary::from_timeseries(&series)?;
+    let mut summary = EnsembleSummary::from_timeseries(&series)?;
+    // the semiclassical companion run: the same universe with the expectation-value coupling only
+    let semiclassical = (cfg.cq.diffusion > 0.0).then(|| {
+        let extra = semiclassical_overrides(cfg);
+        println!("semiclassical run (the same universe with cq.diffusion = 0): {}", extra.join(" "));
+        let path = semiclassical_path(&cfg.output.file);
+        let done = run_one(&extra)
+            .and_then(|_| summary.set_semiclassical(&OutputFile::open(&path)?.timeseries))
+            .map(|_| path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+            .map_err(|e| format!("{e:#}"));
+        if let Err(why) = &done {
+            eprintln!("warning: the semiclassical run did not finish, the summary has no semiclassical path: {why}");
+        }
+        done
+    });
     let summary_file = ensemble_path(&cfg.output.file);
-    summary.write(&summary_file, cfg, &loaded.text, &members, &stopped)?;
+    summary.write(&summary_file, cfg, &loaded.text, &members, &stopped, semiclassical)?;
     println!(
         "wrote {}: mean and variance of {} timeseries columns over {} completed realisations",
         summary_file.display(),
         summary.names.len(),
         series.len()
     );
+    for line in summary.comparison() {
+        println!("{line}");
+    }
     Ok(EnsembleRun { summary, members, summary_file, stopped })
 }
 

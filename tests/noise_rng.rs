@@ -321,5 +321,20 @@ fn realizations_write_members_and_ensemble_summary() {
     for name in ["e_kin_grav", "ham_l2", "noise_var", "noise_mean"] {
         assert_eq!(again.timeseries.column(name), members[1].timeseries.column(name), "{name}");
     }
+    // the semiclassical companion: the summary's /semiclassical equals a run with cq.diffusion = 0 made here, and
+    // Minkowski without noise stays flat (no kinetic energy at all), unlike every realisation
+    let sc_file = dir.join("sc.h5");
+    let o = Command::new(env!("CARGO_BIN_EXE_cqgrav"))
+        .args(["run", cfg.to_str().unwrap(), "--quiet", "--set", "cq.diffusion=0.0", "--set", &format!("output.file={:?}", sc_file.to_string_lossy())])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let sc = OutputFile::open(&sc_file).unwrap();
+    assert!(cqgrav::ensemble::semiclassical_path(&out).exists());
+    for name in ["t", "a", "e_kin_grav", "ham_l2", "noise_var"] {
+        assert_eq!(back.semiclassical_of(name), sc.timeseries.column(name), "{name}");
+    }
+    assert!(back.semiclassical_of("e_kin_grav").unwrap().iter().all(|&v| v == 0.0));
+    assert!(kin.iter().all(|&k| k > 0.0), "{kin:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }

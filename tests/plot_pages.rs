@@ -72,8 +72,11 @@ fn plot_pages_of_a_quantum_run_a_classical_run_and_an_ensemble() {
     // an ensemble of 3 realisations: mean ± 1σ and the realisations
     let (ok, text) = common::cqgrav(d, &["run", "q.toml", "--quiet", "--realizations", "3", "--set", "output.file=\"e.h5\"", "--set", "output.snapshot_every=0"]);
     assert!(ok, "{text}");
-    let (ok, text) = common::cqgrav(d, &["plot", "e_ensemble.h5", "--out", "e"]);
-    assert!(ok, "{text}");
+    let (ok, plotted) = common::cqgrav(d, &["plot", "e_ensemble.h5", "--out", "e"]);
+    assert!(ok, "{plotted}");
     let svgs = pages(&d.join("e"), &["ensemble_expansion", "ensemble_constraints", "ensemble_energies", "ensemble_quantum"]);
     assert!(svgs[0].contains("mean ± 1σ over 3 realisations") && svgs[0].contains(">realisations<") && svgs[0].contains("3 of 3 realisation files found"), "ensemble page");
+    // with CQ noise the semiclassical companion run (cq.diffusion = 0) is drawn dashed and compared in the output
+    assert!(svgs[0].contains("semiclassical (D2 = 0)"), "no semiclassical path on the ensemble page");
+    assert!(text.contains("semiclassical (D2 = 0); (mean − semiclassical)/standard error"), "{text}");
 }

@@ -113,6 +113,8 @@ struct Source<'a> {
     sd: Box<dyn Fn(&str) -> Option<Vec<f64>> + 'a>,
     /// the realisations: (t, column)
     members: Box<dyn Fn(&str) -> Vec<(Vec<f64>, Vec<f64>)> + 'a>,
+    /// the semiclassical companion run's column (ensembles with CQ noise, src/ensemble.rs)
+    semiclassical: Box<dyn Fn(&str) -> Option<Vec<f64>> + 'a>,
     ensemble: Option<u32>,
 }
 
@@ -142,6 +144,11 @@ impl Source<'_> {
         let mut mean = Curve::line(label, &self.t, &y, color);
         mean.band = band;
         out.push(mean);
+        if let Some(sc) = (self.semiclassical)(name) {
+            let mut c = Curve::line("semiclassical (D2 = 0)", &self.t, &map(&sc), color);
+            c.style = Style::Dashed;
+            out.push(c);
+        }
         out
     }
     fn plain(&self, name: &str, color: usize) -> Vec<Curve> {
@@ -278,6 +285,7 @@ pub fn run_pages(ts: &Timeseries, about: &str) -> Result<Vec<Page>> {
         col: Box::new(|n| ts.column(n).map(<[f64]>::to_vec)),
         sd: Box::new(|_| None),
         members: Box::new(|_| Vec::new()),
+        semiclassical: Box::new(|_| None),
         ensemble: None,
     };
     Ok(pages(&src, about, &ts.names))
@@ -301,6 +309,7 @@ fn ensemble_pages(file: &Path) -> Result<Vec<Page>> {
         col: Box::new(|n| s.mean_of(n).map(<[f64]>::to_vec)),
         sd: Box::new(|n| s.var_of(n).map(|v| v.iter().map(|x| x.max(0.0).sqrt()).collect())),
         members: Box::new(|n| members.iter().filter_map(|m| Some((m.column("t")?.to_vec(), m.column(n)?.to_vec()))).collect()),
+        semiclassical: Box::new(|n| s.semiclassical_of(n).map(<[f64]>::to_vec)),
         ensemble: Some(s.realizations),
     };
     let about = format!("{} ({} of {} realisation files found)", describe_run(&config, &file.display().to_string()), members.len(), s.realizations);
