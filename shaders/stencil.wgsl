@@ -57,6 +57,10 @@ fn hessian_in(v: u32, c: vec3<u32>) -> array<real, 6> {
 
 // Kreiss–Oliger term Q u of variable v, deviation form per axis.
 fn ko_in(v: u32, c: vec3<u32>) -> real {
+    // σ = 0: no stencil work (the CPU twin, backend/cpu/fd.rs ko, returns the same 0)
+    if pr[P_KO_SCALE] == real(0.0) {
+        return real(0.0);
+    }
     let r = i32(pu[4]);
     let base = v * n_sites();
     let u0 = u_in[base + site_index(c)];

@@ -126,6 +126,10 @@ pub fn gradient<T: Real>(fd: &Fd<T>, lat: &Lattice, f: &[T], c: [usize; 3]) -> [
 /// Kreiss–Oliger dissipation term Q f at site c (zero when σ = 0), in deviation form per axis.
 #[inline(always)]
 pub fn ko<T: Real>(fd: &Fd<T>, lat: &Lattice, f: &[T], c: [usize; 3]) -> T {
+    // σ = 0 (gravity.dissipation = 0, the default): no stencil work (the twin shaders/stencil.wgsl returns the same 0)
+    if fd.ko_scale == T::zero() {
+        return T::zero();
+    }
     let r = fd.ko_radius;
     let f0 = f[idx(lat, c)];
     let mut acc = T::zero();
