@@ -80,3 +80,38 @@ fn plot_pages_of_a_quantum_run_a_classical_run_and_an_ensemble() {
     assert!(svgs[0].contains("semiclassical (D2 = 0)"), "no semiclassical path on the ensemble page");
     assert!(text.contains("semiclassical (D2 = 0); (mean − semiclassical)/standard error"), "{text}");
 }
+
+/// The spectra page (issue 13) of a run with `output.spectra_every`: `cqgrav plot` writes `spectra.svg/.png`, and
+/// its curves are the file's rows as read here with the hdf5 crate — x = log₁₀ k of the shells with k > 0, y the
+/// stored S_j (phi) at the first and last rows, shells with S_j ≤ 1e-14 of the largest (round-off of zero) left out.
+#[test]
+fn spectra_page_draws_the_stored_spectra() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = common::DENSE_RUN.replace("[output]", "[output]\nspectra_every = 2");
+    std::fs::write(d.join("s.toml"), text).unwrap();
+    let (ok, out) = common::cqgrav(d, &["run", "s.toml", "--quiet"]);
+    assert!(ok, "{out}");
+    let (ok, out) = common::cqgrav(d, &["plot", "run.h5", "--out", "p"]);
+    assert!(ok, "{out}");
+    let svg = std::fs::read_to_string(d.join("p/spectra.svg")).unwrap().replace('\n', "");
+    assert!(svg.contains("log₁₀ k") && svg.contains("S_j of δφ") && svg.contains("t = 0"), "spectra page text");
+    assert!(std::fs::metadata(d.join("p/spectra.png")).unwrap().len() > 30_000);
+
+    let f = cqgrav::io::OutputFile::open(&d.join("run.h5")).unwrap();
+    let h = hdf5::File::open(&f.paths.main).unwrap();
+    let k: Vec<f64> = h.dataset("spectra/k").unwrap().read_raw().unwrap();
+    let phi = h.dataset("spectra/phi").unwrap().read_2d::<f64>().unwrap();
+    let series = cqgrav::io::spectra::SpectraSeries::read(&h).unwrap().unwrap();
+    let page = cqgrav::cli::plot::spectra_page(&series, "test").expect("a spectra page");
+    let panel = page.panels.iter().find(|p| p.ylabel.starts_with("S_j of δφ")).expect("the δφ panel");
+    let rows = phi.nrows();
+    assert_eq!(rows, 5, "rows at steps 0, 2, 4, 6, 8");
+    for (curve, row) in [(&panel.curves[0], 0), (panel.curves.last().unwrap(), rows - 1)] {
+        let top = [0, 1, 2, 3, 4].iter().flat_map(|&r| phi.row(r).to_vec()).fold(0.0, f64::max);
+        let want: Vec<(f64, f64)> =
+            k.iter().zip(phi.row(row)).filter(|(k, v)| **k > 0.0 && **v > 1e-14 * top).map(|(k, v)| (k.log10(), *v)).collect();
+        let got: Vec<(f64, f64)> = curve.x.iter().copied().zip(curve.y.iter().copied()).collect();
+        assert!(!want.is_empty() && got == want, "row {row}: {got:?} vs {want:?}");
+    }
+}

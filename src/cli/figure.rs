@@ -77,6 +77,8 @@ pub struct Panel {
     pub reference: Option<(f64, String)>,
     /// extra lines under the legend
     pub notes: Vec<String>,
+    /// a log axis spans every point, the first included (x is not time: there is no step-0 round-off to skip)
+    pub all_points: bool,
 }
 
 /// A page: a title, the file it shows, panels in `columns` columns, the x-axis label and a footnote.
@@ -174,11 +176,11 @@ pub fn linear_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
 
 /// The decade range (log10 units) of a log axis: from the positive finite values of the rows after the first
 /// (all rows when that leaves none), padded by 0.15 decades. A first row far below is what the legend marks.
-pub fn log_range(curves: &[&[f64]]) -> Option<(f64, f64)> {
+pub fn log_range(curves: &[&[f64]], all_points: bool) -> Option<(f64, f64)> {
     let pick = |skip: usize| -> Vec<f64> {
         curves.iter().flat_map(|c| c.iter().skip(skip).copied()).filter(|v| v.is_finite() && *v > 0.0).map(f64::log10).collect()
     };
-    let mut v = pick(1);
+    let mut v = pick(if all_points { 0 } else { 1 });
     if v.is_empty() {
         v = pick(0);
     }
@@ -276,7 +278,7 @@ impl Panel {
                     cols.push(hi);
                 }
             }
-            log_range(&cols)
+            log_range(&cols, self.all_points)
         } else {
             let bands = self.curves.iter().filter_map(|c| c.band.as_ref()).flat_map(|(lo, hi)| lo.iter().chain(hi.iter()).copied());
             let refs = self.reference.iter().map(|r| r.0);
@@ -481,7 +483,7 @@ mod tests {
     #[test]
     fn log_axis_starts_after_the_round_off_of_step_zero() {
         let y = [2.2e-16, 1e-9, 3e-9, 1e-8, 4e-8];
-        let (lo, hi) = log_range(&[&y]).unwrap();
+        let (lo, hi) = log_range(&[&y], false).unwrap();
         assert!((lo - (-9.15)).abs() < 1e-9 && (hi - (4e-8f64.log10() + 0.15)).abs() < 1e-9, "{lo} {hi}");
         let t = [0.0, 0.1, 0.2, 0.3, 0.4];
         let p = Panel { ylabel: "x".into(), log: true, curves: vec![Curve::line("ham_rel", &t, &y, 0)], ..Default::default() };
@@ -492,8 +494,8 @@ mod tests {
         let p = Panel { log: true, curves: vec![Curve::line("mom_rel", &t, &z, 1)], ..Default::default() };
         assert!(p.legend_entries(-9.0)[0].3.ends_with("(0 throughout)"));
         // a single row still has a range
-        assert!(log_range(&[&[1e-3]]).is_some());
-        assert_eq!(log_range(&[&[0.0, f64::NAN]]), None);
+        assert!(log_range(&[&[1e-3]], false).is_some());
+        assert_eq!(log_range(&[&[0.0, f64::NAN]], false), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod figure;
 mod info;
 mod inspect;
 mod number;
-mod plot;
+pub mod plot;
 mod plot_toy;
 mod run;
 mod toy;

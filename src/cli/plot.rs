@@ -27,7 +27,13 @@ pub fn plot(file: &Path, out: Option<&Path>) -> Result<()> {
         bail!("{} is a snapshot file: cqgrav plot draws a run's timeseries; give its main output file (the one beside the .d directory)", file.display());
     } else {
         let f = OutputFile::open(file)?;
-        run_pages(&f.timeseries, &describe_run(&f.config_text, &file.display().to_string()))?
+        let about = describe_run(&f.config_text, &file.display().to_string());
+        let mut pages = run_pages(&f.timeseries, &about)?;
+        let h = hdf5::File::open(&f.paths.main).with_context(|| format!("opening {}", f.paths.main.display()))?;
+        if let Some(s) = crate::io::spectra::SpectraSeries::read(&h)? {
+            pages.extend(spectra_page(&s, &about));
+        }
+        pages
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the plot directory {}", dir.display()))?;
     for page in &pages {
@@ -289,6 +295,62 @@ pub fn run_pages(ts: &Timeseries, about: &str) -> Result<Vec<Page>> {
         ensemble: None,
     };
     Ok(pages(&src, about, &ts.names))
+}
+
+/// The spectra page of a run with `/spectra` (docs/output.md, SPEC §11): the field's shell spectrum S_j of δφ, the
+/// adiabatic occupation n_k, the tensor spectrum of h_TT and the gravitational-wave energy per shell, against
+/// log₁₀ k, at up to five rows spread evenly from the first to the last (log y; shells with a value ≤ 1e-14 of the
+/// panel's largest, i.e. round-off of zero, or NaN are left out — the k = 0 shell is on no log axis). None when no
+/// spectrum has a positive value.
+pub fn spectra_page(s: &crate::io::spectra::SpectraSeries, about: &str) -> Option<Page> {
+    let rows = s.t.len();
+    if rows == 0 {
+        return None;
+    }
+    let picks: Vec<usize> = {
+        let mut p: Vec<usize> = (0..5.min(rows)).map(|i| if rows == 1 { 0 } else { i * (rows - 1) / (5.min(rows) - 1).max(1) }).collect();
+        p.dedup();
+        p
+    };
+    let wanted = [
+        ("phi", "S_j of δφ  [1/L²]"),
+        ("occupation", "occupation n_k  (dimensionless)"),
+        ("h_tt", "S_j of h_TT  (dimensionless)"),
+        ("gw_energy", "ρ_GW per shell  [1/L⁴]"),
+    ];
+    let panels: Vec<Panel> = wanted
+        .iter()
+        .filter_map(|&(name, ylabel)| {
+            let data = s.get(name)?;
+            // values below 1e-14 of the panel's largest are round-off of an exact zero (e.g. h_TT of FRW data at
+            // t = 0): left out, so they do not squeeze the curves into the top of the log axis
+            let top = picks.iter().flat_map(|&r| data[r].iter()).copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
+            let curves: Vec<Curve> = picks
+                .iter()
+                .enumerate()
+                .filter_map(|(c, &r)| {
+                    let (x, y): (Vec<f64>, Vec<f64>) = s
+                        .k
+                        .iter()
+                        .zip(&data[r])
+                        .filter(|(k, v)| **k > 0.0 && v.is_finite() && **v > 1e-14 * top)
+                        .map(|(k, v)| (k.log10(), *v))
+                        .unzip();
+                    (!x.is_empty()).then(|| Curve::line(format!("t = {}", crate::cli::number::g(s.t[r], 4)), &x, &y, c))
+                })
+                .collect();
+            (!curves.is_empty()).then(|| Panel { ylabel: ylabel.into(), log: true, curves, all_points: true, ..Default::default() })
+        })
+        .collect();
+    (!panels.is_empty()).then(|| Page {
+        name: "spectra".into(),
+        title: "Spectra per k shell (SPEC §11; Δk = 2π/(max N_a h), S_j sums the shell's modes)".into(),
+        subtitle: about.to_string(),
+        xlabel: "log₁₀ k  [k in 1/L]".into(),
+        footer: format!("{rows} spectra rows, curves at {} of them (/spectra in the run file, docs/output.md). {UNITS_NOTE}", picks.len()),
+        panels,
+        columns: 2,
+    })
 }
 
 /// The pages of an ensemble summary: mean ± σ, with the realisations found beside it drawn faintly.
