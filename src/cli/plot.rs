@@ -307,11 +307,9 @@ pub fn spectra_page(s: &crate::io::spectra::SpectraSeries, about: &str) -> Optio
     if rows == 0 {
         return None;
     }
-    let picks: Vec<usize> = {
-        let mut p: Vec<usize> = (0..5.min(rows)).map(|i| if rows == 1 { 0 } else { i * (rows - 1) / (5.min(rows) - 1).max(1) }).collect();
-        p.dedup();
-        p
-    };
+    // up to five rows, evenly from the first to the last
+    let shown = rows.min(5);
+    let picks: Vec<usize> = (0..shown).map(|i| if shown == 1 { 0 } else { i * (rows - 1) / (shown - 1) }).collect();
     let wanted = [
         ("phi", "S_j of δφ  [1/L²]"),
         ("occupation", "occupation n_k  (dimensionless)"),
