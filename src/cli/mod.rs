@@ -45,7 +45,8 @@ pub enum Command {
         overwrite: bool,
         /// Run R independent realisations of the CQ noise (seeds derived from run.seed, docs/physics.md §3),
         /// each writing `<stem>_rNNNN.h5`, plus `<stem>_ensemble.h5` with the mean and variance of every
-        /// timeseries column across realisations.
+        /// timeseries column across realisations; with CQ noise on, also the semiclassical run of the same
+        /// universe (cq.diffusion = 0) as `<stem>_semiclassical.h5`, compared with the realisations at the end.
         #[arg(long, value_name = "R", conflicts_with = "restart")]
         realizations: Option<u32>,
     },
