@@ -193,7 +193,6 @@ fn decoherence_heats_the_field_at_the_lindblad_rate() {
     use cqgrav::state::FLAT;
     use rayon::prelude::*;
     use support::lindblad_moments::{lindblad_second_moments_closure, LatticeModel, Mat};
-    use support::single_site_exact::{GInverse, NoiseKind};
     let dt: f64 = std::env::var("CQGRAV_HEATING_DT").ok().and_then(|v| v.parse().ok()).unwrap_or(0.01);
     let steps = (0.25 / dt).round() as u64;
     let (shape, h, mass, traj, m) = ([4, 2, 1], 0.7, 1.0, 300u64, 64usize);
@@ -224,7 +223,7 @@ fn decoherence_heats_the_field_at_the_lindblad_rate() {
             ensemble: EnsembleParams { members: m, localization: 0.0, control_variate: false, seed: 7 * seed + 3, fluctuation_cutoff: 0.0 },
             substep_tolerance: cqgrav::config::DEFAULT_SUBSTEP_TOLERANCE,
         };
-        let lm = LatticeModel { shape, h, g: FLAT, lapse: 1.0, mass, fd_order: 4, d2, beta: 0.0, noise: NoiseKind::Tensor, c_extra_factor: 0.0, ginverse: GInverse::Covariant };
+        let lm = LatticeModel::flat(shape, h, mass, d2);
         let hm = lm.hamiltonian_matrix();
         let energy = |x: &State| -> f64 {
             let l = x.quantum.get("members").unwrap();

@@ -574,19 +574,7 @@ fn trajectory_average_follows_the_lindblad_equation() {
     let s0 = cpu_stepper(setup_for(lat, 4, dt, q, 1000, true), &st).download().unwrap();
     let xb0 = s0.data[var::PHI * n..(var::PI_PHI + 1) * n].to_vec();
     let smat0 = mat_from(d, |i, j| s0.gamma()[i * d + j] + xb0[i] * xb0[j]);
-    let lm = LatticeModel {
-        shape,
-        h,
-        g: FLAT,
-        lapse: 1.0,
-        mass,
-        fd_order: 4,
-        d2,
-        beta: 0.0,
-        noise: NoiseKind::Tensor,
-        c_extra_factor: 0.0,
-        ginverse: GInverse::Covariant,
-    };
+    let lm = LatticeModel::flat(shape, h, mass, d2);
     let t_end = steps as f64 * dt;
     let lind = lindblad_second_moments_closure(&lm, &xb0, &smat0, &[t_end], 1e-12);
     let mut unitary_model = lm.clone();

@@ -482,7 +482,6 @@ fn trajectory_average_follows_the_lindblad_equation() {
     use cqgrav::physics::cq_noise::NoiseParams;
     use cqgrav::state::{var, FLAT};
     use support::lindblad_moments::{lindblad_second_moments_closure, LatticeModel, Mat};
-    use support::single_site_exact::{GInverse, NoiseKind};
     let (shape, h, d2, mass, dt, steps, traj, m) = ([4, 2, 1], 0.7, 16.0, 1.0, 1e-2, 50usize, 1000u64, 64usize);
     let lat = Lattice::new(shape, h);
     let n = lat.sites();
@@ -543,19 +542,7 @@ fn trajectory_average_follows_the_lindblad_equation() {
             smat0.set(i, j, vac[i * d + j] + xb0[i] * xb0[j]);
         }
     }
-    let lm = LatticeModel {
-        shape,
-        h,
-        g: FLAT,
-        lapse: 1.0,
-        mass,
-        fd_order: 4,
-        d2,
-        beta: 0.0,
-        noise: NoiseKind::Tensor,
-        c_extra_factor: 0.0,
-        ginverse: GInverse::Covariant,
-    };
+    let lm = LatticeModel::flat(shape, h, mass, d2);
     let t_end = steps as f64 * dt;
     let lind = lindblad_second_moments_closure(&lm, &xb0, &smat0, &[t_end], 1e-12);
     let mut unitary_model = lm.clone();

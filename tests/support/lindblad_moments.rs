@@ -165,6 +165,24 @@ pub struct LatticeModel {
 }
 
 impl LatticeModel {
+    /// The flat lattice (g = δ, N = 1) with the fourth-order stencil, tensor noise of strength `d2` with β = 0 and
+    /// saturated decoherence (ε = 0): the setting of the trajectory-average tests.
+    pub fn flat(shape: [usize; 3], h: f64, mass: f64, d2: f64) -> Self {
+        Self {
+            shape,
+            h,
+            g: [1.0, 0.0, 0.0, 1.0, 0.0, 1.0],
+            lapse: 1.0,
+            mass,
+            fd_order: 4,
+            d2,
+            beta: 0.0,
+            noise: NoiseKind::Tensor,
+            c_extra_factor: 0.0,
+            ginverse: GInverse::Covariant,
+        }
+    }
+
     pub fn n_sites(&self) -> usize {
         self.shape.iter().product()
     }
