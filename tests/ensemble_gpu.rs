@@ -7,6 +7,7 @@ use common::gpu_stepper;
 use cqgrav::backend::{cpu_stepper, Stepper, StepperSetup};
 use cqgrav::config::{Lapse, NoiseKind, Precision, Representation};
 use cqgrav::numerics::lattice::Lattice;
+use cqgrav::numerics::localization::Blocks;
 use cqgrav::numerics::stencil::Stencil;
 use cqgrav::physics::cq_noise::NoiseParams;
 use cqgrav::physics::ensemble_dynamics::EnsembleParams;
@@ -75,33 +76,37 @@ fn run_pair(s: StepperSetup, init: &State, steps: u64) -> Option<(State, State)>
 }
 
 /// Noise on, metric and lapse (1+log) evolving: GPU f64 = CPU f64 to ≤ 1e-9 relative over 20 steps — on 6×4×3
-/// with M = 8, the control variate and localisation (c = 1.5h: one-site blocks, the taper on all three axes), and
-/// on 5×4×1 with M = 16, no control variate and no localisation (one block: the Gram sums over all sites).
+/// with M = 8, the control variate and localisation c = 1.5h (one-site blocks, the taper on all three axes; K = 60
+/// sites in its support > 4M: block Gram matrices) and c = h (K = 27: site pairs, ensemble_pairs.wgsl), and on
+/// 5×4×1 with M = 16, no control variate and no localisation (one block: the Gram sums over all sites).
 #[test]
 fn gpu_f64_ensemble_matches_cpu_with_noise() {
     let q = QuantumParams { mass: 1.0, diffusion: 3.0, beta: 0.1, decoherence_excess: 0.0, renormalize: true };
-    for (shape, m, loc, cv) in [([6, 4, 3], 8, 1.5, true), ([5, 4, 1], 16, 0.0, false)] {
+    for (shape, m, loc, cv, pairs) in [([6, 4, 3], 8, 1.5, true, false), ([6, 4, 3], 8, 1.0, true, true), ([5, 4, 1], 16, 0.0, false, false)] {
         let lat = Lattice::new(shape, 1.0);
+        assert_eq!(Blocks::new(&lat, loc).site_pairs(m).is_some(), pairs, "the scheme of the localised products");
         let init = initial(lat);
         let e = EnsembleParams { members: m, localization: loc, control_variate: cv, seed: 7, fluctuation_cutoff: 0.0 };
         let s = setup(lat, q, e, Precision::F64, false);
         let Some((gpu, cpu)) = run_pair(s, &init, 20) else { return };
         let (worst, r) = compare(&gpu, &cpu);
         let moved = rel(cpu.quantum.get("members").unwrap(), &cqgrav::backend::cpu::ensemble_field::initial_members(&s, &init).unwrap());
-        println!("{shape:?} M = {m}, localisation {loc}, control variate {cv}: worst {worst:.2e} {r:?}; members moved {moved:.2e}");
+        println!("{shape:?} M = {m}, localisation {loc}, site pairs {pairs}, control variate {cv}: worst {worst:.2e} {r:?}; members moved {moved:.2e}");
         assert!(moved > 1e-3, "the members must evolve");
         assert!(worst <= 1e-9, "GPU and CPU differ: {r:?}");
     }
 }
 
 /// f32 on the GPU follows the CPU f64 path to f32 round-off growth (≤ 1e-4 relative over 10 steps), and a GPU run
-/// restarted through download/upload (members, shadows, propagator) continues bit for bit.
+/// restarted through download/upload (members, shadows, propagator) continues bit for bit — with the default
+/// localisation c = h (site pairs).
 #[test]
 fn gpu_f32_ensemble_follows_cpu_and_restarts_bit_for_bit() {
     let lat = Lattice::new([6, 4, 3], 1.0);
     let q = QuantumParams { mass: 1.0, diffusion: 3.0, beta: 0.0, decoherence_excess: 0.0, renormalize: true };
     let init = initial(lat);
-    let e = EnsembleParams { members: 8, localization: 1.5, control_variate: true, seed: 3, fluctuation_cutoff: 0.0 };
+    let e = EnsembleParams { members: 8, localization: 1.0, control_variate: true, seed: 3, fluctuation_cutoff: 0.0 };
+    assert!(Blocks::new(&lat, 1.0).site_pairs(8).is_some(), "c = h uses the site pairs");
     let s = setup(lat, q, e, Precision::F32, false);
     let Some((gpu, cpu)) = run_pair(s, &init, 10) else { return };
     let (worst, r) = compare(&gpu, &cpu);

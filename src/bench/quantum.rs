@@ -51,10 +51,10 @@ fn quantum_bytes(cfg: &Config, backend: BackendChoice) -> f64 {
     let m = cfg.matter.members as usize;
     let bytes = match (cfg.matter.representation, backend) {
         (Representation::Ensemble, BackendChoice::Gpu) => {
-            crate::backend::gpu::ensemble_field::device_bytes(n, m, crate::config::ensemble_blocks(cfg), cfg.matter.control_variate, cfg.run.precision) as f64
+            crate::backend::gpu::ensemble_field::device_bytes(n, m, crate::config::ensemble_gram_blocks(cfg), cfg.matter.control_variate, cfg.run.precision) as f64
         }
         (Representation::Ensemble, _) => {
-            crate::config::ensemble_memory_bytes(n, m, cfg.matter.control_variate, crate::config::ensemble_blocks(cfg)) as f64
+            crate::config::ensemble_memory_bytes(n, m, cfg.matter.control_variate, crate::config::ensemble_gram_blocks(cfg)) as f64
         }
         (Representation::Fourier, BackendChoice::Gpu) => {
             crate::backend::gpu::fourier_field::device_bytes(n, cfg.cq.diffusion > 0.0, cfg.run.precision) as f64

@@ -179,14 +179,15 @@ fn summary(source: &str, c: &Config) -> String {
     if c.matter.representation == crate::config::Representation::Ensemble {
         let m = &c.matter;
         let loc = if m.localization > 0.0 { format!("localisation c = {}·h", m.localization) } else { "no localisation".into() };
+        let gram_blocks = crate::config::ensemble_gram_blocks(c);
+        let scheme = if gram_blocks == 0 { "products by site pairs".to_string() } else { format!("{gram_blocks} blocks") };
         s.push_str(&format!(
-            "quantum     ensemble Gaussian state: M = {} members, {loc} ({} blocks), control variate {}; float64 on the \
+            "quantum     ensemble Gaussian state: M = {} members, {loc} ({scheme}), control variate {}; float64 on the \
              CPU, ~ {} (of which {} the M × M Gram matrices of the blocks); renormalisation {:?}\n",
             m.members,
-            crate::config::ensemble_blocks(c),
             if m.control_variate { "on" } else { "off" },
-            bytes(crate::config::ensemble_memory_bytes(lat.sites(), m.members as usize, m.control_variate, crate::config::ensemble_blocks(c)) as f64),
-            bytes(crate::config::ensemble_gram_bytes(m.members as usize, crate::config::ensemble_blocks(c)) as f64),
+            bytes(crate::config::ensemble_memory_bytes(lat.sites(), m.members as usize, m.control_variate, gram_blocks) as f64),
+            bytes(crate::config::ensemble_gram_bytes(m.members as usize, gram_blocks) as f64),
             m.renormalization
         ));
     }

@@ -19,7 +19,7 @@ pub use load::{
 pub(crate) use validate::fmt_num;
 pub use schema::*;
 pub use validate::{
-    dense_memory_bytes, ensemble_blocks, ensemble_gram_bytes, ensemble_memory_bytes, host_bytes_per_site, host_memory_bytes, machine_memory, review, unimplemented_features,
+    dense_memory_bytes, ensemble_gram_blocks, ensemble_gram_bytes, ensemble_memory_bytes, host_bytes_per_site, host_memory_bytes, machine_memory, review, unimplemented_features,
     validate, Review, MAX_STEPS,
 };
 

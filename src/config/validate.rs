@@ -56,7 +56,8 @@ pub fn dense_memory_bytes(sites: usize) -> u128 {
 /// and right-hand side (5), the work arrays of the symplectic maps and the noise flow (about 9), and with the
 /// control variate the shadow members with their RK4 copies (5), each 2n·M float64; and the per-block M × M Gram
 /// matrices of the symplectic generator (C^X, C^Ω, a tapered copy and the taper's work array: 4 · blocks · M²
-/// float64 — with one-site blocks, the default localisation, they outweigh the members from M ≈ 10 on).
+/// float64), for the `blocks` of [`ensemble_gram_blocks`] — none when the products go by site pairs (the default
+/// localisation c = h), where they would outweigh the members from M ≈ 10 on.
 pub fn ensemble_memory_bytes(sites: usize, members: usize, control_variate: bool, blocks: usize) -> u128 {
     let copies = 14 + if control_variate { 5 } else { 0 };
     let (n, m) = (sites as u128, members as u128);
@@ -68,9 +69,16 @@ pub fn ensemble_gram_bytes(members: usize, blocks: usize) -> u128 {
     4 * blocks as u128 * (members as u128).pow(2) * 8
 }
 
-/// The localisation blocks of an ensemble configuration.
-pub fn ensemble_blocks(cfg: &Config) -> usize {
-    crate::numerics::localization::Blocks::count(&cfg.lattice(), cfg.matter.localization * cfg.lattice.spacing)
+/// The localisation blocks of an ensemble configuration that store M × M Gram matrices: 0 when its localised
+/// products go by site pairs (numerics/localization.rs [`crate::numerics::localization::Blocks::site_pairs`]).
+pub fn ensemble_gram_blocks(cfg: &Config) -> usize {
+    use crate::numerics::localization::Blocks;
+    let (lat, c, m) = (cfg.lattice(), cfg.matter.localization * cfg.lattice.spacing, cfg.matter.members as usize);
+    if Blocks::uses_site_pairs(&lat, c, m) {
+        0
+    } else {
+        Blocks::count(&lat, c)
+    }
 }
 
 /// Host bytes per lattice site of a classical run (issue 15; `cqgrav check` prints it, validation refuses a
@@ -268,7 +276,7 @@ fn check_ensemble(cfg: &Config, n: usize, r: &mut Review) {
             format!("matter.localization = {} must be a finite number >= 0 (0 = no localisation)", m.localization),
         ));
     }
-    let need = ensemble_memory_bytes(n, m.members as usize, m.control_variate, ensemble_blocks(cfg));
+    let need = ensemble_memory_bytes(n, m.members as usize, m.control_variate, ensemble_gram_blocks(cfg));
     let gib = |b: u128| b as f64 / (1u128 << 30) as f64;
     if let Some((total, _)) = machine_memory() {
         if need > total {
@@ -276,9 +284,9 @@ fn check_ensemble(cfg: &Config, n: usize, r: &mut Review) {
                 "matter.members",
                 format!(
                     "lattice.shape = {:?} with matter.members = {} needs {} GiB of host memory for the ensemble (2n·M \
-                     float64 per copy and M × M Gram matrices per localisation block, n = {n}), more than this \
-                     machine's {} GiB; use fewer members, a smaller lattice, a longer matter.localization (fewer \
-                     blocks), or matter.control_variate = false",
+                     float64 per copy, and M × M Gram matrices per localisation block unless the products go by \
+                     site pairs, n = {n}), more than this machine's {} GiB; use fewer members, a smaller lattice, \
+                     matter.localization = 1 (site pairs), or matter.control_variate = false",
                     cfg.lattice.shape,
                     m.members,
                     fmt_num(gib(need)),

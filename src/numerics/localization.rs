@@ -12,6 +12,10 @@
 //!   restriction of a positive-definite function to a point set, pulled back to the sites: positive semi-definite.
 //!   Sums over sites then become sums over blocks (Gram matrices per block) and a separable banded convolution.
 //! - c = 0: no localisation, one block (ρ ≡ 1).
+//! - Site pairs: when every block is one site (c < 8h), Γ_ρ v(i) = Σ_j ρ(i, j) Γ_ens(i, j) v(j) sums over the few
+//!   sites j of the taper's support around i ([`SitePairs`]; K = Π_a |band_a| of them, 27 at c = h), with the 2 × 2
+//!   blocks Γ_ens(i, j) formed from the members on the fly: O(K·M·n) work and no stored M × M matrix, the scheme
+//!   the ensemble uses there when K ≤ 4M ([`Blocks::site_pairs`]). Same Γ_ρ as the block sums, in another order.
 use super::lattice::Lattice;
 use super::scratch::ScratchPool;
 
@@ -47,8 +51,55 @@ pub struct Blocks {
     pub start: Vec<usize>,
     /// per axis, the banded taper between block positions: (offset, weight) pairs with ρ_a(offset) ≠ 0
     pub band: [Vec<(isize, f64)>; 3],
+    /// block edge (sites) along each axis
+    pub size: [usize; 3],
     /// the taper's work array, kept between calls
     scratch: ScratchPool,
+}
+
+/// The banded taper between the `count` block positions of one axis, `spacing` apart: (offset, ρ) with ρ ≠ 0,
+/// evaluated at the nominal block positions o·b·h and periodised over count·b·h (the box length when b divides N;
+/// otherwise the last block is shorter and the period is that of the block grid, which keeps the circulant taper
+/// positive definite on it). Offsets −⌊nb/2⌋ … ⌈nb/2⌉−1 cover each periodic separation once.
+fn axis_band(count: usize, spacing: f64, c: f64) -> Vec<(isize, f64)> {
+    if c <= 0.0 || count == 1 {
+        return vec![(0, 1.0)];
+    }
+    let nbk = count as isize;
+    let len = count as f64 * spacing;
+    (-(nbk / 2)..(nbk - nbk / 2))
+        .filter_map(|o| {
+            let w = periodic_taper(o as f64 * spacing, len, c);
+            (w.abs() > 1e-15).then_some((o, w))
+        })
+        .collect()
+}
+
+/// The taper between single sites as a list of lattice offsets: ρ(i, i + o) = ρ_x(o_x) ρ_y(o_y) ρ_z(o_z) for every
+/// o with a non-zero weight, x-offset fastest (the order the WGSL twin ensemble_pairs.wgsl sums in).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SitePairs {
+    pub shape: [usize; 3],
+    pub offsets: Vec<([isize; 3], f64)>,
+}
+
+impl SitePairs {
+    /// K, the number of sites j with ρ(i, j) ≠ 0 around each site i.
+    pub fn len(&self) -> usize {
+        self.offsets.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.offsets.is_empty()
+    }
+    /// The sites j = i + o (periodic) with their weights, for site i.
+    pub fn around(&self, i: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
+        let [n0, n1, _] = self.shape;
+        let c = [i % n0, (i / n0) % n1, i / (n0 * n1)];
+        self.offsets.iter().map(move |&(o, w)| {
+            let q: [usize; 3] = std::array::from_fn(|a| (c[a] as isize + o[a]).rem_euclid(self.shape[a] as isize) as usize);
+            (q[0] + n0 * (q[1] + n1 * q[2]), w)
+        })
+    }
 }
 
 impl Blocks {
@@ -78,25 +129,41 @@ impl Blocks {
             sites[fill[b as usize]] = i as u32;
             fill[b as usize] += 1;
         }
-        // taper between block positions along each axis, evaluated at the nominal block positions o·b·h and
-        // periodised over nb·b·h (the box length when b divides N; otherwise the last block is shorter and the
-        // period is that of the block grid, which keeps the circulant taper positive definite on it)
-        let band = std::array::from_fn(|a| {
-            if c <= 0.0 || counts[a] == 1 {
-                return vec![(0, 1.0)];
+        let band = std::array::from_fn(|a| axis_band(counts[a], size[a] as f64 * h, c));
+        Self { counts, block_of, sites, start, band, size, scratch: ScratchPool::default() }
+    }
+
+    /// The taper as [`SitePairs`] when every block is one site and the taper is not the identity; `None` otherwise.
+    pub fn pairs(&self) -> Option<SitePairs> {
+        if self.global() || self.size != [1, 1, 1] {
+            return None;
+        }
+        let mut offsets = Vec::new();
+        for &(oz, wz) in &self.band[2] {
+            for &(oy, wy) in &self.band[1] {
+                for &(ox, wx) in &self.band[0] {
+                    offsets.push(([ox, oy, oz], wx * wy * wz));
+                }
             }
-            let nbk = counts[a] as isize;
-            let spacing = size[a] as f64 * h;
-            let len = counts[a] as f64 * spacing;
-            // offsets −⌊nb/2⌋ … ⌈nb/2⌉−1 cover each periodic separation once
-            (-(nbk / 2)..(nbk - nbk / 2))
-                .filter_map(|o| {
-                    let w = periodic_taper(o as f64 * spacing, len, c);
-                    (w.abs() > 1e-15).then_some((o, w))
-                })
-                .collect()
-        });
-        Self { counts, block_of, sites, start, band, scratch: ScratchPool::default() }
+        }
+        Some(SitePairs { shape: self.counts, offsets })
+    }
+
+    /// The scheme of the ensemble's products with Γ_ρ for M members: the site pairs when the blocks are single
+    /// sites and K ≤ 4M (their work 24·K·M per site against ≈ 52·M² for the block Gram matrices, and no stored
+    /// M × M matrices), else `None` (block Gram matrices).
+    pub fn site_pairs(&self, members: usize) -> Option<SitePairs> {
+        self.pairs().filter(|p| p.len() <= 4 * members)
+    }
+
+    /// Whether [`Blocks::site_pairs`] would choose the site pairs, without building the blocks (memory estimates).
+    pub fn uses_site_pairs(lat: &Lattice, c: f64, members: usize) -> bool {
+        let (size, counts) = Self::tiling(lat, c);
+        if c <= 0.0 || size != [1, 1, 1] || counts.iter().product::<usize>() == 1 {
+            return false;
+        }
+        let taps = |a: usize| axis_band(counts[a], lat.spacing, c).len();
+        taps(0) * taps(1) * taps(2) <= 4 * members
     }
 
     /// Block edge (sites) and block counts along each axis for half-width `c`: edge max(1, ⌊c/4h⌋).

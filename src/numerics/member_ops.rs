@@ -9,9 +9,11 @@
 //! - [`MemberOps::apply_forms`]: Σ_x R_xᵀ z_x R_x δ_s for all members (Rᵀ as a gather over each site's incoming
 //!   stencil taps, so it parallelises over sites);
 //! - [`MemberOps::gram`] / [`MemberOps::gram_vec`]: per-block Gram matrices Σ_{rows ∈ block} a_r b_s;
-//! - [`MemberOps::combine`] / [`MemberOps::combine_vec`]: out(rows of block b) += α · δ(rows) · C_b.
+//! - [`MemberOps::combine`] / [`MemberOps::combine_vec`]: out(rows of block b) += α · δ(rows) · C_b;
+//! - [`MemberOps::pair_products`] / [`MemberOps::pair_vec`]: the same localised products by site pairs
+//!   (numerics/localization.rs [`SitePairs`]), with the 2 × 2 cross-products of two sites' rows formed on the fly.
 use super::jets::{JetMap, Mat5, J_PHI, J_PI};
-use super::localization::Blocks;
+use super::localization::{Blocks, SitePairs};
 use super::scratch::ScratchPool;
 use rayon::prelude::*;
 
@@ -230,6 +232,87 @@ impl MemberOps {
             let b = blocks.block_of[row % self.n] as usize;
             let s: f64 = d[row * m..(row + 1) * m].iter().zip(&c[b * m..(b + 1) * m]).map(|(x, y)| x * y).sum();
             *o += alpha * s;
+        });
+    }
+}
+
+/// Per half h ∈ {A = [0, M/2), B = [M/2, M)} the 2 × 2 cross-products of the rows of sites i and j:
+/// c[h][f][g] = Σ_{r ∈ h} d[(f·n + i)·M + r] · d[(g·n + j)·M + r] (f, g: 0 φ, 1 π).
+type PairGram = [[[f64; 2]; 2]; 2];
+
+impl MemberOps {
+    fn pair_gram(&self, d: &[f64], i: usize, j: usize) -> PairGram {
+        let (n, m) = (self.n, self.m);
+        let mut c = [[[0.0; 2]; 2]; 2];
+        for f in 0..2 {
+            let di = &d[(f * n + i) * m..(f * n + i + 1) * m];
+            for g in 0..2 {
+                let dj = &d[(g * n + j) * m..(g * n + j + 1) * m];
+                for (r, (a, b)) in di.iter().zip(dj).enumerate() {
+                    c[(r >= m / 2) as usize][f][g] += a * b;
+                }
+            }
+        }
+        c
+    }
+
+    /// The localised products of the symplectic generator by site pairs (twin: ensemble_pairs.wgsl, mode 0), every
+    /// member s moved by the OTHER half h̄(s)'s covariance:
+    ///   w(f, i, s)    = α_w Σ_j ρ_ij Σ_g C^{h̄(s)}_fg(i, j) (Ω⁻¹δ_s)(g, j),  (Ω⁻¹δ)_φ = −ΔV δ_π, (Ω⁻¹δ)_π = ΔV δ_φ
+    ///   out(f, i, s) += α_u Σ_j ρ_ij Σ_g C^{h̄(s)}_fg(i, j) u_s(g, j)
+    /// (w overwritten) — the same as `gram` + `Blocks::taper` + `combine` of those products with one-site blocks.
+    #[allow(clippy::too_many_arguments)]
+    pub fn pair_products(&self, pairs: &SitePairs, d: &[f64], u: &[f64], dv: f64, alpha_w: f64, w: &mut [f64], alpha_u: f64, out: &mut [f64]) {
+        let (n, m) = (self.n, self.m);
+        let (wphi, wpi) = w.split_at_mut(n * m);
+        let (ophi, opi) = out.split_at_mut(n * m);
+        wphi.par_chunks_mut(m)
+            .zip(wpi.par_chunks_mut(m))
+            .zip(ophi.par_chunks_mut(m).zip(opi.par_chunks_mut(m)))
+            .enumerate()
+            .for_each_init(
+                || vec![0.0; 4 * m],
+                |acc, (i, ((wf, wp), (of, op)))| {
+                    acc.iter_mut().for_each(|v| *v = 0.0);
+                    for (j, rho) in pairs.around(i) {
+                        let c = self.pair_gram(d, i, j);
+                        let row = |f: usize| (f * n + j) * m..(f * n + j + 1) * m;
+                        let (dphi, dpi, uphi, upi) = (&d[row(0)], &d[row(1)], &u[row(0)], &u[row(1)]);
+                        for s in 0..m {
+                            // member s moves with the other half's covariance
+                            let g = &c[(s < m / 2) as usize];
+                            let (e0, e1) = (-dv * dpi[s], dv * dphi[s]);
+                            acc[s] += rho * (g[0][0] * e0 + g[0][1] * e1);
+                            acc[m + s] += rho * (g[1][0] * e0 + g[1][1] * e1);
+                            acc[2 * m + s] += rho * (g[0][0] * uphi[s] + g[0][1] * upi[s]);
+                            acc[3 * m + s] += rho * (g[1][0] * uphi[s] + g[1][1] * upi[s]);
+                        }
+                    }
+                    for s in 0..m {
+                        wf[s] = alpha_w * acc[s];
+                        wp[s] = alpha_w * acc[m + s];
+                        of[s] += alpha_u * acc[2 * m + s];
+                        op[s] += alpha_u * acc[3 * m + s];
+                    }
+                },
+            );
+    }
+
+    /// out(f, i) = α Σ_j ρ_ij Σ_g (C^A + C^B)_fg(i, j) v(g, j) for a vector v (2n; overwrites out; twin:
+    /// ensemble_pairs.wgsl, mode 1) — the same as `gram_vec` + `Blocks::taper` + `combine_vec` with one-site blocks.
+    pub fn pair_vec(&self, pairs: &SitePairs, d: &[f64], v: &[f64], alpha: f64, out: &mut [f64]) {
+        let n = self.n;
+        let (ophi, opi) = out.split_at_mut(n);
+        ophi.par_iter_mut().zip(opi.par_iter_mut()).enumerate().for_each(|(i, (of, op))| {
+            let (mut a0, mut a1) = (0.0, 0.0);
+            for (j, rho) in pairs.around(i) {
+                let c = self.pair_gram(d, i, j);
+                let g = |f: usize, h: usize| c[0][f][h] + c[1][f][h];
+                a0 += rho * (g(0, 0) * v[j] + g(0, 1) * v[n + j]);
+                a1 += rho * (g(1, 0) * v[j] + g(1, 1) * v[n + j]);
+            }
+            *of = alpha * a0;
+            *op = alpha * a1;
         });
     }
 }

@@ -33,7 +33,7 @@ use super::gaussian_forms::QuantumParams;
 use super::tensor::Sym;
 use crate::numerics::jets::{JetMap, Mat5, J_PHI, J_PI};
 use crate::numerics::lattice::Lattice;
-use crate::numerics::localization::Blocks;
+use crate::numerics::localization::{Blocks, SitePairs};
 use crate::numerics::member_ops::{MemberOps, Rows};
 use crate::numerics::stencil::Stencil;
 use rayon::prelude::*;
@@ -84,6 +84,9 @@ pub struct EnsembleModel {
     pub gauss: GaussianModel,
     pub ops: MemberOps,
     pub blocks: Blocks,
+    /// the localised products by site pairs when the blocks are single sites and that is cheaper
+    /// ([`Blocks::site_pairs`]); `None`: by block Gram matrices
+    pub pairs: Option<SitePairs>,
     pub params: EnsembleParams,
 }
 
@@ -91,7 +94,9 @@ impl EnsembleModel {
     pub fn new(lattice: Lattice, stencil: Stencil, q: QuantumParams, params: EnsembleParams) -> Self {
         let gauss = GaussianModel::new(lattice, stencil, q);
         let ops = MemberOps::new(JetMap::new(&lattice, &stencil), params.members);
-        Self { gauss, ops, blocks: Blocks::new(&lattice, params.localization), params }
+        let blocks = Blocks::new(&lattice, params.localization);
+        let pairs = blocks.site_pairs(params.members);
+        Self { gauss, ops, blocks, pairs, params }
     }
     pub fn sites(&self) -> usize {
         self.gauss.sites()
@@ -125,6 +130,9 @@ impl EnsembleModel {
 
     /// out = Γ_ρ v (v, out: 2n).
     pub fn cov_apply(&self, d: &[f64], v: &[f64], out: &mut [f64]) {
+        if let Some(pairs) = &self.pairs {
+            return self.ops.pair_vec(pairs, d, v, self.norm(), out);
+        }
         let w = self.members() * self.blocks.len();
         let mut g = self.ops.scratch.zeroed(w);
         self.ops.gram_vec(&self.blocks, d, v, Rows::Both, 1.0, &mut g);
@@ -141,6 +149,17 @@ impl EnsembleModel {
         let nm = self.sites() * m;
         let mut u = self.ops.scratch.zeroed(d.len());
         self.ops.apply_forms(z, d, &mut u);
+        if let Some(pairs) = &self.pairs {
+            // w = Γ_ρ Ω⁻¹ δ and out = −½ Γ_ρ X δ by site pairs, then out += ½ Ω X w
+            let mut w = self.ops.scratch.zeroed(d.len());
+            out.par_iter_mut().for_each(|o| *o = 0.0);
+            self.ops.pair_products(pairs, d, &u, dv, self.half_norm(), &mut w, -0.5 * self.half_norm(), out);
+            self.ops.apply_forms(z, &w, &mut u);
+            let (phi, pi) = out.split_at_mut(nm);
+            phi.par_iter_mut().zip(&u[nm..]).for_each(|(o, v)| *o += 0.5 * v / dv);
+            pi.par_iter_mut().zip(&u[..nm]).for_each(|(o, v)| *o -= 0.5 * v / dv);
+            return;
+        }
         // C^X_rs = Σ δ_r·(Xδ_s), C^Ω_rs = Σ δ_r·(Ω⁻¹δ_s) with (Ω⁻¹δ)_φ = −ΔV δ_π, (Ω⁻¹δ)_π = ΔV δ_φ; per block, tapered
         let mut gx = self.ops.scratch.zeroed(nb * m * m);
         self.ops.gram(&self.blocks, d, Rows::Both, &u, Rows::Both, 1.0, &mut gx);
@@ -405,4 +424,50 @@ fn cross_halves(g: &mut [f64], m: usize) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rnd(seed: &mut u64) -> f64 {
+        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((*seed >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+    }
+
+    /// The site-pair products (numerics/localization.rs `SitePairs`) equal the block-Gram products with one-site
+    /// blocks — the symplectic generator G_X δ_s (each half moved by the other's localised covariance) and Γ_ρ v — to
+    /// round-off, on a lattice whose taper support wraps the box (c = h: K = 27; c = 1.5h: K = 125 > 4M, where the
+    /// model itself picks the blocks).
+    #[test]
+    fn site_pairs_equal_block_grams() {
+        let lat = Lattice::new([6, 5, 4], 0.5);
+        let q = QuantumParams { mass: 1.0, diffusion: 1.0, beta: 0.0, decoherence_excess: 0.0, renormalize: true };
+        for (c, m, pairs_chosen) in [(0.5, 8, true), (0.75, 8, false), (0.75, 32, true)] {
+            let params = EnsembleParams { members: m, localization: c, control_variate: false, seed: 1, fluctuation_cutoff: 0.0 };
+            let model = EnsembleModel::new(lat, Stencil::new(4), q, params);
+            assert_eq!(model.pairs.is_some(), pairs_chosen, "c = {c}, M = {m}: scheme");
+            let with_pairs = EnsembleModel { pairs: model.blocks.pairs(), ..model.clone() };
+            let with_blocks = EnsembleModel { pairs: None, ..model };
+            let n = lat.sites();
+            let mut seed = 11;
+            let d: Vec<f64> = (0..2 * n * m).map(|_| rnd(&mut seed)).collect();
+            let z: Vec<Mat5> = (0..n).map(|_| std::array::from_fn(|_| std::array::from_fn(|_| rnd(&mut seed)))).collect();
+            let v: Vec<f64> = (0..2 * n).map(|_| rnd(&mut seed)).collect();
+            let max_diff = |a: &[f64], b: &[f64]| -> (f64, f64) {
+                let scale = b.iter().fold(0.0f64, |s, x| s.max(x.abs()));
+                (a.iter().zip(b).fold(0.0f64, |s, (x, y)| s.max((x - y).abs())), scale)
+            };
+            let (mut ga, mut gb) = (vec![0.0; 2 * n * m], vec![0.0; 2 * n * m]);
+            with_pairs.symplectic_generator(&z, &d, &mut ga);
+            with_blocks.symplectic_generator(&z, &d, &mut gb);
+            let (diff, scale) = max_diff(&ga, &gb);
+            assert!(scale > 1e-3 && diff <= 1e-12 * scale, "c = {c}, M = {m}: G_X δ differs by {diff:e} (scale {scale:e})");
+            let (mut va, mut vb) = (vec![0.0; 2 * n], vec![0.0; 2 * n]);
+            with_pairs.cov_apply(&d, &v, &mut va);
+            with_blocks.cov_apply(&d, &v, &mut vb);
+            let (diff, scale) = max_diff(&va, &vb);
+            assert!(scale > 1e-3 && diff <= 1e-12 * scale, "c = {c}, M = {m}: Γ_ρ v differs by {diff:e} (scale {scale:e})");
+        }
+    }
 }

@@ -34,14 +34,17 @@ use crate::state::{var, QuantumData, State};
 const SC: usize = 211;
 const FORMS: usize = 75;
 
-/// Device bytes of the ensemble for n sites and M members in `precision`: the members with their RK4 copies,
-/// right-hand side and two work arrays (7 × 2nM; with the control variate 5 more), the per-block Gram matrices
-/// (4 nb M²) and the per-site blocks.
-pub fn device_bytes(n: usize, m: usize, nb: usize, control_variate: bool, precision: Precision) -> u64 {
+/// Device bytes of the ensemble for n sites and M members in `precision`: the members, their RK4 accumulator,
+/// stage input and right-hand side and two work arrays (6 × 2nM; the noise flow reuses the accumulator and the
+/// stage input; with the control variate the shadows with their accumulator, stage input and right-hand side, 4
+/// more), the Gram matrices of `gram_blocks` localisation blocks (4·nb·M² and 2·nb·M; 0 blocks when the products
+/// go by site pairs, ensemble_pairs.wgsl) and the per-site blocks.
+pub fn device_bytes(n: usize, m: usize, gram_blocks: usize, control_variate: bool, precision: Precision) -> u64 {
     let real = if precision == Precision::F64 { 8 } else { 4 };
     let member = (2 * n * m) as u64;
-    let copies = 7 + if control_variate { 5 } else { 0 };
-    (copies * member + 4 * (nb * m * m) as u64 + ((2 * SC + 75 + FORMS + 8 + 25 + 16) * n) as u64 + (20 * n) as u64) * real
+    let copies = 6 + if control_variate { 4 } else { 0 };
+    let grams = (gram_blocks * (4 * m * m + 2 * m)) as u64;
+    (copies * member + grams + ((2 * SC + 75 + FORMS + 8 + 25 + 16) * n) as u64 + (20 * n) as u64) * real
 }
 
 #[derive(Clone, Copy)]
@@ -61,6 +64,7 @@ enum K {
     Taper,
     Mix,
     Vec,
+    Pairs,
     Axpby,
     Modes,
     ModeSums,
@@ -117,9 +121,12 @@ impl GpuEnsembleField {
         let cv = setup.ensemble.control_variate;
         let blocks = Blocks::new(&lat, setup.ensemble.localization);
         let nb = blocks.len();
+        // the localised products by site pairs (no Gram matrices) or by block Gram matrices (numerics/localization.rs)
+        let pairs = blocks.site_pairs(m);
+        let gram_blocks = if pairs.is_some() { 0 } else { nb };
         let rb = if p == Precision::F64 { 8u64 } else { 4 };
         let member = 2 * n * m;
-        let need = device_bytes(n, m, nb, cv, p);
+        let need = device_bytes(n, m, gram_blocks, cv, p);
         let explain = |e: GpuError| {
             anyhow::anyhow!(
                 "{e}: the ensemble of {m} members on {n} sites needs about {:.2} GiB on the device in {p:?}; use fewer \
@@ -127,7 +134,7 @@ impl GpuEnsembleField {
                 need as f64 / (1u64 << 30) as f64
             )
         };
-        for (label, reals) in [("ensemble members", member), ("ensemble Gram matrices", nb * m * m)] {
+        for (label, reals) in [("ensemble members", member), ("ensemble Gram matrices", gram_blocks * m * m)].into_iter().filter(|x| x.1 > 0) {
             ctx.check_storage_size(label, reals as u64 * rb).map_err(explain)?;
         }
         let alloc = |r: Result<wgpu::Buffer, GpuError>| -> anyhow::Result<wgpu::Buffer> { r.map_err(explain) };
@@ -152,6 +159,7 @@ impl GpuEnsembleField {
             kern("ensemble_taper", &[R, R, R, R, R, W])?,
             kern("ensemble_combine", &[R, R, R, R, R, R, R, W])?,
             kern("ensemble_vec", &[R, R, R, R, R, R, R, R, R, W, W])?,
+            kern("ensemble_pairs", &[R, R, R, R, R, R, R, R, R, W, W])?,
             kern("axpby", &[R, R, R, R, W])?,
             kern("mode_propagator", &[R, R, R, R, R, R, W, W])?,
             kern("fourier_mode_sums", &[R, R, R, W])?,
@@ -184,6 +192,19 @@ impl GpuEnsembleField {
         }
         let band = ku("taper band", &if band_u.is_empty() { vec![0] } else { band_u })?;
         let bandr = reals("taper weights", &if band_r.is_empty() { vec![0.0] } else { band_r })?;
+        // ensemble_pairs.wgsl's band: per axis (start, count), then the offsets; the weights alongside
+        let (mut pband, mut pbandr) = (vec![0u32; 6], Vec::new());
+        for (a, band) in blocks.band.iter().enumerate() {
+            pband[2 * a] = pbandr.len() as u32;
+            pband[2 * a + 1] = band.len() as u32;
+            for &(o, w) in band {
+                pband.push(o as i32 as u32);
+                pbandr.push(w);
+            }
+        }
+        let pband = ku("pair band", &pband)?;
+        let pbandr = reals("pair weights", &pbandr)?;
+        let pair_threads = n * m.div_ceil(64) * 64;
         let norm = 1.0 / (m as f64 - 2.0);
         let half_norm = 1.0 / (m as f64 / 2.0 - 1.0);
 
@@ -191,8 +212,7 @@ impl GpuEnsembleField {
         let d0 = initial_members(setup, state)?;
         let dy = reals("members", &d0)?;
         let dacc = zeros("members rk4 accumulator", member)?;
-        let du1 = zeros("members stage input 1", member)?;
-        let du2 = zeros("members stage input 2", member)?;
+        let du1 = zeros("members stage input", member)?;
         let dd = zeros("members rhs", member)?;
         let uscr = zeros("members X δ", member)?;
         let wscr = zeros("members Γ Ω⁻¹ δ", member)?;
@@ -200,7 +220,7 @@ impl GpuEnsembleField {
         if cv {
             let (h0, reference) = initial_control_variate(setup, state, &d0)?;
             hy = Some(reals("shadows", &h0)?);
-            hbufs = Some([zeros("shadows acc", member)?, zeros("shadows u1", member)?, zeros("shadows u2", member)?, zeros("shadows rhs", member)?]);
+            hbufs = Some([zeros("shadows acc", member)?, zeros("shadows stage input", member)?, zeros("shadows rhs", member)?]);
             gy = Some(reals("reference Γ_k", reference.modes())?);
             gbufs = Some([zeros("Γ_k acc", 3 * n)?, zeros("Γ_k u1", 3 * n)?, zeros("Γ_k u2", 3 * n)?, zeros("dΓ_k", 3 * n)?]);
         }
@@ -214,9 +234,9 @@ impl GpuEnsembleField {
         let (xy, x0, xm) = (zeros("x̄", 2 * n)?, zeros("x̄ sub-step start", 2 * n)?, zeros("x̄ midpoint", 2 * n)?);
         let fb = zeros("noise forms", n * 25)?;
         let strength = zeros("conditioning strength", 2 * n)?;
-        let (gx, go) = (zeros("Gram X", nb * m * m)?, zeros("Gram Ω", nb * m * m)?);
-        let (gxt, got) = (zeros("Gram X taper", nb * m * m)?, zeros("Gram Ω taper", nb * m * m)?);
-        let (gvec, gvt) = (zeros("Gram vector", nb * m)?, zeros("Gram vector taper", nb * m)?);
+        let (gx, go) = (zeros("Gram X", gram_blocks * m * m)?, zeros("Gram Ω", gram_blocks * m * m)?);
+        let (gxt, got) = (zeros("Gram X taper", gram_blocks * m * m)?, zeros("Gram Ω taper", gram_blocks * m * m)?);
+        let (gvec, gvt) = (zeros("Gram vector", gram_blocks * m)?, zeros("Gram vector taper", gram_blocks * m)?);
         let boxb = zeros("box means", 40)?;
         let reference = zeros("reference momentum sums", 9)?;
         let groups = n.div_ceil(64);
@@ -246,6 +266,11 @@ impl GpuEnsembleField {
         let f_s_omega_add = ku("forms σ Ω +", &[50, FORMS as u32, 1, 1])?;
         let f_b_plain = ku("forms b", &[0, 25, 0, 0])?;
         let f_b_omega = ku("forms b Ω", &[0, 25, 1, 0])?;
+        let f_b_omega_add = ku("forms b Ω +", &[0, 25, 1, 1])?;
+        let pairs_set = ku("pairs members =", &[0, 0])?;
+        let pairs_add = ku("pairs members +", &[0, 1])?;
+        let pairs_vec = ku("pairs vector", &[1, 0])?;
+        let r_pairs = scal("1/(M/2−1), −½/(M/2−1)", &[half_norm, -0.5 * half_norm])?;
         let f_kbar_omega = ku("forms k̄ Ω", &[8, 0, 1, 0])?;
         let gram_x = ku("gram X", &[0])?;
         let gram_o = ku("gram Ω", &[1])?;
@@ -278,9 +303,19 @@ impl GpuEnsembleField {
             }
             in_a
         };
-        // G_X δ into out (X: the forms with the plain and Ω ku blocks), δ the members `d`
-        let g_map = |ops: &mut Vec<Op>, d: &wgpu::Buffer, formsb: &wgpu::Buffer, plain: &wgpu::Buffer, omega: &wgpu::Buffer, out: &wgpu::Buffer| {
+        // G_X δ into out, or added to it (`add`), X the forms `formsb` (ku blocks: plain; Ω setting; Ω adding), δ the
+        // members `d`
+        let g_map = |ops: &mut Vec<Op>, d: &wgpu::Buffer, formsb: &wgpu::Buffer, x: [&wgpu::Buffer; 3], add: bool, out: &wgpu::Buffer| {
+            let [plain, omega_set, omega_add] = x;
             ops.push(op(K::Forms, &[&pu, &pr, &eu, plain, &r_one, formsb, d, &uscr], n * m));
+            if pairs.is_some() {
+                // w = Γ_ρ Ω⁻¹ δ, out (=|+=) −½ Γ_ρ X δ by site pairs, then out += ½ Ω X w
+                let mode = if add { &pairs_add } else { &pairs_set };
+                ops.push(op(K::Pairs, &[&pu, &pr, &eu, mode, &r_pairs, &pband, &pbandr, d, &uscr, &wscr, out], pair_threads));
+                ops.push(op(K::Forms, &[&pu, &pr, &eu, omega_add, &r_half, formsb, &wscr, out], n * m));
+                return;
+            }
+            let omega = if add { omega_add } else { omega_set };
             ops.push(op(K::Gram, &[&pu, &pr, &eu, &gram_x, &start, &sites, d, &uscr, &gx], nb * m * m));
             ops.push(op(K::Gram, &[&pu, &pr, &eu, &gram_o, &start, &sites, d, &dummy, &go], nb * m * m));
             let gx_res = if taper(ops, &gx, &gxt, true) { &gx } else { &gxt };
@@ -291,13 +326,18 @@ impl GpuEnsembleField {
         };
         // Γ_ρ v into gv (members d, vector v)
         let cov_apply = |ops: &mut Vec<Op>, d: &wgpu::Buffer, v: &wgpu::Buffer, scale: &wgpu::Buffer| {
+            if pairs.is_some() {
+                ops.push(op(K::Pairs, &[&pu, &pr, &eu, &pairs_vec, scale, &pband, &pbandr, d, v, &dummy, &gv], n * 64));
+                return;
+            }
             ops.push(op(K::Vec, &[&pu, &eu, &vec0, scale, &start, &sites, &block_of, d, v, &gvec, &gv], nb * m));
             let res = if taper(ops, &gvec, &gvt, false) { &gvec } else { &gvt };
             ops.push(op(K::Vec, &[&pu, &eu, &vec1, scale, &start, &sites, &block_of, d, v, res, &gv], 2 * n));
         };
 
-        let din = [&dy, &du1, &du2, &du1];
-        let dnext = [&du1, &du2, &du1, &du2];
+        // the stage input is overwritten in place by the next one (rk4_combine reads only k, y and acc)
+        let din = [&dy, &du1, &du1, &du1];
+        let dnext = [&du1, &du1, &du1, &du1];
         let mut drift_pre = Vec::new();
         let mut drift_post = Vec::new();
         for s in 0..4 {
@@ -311,7 +351,7 @@ impl GpuEnsembleField {
             pre.push(op(K::LocalCov, &[&pu, &pr, &eu, &loc_members, &r_norm, d, &dummy, &dummy, &loc], n));
             let mut br = &loc;
             if let (Some(hy), Some(hb), Some(gy), Some(gb)) = (&hy, &hbufs, &gy, &gbufs) {
-                let h_in = [hy, &hb[1], &hb[2], &hb[1]][s];
+                let h_in = [hy, &hb[1], &hb[1], &hb[1]][s];
                 let g_in = [gy, &gb[1], &gb[2], &gb[1]][s];
                 pre.push(op(K::Modes, &[&pu, &pr, &modes[0], u, &sig, g_in, &boxb, &gb[3]], 64));
                 pre.push(op(K::ModeSums, &[&fpu, &sig, g_in, &partials], n));
@@ -330,16 +370,16 @@ impl GpuEnsembleField {
             pre.push(op(K::Mean, &[&pu, &pr, &mean_drift, &v1, &gv, &dummy, &qrhs], 2 * n));
             let mut post = vec![op(K::Forms, &[&pu, &pr, &eu, &f_k_omega, &r_one, &forms, d, &dd], n * m)];
             if coupled {
-                g_map(&mut post, d, &forms, &f_s_plain, &f_s_omega_add, &dd);
+                g_map(&mut post, d, &forms, [&f_s_plain, &f_s_omega_add, &f_s_omega_add], true, &dd);
             }
             post.push(op(K::Combine, &[&comb[s], &drift_kr[s], &dd, &dy, &dacc, dnext[s]], member));
             if let (Some(hy), Some(hb), Some(gy), Some(gb)) = (&hy, &hbufs, &gy, &gbufs) {
-                let h_in = [hy, &hb[1], &hb[2], &hb[1]][s];
-                let h_next = [&hb[1], &hb[2], &hb[1], &hb[2]][s];
+                let h_in = [hy, &hb[1], &hb[1], &hb[1]][s];
+                let h_next = &hb[1];
                 let g_in = [gy, &gb[1], &gb[2], &gb[1]][s];
                 let g_next = [&gb[1], &gb[2], &gb[1], &gb[2]][s];
-                post.push(op(K::Forms, &[&pu, &pr, &eu, &f_kbar_omega, &r_one, &boxb, h_in, &hb[3]], n * m));
-                post.push(op(K::Combine, &[&comb[s], &drift_kr[s], &hb[3], hy, &hb[0], h_next], member));
+                post.push(op(K::Forms, &[&pu, &pr, &eu, &f_kbar_omega, &r_one, &boxb, h_in, &hb[2]], n * m));
+                post.push(op(K::Combine, &[&comb[s], &drift_kr[s], &hb[2], hy, &hb[0], h_next], member));
                 post.push(op(K::Modes, &[&pu, &pr, &modes[1], u, &sig, g_in, &boxb, &gb[3]], n));
                 post.push(op(K::Combine, &[&comb_g[s], &drift_kr[s], &gb[3], gy, &gb[0], g_next], 3 * n));
             }
@@ -354,12 +394,12 @@ impl GpuEnsembleField {
             cond_pre.push(op(K::LocalCov, &[&pu, &pr, &eu, &loc_members, &r_norm, &dy, &dummy, &dummy, &loc], n));
             cond_pre.push(op(K::Strength, &[&pu_strength, &loc, &fb, &strength], n));
             // one fixed-point pass: mid = ½(d₀ + d), x_m = ½(x₀ + x̄); g = G_B(mid) mid; d = d₀ + h g; x̄ = x₀ − h Γ_ρ(mid) B x_m
-            let (d0, mid) = (&du1, &du2);
+            let (d0, mid) = (&du1, &dacc);
             let ax = |label: &str, count: usize| ku(label, &[count as u32]);
             let (ax_m, ax_x) = (ax("axpby members", member)?, ax("axpby x̄", 2 * n)?);
             pass.push(op(K::Axpby, &[&ax_m, &mid_kr, d0, &dy, mid], member));
             pass.push(op(K::Axpby, &[&ax_x, &mid_kr, &x0, &xy, &xm], 2 * n));
-            g_map(&mut pass, mid, &fb, &f_b_plain, &f_b_omega, &dd);
+            g_map(&mut pass, mid, &fb, [&f_b_plain, &f_b_omega, &f_b_omega_add], false, &dd);
             pass.push(op(K::Apply, &[&pu, &pr, &apply_v_b, &xm, &fb, &tbuf], n));
             pass.push(op(K::Transpose, &[&pu, &pr, &transpose_1, &tbuf, &v2], 2 * n));
             cov_apply(&mut pass, mid, &v2, &r_norm);
