@@ -4,7 +4,7 @@
 //! estimates Γ without bias, Γ_A = Σ_{s∈A} δ_sδ_sᵀ/(M/2 − 1), and the whole ensemble does,
 //! Γ_ens = Σ_s δ_sδ_sᵀ/(M − 2). Nothing of size n² is formed: every product with Γ goes through the members,
 //! Γ v = Σ_s δ_s (δ_s · v)/(M − 2), localised by a positive-definite taper (numerics/localization.rs):
-//! Γ_ρ = ρ ∘ Γ_ens.
+//! Γ_ρ = ρ ∘ Γ_ens, applied by site pairs (O(K·M·n)) or block Gram matrices (O(M²·n)), docs/quantum.md E4.
 //!
 //! The equations are the dense representation's (docs/quantum.md §3) with ε = 0 (saturated decoherence):
 //!   Stratonovich drift   dx̄/dt = Ω Rᵀk R x̄ − Γ Rᵀp R x̄,   dΓ/dt = KΓ + ΓKᵀ + ¼ΩΣΩᵀ − ΓΣΓ,

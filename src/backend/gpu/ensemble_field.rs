@@ -4,15 +4,17 @@
 //! the state buffer's φ, π_φ slots.
 //!
 //! Per RK4 stage s (stage inputs u_s, δ_s ∈ {δ, δ₁, δ₂, δ₁} as the fields'):
-//!   before the field kernels — gaussian_coeffs, vacuum_jets (`vacuum` scheme), ensemble_local_cov (Γ_loc of the
+//!   before the field kernels — gaussian_coeffs (at stage 0 then noise_forms of the step's dW, drawn before stage 0,
+//!   with the step-start coefficients), vacuum_jets (`vacuum` scheme), ensemble_local_cov (Γ_loc of the
 //!   members), with the control variate mode_propagator (box means), fourier_mode_sums + fourier_sum_partials (the
 //!   reference's jet covariance) and ensemble_local_cov on the shadows (the estimate Γ_loc − Γ_loc^shadows + reference), gaussian_site_forms (back-reaction into qrhs; forms
-//!   k, p, σ), jet_forms_apply + jet_transpose (Rᵀk R x̄, Rᵀp R x̄), ensemble_vec + ensemble_taper (Γ_ρ Rᵀp R x̄),
+//!   k, p, σ), jet_forms_apply + jet_transpose (Rᵀk R x̄, Rᵀp R x̄), ensemble_vec + ensemble_taper or, by site
+//!   pairs, ensemble_pairs (Γ_ρ Rᵀp R x̄),
 //!   dense_mean_rhs (∂t x̄ into qrhs);
 //!   after them — ensemble_forms (ΩRᵀkR δ), with coupling the symplectic map G_σ δ (ensemble_forms,
-//!   ensemble_gram, ensemble_taper, ensemble_combine), rk4_combine of the members; with the control variate the
+//!   ensemble_gram, ensemble_taper, ensemble_combine; by site pairs ensemble_forms, ensemble_pairs), rk4_combine of the members; with the control variate the
 //!   shadows' ΩRᵀk̄R δ^h and the reference's dΓ_k (mode_propagator) and their rk4_combine.
-//! After the step's noise is added to π^ab: noise_forms, ensemble_local_cov, conditioning_strength; the host reads
+//! After the step's noise is added to π^ab: ensemble_local_cov, conditioning_strength; the host reads
 //! the strengths back (as dense), refuses a too strong step with the CPU's check, and records the CPU's
 //! `flow_substeps` × `midpoint_iterations` passes of the implicit-midpoint noise flow (axpby, the G_B map,
 //! jet_forms_apply + jet_transpose + ensemble_vec for Γ_ρ B x̄).
@@ -44,7 +46,7 @@ pub fn device_bytes(n: usize, m: usize, gram_blocks: usize, control_variate: boo
     let member = (2 * n * m) as u64;
     let copies = 6 + if control_variate { 4 } else { 0 };
     let grams = (gram_blocks * (4 * m * m + 2 * m)) as u64;
-    (copies * member + grams + ((2 * SC + 75 + FORMS + 8 + 25 + 16) * n) as u64 + (20 * n) as u64) * real
+    (copies * member + grams + ((SC + 75 + FORMS + 8 + 25 + 16) * n) as u64 + (20 * n) as u64) * real
 }
 
 #[derive(Clone, Copy)]
@@ -224,7 +226,7 @@ impl GpuEnsembleField {
             gy = Some(reals("reference Γ_k", reference.modes())?);
             gbufs = Some([zeros("Γ_k acc", 3 * n)?, zeros("Γ_k u1", 3 * n)?, zeros("Γ_k u2", 3 * n)?, zeros("dΓ_k", 3 * n)?]);
         }
-        let sc = [zeros("coefficients (stage 0)", n * SC)?, zeros("coefficients", n * SC)?];
+        let sc = zeros("coefficients", n * SC)?;
         let loc = zeros("local covariance", n * 25 + 25)?;
         let brloc = zeros("control-variate covariance", n * 25)?;
         let forms = zeros("drift forms", n * FORMS)?;
@@ -342,9 +344,14 @@ impl GpuEnsembleField {
         let mut drift_post = Vec::new();
         for s in 0..4 {
             let u = f.inputs[s];
-            let scs = &sc[(s > 0) as usize];
+            let scs = &sc;
             let d = din[s];
             let mut pre = vec![op(K::Coeffs, &[&pu, &pr, u, scs], n)];
+            if let (0, Some(dw)) = (s, f.dw) {
+                // the noise forms with the step-start coefficients: dW is drawn at t_n (before stage 0), so the
+                // coefficients need not be kept until the noise flow
+                pre.push(op(K::NoiseForms, &[&pu, scs, dw, &fb], n));
+            }
             if q.renormalize {
                 pre.push(op(K::Vacuum, &[&pu, &pr, u, &sig, &loc], 64));
             }
@@ -389,8 +396,7 @@ impl GpuEnsembleField {
         let mid_kr = scal("½ ½", &[0.5, 0.5])?;
         let flow_h = [zeros("1 h", 2)?, zeros("1 −h", 2)?];
         let (mut cond_pre, mut pass) = (Vec::new(), Vec::new());
-        if let Some(dw) = f.dw {
-            cond_pre.push(op(K::NoiseForms, &[&pu, &sc[0], dw, &fb], n));
+        if f.dw.is_some() {
             cond_pre.push(op(K::LocalCov, &[&pu, &pr, &eu, &loc_members, &r_norm, &dy, &dummy, &dummy, &loc], n));
             cond_pre.push(op(K::Strength, &[&pu_strength, &loc, &fb, &strength], n));
             // one fixed-point pass: mid = ½(d₀ + d), x_m = ½(x₀ + x̄); g = G_B(mid) mid; d = d₀ + h g; x̄ = x₀ − h Γ_ρ(mid) B x_m
