@@ -105,14 +105,15 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wi
                     if s >= half {
                         h = 0u;
                     }
+                    let g = array<real, 4>(rho * gram[h], rho * gram[h + 1u], rho * gram[h + 2u], rho * gram[h + 3u]);
                     let e0 = -dv * d[(n + j) * m + s];
                     let e1 = dv * d[j * m + s];
                     let u0 = e[j * m + s];
                     let u1 = e[(n + j) * m + s];
-                    acc[0] = acc[0] + rho * (gram[h] * e0 + gram[h + 1u] * e1);
-                    acc[1] = acc[1] + rho * (gram[h + 2u] * e0 + gram[h + 3u] * e1);
-                    acc[2] = acc[2] + rho * (gram[h] * u0 + gram[h + 1u] * u1);
-                    acc[3] = acc[3] + rho * (gram[h + 2u] * u0 + gram[h + 3u] * u1);
+                    acc[0] = acc[0] + (g[0] * e0 + g[1] * e1);
+                    acc[1] = acc[1] + (g[2] * e0 + g[3] * e1);
+                    acc[2] = acc[2] + (g[0] * u0 + g[1] * u1);
+                    acc[3] = acc[3] + (g[2] * u0 + g[3] * u1);
                 }
             }
         }
