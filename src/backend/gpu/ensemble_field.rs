@@ -40,13 +40,17 @@ const FORMS: usize = 75;
 /// stage input and right-hand side and two work arrays (6 × 2nM; the noise flow reuses the accumulator and the
 /// stage input; with the control variate the shadows with their accumulator, stage input and right-hand side, 4
 /// more), the Gram matrices of `gram_blocks` localisation blocks (4·nb·M² and 2·nb·M; 0 blocks when the products
-/// go by site pairs, ensemble_pairs.wgsl) and the per-site blocks.
+/// go by site pairs, ensemble_pairs.wgsl) and the per-site blocks: the coefficients (SC), the jet covariance (25),
+/// the drift forms (FORMS), the quantum right-hand side (8), the noise forms (25), six 2n vectors and the jet
+/// intermediate (5) and strengths (2); with the control variate its covariance (25) and the reference Γ_k with its
+/// RK4 copies (5 × 3).
 pub fn device_bytes(n: usize, m: usize, gram_blocks: usize, control_variate: bool, precision: Precision) -> u64 {
     let real = if precision == Precision::F64 { 8 } else { 4 };
     let member = (2 * n * m) as u64;
     let copies = 6 + if control_variate { 4 } else { 0 };
     let grams = (gram_blocks * (4 * m * m + 2 * m)) as u64;
-    (copies * member + grams + ((SC + 75 + FORMS + 8 + 25 + 16) * n) as u64 + (20 * n) as u64) * real
+    let per_site = SC + 25 + FORMS + 8 + 25 + 6 * 2 + 5 + 2 + if control_variate { 25 + 5 * 3 } else { 0 };
+    (copies * member + grams + (per_site * n + n.div_ceil(64) * 9 + 100) as u64) * real
 }
 
 #[derive(Clone, Copy)]
@@ -228,7 +232,7 @@ impl GpuEnsembleField {
         }
         let sc = zeros("coefficients", n * SC)?;
         let loc = zeros("local covariance", n * 25 + 25)?;
-        let brloc = zeros("control-variate covariance", n * 25)?;
+        let brloc = zeros("control-variate covariance", if cv { n * 25 } else { 0 })?;
         let forms = zeros("drift forms", n * FORMS)?;
         let qrhs = zeros("quantum rhs", 8 * n)?;
         let tbuf = zeros("jet intermediate", 5 * n)?;
