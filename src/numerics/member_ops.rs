@@ -272,37 +272,52 @@ impl MemberOps {
     #[allow(clippy::too_many_arguments)]
     pub fn pair_products(&self, pairs: &SitePairs, d: &[f64], u: &[f64], dv: f64, alpha_w: f64, w: &mut [f64], alpha_u: f64, out: &mut [f64]) {
         let (n, m) = (self.n, self.m);
+        let [nx, ny, nz] = pairs.shape;
         let (wphi, wpi) = w.split_at_mut(n * m);
         let (ophi, opi) = out.split_at_mut(n * m);
-        wphi.par_chunks_mut(m)
-            .zip(wpi.par_chunks_mut(m))
-            .zip(ophi.par_chunks_mut(m).zip(opi.par_chunks_mut(m)))
+        // cache blocking: contiguous slabs of whole z-planes (rows when the lattice is one plane), each visited with y
+        // outermost, so the rows the support reaches (3 × 3 rows of d and u around a row) are reused from cache
+        let tasks = 4 * rayon::current_num_threads();
+        let plane = nx * ny;
+        let slab = if nz > 1 { plane * (nz / tasks).max(1) } else { nx * (ny / tasks).max(1) };
+        wphi.par_chunks_mut(slab * m)
+            .zip(wpi.par_chunks_mut(slab * m))
+            .zip(ophi.par_chunks_mut(slab * m).zip(opi.par_chunks_mut(slab * m)))
             .enumerate()
             .for_each_init(
                 || vec![0.0; 4 * m],
-                |acc, (i, ((wf, wp), (of, op)))| {
-                    acc.iter_mut().for_each(|v| *v = 0.0);
-                    for (j, rho) in pairs.around(i) {
-                        let c = self.pair_gram(d, i, j);
-                        let row = |f: usize| (f * n + j) * m..(f * n + j + 1) * m;
-                        let (dphi, dpi, uphi, upi) = (&d[row(0)], &d[row(1)], &u[row(0)], &u[row(1)]);
-                        // member s moves with the other half's covariance
-                        for (h, members) in [(1, 0..m / 2), (0, m / 2..m)] {
-                            let g = c[h].map(|r| r.map(|v| rho * v));
-                            for s in members {
-                                let (e0, e1) = (-dv * dpi[s], dv * dphi[s]);
-                                acc[s] += g[0][0] * e0 + g[0][1] * e1;
-                                acc[m + s] += g[1][0] * e0 + g[1][1] * e1;
-                                acc[2 * m + s] += g[0][0] * uphi[s] + g[0][1] * upi[s];
-                                acc[3 * m + s] += g[1][0] * uphi[s] + g[1][1] * upi[s];
+                |acc, (t, ((wf, wp), (of, op)))| {
+                    let sites = wf.len() / m;
+                    let planes = if sites % plane == 0 { sites / plane } else { 1 };
+                    let local = (0..ny).flat_map(|y| (0..planes).map(move |z| z * plane + y * nx)).filter(|&r| r < sites);
+                    for k in local.flat_map(|r| r..(r + nx).min(sites)) {
+                        let i = t * slab + k;
+                        acc.iter_mut().for_each(|v| *v = 0.0);
+                        for (j, rho) in pairs.around(i) {
+                            let c = self.pair_gram(d, i, j);
+                            let row = |f: usize| (f * n + j) * m..(f * n + j + 1) * m;
+                            let (dphi, dpi, uphi, upi) = (&d[row(0)], &d[row(1)], &u[row(0)], &u[row(1)]);
+                            // member s moves with the other half's covariance
+                            for (h, members) in [(1, 0..m / 2), (0, m / 2..m)] {
+                                let g = c[h].map(|r| r.map(|v| rho * v));
+                                for s in members {
+                                    let (e0, e1) = (-dv * dpi[s], dv * dphi[s]);
+                                    acc[s] += g[0][0] * e0 + g[0][1] * e1;
+                                    acc[m + s] += g[1][0] * e0 + g[1][1] * e1;
+                                    acc[2 * m + s] += g[0][0] * uphi[s] + g[0][1] * upi[s];
+                                    acc[3 * m + s] += g[1][0] * uphi[s] + g[1][1] * upi[s];
+                                }
                             }
                         }
-                    }
-                    for s in 0..m {
-                        wf[s] = alpha_w * acc[s];
-                        wp[s] = alpha_w * acc[m + s];
-                        of[s] += alpha_u * acc[2 * m + s];
-                        op[s] += alpha_u * acc[3 * m + s];
+                        let o = k * m..(k + 1) * m;
+                        for ((s, wv), pv) in (0..m).zip(&mut wf[o.clone()]).zip(&mut wp[o.clone()]) {
+                            *wv = alpha_w * acc[s];
+                            *pv = alpha_w * acc[m + s];
+                        }
+                        for ((s, ov), pv) in (0..m).zip(&mut of[o.clone()]).zip(&mut op[o]) {
+                            *ov += alpha_u * acc[2 * m + s];
+                            *pv += alpha_u * acc[3 * m + s];
+                        }
                     }
                 },
             );

@@ -437,13 +437,13 @@ mod tests {
 
     /// The site-pair products (numerics/localization.rs `SitePairs`) equal the block-Gram products with one-site
     /// blocks — the symplectic generator G_X δ_s (each half moved by the other's localised covariance) and Γ_ρ v — to
-    /// round-off, on a lattice whose taper support wraps the box (c = h: K = 27; c = 1.5h: K = 125 > 4M, where the
-    /// model itself picks the blocks).
+    /// round-off, on a lattice whose taper support wraps the box (c = h: K = 27; c = 1.5h: K = 100 > 4M, where the
+    /// model itself picks the blocks), and on a long lattice whose cache-blocked slabs hold several z-planes.
     #[test]
     fn site_pairs_equal_block_grams() {
-        let lat = Lattice::new([6, 5, 4], 0.5);
         let q = QuantumParams { mass: 1.0, diffusion: 1.0, beta: 0.0, decoherence_excess: 0.0, renormalize: true };
-        for (c, m, pairs_chosen) in [(0.5, 8, true), (0.75, 8, false), (0.75, 32, true)] {
+        for (shape, c, m, pairs_chosen) in [([6, 5, 4], 0.5, 8, true), ([6, 5, 4], 0.75, 8, false), ([6, 5, 4], 0.75, 32, true), ([4, 3, 64], 0.5, 8, true)] {
+            let lat = Lattice::new(shape, 0.5);
             let params = EnsembleParams { members: m, localization: c, control_variate: false, seed: 1, fluctuation_cutoff: 0.0 };
             let model = EnsembleModel::new(lat, Stencil::new(4), q, params);
             assert_eq!(model.pairs.is_some(), pairs_chosen, "c = {c}, M = {m}: scheme");
