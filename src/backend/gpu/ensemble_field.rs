@@ -4,10 +4,11 @@
 //! the state buffer's φ, π_φ slots.
 //!
 //! Per RK4 stage s (stage inputs u_s, δ_s ∈ {δ, δ₁, δ₂, δ₁} as the fields'):
-//!   before the field kernels — gaussian_coeffs (at stage 0 then noise_forms of the step's dW, drawn before stage 0,
-//!   with the step-start coefficients), vacuum_jets (`vacuum` scheme), ensemble_local_cov (Γ_loc of the
+//!   before the field kernels — at stage 0 ensemble_noise_forms (the step's dW is drawn before stage 0; the
+//!   step-start coefficients computed in place, site_coeffs.wgsl), vacuum_jets (`vacuum` scheme), ensemble_local_cov (Γ_loc of the
 //!   members), with the control variate mode_propagator (box means), fourier_mode_sums + fourier_sum_partials (the
-//!   reference's jet covariance) and ensemble_local_cov on the shadows (the estimate Γ_loc − Γ_loc^shadows + reference), gaussian_site_forms (back-reaction into qrhs; forms
+//!   reference's jet covariance) and ensemble_local_cov on the shadows (the estimate Γ_loc − Γ_loc^shadows + reference), ensemble_site_forms (the
+//!   coefficients computed in place, as gaussian_coeffs would store them; back-reaction into qrhs; forms
 //!   k, p, σ), jet_forms_apply + jet_transpose (Rᵀk R x̄, Rᵀp R x̄), ensemble_vec + ensemble_taper or, by site
 //!   pairs, ensemble_pairs (Γ_ρ Rᵀp R x̄),
 //!   dense_mean_rhs (∂t x̄ into qrhs);
@@ -32,15 +33,15 @@ use crate::physics::ensemble_dynamics::{flow_substeps, midpoint_iterations};
 use crate::physics::gaussian_dynamics::check_conditioning;
 use crate::state::{var, QuantumData, State};
 
-/// Reals per site of the coefficient block (site_coeffs_layout.wgsl) and of the drift forms (k | p | σ).
-const SC: usize = 211;
+/// Reals per site of the drift forms (k | p | σ).
 const FORMS: usize = 75;
 
 /// Device bytes of the ensemble for n sites and M members in `precision`: the members, their RK4 accumulator,
 /// stage input and right-hand side and two work arrays (6 × 2nM; the noise flow reuses the accumulator and the
 /// stage input; with the control variate the shadows with their accumulator, stage input and right-hand side, 4
 /// more), the Gram matrices of `gram_blocks` localisation blocks (4·nb·M² and 2·nb·M; 0 blocks when the products
-/// go by site pairs, ensemble_pairs.wgsl) and the per-site blocks: the coefficients (SC), the jet covariance (25),
+/// go by site pairs, ensemble_pairs.wgsl) and the per-site blocks (the coefficients are computed where they are
+/// used, not stored: ensemble_site_forms.wgsl, ensemble_noise_forms.wgsl): the jet covariance (25),
 /// the drift forms (FORMS), the quantum right-hand side (8), the noise forms (25), six 2n vectors and the jet
 /// intermediate (5) and strengths (2); with the control variate its covariance (25) and the reference Γ_k with its
 /// RK4 copies (5 × 3).
@@ -49,13 +50,12 @@ pub fn device_bytes(n: usize, m: usize, gram_blocks: usize, control_variate: boo
     let member = (2 * n * m) as u64;
     let copies = 6 + if control_variate { 4 } else { 0 };
     let grams = (gram_blocks * (4 * m * m + 2 * m)) as u64;
-    let per_site = SC + 25 + FORMS + 8 + 25 + 6 * 2 + 5 + 2 + if control_variate { 25 + 5 * 3 } else { 0 };
+    let per_site = 25 + FORMS + 8 + 25 + 6 * 2 + 5 + 2 + if control_variate { 25 + 5 * 3 } else { 0 };
     (copies * member + grams + (per_site * n + n.div_ceil(64) * 9 + 100) as u64) * real
 }
 
 #[derive(Clone, Copy)]
 enum K {
-    Coeffs,
     Vacuum,
     SiteForms,
     Apply,
@@ -150,14 +150,13 @@ impl GpuEnsembleField {
         use Binding::{StorageRead as R, StorageReadWrite as W};
         let kern = |shader: &str, b: &[Binding]| Kernel::new(ctx, shader, p, "main", b);
         let kernels = vec![
-            kern("gaussian_coeffs", &[R, R, R, W])?,
             kern("vacuum_jets", &[R, R, R, R, W])?,
-            kern("gaussian_site_forms", &[R, R, R, R, R, W, W, R])?,
+            kern("ensemble_site_forms", &[R, R, R, R, W, W, R])?,
             kern("jet_forms_apply", &[R, R, R, R, R, W])?,
             kern("jet_transpose", &[R, R, R, R, W])?,
             kern("dense_mean_rhs", &[R, R, R, R, R, R, W])?,
             kern("rk4_combine", &[R, R, R, W, W, W])?,
-            kern("noise_forms", &[R, R, R, W])?,
+            kern("ensemble_noise_forms", &[R, R, R, R, W])?,
             kern("conditioning_strength", &[R, R, R, W])?,
             kern("ensemble_local_cov", &[R, R, R, R, R, R, R, R, W])?,
             kern("ensemble_forms", &[R, R, R, R, R, R, R, W])?,
@@ -230,7 +229,6 @@ impl GpuEnsembleField {
             gy = Some(reals("reference Γ_k", reference.modes())?);
             gbufs = Some([zeros("Γ_k acc", 3 * n)?, zeros("Γ_k u1", 3 * n)?, zeros("Γ_k u2", 3 * n)?, zeros("dΓ_k", 3 * n)?]);
         }
-        let sc = zeros("coefficients", n * SC)?;
         let loc = zeros("local covariance", n * 25 + 25)?;
         let brloc = zeros("control-variate covariance", if cv { n * 25 } else { 0 })?;
         let forms = zeros("drift forms", n * FORMS)?;
@@ -348,13 +346,12 @@ impl GpuEnsembleField {
         let mut drift_post = Vec::new();
         for s in 0..4 {
             let u = f.inputs[s];
-            let scs = &sc;
             let d = din[s];
-            let mut pre = vec![op(K::Coeffs, &[&pu, &pr, u, scs], n)];
+            let mut pre = Vec::new();
             if let (0, Some(dw)) = (s, f.dw) {
                 // the noise forms with the step-start coefficients: dW is drawn at t_n (before stage 0), so the
-                // coefficients need not be kept until the noise flow
-                pre.push(op(K::NoiseForms, &[&pu, scs, dw, &fb], n));
+                // noise flow needs only these forms, not the coefficients
+                pre.push(op(K::NoiseForms, &[&pu, &pr, u, dw, &fb], n));
             }
             if q.renormalize {
                 pre.push(op(K::Vacuum, &[&pu, &pr, u, &sig, &loc], 64));
@@ -370,7 +367,7 @@ impl GpuEnsembleField {
                 pre.push(op(K::LocalCov, &[&pu, &pr, &eu, &loc_cv, &r_norm, h_in, &loc, &reference, &brloc], n));
                 br = &brloc;
             }
-            pre.push(op(K::SiteForms, &[&pu, &pr, u, scs, &loc, &forms, &qrhs, br], n));
+            pre.push(op(K::SiteForms, &[&pu, &pr, u, &loc, &forms, &qrhs, br], n));
             pre.push(op(K::Apply, &[&pu, &pr, &apply_x_k, u, &forms, &tbuf], n));
             pre.push(op(K::Transpose, &[&pu, &pr, &transpose_1, &tbuf, &v1], 2 * n));
             if coupled {
