@@ -111,7 +111,9 @@ pub fn main() -> std::process::ExitCode {
             .and_then(|e| {
                 // a realisation that stopped leaves the summary of the others and a non-zero exit status
                 anyhow::ensure!(e.stopped.is_empty(), "{}", e.account());
-                println!("ensemble of {r}: {}", e.summary_file.display());
+                if crate::parallel::world().rank() == 0 {
+                    println!("ensemble of {r}: {}", e.summary_file.display());
+                }
                 Ok(())
             })
         }

@@ -117,6 +117,13 @@ pub fn install(comm: Rc<dyn Comm>) {
     WORLD.with(|w| *w.borrow_mut() = Some(comm));
 }
 
+/// The number of processes an MPI launcher started, from its environment (Open MPI; MPICH and srun through PMI).
+fn launcher_size() -> Option<usize> {
+    ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok()?.trim().parse().ok())
+}
+
 /// What keeps MPI initialised: dropped at the end of `main` (MPI_Finalize).
 pub struct Guard {
     #[cfg(feature = "mpi")]
@@ -130,6 +137,14 @@ pub fn init() -> anyhow::Result<Guard> {
     {
         let universe = mpi_comm::initialize()?;
         return Ok(Guard { _universe: Some(universe) });
+    }
+    // a build without MPI started by mpirun would run the same whole run P times over one output
+    #[allow(unreachable_code)]
+    if let Some(size) = launcher_size().filter(|&n| n > 1) {
+        anyhow::bail!(
+            "this cqgrav was built without MPI but started as one of {size} MPI processes (mpirun/srun): rebuild it with \
+             `cargo build --release --features mpi` (scripts/test_mpi.sh installs Open MPI), or run it without mpirun"
+        );
     }
     #[allow(unreachable_code)]
     Ok(Guard {

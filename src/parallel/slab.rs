@@ -12,7 +12,7 @@
 //! finishes the same tree on the same numbers, so every rank holds identical diagnostics, equal to one
 //! process's bit for bit (MPI_Allreduce would sum in an order that depends on P).
 use super::Comm;
-use crate::backend::cpu::reduce::{reduce_pass, Op, BLOCK};
+use crate::backend::cpu::reduce::{finish_tree, reduce_pass, Op, BLOCK};
 use crate::numerics::lattice::Lattice;
 use crate::numerics::real::Real;
 use anyhow::{bail, Result};
@@ -184,14 +184,6 @@ impl Slab {
         let owned: Vec<T> = cols.concat();
         crate::backend::cpu::reduce::tree_reduce(&self.all_gather(comm, &owned, nvars), Op::Sum)
     }
-}
-
-/// The passes of the tree after the first, until one value is left (as `tree_reduce`).
-fn finish_tree<T: Real>(mut v: Vec<T>, op: Op) -> T {
-    while v.len() > 1 {
-        v = reduce_pass(&v, op);
-    }
-    v.first().copied().unwrap_or(T::zero())
 }
 
 #[cfg(test)]

@@ -11,16 +11,13 @@ use super::slab::Slab;
 use super::Comm;
 use crate::backend::cpu::cq_noise::{CpuNoise, NSTAT};
 use crate::backend::cpu::diagnostics::{all_site_values, NCOL, OPS};
-use crate::backend::cpu::evolve_stage::{combine, rhs_all, StageBuffers};
-use crate::backend::cpu::fd::Fd;
+use crate::backend::cpu::rk4_buffers::Rk4Buffers;
 use crate::backend::cpu::reduce::Op;
-use crate::backend::cpu::scalar_flux::scalar_flux;
 use crate::backend::{Stepper, StepperSetup};
 use crate::config::{Precision, Representation};
 use crate::diagnostics::{finish, Diagnostics, NoiseDiagnostics};
 use crate::numerics::real::Real;
 use crate::numerics::rk4::STAGES;
-use crate::physics::adm_rhs::RhsParams;
 use crate::state::{State, NVARS};
 use anyhow::{bail, Result};
 use std::rc::Rc;
@@ -55,20 +52,15 @@ pub struct SlabStepper<T: Real> {
     setup: StepperSetup,
     slab: Slab,
     comm: Rc<dyn Comm>,
-    fd: Fd<T>,
-    params: RhsParams<T>,
-    /// local arrays (owned + ghost planes), structure of arrays like backend/cpu
-    y: Vec<T>,
-    acc: Vec<T>,
-    u1: Vec<T>,
-    u2: Vec<T>,
-    flux: Vec<T>,
-    k: Vec<[T; NVARS]>,
+    /// the state and RK4 scratch on the local lattice (owned + ghost planes), as backend/cpu
+    b: Rk4Buffers<T>,
     /// the owned part of y (the noise's input)
     owned: Vec<T>,
     step: u64,
     noise: Option<CpuNoise<T>>,
     first_nonfinite: Option<u64>,
+    /// wall time in the halo exchanges and the health check's reduction of every step (benches/mpi_scaling.sh)
+    comm_time: std::time::Duration,
 }
 
 impl<T: Real> SlabStepper<T> {
@@ -76,25 +68,10 @@ impl<T: Real> SlabStepper<T> {
         // the stencil's reach: the scalar flux's gradient then its divergence (2r), Kreiss–Oliger (r_KO)
         let ghost = (2 * setup.stencil.radius).max(setup.stencil.ko_radius);
         let slab = Slab::new(setup.lattice, ghost, comm.rank(), comm.size())?;
-        let n = slab.local.sites();
         let mut owned_lattice = slab.local;
         owned_lattice.shape[2] = slab.nz;
-        let params = RhsParams {
-            lambda: T::c(setup.params.lambda),
-            mass: T::c(setup.params.mass),
-            potential: setup.params.potential.cast(),
-            lapse: setup.params.lapse,
-            background: setup.background.map(T::c),
-        };
         let mut s = Self {
-            fd: Fd::new(&setup.stencil, setup.lattice.spacing, setup.dissipation),
-            params,
-            y: vec![T::zero(); NVARS * n],
-            acc: vec![T::zero(); NVARS * n],
-            u1: vec![T::zero(); NVARS * n],
-            u2: vec![T::zero(); NVARS * n],
-            flux: vec![T::zero(); 3 * n],
-            k: Vec::with_capacity(n),
+            b: Rk4Buffers::new(&setup, slab.local.sites()),
             owned: Vec::new(),
             step: 0,
             noise: setup
@@ -102,6 +79,7 @@ impl<T: Real> SlabStepper<T> {
                 .is_active()
                 .then(|| CpuNoise::new(setup.noise, owned_lattice, setup.background, setup.dt).starting_at(slab.first_site())),
             first_nonfinite: None,
+            comm_time: Default::default(),
             setup,
             slab,
             comm,
@@ -116,23 +94,14 @@ impl<T: Real> SlabStepper<T> {
     }
 
     fn rk4_step(&mut self) {
-        let lat = self.slab.local;
         for st in STAGES {
-            let input: &mut Vec<T> = match st.index {
-                0 => &mut self.y,
-                1 | 3 => &mut self.u1,
-                _ => &mut self.u2,
-            };
-            self.slab.exchange(self.comm.as_ref(), input, NVARS);
-            let input: &[T] = input;
-            scalar_flux(&self.fd, &lat, &self.params.background, input, &mut self.flux);
-            rhs_all(&self.fd, &lat, &self.params, &StageBuffers { input, flux: &self.flux }, &mut self.k);
-            // (the stage's input is read above; `combine` writes the other buffers)
-            let (y, acc, next) = match st.index {
-                1 => (&mut self.y, &mut self.acc, &mut self.u2),
-                _ => (&mut self.y, &mut self.acc, &mut self.u1),
-            };
-            combine(&st, self.setup.dt, &self.k, y, acc, next);
+            let t = std::time::Instant::now();
+            self.slab.exchange(self.comm.as_ref(), self.b.input_mut(st.index), NVARS);
+            self.comm_time += t.elapsed();
+            // the right-hand side of the owned sites only (the ghosts' k is never read: their values are refilled
+            // by the next exchange before anything reads them)
+            self.b.rhs(&self.slab.local, st.index, Some(self.slab.interior()));
+            self.b.combine(&st, self.setup.dt);
         }
     }
 
@@ -142,7 +111,7 @@ impl<T: Real> SlabStepper<T> {
         let (n, m, r) = (self.slab.local.sites(), self.slab.owned(), self.slab.interior());
         let dw = nz.increments();
         for c in 0..6 {
-            let pi = &mut self.y[(crate::state::var::PI + c) * n..][r.clone()];
+            let pi = &mut self.b.y[(crate::state::var::PI + c) * n..][r.clone()];
             pi.iter_mut().zip(&dw[c * m..(c + 1) * m]).for_each(|(p, d)| *p = *p + *d);
         }
     }
@@ -152,7 +121,7 @@ impl<T: Real> Stepper for SlabStepper<T> {
     fn advance(&mut self, steps: u64) -> Result<()> {
         for _ in 0..steps {
             if let Some(nz) = &mut self.noise {
-                self.owned = self.slab.owned_of(&self.y, NVARS);
+                self.owned = self.slab.owned_of(&self.b.y, NVARS);
                 nz.draw(self.step, &self.owned);
             }
             if self.setup.drift {
@@ -161,7 +130,10 @@ impl<T: Real> Stepper for SlabStepper<T> {
             self.add_noise();
             self.step += 1;
             // the health check of every step, on the whole state (identical on every rank)
-            if !self.slab.state_sum(self.comm.as_ref(), &self.y, NVARS).is_finite() {
+            let t = std::time::Instant::now();
+            let sum = self.slab.state_sum(self.comm.as_ref(), &self.b.y, NVARS);
+            self.comm_time += t.elapsed();
+            if !sum.is_finite() {
                 self.first_nonfinite = Some(self.step);
                 return Ok(());
             }
@@ -172,7 +144,7 @@ impl<T: Real> Stepper for SlabStepper<T> {
         Ok(self.first_nonfinite.take())
     }
     fn download(&mut self) -> Result<State> {
-        let owned = self.slab.owned_of(&self.y, NVARS);
+        let owned = self.slab.owned_of(&self.b.y, NVARS);
         Ok(State {
             lattice: self.setup.lattice,
             data: self.slab.all_gather(self.comm.as_ref(), &owned, NVARS).iter().map(|x| x.as_f64()).collect(),
@@ -185,16 +157,16 @@ impl<T: Real> Stepper for SlabStepper<T> {
     fn upload(&mut self, state: &State) {
         assert_eq!(state.background, self.setup.background, "state and stepper disagree on the background metric");
         let local = self.slab.scatter(&state.data, NVARS);
-        self.y = local.iter().map(|&x| T::c(x)).collect();
+        self.b.y = local.iter().map(|&x| T::c(x)).collect();
         self.step = state.step;
     }
     fn setup(&self) -> &StepperSetup {
         &self.setup
     }
     fn diagnostics(&mut self) -> Result<Diagnostics> {
-        self.slab.exchange(self.comm.as_ref(), &mut self.y, NVARS);
-        let p = &self.params;
-        let (cols, _) = all_site_values(&self.fd, &self.slab.local, &p.background, &self.y, p.lambda, p.mass, &p.potential);
+        self.slab.exchange(self.comm.as_ref(), &mut self.b.y, NVARS);
+        let p = &self.b.params;
+        let (cols, _) = all_site_values(&self.b.fd, &self.slab.local, &p.background, &self.b.y, p.lambda, p.mass, &p.potential);
         let owned: Vec<&[T]> = cols.iter().map(|c| &c[self.slab.interior()]).collect();
         let sums = self.slab.reduce(self.comm.as_ref(), &owned, &OPS);
         let sums: [f64; NCOL] = std::array::from_fn(|c| sums[c].as_f64());
@@ -218,12 +190,14 @@ impl<T: Real> Stepper for SlabStepper<T> {
         Ok(NoiseDiagnostics::from_sums(&std::array::from_fn(|c| sums[c].as_f64()), &self.setup))
     }
     fn description(&self) -> String {
+        let comm = self.comm_time.as_secs_f64();
         format!(
-            "cpu ({} z-slabs over MPI ranks, {} threads each, {}; halo {} planes)",
+            "cpu ({} z-slabs over MPI ranks, {} threads each, {}; halo {} planes{})",
             self.slab.ranks,
             rayon::current_num_threads(),
             std::any::type_name::<T>(),
-            self.slab.ghost
+            self.slab.ghost,
+            if comm > 0.0 { format!("; rank 0 spent {comm:.3} s in halo exchanges and the health check's reduction") } else { String::new() }
         )
     }
 }
