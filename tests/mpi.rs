@@ -92,6 +92,25 @@ fn realizations_over_two_ranks_equal_the_serial_ensemble() {
     assert!(ok.success(), "the ensemble summaries' attributes differ");
 }
 
+/// Realisations over ranks on the GPU backend (each rank opens its own wgpu device after MPI_Init_thread; the
+/// software device lavapipe when there is no GPU) = the serial GPU ensemble, bit for bit.
+#[test]
+fn gpu_realizations_over_two_ranks_equal_the_serial_ensemble() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let gpu = ["--set", "run.backend=\"gpu\"", "--set", "lattice.shape=[8,8,8]", "--set", "time.steps=4"];
+    for (ranks, stem) in [(None, "serial"), (Some(2), "mpi")] {
+        let base: Vec<&str> = CLASSICAL_NOISE.iter().chain(&gpu).copied().collect();
+        let mut a = args(&base, &format!("{stem}.h5"));
+        a.extend(["--realizations".to_string(), "2".to_string()]);
+        let out = run_ok(ranks, d, &strs(&a));
+        assert!(out.contains("GPU backend"), "{out}");
+    }
+    for f in ["_r0000", "_r0001", "_semiclassical", "_ensemble"] {
+        assert_same_output(d, &format!("serial{f}.h5"), &format!("mpi{f}.h5"));
+    }
+}
+
 /// Acceptance 2: the lattice split in z-slabs over 2 (and 3) ranks = one process, bit for bit, for the classical
 /// system with CQ noise on: f64 with 64-site planes (the reductions' first pass local to each rank), f64 with
 /// 63-site planes (values gathered), f32 with second-order stencils.

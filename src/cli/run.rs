@@ -54,6 +54,9 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&
     // writes the output, and a failure on any rank stops every rank (parallel::agree)
     let domain = crate::parallel::domain();
     let root = domain.rank() == 0;
+    if !root {
+        crate::parallel::silence_stdout();
+    }
     let start = agree(domain.as_ref(), match restart {
         None => fresh(config, set, overwrite),
         Some(file) => resumed(config, set, file),

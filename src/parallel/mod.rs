@@ -89,6 +89,16 @@ pub fn alone<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
+/// Sends this process's standard output to /dev/null (the ranks other than 0 of a domain-decomposed run: rank 0
+/// prints what they would; warnings and errors on standard error stay).
+pub fn silence_stdout() {
+    use std::os::fd::AsRawFd;
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        // SAFETY: dup2 of two open descriptors; stdout then refers to /dev/null
+        unsafe { libc::dup2(null.as_raw_fd(), libc::STDOUT_FILENO) };
+    }
+}
+
 /// A collective: every rank's `local` result; an error on any rank is an error on every rank (the local one
 /// where it failed, else the lowest failing rank's message), so no rank goes on into a collective that the
 /// failed one will never join.
