@@ -36,7 +36,7 @@ one_run() {
 }
 
 plane=$((n * n))
-echo "lattice ${n}x${n}xN3, f64, 15 fields, halo 4 planes each side: $((2 * 4 * plane * 15 * 8)) bytes sent per rank per RK stage,"
+echo "lattice ${n}x${n}xN3, f64, 15 fields (dissipation on), halo 4 planes each side: $((2 * 4 * plane * 15 * 8)) bytes sent per rank per RK stage,"
 echo "  $((4 * 2 * 4 * plane * 15 * 8)) per step (4 stages; the diagnostics' exchange and the reductions' block sums come on top at output events)"
 t1="$(per_step "[$n,$n,$n]" 1)"
 t2="$(per_step "[$n,$n,$n]" 2)"

@@ -79,10 +79,15 @@ impl Slab {
     /// Fills the ghost planes of the `nvars` fields of `u` (structure of arrays over the local lattice) from the
     /// neighbours' owned planes (periodic in z).
     pub fn exchange<T: Real>(&self, comm: &dyn Comm, u: &mut [T], nvars: usize) {
+        self.exchange_fields(comm, u, &(0..nvars).collect::<Vec<_>>());
+    }
+
+    /// [`Slab::exchange`] of the listed fields only (the others' ghost planes are left as they were).
+    pub fn exchange_fields<T: Real>(&self, comm: &dyn Comm, u: &mut [T], fields: &[usize]) {
         let (n, g, p) = (self.local.sites(), self.ghost * self.plane(), self.plane());
         let top = |v: usize| v * n + self.nz * p..v * n + self.nz * p + g; // the last `ghost` owned planes
         let bottom = |v: usize| v * n + g..v * n + 2 * g; // the first `ghost` owned planes
-        let pack = |r: &dyn Fn(usize) -> Range<usize>| -> Vec<T> { (0..nvars).flat_map(|v| u[r(v)].iter().copied()).collect() };
+        let pack = |r: &dyn Fn(usize) -> Range<usize>| -> Vec<T> { fields.iter().flat_map(|&v| u[r(v)].iter().copied()).collect() };
         let (to_next, to_prev) = (pack(&top), pack(&bottom));
         let mut from_prev = vec![T::zero(); to_next.len()];
         let mut from_next = vec![T::zero(); to_prev.len()];
@@ -92,10 +97,10 @@ impl Slab {
             bytemuck::cast_slice_mut(&mut from_prev),
             bytemuck::cast_slice_mut(&mut from_next),
         );
-        for v in 0..nvars {
-            u[v * n..v * n + g].copy_from_slice(&from_prev[v * g..(v + 1) * g]);
+        for (j, &v) in fields.iter().enumerate() {
+            u[v * n..v * n + g].copy_from_slice(&from_prev[j * g..(j + 1) * g]);
             let hi = v * n + (self.ghost + self.nz) * p;
-            u[hi..hi + g].copy_from_slice(&from_next[v * g..(v + 1) * g]);
+            u[hi..hi + g].copy_from_slice(&from_next[j * g..(j + 1) * g]);
         }
     }
 
