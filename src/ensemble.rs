@@ -31,6 +31,7 @@
 use crate::config::{load_and_validate, Config, ConfigError};
 use crate::io::h5util::{write_array_attr, write_scalar_attr, write_str_attr};
 use crate::io::{atomic_write, OutputFile, Timeseries};
+use crate::parallel::realizations::{gather_outcomes, owner};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -310,7 +311,7 @@ impl EnsembleRun {
 /// ensemble summary. `run_one(extra)` must run one trajectory with the `--set` overrides `set` followed by
 /// `extra` (the realisation's `run.seed` and `output.file`, [`realization_overrides`]) and write its output
 /// file — in the CLI, `|extra| cli::run::run(config, &[set, extra].concat(), quiet, None, overwrite)`. Realisations
-/// run one after the other; the timeseries are read back from their files. A realisation whose run fails is
+/// run one after the other (under `mpirun -np P`, rank p runs those with r mod P = p: `parallel::realizations`); the timeseries are read back from their files. A realisation whose run fails is
 /// recorded ([`EnsembleRun::stopped`]) and the others go on; the summary covers the completed ones (an error if
 /// none completed).
 pub fn run_realizations(
@@ -327,56 +328,79 @@ pub fn run_realizations(
     if cfg.cq.diffusion == 0.0 && realizations > 1 {
         eprintln!("warning: cq.diffusion = 0: the run is deterministic, all {realizations} realisations are identical");
     }
+    // issue 18: under `mpirun -np P` job j (realisation j < R, the semiclassical run j = R) runs on rank j mod P
+    let world = crate::parallel::world();
+    let (rank, size) = (world.rank(), world.size());
+    let semiclassical_job = (cfg.cq.diffusion > 0.0).then_some(realizations);
+    let mut local = Vec::new();
+    for r in (0..realizations).chain(semiclassical_job).filter(|&j| owner(j, size) == rank) {
+        let extra = if r == realizations { semiclassical_overrides(cfg) } else { realization_overrides(cfg, r) };
+        if r == realizations {
+            println!("semiclassical run (the same universe with cq.diffusion = 0): {}", extra.join(" "));
+        } else {
+            println!("realisation {r} of {realizations}: {}", extra.join(" "));
+        }
+        // each job on its rank alone (its lattice is not split over the ranks)
+        let done = crate::parallel::alone(|| run_one(&extra)).map_err(|e| format!("{e:#}"));
+        if let (Err(why), true) = (&done, r < realizations) {
+            eprintln!("realisation {r} stopped: {why}; the other realisations go on");
+        }
+        local.push((r, done));
+    }
+    // every rank's outcomes (a collective: the files of all jobs are complete after it)
+    let outcomes = gather_outcomes(world.as_ref(), &local);
     let mut members = Vec::new();
     let mut series = Vec::new();
     let mut stopped = Vec::new();
-    for r in 0..realizations {
-        let extra = realization_overrides(cfg, r);
-        println!("realisation {r} of {realizations}: {}", extra.join(" "));
-        let path = realization_path(&cfg.output.file, r);
-        if let Err(e) = run_one(&extra) {
-            let s = StoppedRealization {
-                index: r,
-                seed: realization_seed(cfg.run.seed, r),
+    for (r, done) in outcomes.iter().filter(|o| o.0 < realizations) {
+        let path = realization_path(&cfg.output.file, *r);
+        if let Err(reason) = done {
+            stopped.push(StoppedRealization {
+                index: *r,
+                seed: realization_seed(cfg.run.seed, *r),
                 last_row: OutputFile::open(&path).ok().and_then(|f| f.timeseries.steps().last().copied()),
-                reason: format!("{e:#}"),
-            };
-            eprintln!("{s}; the other realisations go on");
-            stopped.push(s);
+                reason: reason.clone(),
+            });
             continue;
         }
         series.push(OutputFile::open(&path)?.timeseries);
-        members.push((r, path));
+        members.push((*r, path));
     }
     if series.is_empty() {
         bail!("none of the {realizations} realisations completed; the first stopped: {}", stopped[0]);
     }
     let mut summary = EnsembleSummary::from_timeseries(&series)?;
     // the semiclassical companion run: the same universe with the expectation-value coupling only
-    let semiclassical = (cfg.cq.diffusion > 0.0).then(|| {
-        let extra = semiclassical_overrides(cfg);
-        println!("semiclassical run (the same universe with cq.diffusion = 0): {}", extra.join(" "));
+    let semiclassical = semiclassical_job.map(|j| {
         let path = semiclassical_path(&cfg.output.file);
-        let done = run_one(&extra)
-            .and_then(|_| summary.set_semiclassical(&OutputFile::open(&path)?.timeseries))
-            .map(|_| path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
-            .map_err(|e| format!("{e:#}"));
-        if let Err(why) = &done {
+        let done = outcomes
+            .iter()
+            .find(|o| o.0 == j)
+            .map_or(Err("it did not run".to_string()), |o| o.1.clone())
+            .and_then(|_| {
+                OutputFile::open(&path).and_then(|f| summary.set_semiclassical(&f.timeseries)).map_err(|e| format!("{e:#}"))
+            })
+            .map(|_| path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        if let (Err(why), 0) = (&done, rank) {
             eprintln!("warning: the semiclassical run did not finish, the summary has no semiclassical path: {why}");
         }
         done
     });
     let summary_file = ensemble_path(&cfg.output.file);
-    summary.write(&summary_file, cfg, &loaded.text, &members, &stopped, semiclassical)?;
-    println!(
-        "wrote {}: mean and variance of {} timeseries columns over {} completed realisations",
-        summary_file.display(),
-        summary.names.len(),
-        series.len()
-    );
-    for line in summary.comparison() {
-        println!("{line}");
+    // rank 0 writes the summary; the others wait for it, so that every rank returns with the ensemble complete
+    if rank == 0 {
+        summary.write(&summary_file, cfg, &loaded.text, &members, &stopped, semiclassical)?;
+        println!(
+            "wrote {}: mean and variance of {} timeseries columns over {} completed realisations",
+            summary_file.display(),
+            summary.names.len(),
+            series.len()
+        );
+        for line in summary.comparison() {
+            println!("{line}");
+        }
     }
+    world.barrier();
     Ok(EnsembleRun { summary, members, summary_file, stopped })
 }
 

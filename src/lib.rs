@@ -19,6 +19,7 @@ pub mod ensemble; // issue 4: realisations (`cqgrav run --realizations R`)
 pub mod gpu;
 pub mod io;
 pub mod numerics;
+pub mod parallel; // issue 18: MPI ranks (realisations over ranks, slab decomposition)
 pub mod physics;
 pub mod spectra; // issue 13: power spectra (SPEC §11)
 pub mod state;

@@ -94,6 +94,14 @@ pub enum Command {
 
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // issue 18: MPI (feature `mpi`) before any GPU device; without it the process is rank 0 of 1
+    let _mpi = match crate::parallel::init() {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let result = match cli.command {
         Command::Run { config, set, quiet, restart, overwrite, realizations: Some(r) } => {
             let _ = restart;
@@ -103,7 +111,9 @@ pub fn main() -> std::process::ExitCode {
             .and_then(|e| {
                 // a realisation that stopped leaves the summary of the others and a non-zero exit status
                 anyhow::ensure!(e.stopped.is_empty(), "{}", e.account());
-                println!("ensemble of {r}: {}", e.summary_file.display());
+                if crate::parallel::world().rank() == 0 {
+                    println!("ensemble of {r}: {}", e.summary_file.display());
+                }
                 Ok(())
             })
         }

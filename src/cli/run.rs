@@ -12,6 +12,7 @@ use crate::io::checkpoint::{precision_name, CheckpointHeader};
 use crate::io::lock::OutputLock;
 use crate::io::writer::{check_new_output, history_line, lock_new_output, new_run_id};
 use crate::io::{Checkpoint, OutputPaths, OutputWriter, RunMeta, SnapshotData};
+use crate::parallel::agree;
 use crate::state::State;
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -49,24 +50,28 @@ fn invalid(e: crate::config::ConfigError) -> anyhow::Error {
 /// `overwrite`: replace an earlier output at `output.file` (`--overwrite`); without it an existing output is
 /// refused. Everything is checked before the first byte is written.
 pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&Path>, overwrite: bool) -> anyhow::Result<()> {
-    let start = match restart {
-        None => fresh(config, set, overwrite)?,
-        Some(file) => resumed(config, set, file)?,
-    };
+    // issue 18: under `mpirun -np P` the lattice is split over the P ranks (parallel/slab_stepper.rs); rank 0
+    // writes the output, and a failure on any rank stops every rank (parallel::agree)
+    let domain = crate::parallel::domain();
+    let root = domain.rank() == 0;
+    if !root {
+        crate::parallel::silence_stdout();
+    }
+    let start = agree(domain.as_ref(), match restart {
+        None => fresh(config, set, overwrite),
+        Some(file) => resumed(config, set, file),
+    })?;
     let Start { loaded, state, note, history_what, checkpoint, files } = start;
     let cfg = &loaded.config;
     // One writer per output: the lock, then the checks again under it (another run may have written since).
     let paths = OutputPaths::new(&cfg.output.file);
-    let lock = match &checkpoint {
-        None => lock_new_output(&paths, overwrite)?,
-        Some(_) => {
-            let lock = OutputLock::acquire(&paths)?;
-            files.unchanged()?;
-            lock
-        }
-    };
+    let lock = agree(domain.as_ref(), root.then(|| match &checkpoint {
+        None => lock_new_output(&paths, overwrite),
+        Some(_) => OutputLock::acquire(&paths).and_then(|lock| files.unchanged().map(|_| lock)),
+    }).transpose())?;
     let setup = StepperSetup::from_config(cfg).with_background_of(&state);
-    let (mut stepper, choice) = make_stepper(cfg, &state).context("could not set up the time stepper")?;
+    let made = if domain.size() > 1 { decomposed_stepper(cfg, &state, domain.clone()) } else { make_stepper(cfg, &state) };
+    let (mut stepper, choice) = agree(domain.as_ref(), made).context("could not set up the time stepper")?;
     let spectra = (cfg.output.spectra_every > 0).then(|| crate::spectra::SpectraCalculator::new(&setup));
     let steps = cfg.n_steps();
     let first = state.step;
@@ -125,22 +130,25 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&
         spectra: spectra.as_ref().map(|c| crate::io::spectra::SpectraGrid::of(&c.shells)),
     };
     let interval = Duration::from_secs_f64(out.flush_interval);
-    let mut writer = match &checkpoint {
-        None => OutputWriter::create(lock, &paths, meta, interval, overwrite),
-        Some(c) => {
-            let (w, rows, snaps) = OutputWriter::resume(lock, &paths, meta, c, interval)?;
-            if rows > 0 || snaps > 0 {
-                println!(
-                    "note: dropped {rows} timeseries row{} and {snaps} snapshot{} written after the checkpoint (the run went on before it stopped)",
-                    if rows == 1 { "" } else { "s" },
-                    if snaps == 1 { "" } else { "s" }
-                );
+    let writer = lock.map(|lock| -> anyhow::Result<OutputWriter> {
+        Ok(match &checkpoint {
+            None => OutputWriter::create(lock, &paths, meta, interval, overwrite),
+            Some(c) => {
+                let (w, rows, snaps) = OutputWriter::resume(lock, &paths, meta, c, interval)?;
+                if rows > 0 || snaps > 0 {
+                    println!(
+                        "note: dropped {rows} timeseries row{} and {snaps} snapshot{} written after the checkpoint (the run went on before it stopped)",
+                        if rows == 1 { "" } else { "s" },
+                        if snaps == 1 { "" } else { "s" }
+                    );
+                }
+                w
             }
-            w
-        }
-    };
+        })
+    });
+    let mut writer = RootOutput { writer: agree(domain.as_ref(), writer.transpose())?, domain: domain.clone() };
 
-    let pb = if quiet { ProgressBar::hidden() } else { ProgressBar::new(steps - first) };
+    let pb = if quiet || !root { ProgressBar::hidden() } else { ProgressBar::new(steps - first) };
     pb.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}  {per_sec}  ETA {eta}")
             .expect("valid progress template"),
@@ -152,7 +160,7 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&
     if let Err(e) = result {
         pb.abandon();
         // keep the rows computed so far (the checkpoint stays the last healthy one)
-        if let Err(fe) = writer.finish() {
+        if let Err(fe) = writer.with(|w| w.finish()) {
             eprintln!("warning: {fe:#}");
         }
         return Err(e);
@@ -168,14 +176,16 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&
         output_time.as_secs_f64(),
         if spectra.is_some() { format!(", spectra {:.2} s", spectra_time.as_secs_f64()) } else { String::new() }
     );
-    println!(
-        "wrote {}: {} timeseries rows, {} snapshots, {}checkpoint at step {steps}",
-        out.file.display(),
-        writer.rows(),
-        writer.snapshots().len(),
-        if spectra.is_some() { format!("{} spectra rows, ", writer.spectra_rows()) } else { String::new() }
-    );
-    if config.is_none() && restart.is_none() {
+    if let Some(writer) = &writer.writer {
+        println!(
+            "wrote {}: {} timeseries rows, {} snapshots, {}checkpoint at step {steps}",
+            out.file.display(),
+            writer.rows(),
+            writer.snapshots().len(),
+            if spectra.is_some() { format!("{} spectra rows, ", writer.spectra_rows()) } else { String::new() }
+        );
+    }
+    if config.is_none() && restart.is_none() && root {
         // the default example tells a newcomer what the run showed (cli/default_example.rs)
         println!("{}", super::default_example::what_you_saw(&crate::io::OutputFile::open(&out.file)?));
     }
@@ -376,9 +386,39 @@ fn timed<T>(total: &mut Duration, f: impl FnOnce() -> T) -> T {
 }
 
 /// Hands the stepper's current state to the writer as a snapshot (fields, constraint fields, ⟨δφ²⟩).
-fn write_snapshot(stepper: &mut dyn Stepper, writer: &mut OutputWriter, s: &State) -> anyhow::Result<()> {
+fn write_snapshot(stepper: &mut dyn Stepper, writer: &mut RootOutput, s: &State) -> anyhow::Result<()> {
     let cf = stepper.constraint_fields()?;
-    writer.write_snapshot(SnapshotData::from_state(s, &cf, crate::diagnostics::phi2_field(s, stepper.setup()).as_deref()))
+    let phi2 = crate::diagnostics::phi2_field(s, stepper.setup());
+    writer.with(|w| w.write_snapshot(SnapshotData::from_state(s, &cf, phi2.as_deref())))
+}
+
+/// The output of a run: the writer on rank 0 (the only one of a single process), none on the other ranks of a
+/// domain-decomposed run (issue 18). Every call is a collective of the ranks: all learn whether the write succeeded.
+struct RootOutput {
+    writer: Option<OutputWriter>,
+    domain: std::rc::Rc<dyn crate::parallel::Comm>,
+}
+
+impl RootOutput {
+    fn with<R: Default>(&mut self, f: impl FnOnce(&mut OutputWriter) -> anyhow::Result<R>) -> anyhow::Result<R> {
+        let r = self.writer.as_mut().map_or(Ok(R::default()), f);
+        agree(self.domain.as_ref(), r)
+    }
+}
+
+/// The stepper of a run split over the ranks of `domain` (issue 18): the CPU backend in z-slabs.
+fn decomposed_stepper(cfg: &Config, state: &State, domain: std::rc::Rc<dyn crate::parallel::Comm>) -> anyhow::Result<(Box<dyn Stepper>, String)> {
+    if cfg.run.backend == crate::config::BackendChoice::Gpu {
+        bail!(
+            "run.backend = \"gpu\" with the lattice split over {} MPI ranks: the domain decomposition runs on the CPU backend \
+             (GPU slabs are not implemented); use run.backend = \"cpu\" or \"auto\", or --realizations to give each rank its own GPU",
+            domain.size()
+        );
+    }
+    let setup = StepperSetup::from_config(cfg).with_background_of(state);
+    let st = crate::parallel::slab_stepper::slab_stepper(setup, state, domain.clone())?;
+    let note = format!("CPU backend, the lattice split in z-slabs over {} MPI ranks, {} threads each", domain.size(), rayon::current_num_threads());
+    Ok((st, note))
 }
 
 /// Steps to `steps`, writing a row / snapshot / checkpoint / spectra row at each event. `initial`: also write the
@@ -388,7 +428,7 @@ fn write_snapshot(stepper: &mut dyn Stepper, writer: &mut OutputWriter, s: &Stat
 #[allow(clippy::too_many_arguments)]
 fn drive(
     stepper: &mut dyn Stepper,
-    writer: &mut OutputWriter,
+    writer: &mut RootOutput,
     cfg: &Config,
     steps: u64,
     initial: bool,
@@ -398,7 +438,8 @@ fn drive(
     spectra_time: &mut Duration,
 ) -> anyhow::Result<()> {
     // indicatif swallows println on a hidden bar (--quiet, or output not a terminal): print directly then
-    let say = |line: String| if pb.is_hidden() { println!("{line}") } else { pb.println(line) };
+    let root = writer.writer.is_some();
+    let say = |line: String| if !root {} else if pb.is_hidden() { println!("{line}") } else { pb.println(line) };
     let out = &cfg.output;
     let every = out.timeseries_every.max(1);
     // the next multiple of m after s (never, for m = 0)
@@ -417,9 +458,9 @@ fn drive(
     }
     if initial {
         timed(io, || -> anyhow::Result<()> {
-            writer.push_row(&d.columns())?;
+            writer.with(|w| w.push_row(&d.columns()))?;
             // the first main file: from here on the output is this run's (an --overwrite'n one is removed now)
-            writer.flush()?;
+            writer.with(|w| w.flush())?;
             if out.snapshot_every > 0 {
                 let s = stepper.download()?;
                 write_snapshot(stepper, writer, &s)?;
@@ -428,7 +469,7 @@ fn drive(
         })?;
         if let Some(calc) = spectra {
             let row = timed(spectra_time, || -> anyhow::Result<_> { Ok(calc.compute(&stepper.download()?)?.row()) })?;
-            timed(io, || writer.push_spectra(&row))?;
+            timed(io, || writer.with(|w| w.push_spectra(&row)))?;
         }
     }
     while done < steps {
@@ -482,7 +523,7 @@ fn drive(
         if done % every == 0 || done == steps {
             d.wall_per_step = last_row.0.elapsed().as_secs_f64() / (done - last_row.1) as f64;
             last_row = (Instant::now(), done);
-            timed(io, || writer.push_row(&d.columns()))?;
+            timed(io, || writer.with(|w| w.push_row(&d.columns())))?;
             say(summary(&d));
         }
         let snapshot = out.snapshot_every > 0 && done % out.snapshot_every == 0;
@@ -490,7 +531,7 @@ fn drive(
         // issue 13: the spectra (SPEC §11) of every multiple of output.spectra_every, before a checkpoint counts them
         if let (Some(calc), true) = (spectra, spectra_every > 0 && done % spectra_every == 0) {
             let row = timed(spectra_time, || -> anyhow::Result<_> { Ok(calc.compute(&stepper.download()?)?.row()) })?;
-            timed(io, || writer.push_spectra(&row))?;
+            timed(io, || writer.with(|w| w.push_spectra(&row)))?;
         }
         timed(io, || -> anyhow::Result<()> {
             if snapshot || checkpoint {
@@ -499,13 +540,13 @@ fn drive(
                     write_snapshot(stepper, writer, &s)?;
                 }
                 if checkpoint {
-                    writer.write_checkpoint(&s)?;
+                    writer.with(|w| w.write_checkpoint(&s))?;
                 }
             }
-            writer.flush_if_due()
+            writer.with(|w| w.flush_if_due())
         })?;
     }
-    timed(io, || writer.finish())
+    timed(io, || writer.with(|w| w.finish()))
 }
 
 /// Why the state of `d` is not healthy: the field and site from the state, or else the diagnostics that are

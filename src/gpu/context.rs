@@ -5,7 +5,8 @@
 //! lavapipe), discrete before integrated before virtual; Vulkan first on ties. Environment:
 //! `WGPU_BACKEND` (e.g. `vulkan`, `gl`) restricts the backends, `WGPU_ADAPTER_NAME` picks the first
 //! adapter whose name contains it (case-insensitive), `WGPU_VALIDATION=1` / `WGPU_DEBUG=1` turn on
-//! backend validation layers / debug labels (off by default: they are slow).
+//! backend validation layers / debug labels (off by default: they are slow). Under MPI (issue 18) the ranks on
+//! one node take the equally preferred adapters round-robin by node-local rank (one GPU per rank).
 use crate::config::Precision;
 use thiserror::Error;
 
@@ -183,7 +184,11 @@ fn select(reports: &[&AdapterReport], filter: Option<&str>) -> Option<usize> {
                 .iter()
                 .position(|r| r.info.name.to_lowercase().contains(&f))
         }
-        None => (!reports.is_empty()).then_some(0),
+        // issue 18: the ranks of an MPI run on one node share its best adapters round-robin by node-local rank
+        None => {
+            let best = reports.iter().take_while(|r| r.rank() == reports.first().map_or((0, 0), |f| f.rank())).count();
+            (!reports.is_empty()).then(|| crate::parallel::world().node_rank() % best)
+        }
     }
 }
 

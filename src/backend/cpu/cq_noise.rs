@@ -76,9 +76,15 @@ pub fn bridge_draw(
 
 /// Pass 1: the white tensor field ζ (SoA, component k of site i at k·n + i).
 pub fn white<T: Real>(seed: u64, step: u64, scale: [T; 2], z: &mut [T]) {
+    white_from(seed, step, scale, 0, z)
+}
+
+/// Pass 1 for the consecutive sites `first`, `first` + 1, … of the lattice (a slab of a domain-decomposed run,
+/// issue 18: the Philox counter is the global site index, so the noise does not depend on the decomposition).
+pub fn white_from<T: Real>(seed: u64, step: u64, scale: [T; 2], first: usize, z: &mut [T]) {
     let n = z.len() / 6;
     let vals: Vec<[T; 6]> =
-        (0..n).into_par_iter().map(|i| white_tensor(site_normals::<T>(seed, i as u32, step), scale)).collect();
+        (0..n).into_par_iter().map(|i| white_tensor(site_normals::<T>(seed, (first + i) as u32, step), scale)).collect();
     for (i, v) in vals.iter().enumerate() {
         for k in 0..6 {
             z[k * n + i] = v[k];
@@ -152,6 +158,8 @@ pub struct CpuNoise<T: Real> {
     z2: Vec<T>,
     dw: Vec<T>,
     stat: Vec<T>,
+    /// the global index of this lattice's first site (0; a slab's first owned site, issue 18)
+    first_site: usize,
 }
 
 impl<T: Real> CpuNoise<T> {
@@ -173,12 +181,21 @@ impl<T: Real> CpuNoise<T> {
             z2: vec![T::zero(); 6 * n],
             dw: vec![T::zero(); 6 * n],
             stat: vec![T::zero(); NSTAT * n],
+            first_site: 0,
         }
+    }
+
+    /// The noise of the consecutive sites from global index `first` on (white noise only: a slab of a
+    /// domain-decomposed run, issue 18).
+    pub fn starting_at(mut self, first: usize) -> Self {
+        debug_assert!(self.weights.is_none(), "smoothed noise needs the whole lattice");
+        self.first_site = first;
+        self
     }
 
     /// Passes 1–3 for the step `step` → `step + 1`, from the state `y` at its start.
     pub fn draw(&mut self, step: u64, y: &[T]) {
-        white(self.params.seed, step, self.scale, &mut self.z);
+        white_from(self.params.seed, step, self.scale, self.first_site, &mut self.z);
         if let Some(w) = &self.weights {
             for &axis in &self.axes {
                 smooth_axis(&self.lattice, axis, w, &self.z, &mut self.z2);
@@ -196,6 +213,11 @@ impl<T: Real> CpuNoise<T> {
     /// The increments of the last drawn step (SoA, 6 components).
     pub fn increments(&self) -> &[T] {
         &self.dw
+    }
+
+    /// The NSTAT per-site statistic columns of the last drawn step (column c of site i at c·n + i).
+    pub fn site_stats(&self) -> &[T] {
+        &self.stat
     }
 
     /// Box sums of the NSTAT per-site statistic columns (64-wide tree, as on the GPU).

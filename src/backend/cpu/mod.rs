@@ -4,6 +4,7 @@ pub mod dense_field;
 pub mod ensemble_field;
 pub mod diagnostics;
 pub mod reduce;
+pub mod rk4_buffers; // the RK4 state and scratch (also a slab's, issue 18)
 pub mod evolve_stage;
 pub mod fd;
 pub mod health; // the health check of every step (issue 15)
@@ -14,22 +15,14 @@ use super::quantum::{representation, QuantumField};
 use super::{Stepper, StepperSetup};
 use crate::numerics::real::Real;
 use crate::numerics::rk4::STAGES;
-use crate::physics::adm_rhs::RhsParams;
 use crate::diagnostics::{finish, Diagnostics};
-use crate::state::{State, NVARS};
-use evolve_stage::{combine, rhs_all, StageBuffers};
-use fd::Fd;
+use crate::state::State;
+use rk4_buffers::Rk4Buffers;
 
 pub struct CpuStepper<T: Real> {
     setup: StepperSetup,
-    fd: Fd<T>,
-    params: RhsParams<T>,
-    y: Vec<T>,
-    acc: Vec<T>,
-    u1: Vec<T>,
-    u2: Vec<T>,
-    flux: Vec<T>,
-    k: Vec<[T; NVARS]>,
+    /// the state y and the RK4 scratch
+    b: Rk4Buffers<T>,
     step: u64,
     /// CQ noise (issue 4): None when D2 = 0
     noise: Option<cq_noise::CpuNoise<T>>,
@@ -45,25 +38,9 @@ impl<T: Real> CpuStepper<T> {
     }
 
     pub fn try_new(setup: StepperSetup, state: &State) -> anyhow::Result<Self> {
-        let n = setup.lattice.sites();
-        let fd = Fd::new(&setup.stencil, setup.lattice.spacing, setup.dissipation);
-        let params = RhsParams {
-            lambda: T::c(setup.params.lambda),
-            mass: T::c(setup.params.mass),
-            potential: setup.params.potential.cast(),
-            lapse: setup.params.lapse,
-            background: setup.background.map(T::c),
-        };
         let mut s = Self {
             setup,
-            fd,
-            params,
-            y: vec![T::zero(); NVARS * n],
-            acc: vec![T::zero(); NVARS * n],
-            u1: vec![T::zero(); NVARS * n],
-            u2: vec![T::zero(); NVARS * n],
-            flux: vec![T::zero(); 3 * n],
-            k: Vec::with_capacity(n),
+            b: Rk4Buffers::new(&setup, setup.lattice.sites()),
             step: 0,
             noise: setup
                 .noise
@@ -81,22 +58,15 @@ impl<T: Real> CpuStepper<T> {
         let dt = self.setup.dt;
         for st in STAGES {
             // stage inputs: y, u1, u2, u1; stage outputs: u1, u2, u1, y
-            let input: &[T] = match st.index {
-                0 => &self.y,
-                1 | 3 => &self.u1,
-                _ => &self.u2,
-            };
-            scalar_flux::scalar_flux(&self.fd, &lat, &self.params.background, input, &mut self.flux);
-            rhs_all(&self.fd, &lat, &self.params, &StageBuffers { input, flux: &self.flux }, &mut self.k);
+            self.b.rhs(&lat, st.index, None);
             if self.setup.quantum.is_some() {
                 // the quantum field's mean-field drift and back-reaction (f64)
-                let uf: Vec<f64> = input.iter().map(|x| x.as_f64()).collect();
+                let uf: Vec<f64> = self.b.input_mut(st.index).iter().map(|x| x.as_f64()).collect();
                 if let Some(sq) = self.quantum.stage(st.index, &uf, &self.setup.background)? {
-                    evolve_stage::apply_quantum(&sq, &mut self.k, !self.setup.drift);
+                    evolve_stage::apply_quantum(&sq, &mut self.b.k, !self.setup.drift);
                 }
             }
-            let next = if st.index == 1 { &mut self.u2 } else { &mut self.u1 };
-            combine(&st, dt, &self.k, &mut self.y, &mut self.acc, next);
+            self.b.combine(&st, dt);
             self.quantum.combine(&st, dt);
         }
         Ok(())
@@ -108,28 +78,28 @@ impl<T: Real> Stepper for CpuStepper<T> {
         for _ in 0..steps {
             // CQ noise (issue 4): increments from the state at the start of the step, added after the drift
             if let Some(nz) = &mut self.noise {
-                nz.draw(self.step, &self.y);
+                nz.draw(self.step, &self.b.y);
             }
             if self.setup.drift || self.setup.quantum.is_some() {
                 self.rk4_step()?;
             }
             if let Some(nz) = &self.noise {
-                nz.add_to(&mut self.y);
+                nz.add_to(&mut self.b.y);
                 // condition the quantum state on the same increments (SPEC §4.1)
                 if self.setup.quantum.is_some() {
                     let q = &mut self.quantum;
                     let n = self.setup.lattice.sites();
                     let dw: Vec<f64> = nz.increments().iter().map(|x| x.as_f64()).collect();
                     let r = crate::state::var::PHI * n..(crate::state::var::PI_PHI + 1) * n;
-                    let mut xbar: Vec<f64> = self.y[r.clone()].iter().map(|x| x.as_f64()).collect();
+                    let mut xbar: Vec<f64> = self.b.y[r.clone()].iter().map(|x| x.as_f64()).collect();
                     let noise = super::quantum::StepNoise { increments: &dw, step: self.step };
                     q.condition(&noise, &mut xbar).map_err(|e| e.context(format!("at step {} → {}", self.step, self.step + 1)))?;
-                    self.y[r].iter_mut().zip(&xbar).for_each(|(y, x)| *y = T::c(*x));
+                    self.b.y[r].iter_mut().zip(&xbar).for_each(|(y, x)| *y = T::c(*x));
                 }
             }
             self.step += 1;
             // issue 15: the health check of every step; stop at the first non-finite state
-            if !health::state_sum(&self.y).is_finite() {
+            if !health::state_sum(&self.b.y).is_finite() {
                 self.first_nonfinite = Some(self.step);
                 return Ok(());
             }
@@ -142,7 +112,7 @@ impl<T: Real> Stepper for CpuStepper<T> {
     fn download(&mut self) -> anyhow::Result<State> {
         Ok(State {
             lattice: self.setup.lattice,
-            data: self.y.iter().map(|x| x.as_f64()).collect(),
+            data: self.b.y.iter().map(|x| x.as_f64()).collect(),
             background: self.setup.background,
             t: self.setup.time_at(self.step),
             step: self.step,
@@ -151,7 +121,7 @@ impl<T: Real> Stepper for CpuStepper<T> {
     }
     fn upload(&mut self, state: &State) {
         assert_eq!(state.background, self.setup.background, "state and stepper disagree on the background metric");
-        self.y = state.data.iter().map(|&x| T::c(x)).collect();
+        self.b.y = state.data.iter().map(|&x| T::c(x)).collect();
         self.step = state.step;
         if !state.quantum.is_empty() {
             self.quantum.restore(&state.quantum).expect("the state's quantum field matches the lattice and representation");
@@ -166,8 +136,8 @@ impl<T: Real> Stepper for CpuStepper<T> {
             // the host evaluation adds the quantum state's densities and its physicality
             return super::host_diagnostics(self);
         }
-        let bg = self.params.background;
-        let (cols, _) = diagnostics::all_site_values(&self.fd, &self.setup.lattice, &bg, &self.y, self.params.lambda, self.params.mass, &self.params.potential);
+        let bg = self.b.params.background;
+        let (cols, _) = diagnostics::all_site_values(&self.b.fd, &self.setup.lattice, &bg, &self.b.y, self.b.params.lambda, self.b.params.mass, &self.b.params.potential);
         let sums = diagnostics::reduce_columns(&cols).map(|x| x.as_f64());
         let mut d = finish(&sums, &self.setup.lattice, self.setup.time_at(self.step), self.step);
         d.noise = self.noise_diagnostics()?; // CQ noise (issue 4)

@@ -41,7 +41,13 @@ pub fn reduce_pass<T: Real>(values: &[T], op: Op) -> Vec<T> {
 
 /// Passes until one value is left.
 pub fn tree_reduce<T: Real>(values: &[T], op: Op) -> T {
-    let mut v = reduce_pass(values, op);
+    finish_tree(reduce_pass(values, op), op)
+}
+
+/// The passes after the first (`first_pass` = its block results) until one value is left (also the end of the
+/// tree across MPI ranks, parallel/slab.rs).
+pub fn finish_tree<T: Real>(first_pass: Vec<T>, op: Op) -> T {
+    let mut v = first_pass;
     while v.len() > 1 {
         v = reduce_pass(&v, op);
     }

@@ -1,0 +1,293 @@
+//! The domain-decomposed CPU stepper (issue 18): each rank steps its z-slab ([`Slab`]) with the CPU backend's
+//! own kernels (backend/cpu: scalar flux, fused RK4 stage, CQ noise), exchanging the stage input's halo before
+//! every RK stage (and the state's before the diagnostics). The noise of a site is drawn from Philox with its
+//! global index and the reductions follow the single-process tree (parallel/slab.rs), so the state and every
+//! diagnostic are those of one process, bit for bit, on any number of ranks.
+//!
+//! Scope: the classical system (`matter.representation = "none"`) with white CQ noise (`cq.correlation_length
+//! = 0`); `download` gathers the whole state on every rank (for snapshots, checkpoints and spectra, written by
+//! rank 0), so the memory of one rank still bounds the lattice of an output event.
+use super::slab::Slab;
+use super::Comm;
+use crate::backend::cpu::cq_noise::{CpuNoise, NSTAT};
+use crate::backend::cpu::diagnostics::{all_site_values, NCOL, OPS};
+use crate::backend::cpu::rk4_buffers::Rk4Buffers;
+use crate::backend::cpu::reduce::Op;
+use crate::backend::{Stepper, StepperSetup};
+use crate::config::{Precision, Representation};
+use crate::diagnostics::{finish, Diagnostics, NoiseDiagnostics};
+use crate::numerics::real::Real;
+use crate::numerics::rk4::STAGES;
+use crate::state::{var, State, NVARS};
+use anyhow::{bail, Result};
+use std::rc::Rc;
+
+/// Why `setup` cannot be decomposed (None: it can).
+pub fn unsupported(setup: &StepperSetup) -> Option<String> {
+    if setup.representation != Representation::None {
+        return Some(format!(
+            "matter.representation = \"{}\": the quantum field is not domain-decomposed yet (only \"none\", the classical \
+             field); run it on one rank, or spread realisations over the ranks with --realizations",
+            setup.representation.name()
+        ));
+    }
+    if setup.noise.is_active() && setup.noise.correlation_length > 0.0 {
+        return Some("cq.correlation_length > 0: the smoothed noise is not domain-decomposed yet (white noise is)".into());
+    }
+    None
+}
+
+/// The decomposed stepper for `state` over the ranks of `comm`, in the run's precision.
+pub fn slab_stepper(setup: StepperSetup, state: &State, comm: Rc<dyn Comm>) -> Result<Box<dyn Stepper>> {
+    if let Some(why) = unsupported(&setup) {
+        bail!("the domain-decomposed run over {} ranks cannot take this configuration: {why}", comm.size());
+    }
+    Ok(match setup.precision {
+        Precision::F32 => Box::new(SlabStepper::<f32>::new(setup, state, comm)?),
+        Precision::F64 => Box::new(SlabStepper::<f64>::new(setup, state, comm)?),
+    })
+}
+
+pub struct SlabStepper<T: Real> {
+    setup: StepperSetup,
+    slab: Slab,
+    comm: Rc<dyn Comm>,
+    /// the state and RK4 scratch on the local lattice (owned + ghost planes), as backend/cpu
+    b: Rk4Buffers<T>,
+    /// the owned part of y (the noise's input)
+    owned: Vec<T>,
+    step: u64,
+    noise: Option<CpuNoise<T>>,
+    first_nonfinite: Option<u64>,
+    /// the fields whose ghost planes a stage reads: all with Kreiss–Oliger dissipation, else g_ab, N and φ (the
+    /// other fields are read at the site itself only)
+    stencil_fields: Vec<usize>,
+    /// wall time in the halo exchanges and the health check's reduction of every step (benches/mpi_scaling.sh)
+    comm_time: std::time::Duration,
+}
+
+impl<T: Real> SlabStepper<T> {
+    pub fn new(setup: StepperSetup, state: &State, comm: Rc<dyn Comm>) -> Result<Self> {
+        // the stencil's reach: the scalar flux's gradient then its divergence (2r), Kreiss–Oliger (r_KO)
+        let ghost = (2 * setup.stencil.radius).max(setup.stencil.ko_radius);
+        let slab = Slab::new(setup.lattice, ghost, comm.rank(), comm.size())?;
+        let mut owned_lattice = slab.local;
+        owned_lattice.shape[2] = slab.nz;
+        let mut s = Self {
+            b: Rk4Buffers::new(&setup, slab.local.sites()),
+            owned: Vec::new(),
+            step: 0,
+            noise: setup
+                .noise
+                .is_active()
+                .then(|| CpuNoise::new(setup.noise, owned_lattice, setup.background, setup.dt).starting_at(slab.first_site())),
+            first_nonfinite: None,
+            comm_time: Default::default(),
+            stencil_fields: if setup.dissipation != 0.0 {
+                (0..NVARS).collect()
+            } else {
+                (var::G..var::G + 6).chain([var::LAPSE, var::PHI]).collect()
+            },
+            setup,
+            slab,
+            comm,
+        };
+        s.upload(state);
+        Ok(s)
+    }
+
+    /// The decomposition (for the run's description and the halo bytes of the bench).
+    pub fn slab(&self) -> &Slab {
+        &self.slab
+    }
+
+    fn rk4_step(&mut self) {
+        for st in STAGES {
+            let t = std::time::Instant::now();
+            self.slab.exchange_fields(self.comm.as_ref(), self.b.input_mut(st.index), &self.stencil_fields);
+            self.comm_time += t.elapsed();
+            // the right-hand side of the owned sites only (the ghosts' k is never read: their values are refilled
+            // by the next exchange before anything reads them)
+            self.b.rhs(&self.slab.local, st.index, Some(self.slab.interior()));
+            self.b.combine(&st, self.setup.dt);
+        }
+    }
+
+    /// Adds the owned sites' noise increments to π^ab (global layout of CpuNoise::add_to, local offsets).
+    fn add_noise(&mut self) {
+        let Some(nz) = &self.noise else { return };
+        let (n, m, r) = (self.slab.local.sites(), self.slab.owned(), self.slab.interior());
+        let dw = nz.increments();
+        for c in 0..6 {
+            let pi = &mut self.b.y[(var::PI + c) * n..][r.clone()];
+            pi.iter_mut().zip(&dw[c * m..(c + 1) * m]).for_each(|(p, d)| *p = *p + *d);
+        }
+    }
+}
+
+impl<T: Real> Stepper for SlabStepper<T> {
+    fn advance(&mut self, steps: u64) -> Result<()> {
+        for _ in 0..steps {
+            if let Some(nz) = &mut self.noise {
+                self.owned = self.slab.owned_of(&self.b.y, NVARS);
+                nz.draw(self.step, &self.owned);
+            }
+            if self.setup.drift {
+                self.rk4_step();
+            }
+            self.add_noise();
+            self.step += 1;
+            // the health check of every step, on the whole state (identical on every rank)
+            let t = std::time::Instant::now();
+            let sum = self.slab.state_sum(self.comm.as_ref(), &self.b.y, NVARS);
+            self.comm_time += t.elapsed();
+            if !sum.is_finite() {
+                self.first_nonfinite = Some(self.step);
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+    fn take_first_nonfinite(&mut self) -> Result<Option<u64>> {
+        Ok(self.first_nonfinite.take())
+    }
+    fn download(&mut self) -> Result<State> {
+        let owned = self.slab.owned_of(&self.b.y, NVARS);
+        Ok(State {
+            lattice: self.setup.lattice,
+            data: self.slab.all_gather(self.comm.as_ref(), &owned, NVARS).iter().map(|x| x.as_f64()).collect(),
+            background: self.setup.background,
+            t: self.setup.time_at(self.step),
+            step: self.step,
+            quantum: Default::default(),
+        })
+    }
+    fn upload(&mut self, state: &State) {
+        assert_eq!(state.background, self.setup.background, "state and stepper disagree on the background metric");
+        let local = self.slab.scatter(&state.data, NVARS);
+        self.b.y = local.iter().map(|&x| T::c(x)).collect();
+        self.step = state.step;
+    }
+    fn setup(&self) -> &StepperSetup {
+        &self.setup
+    }
+    fn diagnostics(&mut self) -> Result<Diagnostics> {
+        self.slab.exchange(self.comm.as_ref(), &mut self.b.y, NVARS);
+        let p = &self.b.params;
+        let (cols, _) = all_site_values(&self.b.fd, &self.slab.local, &p.background, &self.b.y, p.lambda, p.mass, &p.potential);
+        let owned: Vec<&[T]> = cols.iter().map(|c| &c[self.slab.interior()]).collect();
+        let sums = self.slab.reduce(self.comm.as_ref(), &owned, &OPS);
+        let sums: [f64; NCOL] = std::array::from_fn(|c| sums[c].as_f64());
+        let mut d = finish(&sums, &self.setup.lattice, self.setup.time_at(self.step), self.step);
+        d.noise = self.noise_diagnostics()?;
+        Ok(d)
+    }
+    fn noise_increments(&mut self) -> Result<Option<Vec<f64>>> {
+        let Some(nz) = &self.noise else { return Ok(None) };
+        let m = self.slab.owned();
+        let global = self.slab.all_gather(self.comm.as_ref(), nz.increments(), 6);
+        debug_assert_eq!(nz.increments().len(), 6 * m);
+        Ok(Some(global.iter().map(|x| x.as_f64()).collect()))
+    }
+    fn noise_diagnostics(&mut self) -> Result<NoiseDiagnostics> {
+        let Some(nz) = &self.noise else { return Ok(Default::default()) };
+        let m = self.slab.owned();
+        let stat = nz.site_stats();
+        let cols: Vec<&[T]> = (0..NSTAT).map(|c| &stat[c * m..(c + 1) * m]).collect();
+        let sums = self.slab.reduce(self.comm.as_ref(), &cols, &[Op::Sum; NSTAT]);
+        Ok(NoiseDiagnostics::from_sums(&std::array::from_fn(|c| sums[c].as_f64()), &self.setup))
+    }
+    fn description(&self) -> String {
+        let comm = self.comm_time.as_secs_f64();
+        format!(
+            "cpu ({} z-slabs over MPI ranks, {} threads each, {}; halo {} planes of {} fields{})",
+            self.slab.ranks,
+            rayon::current_num_threads(),
+            std::any::type_name::<T>(),
+            self.slab.ghost,
+            self.stencil_fields.len(),
+            if comm > 0.0 { format!("; rank 0 spent {comm:.3} s in halo exchanges and the health check's reduction") } else { String::new() }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::parallel::Single;
+
+    fn classical_noise_setup(shape: [usize; 3], precision: Precision, order: u32) -> (StepperSetup, State) {
+        classical_noise_setup_with(shape, precision, order, 0.1)
+    }
+
+    fn classical_noise_setup_with(shape: [usize; 3], precision: Precision, order: u32, dissipation: f64) -> (StepperSetup, State) {
+        let mut cfg = Config::default();
+        cfg.lattice.shape = shape;
+        cfg.matter.representation = Representation::None;
+        cfg.cq.diffusion = 0.5;
+        cfg.gravity.fd_order = order;
+        cfg.gravity.dissipation = dissipation;
+        cfg.run.precision = precision;
+        let mut state = crate::cosmology::initial::initial_state(&cfg).unwrap();
+        // smooth, fully 3-D perturbations of δg, N, φ, π_φ: every field and every stencil direction matters
+        let lat = state.lattice;
+        let n = lat.sites();
+        for i in 0..n {
+            let [x, y, z] = lat.position(i).map(|p| 2.0 * std::f64::consts::PI * p);
+            let w = [(x / lat.box_lengths()[0] + 2.0 * z / lat.box_lengths()[2]).sin(), (y / lat.box_lengths()[1] - z / lat.box_lengths()[2]).cos()];
+            for k in 0..6 {
+                state.data[(var::G + k) * n + i] += 1e-3 * w[k % 2];
+            }
+            state.data[var::LAPSE * n + i] += 0.01 * w[1];
+            state.data[var::PHI * n + i] += 0.3 + 0.1 * w[0];
+            state.data[var::PI_PHI * n + i] += 0.05 * w[1];
+        }
+        (StepperSetup::from_config(&cfg).with_background_of(&state), state)
+    }
+
+    /// State, diagnostics (as bits: NaN columns compare equal) and noise increments after `steps` steps.
+    fn outcome(st: &mut dyn Stepper, steps: u64) -> (Vec<u64>, Vec<u64>, Vec<u64>) {
+        st.advance(steps).unwrap();
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let d: Vec<f64> = st.diagnostics().unwrap().columns().iter().map(|c| c.1).collect();
+        let s = st.download().unwrap().data;
+        (bits(&s), bits(&d), bits(&st.noise_increments().unwrap().unwrap()))
+    }
+
+    /// The classical system with CQ noise on 1, 2 and 3 ranks (threads, parallel/threads.rs) = the CPU backend on
+    /// one process, bit for bit: the state, every diagnostic (64-site planes: the first tree pass per rank; 63:
+    /// the values gathered) and the noise increments, f64 and f32, with dissipation (every field's halo) and
+    /// without (the halos of g_ab, N and φ only).
+    #[test]
+    fn slabs_on_one_two_and_three_ranks_are_the_cpu_backend_bit_for_bit() {
+        let cases = [([4, 16, 12], Precision::F64, 4, 0.1), ([7, 9, 13], Precision::F64, 4, 0.1), ([8, 8, 9], Precision::F32, 2, 0.1), ([4, 8, 12], Precision::F64, 4, 0.0)];
+        for (shape, precision, order, dissipation) in cases {
+            let (setup, state) = classical_noise_setup_with(shape, precision, order, dissipation);
+            let serial = outcome(crate::backend::try_cpu_stepper(setup, &state).unwrap().as_mut(), 3);
+            assert_eq!(outcome(slab_stepper(setup, &state, Rc::new(Single)).unwrap().as_mut(), 3), serial);
+            for ranks in [2, 3] {
+                let state = &state;
+                let results: Vec<_> = std::thread::scope(|sc| {
+                    let handles: Vec<_> = crate::parallel::threads::ThreadComm::group(ranks)
+                        .into_iter()
+                        .map(|c| sc.spawn(move || outcome(slab_stepper(setup, state, Rc::new(c)).unwrap().as_mut(), 3)))
+                        .collect();
+                    handles.into_iter().map(|h| h.join().unwrap()).collect()
+                });
+                for (r, got) in results.iter().enumerate() {
+                    assert!(*got == serial, "{shape:?} {precision:?}: rank {r} of {ranks} differs from one process");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn quantum_fields_and_smoothed_noise_are_refused() {
+        let (mut setup, state) = classical_noise_setup([4, 4, 8], Precision::F64, 2);
+        setup.noise.correlation_length = 0.3;
+        assert!(slab_stepper(setup, &state, Rc::new(Single)).err().unwrap().to_string().contains("smoothed noise"));
+        setup.representation = Representation::Fourier;
+        assert!(unsupported(&setup).unwrap().contains("not domain-decomposed"));
+    }
+}
