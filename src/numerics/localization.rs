@@ -75,29 +75,46 @@ fn axis_band(count: usize, spacing: f64, c: f64) -> Vec<(isize, f64)> {
         .collect()
 }
 
-/// The taper between single sites as a list of lattice offsets: ρ(i, i + o) = ρ_x(o_x) ρ_y(o_y) ρ_z(o_z) for every
-/// o with a non-zero weight, x-offset fastest (the order the WGSL twin ensemble_pairs.wgsl sums in).
+/// The taper between single sites: ρ(i, i + o) = ρ_x(o_x) ρ_y(o_y) ρ_z(o_z) for every o with a non-zero weight,
+/// visited z-offset outermost and x-offset innermost (the order the WGSL twin ensemble_pairs.wgsl sums in), with the
+/// periodic wrap of each axis tabulated (no division in the sweep).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SitePairs {
     pub shape: [usize; 3],
-    pub offsets: Vec<([isize; 3], f64)>,
+    /// per axis, the (offset, weight) band
+    pub band: [Vec<(isize, f64)>; 3],
+    /// per axis a, wrap[a][c·|band_a| + k] = (c + o_k) mod N_a times the axis stride
+    wrap: [Vec<usize>; 3],
 }
 
 impl SitePairs {
+    fn new(shape: [usize; 3], band: [Vec<(isize, f64)>; 3]) -> Self {
+        let stride = [1, shape[0], shape[0] * shape[1]];
+        let wrap = std::array::from_fn(|a| {
+            (0..shape[a])
+                .flat_map(|c| band[a].iter().map(move |&(o, _)| (c as isize + o).rem_euclid(shape[a] as isize) as usize))
+                .map(|q| q * stride[a])
+                .collect()
+        });
+        Self { shape, band, wrap }
+    }
     /// K, the number of sites j with ρ(i, j) ≠ 0 around each site i.
     pub fn len(&self) -> usize {
-        self.offsets.len()
+        self.band.iter().map(Vec::len).product()
     }
     pub fn is_empty(&self) -> bool {
-        self.offsets.is_empty()
+        self.len() == 0
     }
-    /// The sites j = i + o (periodic) with their weights, for site i.
+    /// The sites j = i + o (periodic) with their weights ρ_x ρ_y ρ_z, for site i.
     pub fn around(&self, i: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
         let [n0, n1, _] = self.shape;
         let c = [i % n0, (i / n0) % n1, i / (n0 * n1)];
-        self.offsets.iter().map(move |&(o, w)| {
-            let q: [usize; 3] = std::array::from_fn(|a| (c[a] as isize + o[a]).rem_euclid(self.shape[a] as isize) as usize);
-            (q[0] + n0 * (q[1] + n1 * q[2]), w)
+        let row = move |a: usize| {
+            let k = self.band[a].len();
+            self.wrap[a][c[a] * k..(c[a] + 1) * k].iter().zip(&self.band[a]).map(|(&q, &(_, w))| (q, w))
+        };
+        row(2).flat_map(move |(qz, wz)| {
+            row(1).flat_map(move |(qy, wy)| row(0).map(move |(qx, wx)| (qx + qy + qz, wx * wy * wz)))
         })
     }
 }
@@ -138,15 +155,7 @@ impl Blocks {
         if self.global() || self.size != [1, 1, 1] {
             return None;
         }
-        let mut offsets = Vec::new();
-        for &(oz, wz) in &self.band[2] {
-            for &(oy, wy) in &self.band[1] {
-                for &(ox, wx) in &self.band[0] {
-                    offsets.push(([ox, oy, oz], wx * wy * wz));
-                }
-            }
-        }
-        Some(SitePairs { shape: self.counts, offsets })
+        Some(SitePairs::new(self.counts, self.band.clone()))
     }
 
     /// The scheme of the ensemble's products with Γ_ρ for M members: the site pairs when the blocks are single

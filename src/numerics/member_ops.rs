@@ -240,28 +240,39 @@ impl MemberOps {
 /// c[h][f][g] = Σ_{r ∈ h} d[(f·n + i)·M + r] · d[(g·n + j)·M + r] (f, g: 0 φ, 1 π).
 type PairGram = [[[f64; 2]; 2]; 2];
 
-/// Σ_r a_r b_r in four interleaved partial sums (so the compiler vectorises it).
+/// The four cross-products Σ_r a_f[r] b_g[r] (f, g ∈ {φ, π}) of two sites' rows over one half, in one pass with four
+/// interleaved partial sums each (so the compiler vectorises it).
 #[inline]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
+fn cross4(a: [&[f64]; 2], b: [&[f64]; 2]) -> [[f64; 2]; 2] {
+    let mut acc = [[[0.0; 4]; 2]; 2];
+    let mut tail = [[0.0; 2]; 2];
+    let chunks = a[0].len() / 4;
+    for c in 0..chunks {
+        let r = 4 * c..4 * c + 4;
+        let (a0, a1, b0, b1) = (&a[0][r.clone()], &a[1][r.clone()], &b[0][r.clone()], &b[1][r]);
         for k in 0..4 {
-            acc[k] += x[k] * y[k];
+            acc[0][0][k] += a0[k] * b0[k];
+            acc[0][1][k] += a0[k] * b1[k];
+            acc[1][0][k] += a1[k] * b0[k];
+            acc[1][1][k] += a1[k] * b1[k];
         }
     }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+    for r in 4 * chunks..a[0].len() {
+        for f in 0..2 {
+            for g in 0..2 {
+                tail[f][g] += a[f][r] * b[g][r];
+            }
+        }
+    }
+    std::array::from_fn(|f| std::array::from_fn(|g| (acc[f][g][0] + acc[f][g][1]) + (acc[f][g][2] + acc[f][g][3]) + tail[f][g]))
 }
 
 impl MemberOps {
     fn pair_gram(&self, d: &[f64], i: usize, j: usize) -> PairGram {
         let (n, m) = (self.n, self.m);
         let hm = m / 2;
-        let row = |f: usize, x: usize| &d[(f * n + x) * m..(f * n + x + 1) * m];
-        std::array::from_fn(|h| {
-            std::array::from_fn(|f| std::array::from_fn(|g| dot(&row(f, i)[h * hm..(h + 1) * hm], &row(g, j)[h * hm..(h + 1) * hm])))
-        })
+        let row = |f: usize, x: usize, h: usize| &d[(f * n + x) * m + h * hm..(f * n + x) * m + (h + 1) * hm];
+        std::array::from_fn(|h| cross4([row(0, i, h), row(1, i, h)], [row(0, j, h), row(1, j, h)]))
     }
 
     /// The localised products of the symplectic generator by site pairs (twin: ensemble_pairs.wgsl, mode 0), every
