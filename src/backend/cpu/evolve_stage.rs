@@ -53,8 +53,14 @@ pub struct StageBuffers<'a, T> {
     pub flux: &'a [T],
 }
 
-/// Evaluate the right-hand side on every site into `k` (site-major scratch).
+/// Evaluate the right-hand side on every site into `k` (site-major scratch): the row-wise kernel
+/// (evolve_row.rs) built for the widest instruction set of this CPU; bit for bit `rhs_all_reference`.
 pub fn rhs_all<T: Real>(fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, b: &StageBuffers<T>, k: &mut Vec<[T; NVARS]>) {
+    super::evolve_row::rhs_rows(super::evolve_row::Isa::detect(), fd, lat, p, b, k);
+}
+
+/// The reference of `rhs_all`: `site_rhs` at every site (per-site stencils with periodic wrapping).
+pub fn rhs_all_reference<T: Real>(fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, b: &StageBuffers<T>, k: &mut Vec<[T; NVARS]>) {
     let n = lat.sites();
     k.resize(n, [T::zero(); NVARS]);
     k.par_iter_mut().enumerate().for_each(|(i, ki)| *ki = site_rhs(fd, lat, p, b.input, b.flux, i));

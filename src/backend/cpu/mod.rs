@@ -4,8 +4,10 @@ pub mod dense_field;
 pub mod ensemble_field;
 pub mod diagnostics;
 pub mod reduce;
+pub mod evolve_row;
 pub mod evolve_stage;
 pub mod fd;
+pub mod fd_row;
 pub mod health; // the health check of every step (issue 15)
 pub mod fourier_field;
 pub mod scalar_flux;
