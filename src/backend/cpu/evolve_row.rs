@@ -137,31 +137,31 @@ fn row_rhs<T: Real, const R: usize, const K: usize, const L: usize>(c: &RowInput
             continue;
         }
         let reach = if ko_on { K } else { R };
-        s.pad.fill(c.lat, &u[v * n..(v + 1) * n], y, z, reach, if metric_like { R } else { 0 });
+        let rows = s.pad.fill(c.lat, &u[v * n..(v + 1) * n], y, z, reach, if metric_like { R } else { 0 });
         if metric_like {
             let (first, second, step) = if v == var::LAPSE { (DN, DDN, 1) } else { (DG + v, DDG + v, 6) };
             for a in 0..3 {
-                fd_row::d1::<T, R>(fd, &s.pad, a, column(&mut s.cols, stride, first + step * a));
+                fd_row::d1::<T, R, L>(fd, &rows, a, column(&mut s.cols, stride, first + step * a));
             }
             for (q, &(a, b)) in PAIRS.iter().enumerate() {
                 if a == b {
-                    fd_row::d2::<T, R>(fd, &s.pad, a, column(&mut s.cols, stride, second + step * q));
+                    fd_row::d2::<T, R, L>(fd, &rows, a, column(&mut s.cols, stride, second + step * q));
                 } else {
-                    fd_row::d11::<T, R>(fd, &s.pad, a, b, column(&mut s.cols, stride, second + step * q));
+                    fd_row::d11::<T, R, L>(fd, &rows, a, b, column(&mut s.cols, stride, second + step * q));
                 }
             }
         } else if v == var::PHI {
             for a in 0..3 {
-                fd_row::d1::<T, R>(fd, &s.pad, a, column(&mut s.cols, stride, DPHI + a));
+                fd_row::d1::<T, R, L>(fd, &rows, a, column(&mut s.cols, stride, DPHI + a));
             }
         }
         if ko_on {
-            fd_row::ko::<T, K>(fd, &s.pad, column(&mut s.cols, stride, KO + v));
+            fd_row::ko::<T, K, L>(fd, &rows, column(&mut s.cols, stride, KO + v));
         }
     }
     for a in 0..3 {
-        s.pad.fill(c.lat, &c.b.flux[a * n..(a + 1) * n], y, z, R, 0);
-        fd_row::d1::<T, R>(fd, &s.pad, a, column(&mut s.cols, stride, DFLUX + a));
+        let rows = s.pad.fill(c.lat, &c.b.flux[a * n..(a + 1) * n], y, z, R, 0);
+        fd_row::d1::<T, R, L>(fd, &rows, a, column(&mut s.cols, stride, DFLUX + a));
     }
     // the pointwise right-hand side, L sites at a time
     let p = splat_params::<T, L>(c.p);
