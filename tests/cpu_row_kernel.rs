@@ -3,9 +3,10 @@
 //! `site_rhs` one site at a time), on every instruction set this CPU has (baseline SSE2, AVX2 + FMA, AVX-512),
 //! in f32 and f64, for both finite-difference orders, with and without Kreiss–Oliger dissipation, every lapse
 //! condition and a non-zero potential, on lattices whose rows are not a whole number of vectors (and on
-//! homogeneous directions, down to one site).
+//! homogeneous directions, down to one site). The same for `rhs_all`, the stepper's entry point, which also
+//! takes the per-site path on short rows and a stencil-free path on a one-site lattice.
 use cqgrav::backend::cpu::evolve_row::{rhs_rows, Isa};
-use cqgrav::backend::cpu::evolve_stage::{rhs_all_reference, StageBuffers};
+use cqgrav::backend::cpu::evolve_stage::{rhs_all, rhs_all_reference, StageBuffers};
 use cqgrav::backend::cpu::fd::Fd;
 use cqgrav::config::Lapse;
 use cqgrav::numerics::lattice::Lattice;
@@ -86,6 +87,15 @@ fn compare<T: Real>(what: &str) {
                             }
                         }
                         checked += 1;
+                    }
+                    // the stepper's entry point (row kernel, per-site path on short rows, the one-site path)
+                    let mut used = Vec::new();
+                    rhs_all(&fd, &lat, &p, &b, &mut used);
+                    for (i, (f, r)) in used.iter().zip(&reference).enumerate() {
+                        assert!(
+                            (0..NVARS).all(|v| bytemuck::bytes_of(&f[v]) == bytemuck::bytes_of(&r[v])),
+                            "{what} rhs_all shape {shape:?} order {order} σ {dissipation} {lapse:?}: site {i}: {f:?} ≠ {r:?}"
+                        );
                     }
                 }
             }
