@@ -105,8 +105,14 @@ impl<T: Real> CpuStepper<T> {
     }
 }
 
-impl<T: Real> Stepper for CpuStepper<T> {
-    fn advance(&mut self, steps: u64) -> anyhow::Result<()> {
+/// The one-thread pool small lattices step in (see `advance`).
+fn small_pool() -> &'static rayon::ThreadPool {
+    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| rayon::ThreadPoolBuilder::new().num_threads(1).thread_name(|_| "cqgrav-small".into()).build().expect("a one-thread pool"))
+}
+
+impl<T: Real> CpuStepper<T> {
+    fn advance_here(&mut self, steps: u64) -> anyhow::Result<()> {
         for _ in 0..steps {
             // CQ noise (issue 4): increments from the state at the start of the step, added after the drift
             if let Some(nz) = &mut self.noise {
@@ -137,6 +143,19 @@ impl<T: Real> Stepper for CpuStepper<T> {
             }
         }
         Ok(())
+    }
+}
+
+impl<T: Real> Stepper for CpuStepper<T> {
+    /// A lattice below `evolve_stage::parallel`'s size steps inside a one-thread pool: every parallel loop of the
+    /// step (fields, quantum state, noise) then runs inline on that thread instead of waking the shared pool,
+    /// whose hand-offs cost more than such a step's work (a dense 8-site step is ~10 µs of arithmetic).
+    fn advance(&mut self, steps: u64) -> anyhow::Result<()> {
+        if evolve_stage::parallel(self.setup.lattice.sites()) {
+            self.advance_here(steps)
+        } else {
+            small_pool().install(|| self.advance_here(steps))
+        }
     }
     fn take_first_nonfinite(&mut self) -> anyhow::Result<Option<u64>> {
         Ok(self.first_nonfinite.take())
