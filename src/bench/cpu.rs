@@ -16,7 +16,6 @@ use crate::backend::{Stepper, StepperSetup};
 use crate::config::{Config, Precision};
 use crate::numerics::real::Real;
 use crate::numerics::rk4::STAGES;
-use crate::physics::adm_rhs::RhsParams;
 use crate::physics::initial_data::initial_state;
 use crate::state::{State, NVARS};
 use std::hint::black_box;
@@ -47,7 +46,7 @@ pub struct CpuCompute {
 fn rhs_against_reference<T: Real>(setup: &StepperSetup, state: &State, pairs: u32) -> (f64, f64) {
     let lat = setup.lattice;
     let fd = Fd::<T>::new(&setup.stencil, lat.spacing, setup.dissipation);
-    let params = rhs_params::<T>(setup);
+    let params = setup.params.cast::<T>();
     let y: Vec<T> = state.data.iter().map(|&x| T::c(x)).collect();
     let mut flux = vec![T::zero(); 3 * lat.sites()];
     scalar_flux(&fd, &lat, &params.background, &y, &mut flux);
@@ -67,16 +66,6 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
-fn rhs_params<T: Real>(setup: &StepperSetup) -> RhsParams<T> {
-    RhsParams {
-        lambda: T::c(setup.params.lambda),
-        mass: T::c(setup.params.mass),
-        potential: setup.params.potential.cast(),
-        lapse: setup.params.lapse,
-        background: setup.background.map(T::c),
-    }
-}
-
 fn secs<T>(f: impl FnOnce() -> T) -> (T, f64) {
     let t0 = Instant::now();
     let r = f();
@@ -88,7 +77,7 @@ fn time_ops<T: Real>(setup: &StepperSetup, state: &State, steps: u32) -> Vec<(&'
     let lat = setup.lattice;
     let n = lat.sites();
     let fd = Fd::<T>::new(&setup.stencil, lat.spacing, setup.dissipation);
-    let params = rhs_params::<T>(setup);
+    let params = setup.params.cast::<T>();
     let mut y: Vec<T> = state.data.iter().map(|&x| T::c(x)).collect();
     let mut acc = vec![T::zero(); NVARS * n];
     let mut u1 = vec![T::zero(); NVARS * n];

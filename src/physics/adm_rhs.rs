@@ -23,6 +23,19 @@ pub struct RhsParams<T> {
     pub background: Sym<T>,
 }
 
+impl RhsParams<f64> {
+    /// The same parameters in the run's float type (each value rounded once).
+    pub fn cast<T: crate::numerics::real::Real>(&self) -> RhsParams<T> {
+        RhsParams {
+            lambda: <T as crate::numerics::real::Real>::c(self.lambda),
+            mass: <T as crate::numerics::real::Real>::c(self.mass),
+            potential: self.potential.cast(),
+            lapse: self.lapse,
+            background: self.background.map(<T as crate::numerics::real::Real>::c),
+        }
+    }
+}
+
 /// Everything the right-hand side needs at one site: the fields and their lattice derivatives.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SiteData<T> {

@@ -49,13 +49,7 @@ impl<T: Real> CpuStepper<T> {
     pub fn try_new(setup: StepperSetup, state: &State) -> anyhow::Result<Self> {
         let n = setup.lattice.sites();
         let fd = Fd::new(&setup.stencil, setup.lattice.spacing, setup.dissipation);
-        let params = RhsParams {
-            lambda: T::c(setup.params.lambda),
-            mass: T::c(setup.params.mass),
-            potential: setup.params.potential.cast(),
-            lapse: setup.params.lapse,
-            background: setup.background.map(T::c),
-        };
+        let params = setup.params.cast::<T>(); // params.background is the state's ḡ_ab (with_background_of)
         let mut s = Self {
             setup,
             fd,
