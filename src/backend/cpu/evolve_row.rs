@@ -2,9 +2,9 @@
 //! `evolve_stage::rhs_all`; the per-site `evolve_stage::site_rhs` is its reference).
 //!
 //! For each row: (1) the stencils of every field over the whole row (backend/cpu/fd_row.rs: padded rows, no
-//! wrap or bounds check in the inner loops, vectorised along x) into per-row columns; (2) the pointwise ADM +
-//! scalar right-hand side (physics/adm_rhs.rs) on chunks of `CHUNK` sites held in local structure-of-arrays
-//! blocks, a loop the compiler vectorises across sites. Kreiss–Oliger dissipation is evaluated only when σ ≠ 0.
+//! wrap in the inner loops, a vector of sites at a time) into per-row columns; (2) the pointwise ADM + scalar
+//! right-hand side (physics/adm_rhs.rs) on `Lanes<T, L>` (numerics/lanes.rs): L sites at once, L the number of
+//! values of T in one vector register. Kreiss–Oliger dissipation is evaluated only when σ ≠ 0.
 //! Every site's arithmetic is the reference's, operation for operation (Rust never contracts a·b + c into an
 //! FMA), so the result is bit for bit `site_rhs` in f32 and f64, on every instruction set below (tests).
 //!

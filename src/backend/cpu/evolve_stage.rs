@@ -130,7 +130,7 @@ pub fn combine<T: Real>(st: &Rk4Stage, dt: f64, k: &[[T; NVARS]], y: &mut [T], a
         return;
     }
     let first = st.is_first();
-    let f = |(v, ((av, nv), yv)): (usize, ((&mut [T], &mut [T]), &[T]))| {
+    let stage = |v: usize, av: &mut [T], nv: &mut [T], yv: &[T]| {
         for i in 0..n {
             let base = if first { yv[i] } else { av[i] };
             av[i] = base + wdt * k[i][v];
@@ -138,9 +138,9 @@ pub fn combine<T: Real>(st: &Rk4Stage, dt: f64, k: &[[T; NVARS]], y: &mut [T], a
         }
     };
     if parallel(n) {
-        acc.par_chunks_mut(n).zip(next.par_chunks_mut(n)).zip(y.par_chunks(n)).enumerate().for_each(f);
+        acc.par_chunks_mut(n).zip(next.par_chunks_mut(n)).zip(y.par_chunks(n)).enumerate().for_each(|(v, ((av, nv), yv))| stage(v, av, nv, yv));
     } else {
-        acc.chunks_mut(n).zip(next.chunks_mut(n)).zip(y.chunks(n)).enumerate().for_each(f);
+        acc.chunks_mut(n).zip(next.chunks_mut(n)).zip(y.chunks(n)).enumerate().for_each(|(v, ((av, nv), yv))| stage(v, av, nv, yv));
     }
 }
 

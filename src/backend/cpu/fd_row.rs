@@ -39,10 +39,6 @@ impl<T: Real> PaddedRows<T> {
         Self { n1, stride, data: vec![T::zero(); SIDE * SIDE * stride] }
     }
 
-    pub fn len(&self) -> usize {
-        self.n1
-    }
-
     #[inline(always)]
     fn slot(dy: isize, dz: isize) -> usize {
         (dy + MAX_REACH as isize) as usize + SIDE * (dz + MAX_REACH as isize) as usize
@@ -110,8 +106,13 @@ impl<T: Real> Rows<'_, T> {
         &p.data[slot * p.stride + (MAX_REACH as isize + d[0]) as usize..][..p.n1]
     }
 
+    /// The sites of the row, n1.
     pub fn len(&self) -> usize {
         self.pad.n1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pad.n1 == 0
     }
 }
 
@@ -135,8 +136,8 @@ fn each_site<T: Real, const L: usize>(op: &impl RowOp<T>, out: &mut [T]) {
     for i0 in (0..full).step_by(L) {
         out[i0..i0 + L].copy_from_slice(&op.at::<L>(i0).0);
     }
-    for i in full..n {
-        out[i] = op.at::<1>(i).0[0];
+    for (i, o) in out.iter_mut().enumerate().skip(full) {
+        *o = op.at::<1>(i).0[0];
     }
 }
 
