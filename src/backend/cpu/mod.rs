@@ -143,9 +143,10 @@ impl<T: Real> CpuStepper<T> {
 impl<T: Real> Stepper for CpuStepper<T> {
     /// A lattice below `evolve_stage::parallel`'s size steps inside a one-thread pool: every parallel loop of the
     /// step (fields, quantum state, noise) then runs inline on that thread instead of waking the shared pool,
-    /// whose hand-offs cost more than such a step's work (a dense 8-site step is ~10 µs of arithmetic).
+    /// whose hand-offs cost more than such a step's work (a dense 8-site step is ~10 µs of arithmetic). A stepper
+    /// driven from a thread of a rayon pool (steppers run in parallel) stays there, so they are not serialised.
     fn advance(&mut self, steps: u64) -> anyhow::Result<()> {
-        if evolve_stage::parallel(self.setup.lattice.sites()) {
+        if evolve_stage::parallel(self.setup.lattice.sites()) || rayon::current_thread_index().is_some() {
             self.advance_here(steps)
         } else {
             small_pool().install(|| self.advance_here(steps))
