@@ -57,13 +57,7 @@ fn buffers<T: Real>(s: &StepperSetup, state: &State) -> Buffers<T> {
     let y: Vec<T> = state.data.iter().map(|&x| T::c(x)).collect();
     Buffers {
         fd: Fd::new(&s.stencil, s.lattice.spacing, s.dissipation),
-        params: RhsParams {
-            lambda: T::c(s.params.lambda),
-            mass: T::c(s.params.mass),
-            potential: s.params.potential.cast(),
-            lapse: s.params.lapse,
-            background: s.background.map(T::c),
-        },
+        params: s.params.cast(),
         acc: y.clone(),
         u1: y.clone(),
         y,

@@ -172,6 +172,18 @@ fn bench_cpu_json() {
         let real = if r["precision"] == "f64" { 8.0 } else { 4.0 };
         assert_eq!(num(r, "bytes_per_site_step"), 431.0 * real);
         assert_eq!(r["bytes_complete"], true);
+        // issue 17: flops counted from the kernels, fraction of peak, the row kernel against its reference
+        let c = &r["cpu_compute"];
+        let f = &c["flops"];
+        // order-4 stencils (R = 2) by hand: ∂ 7, ∂∂ 11, ∂_a∂_b 31 → gradient + Hessian 147 for δg (6) and N;
+        // ∇φ 21; div F 21 + 2; the 15 KO additions (σ = 0)
+        assert_eq!(num(f, "stencils_per_stage"), 7.0 * 147.0 + 21.0 + 23.0 + 15.0);
+        let per_stage = num(f, "pointwise_per_stage") + num(f, "stencils_per_stage") + num(f, "scalar_flux_per_stage");
+        assert_eq!(num(f, "per_site_step"), 4.0 * per_stage + 15.0 * 14.0);
+        let gflops = num(f, "per_site_step") * num(r, "site_steps_per_s") / 1e9;
+        assert!((num(c, "gflops") / gflops - 1.0).abs() < 1e-12, "GFlop/s = flops × site-steps/s");
+        positive(c, "rhs_speedup", "cpu_compute");
+        assert!(["baseline", "avx2+fma", "avx512"].contains(&c["isa"].as_str().unwrap()));
     }
     assert!(v["device"].is_null());
 }

@@ -8,18 +8,63 @@ use super::report::{DiagResult, OpRow, RunResult};
 use super::roofline;
 use super::Opts;
 use crate::backend::cpu::diagnostics::{all_site_values, reduce_columns};
-use crate::backend::cpu::evolve_stage::{combine, rhs_all, StageBuffers};
+use crate::backend::cpu::evolve_row::Isa;
+use crate::backend::cpu::evolve_stage::{combine, rhs_all, rhs_all_reference, StageBuffers};
 use crate::backend::cpu::fd::Fd;
 use crate::backend::cpu::{scalar_flux::scalar_flux, CpuStepper};
 use crate::backend::{Stepper, StepperSetup};
 use crate::config::{Config, Precision};
 use crate::numerics::real::Real;
 use crate::numerics::rk4::STAGES;
-use crate::physics::adm_rhs::RhsParams;
 use crate::physics::initial_data::initial_state;
 use crate::state::{State, NVARS};
 use std::hint::black_box;
 use std::time::Instant;
+
+/// The CPU step's arithmetic: flops, the fraction of peak, and the row kernel against the per-site reference.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CpuCompute {
+    /// the instruction set of the row kernel (evolve_row.rs)
+    pub isa: &'static str,
+    pub flops: super::flops::StepFlops,
+    /// flops per site-step · site-steps/s / 1e9
+    pub gflops: f64,
+    pub peak: super::flops::CpuPeak,
+    /// the peak in the run's precision
+    pub peak_gflops: Option<f64>,
+    pub fraction_of_peak: Option<f64>,
+    /// median seconds of one `rhs_all` (the row kernel) and of one `rhs_all_reference` (per-site stencils with
+    /// wrapping: the kernel before issue 17), timed in alternation on the same input
+    pub rhs_time_s: f64,
+    pub rhs_reference_time_s: f64,
+    /// rhs_reference_time_s / rhs_time_s
+    pub rhs_speedup: f64,
+    pub rhs_pairs: u32,
+}
+
+/// Times `rhs_all` and `rhs_all_reference` in alternation (medians of `pairs` each).
+fn rhs_against_reference<T: Real>(setup: &StepperSetup, state: &State, pairs: u32) -> (f64, f64) {
+    let lat = setup.lattice;
+    let fd = Fd::<T>::new(&setup.stencil, lat.spacing, setup.dissipation);
+    let params = setup.params.cast::<T>();
+    let y: Vec<T> = state.data.iter().map(|&x| T::c(x)).collect();
+    let mut flux = vec![T::zero(); 3 * lat.sites()];
+    scalar_flux(&fd, &lat, &params.background, &y, &mut flux);
+    let b = StageBuffers { input: &y, flux: &flux };
+    let (mut k, mut kr) = (Vec::new(), Vec::new());
+    let (mut fast, mut reference) = (Vec::new(), Vec::new());
+    for _ in 0..pairs {
+        fast.push(secs(|| rhs_all(&fd, &lat, &params, &b, &mut k)).1);
+        reference.push(secs(|| rhs_all_reference(&fd, &lat, &params, &b, &mut kr)).1);
+    }
+    black_box((&k, &kr));
+    (median(&mut fast), median(&mut reference))
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
 
 fn secs<T>(f: impl FnOnce() -> T) -> (T, f64) {
     let t0 = Instant::now();
@@ -32,13 +77,7 @@ fn time_ops<T: Real>(setup: &StepperSetup, state: &State, steps: u32) -> Vec<(&'
     let lat = setup.lattice;
     let n = lat.sites();
     let fd = Fd::<T>::new(&setup.stencil, lat.spacing, setup.dissipation);
-    let params = RhsParams {
-        lambda: T::c(setup.params.lambda),
-        mass: T::c(setup.params.mass),
-        potential: setup.params.potential.cast(),
-        lapse: setup.params.lapse,
-        background: setup.background.map(T::c),
-    };
+    let params = setup.params.cast::<T>();
     let mut y: Vec<T> = state.data.iter().map(|&x| T::c(x)).collect();
     let mut acc = vec![T::zero(); NVARS * n];
     let mut u1 = vec![T::zero(); NVARS * n];
@@ -122,10 +161,7 @@ fn run_t<T: Real>(cfg: &Config, opts: &Opts) -> anyhow::Result<RunResult> {
         ts.push(a);
         tr.push(b);
     }
-    let med = |v: &mut Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v[v.len() / 2]
-    };
+    let med = |v: &mut Vec<f64>| median(v);
     let diag_rows = vec![
         OpRow {
             name: "diagnostics.site_values".into(),
@@ -151,7 +187,27 @@ fn run_t<T: Real>(cfg: &Config, opts: &Opts) -> anyhow::Result<RunResult> {
     let call_time_s = med(&mut calls);
 
     let diagnostics = DiagResult::new(&diag_rows, n, copy.bandwidth_gbs, call_time_s, step_time_s, finite);
-    Ok(RunResult::new(
+
+    // the arithmetic: counted flops against the peak, and the row kernel against the per-site reference
+    let flops = super::flops::step_flops(&fd, setup.params.lapse, &setup.params.potential);
+    let peak = super::flops::cpu_peak(rayon::current_num_threads(), opts.peak_gflops);
+    let peak_gflops = if p == Precision::F32 { peak.gflops_f32 } else { peak.gflops_f64 };
+    let gflops = flops.per_site_step as f64 * n as f64 / step_time_s / 1e9;
+    let pairs = opts.steps.unwrap_or(7).max(3);
+    let (rhs_time_s, rhs_reference_time_s) = rhs_against_reference::<T>(&setup, &state, pairs);
+    let cpu_compute = CpuCompute {
+        isa: Isa::detect().name(),
+        flops,
+        gflops,
+        peak_gflops,
+        fraction_of_peak: peak_gflops.map(|g| gflops / g),
+        peak,
+        rhs_time_s,
+        rhs_reference_time_s,
+        rhs_speedup: rhs_reference_time_s / rhs_time_s,
+        rhs_pairs: pairs,
+    };
+    let mut result = RunResult::new(
         "cpu",
         cfg,
         "host",
@@ -169,7 +225,9 @@ fn run_t<T: Real>(cfg: &Config, opts: &Opts) -> anyhow::Result<RunResult> {
         } else {
             "not measured on the CPU".to_owned()
         }),
-    ))
+    );
+    result.cpu_compute = Some(cpu_compute);
+    Ok(result)
 }
 
 /// Measures one configuration on the CPU backend (rayon's current thread pool).

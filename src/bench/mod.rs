@@ -13,6 +13,7 @@
 //! - CPU: the same table from the functions of src/backend/cpu/ ([`cpu`]).
 pub mod bytes;
 pub mod cpu;
+pub mod flops;
 pub mod gpu;
 pub mod gpu_timing;
 pub mod quantum;
@@ -88,6 +89,10 @@ pub struct BenchArgs {
     /// Ensemble sizes M for `--representation ensemble`, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [16usize, 64])]
     pub members: Vec<usize>,
+    /// The CPU's f64 peak in GFlop/s for the fraction-of-peak column (default: threads × /proc/cpuinfo clock ×
+    /// 16 flop/cycle with AVX2 + FMA; src/bench/flops.rs).
+    #[arg(long, value_name = "GFLOPS")]
+    pub peak_gflops: Option<f64>,
 }
 
 impl Default for BenchArgs {
@@ -107,6 +112,7 @@ impl Default for BenchArgs {
             set: Vec::new(),
             representation: None,
             members: vec![16, 64],
+            peak_gflops: None,
         }
     }
 }
@@ -149,6 +155,9 @@ impl BenchArgs {
         for s in &self.set {
             c += &format!(" --set {s}");
         }
+        if let Some(g) = self.peak_gflops {
+            c += &format!(" --peak-gflops {g}");
+        }
         if let Some(p) = &self.json {
             c += &format!(" --json {}", p.display());
         }
@@ -164,6 +173,8 @@ pub struct Opts {
     pub host_timing: bool,
     /// measure the GPU runs' variant with the noise on
     pub noise_variant: bool,
+    /// `--peak-gflops`
+    pub peak_gflops: Option<f64>,
 }
 
 fn config_for(base: &Config, size: usize, p: Precision, backend: BackendChoice) -> anyhow::Result<Config> {
@@ -305,7 +316,7 @@ pub fn run_bench(args: &BenchArgs) -> anyhow::Result<BenchReport> {
     };
     let want_gpu = args.backend != BenchBackend::Cpu;
     let want_cpu = args.backend != BenchBackend::Gpu;
-    let opts = Opts { steps: args.steps, budget_s: args.budget, host_timing: args.host_timing, noise_variant: !args.no_noise };
+    let opts = Opts { steps: args.steps, budget_s: args.budget, host_timing: args.host_timing, noise_variant: !args.no_noise, peak_gflops: args.peak_gflops };
     let mut runs = Vec::new();
     let mut device: Option<DeviceInfo> = None;
     let mut gpu_notes = Vec::new();

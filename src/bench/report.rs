@@ -160,6 +160,8 @@ pub struct RunResult {
     /// bytes of the step buffers / of all stepper buffers at this size (memory model)
     pub memory_step_bytes: f64,
     pub memory_total_bytes: f64,
+    /// CPU runs: flops per site-step, the fraction of the CPU's peak, the row kernel against its reference
+    pub cpu_compute: Option<super::cpu::CpuCompute>,
 }
 
 fn precision_str(cfg: &Config) -> &'static str {
@@ -234,6 +236,7 @@ impl RunResult {
             memory_measured_bytes: None,
             memory_step_bytes,
             memory_total_bytes,
+            cpu_compute: None,
         }
     }
 }
@@ -417,6 +420,27 @@ pub fn render(r: &BenchReport) -> String {
             run.copy.bandwidth_gbs,
             mib(run.copy.buffer_bytes as f64),
         );
+        if let Some(c) = &run.cpu_compute {
+            let _ = writeln!(
+                o,
+                "  compute: {} flop/site-step (counted; src/bench/flops.rs) -> {:.1} GFlop/s = {} of peak ({} GFlop/s: {}); {:.3} of copy bandwidth",
+                c.flops.per_site_step,
+                c.gflops,
+                c.fraction_of_peak.map(|f| format!("{f:.3}")).unwrap_or_else(|| "?".into()),
+                c.peak_gflops.map(|g| format!("{g:.0}")).unwrap_or_else(|| "?".into()),
+                c.peak.source,
+                run.fraction_of_copy,
+            );
+            let _ = writeln!(
+                o,
+                "  right-hand side ({}): {} s/stage, per-site reference {} s/stage -> {:.2}x (medians of {} interleaved pairs)",
+                c.isa,
+                si(c.rhs_time_s),
+                si(c.rhs_reference_time_s),
+                c.rhs_speedup,
+                c.rhs_pairs
+            );
+        }
         let _ = writeln!(
             o,
             "  step ops ({} timing, {} reps; sum {} s, sequence {} s):",

@@ -3,6 +3,7 @@ pub mod brownian;
 pub mod brownian_bridge;
 pub mod fft;
 pub mod jets;
+pub mod lanes;
 pub mod lattice;
 pub mod localization;
 pub mod member_ops;

@@ -117,13 +117,51 @@ pub fn stability_limit_dt(
             )
         })
         .collect();
-    let rho = lambdas.iter().map(|l| l.norm()).fold(0.0, f64::max);
+    let rho = lambdas.iter().map(|l| l.norm_sqr()).fold(0.0, f64::max).sqrt();
     if rho == 0.0 {
         return f64::INFINITY;
     }
-    // |R|² ≤ (1 + 1e-13)²: the same test as |R| ≤ 1 + 1e-13 without a hypot per eigenvalue (`cqgrav check` runs it)
-    let bound = (1.0 + 1e-13f64).powi(2);
-    let stable = |dt: f64| lambdas.iter().all(|&l| rk4_amplification(l * dt).norm_sqr() <= bound);
+    // Bisect on a few candidates (the largest |λ| and the most damped), then check the result against all
+    // eigenvalues in one pass; add those that fail and repeat. The answer is that of a bisection over all of
+    // them (same bracket, same 1e-13 tolerance) at a fraction of the cost: `cqgrav check` and every run start
+    // with this estimate.
+    let mut candidates = extremes(&lambdas, CANDIDATES, |l| l.norm_sqr());
+    candidates.extend(extremes(&lambdas, CANDIDATES, |l| -l.re));
+    loop {
+        let dt = bisect(&candidates, rho);
+        if !dt.is_finite() {
+            return dt;
+        }
+        let failing: Vec<Complex64> = lambdas.iter().copied().filter(|&l| !rk4_stable(l, dt)).collect();
+        if failing.is_empty() {
+            return dt;
+        }
+        candidates.extend(failing);
+    }
+}
+
+/// Eigenvalues per side of the first candidate set of [`stability_limit_dt`].
+const CANDIDATES: usize = 256;
+
+/// The `k` eigenvalues with the largest `key`.
+fn extremes(lambdas: &[Complex64], k: usize, key: impl Fn(&Complex64) -> f64) -> Vec<Complex64> {
+    let mut v = lambdas.to_vec();
+    if v.len() > k {
+        v.select_nth_unstable_by(k, |a, b| key(b).total_cmp(&key(a)));
+        v.truncate(k);
+    }
+    v
+}
+
+/// |R(λ dt)| ≤ 1 + 1e-13, as |R|² ≤ (1 + 1e-13)² (no hypot per eigenvalue).
+fn rk4_stable(l: Complex64, dt: f64) -> bool {
+    rk4_amplification(l * dt).norm_sqr() <= (1.0 + 1e-13f64).powi(2)
+}
+
+/// The largest dt stable for every eigenvalue of `lambdas` by bisection from the bracket [0, 3/ρ] (ρ the
+/// spectral radius of the whole set), to a relative width of 1e-13.
+fn bisect(lambdas: &[Complex64], rho: f64) -> f64 {
+    let stable = |dt: f64| lambdas.iter().all(|&l| rk4_stable(l, dt));
     // The RK4 region lies inside |z| < 3; bracket the bound (doubling only as a guard) and bisect.
     let mut hi = 3.0 / rho;
     while stable(hi) {

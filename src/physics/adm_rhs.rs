@@ -8,7 +8,7 @@ use super::ricci::{ricci, SymDerivs};
 use super::tensor::{contract, inverse, sandwich, Sym};
 use super::{gauge, scalar_field};
 use crate::config::Lapse;
-use crate::numerics::real::Real;
+use crate::numerics::lanes::Arith;
 use crate::state::{var, NVARS};
 
 /// Physical parameters entering the right-hand side.
@@ -21,6 +21,19 @@ pub struct RhsParams<T> {
     pub lapse: Lapse,
     /// Background metric ḡ_ab of the δg storage (the stencil kernels add it to δg to form g_ab).
     pub background: Sym<T>,
+}
+
+impl RhsParams<f64> {
+    /// The same parameters in the run's float type (each value rounded once).
+    pub fn cast<T: crate::numerics::real::Real>(&self) -> RhsParams<T> {
+        RhsParams {
+            lambda: <T as crate::numerics::real::Real>::c(self.lambda),
+            mass: <T as crate::numerics::real::Real>::c(self.mass),
+            potential: self.potential.cast(),
+            lapse: self.lapse,
+            background: self.background.map(<T as crate::numerics::real::Real>::c),
+        }
+    }
 }
 
 /// Everything the right-hand side needs at one site: the fields and their lattice derivatives.
@@ -44,13 +57,17 @@ pub struct SiteData<T> {
 
 /// Covariant Hessian of the lapse, D_a D_b N = ∂_a ∂_b N − Γ^k_ab ∂_k N.
 #[inline(always)]
-pub fn lapse_hessian<T: Real>(gam: &[Sym<T>; 3], dlapse: &[T; 3], ddlapse: &Sym<T>) -> Sym<T> {
-    std::array::from_fn(|k| ddlapse[k] - gam[0][k] * dlapse[0] - gam[1][k] * dlapse[1] - gam[2][k] * dlapse[2])
+pub fn lapse_hessian<T: Arith>(gam: &[Sym<T>; 3], dlapse: &[T; 3], ddlapse: &Sym<T>) -> Sym<T> {
+    let mut h = [T::zero(); 6];
+    for k in 0..6 {
+        h[k] = ddlapse[k] - gam[0][k] * dlapse[0] - gam[1][k] * dlapse[1] - gam[2][k] * dlapse[2];
+    }
+    h
 }
 
 /// The time derivative of all 15 evolved variables (state layout order) at one site.
 #[inline(always)]
-pub fn adm_rhs<T: Real>(s: &SiteData<T>, p: &RhsParams<T>) -> [T; NVARS] {
+pub fn adm_rhs<T: Arith>(s: &SiteData<T>, p: &RhsParams<T>) -> [T; NVARS] {
     let half = T::c(0.5);
     let two = T::c(2.0);
     let n = s.lapse;

@@ -6,10 +6,10 @@
 //! SPEC §2 prints these with a minus sign, which belongs to the opposite sign convention of K; the exact
 //! gauge-wave solution (tests/gauge_wave.rs) holds only with the signs used here.   Twin: shaders/gauge.wgsl.
 use crate::config::Lapse;
-use crate::numerics::real::Real;
+use crate::numerics::lanes::Arith;
 
 #[inline(always)]
-pub fn lapse_rhs<T: Real>(kind: Lapse, lapse: T, trace_k: T) -> T {
+pub fn lapse_rhs<T: Arith>(kind: Lapse, lapse: T, trace_k: T) -> T {
     match kind {
         Lapse::Geodesic => T::zero(),
         Lapse::Harmonic => lapse * lapse * trace_k,

@@ -5,6 +5,7 @@
 //! of degree ≤ 8 stored by its coefficients and evaluated by Horner's rule. It enters the classical kernels as
 //!   ∂t π_φ ⊃ −N √g U′(φ),   S^ab ⊃ −2 g^ab U(φ) (i.e. ∂t π^ab ⊃ −½ N √g g^ab U),   Ĥ_m ⊃ √g U(φ).
 //! Twin: the `poly_*` functions of shaders/scalar_field.wgsl (the coefficients are `pr[P_POLY..P_POLY + 9]`).
+use crate::numerics::lanes::Arith;
 use crate::numerics::real::Real;
 
 /// Coefficients of U (degree ≤ 8): the number of reals the GPU parameter block reserves for them.
@@ -16,13 +17,13 @@ pub struct Polynomial<T> {
     pub c: [T; POLY_LEN],
 }
 
-impl<T: Real> Default for Polynomial<T> {
+impl<T: Arith> Default for Polynomial<T> {
     fn default() -> Self {
         Self { c: [T::zero(); POLY_LEN] }
     }
 }
 
-impl<T: Real> Polynomial<T> {
+impl<T: Arith> Polynomial<T> {
     /// U(φ) by Horner's rule (the same summation order as the WGSL twin).
     #[inline(always)]
     pub fn value(&self, x: T) -> T {
@@ -50,13 +51,16 @@ impl<T: Real> Polynomial<T> {
         }
         s
     }
+}
+
+impl<T: Real> Polynomial<T> {
     /// True when U is identically zero (V is the quadratic ½m²φ²).
     pub fn is_zero(&self) -> bool {
-        self.c.iter().all(|c| *c == T::zero())
+        self.c.iter().all(|c| *c == <T as num_traits::Zero>::zero())
     }
     /// The same coefficients in another precision (each rounded once).
     pub fn cast<S: Real>(&self) -> Polynomial<S> {
-        Polynomial { c: self.c.map(|v| S::c(v.as_f64())) }
+        Polynomial { c: self.c.map(|v| <S as Real>::c(v.as_f64())) }
     }
 }
 
@@ -78,19 +82,19 @@ impl Polynomial<f64> {
 
 /// V(φ) = ½m²φ² + U(φ).
 #[inline(always)]
-pub fn potential<T: Real>(mass: T, u: &Polynomial<T>, phi: T) -> T {
+pub fn potential<T: Arith>(mass: T, u: &Polynomial<T>, phi: T) -> T {
     T::c(0.5) * mass * mass * phi * phi + u.value(phi)
 }
 
 /// V′(φ) = m²φ + U′(φ).
 #[inline(always)]
-pub fn force<T: Real>(mass: T, u: &Polynomial<T>, phi: T) -> T {
+pub fn force<T: Arith>(mass: T, u: &Polynomial<T>, phi: T) -> T {
     mass * mass * phi + u.d1(phi)
 }
 
 /// V″(φ) = m² + U″(φ): the effective mass squared of the fluctuations about φ.
 #[inline(always)]
-pub fn effective_mass2<T: Real>(mass: T, u: &Polynomial<T>, phi: T) -> T {
+pub fn effective_mass2<T: Arith>(mass: T, u: &Polynomial<T>, phi: T) -> T {
     mass * mass + u.d2(phi)
 }
 

@@ -3,7 +3,7 @@
 //!   R_ij = ∂_k Γ^k_ij − ∂_j Γ^k_ik + Γ^k_kl Γ^l_ij − Γ^k_jl Γ^l_ik
 //! with ∂_m Γ^k_ij = g^kl ∂_m Γ_lij − g^ka g^lb ∂_m g_ab Γ_lij. Twin: shaders/ricci.wgsl.
 use super::tensor::{Sym, PAIRS, SYM};
-use crate::numerics::real::Real;
+use crate::numerics::lanes::Arith;
 
 /// First and second coordinate derivatives of a symmetric tensor field at one site:
 /// `d[k][ab] = ∂_k g_ab`, `dd[SYM[k][l]][ab] = ∂_k ∂_l g_ab`.
@@ -15,7 +15,7 @@ pub struct SymDerivs<T> {
 
 /// Christoffel symbols of the first kind Γ_lij = ½(∂_i g_lj + ∂_j g_li − ∂_l g_ij), stored `first[l][SYM[i][j]]`.
 #[inline(always)]
-pub fn christoffel_first<T: Real>(dg: &[Sym<T>; 3]) -> [Sym<T>; 3] {
+pub fn christoffel_first<T: Arith>(dg: &[Sym<T>; 3]) -> [Sym<T>; 3] {
     let half = T::c(0.5);
     let mut first = [[T::zero(); 6]; 3];
     for l in 0..3 {
@@ -28,7 +28,7 @@ pub fn christoffel_first<T: Real>(dg: &[Sym<T>; 3]) -> [Sym<T>; 3] {
 
 /// Christoffel symbols of the second kind Γ^k_ij = g^kl Γ_lij, stored `gam[k][SYM[i][j]]`.
 #[inline(always)]
-pub fn raise_first<T: Real>(ginv: &Sym<T>, first: &[Sym<T>; 3]) -> [Sym<T>; 3] {
+pub fn raise_first<T: Arith>(ginv: &Sym<T>, first: &[Sym<T>; 3]) -> [Sym<T>; 3] {
     let mut gam = [[T::zero(); 6]; 3];
     for k in 0..3 {
         for s in 0..6 {
@@ -38,10 +38,23 @@ pub fn raise_first<T: Real>(ginv: &Sym<T>, first: &[Sym<T>; 3]) -> [Sym<T>; 3] {
     gam
 }
 
+/// ∂_m Γ^k_ij = ∂_m g^kl Γ_lij + g^kl ∂_m Γ_lij, with ∂_m Γ_lij = ½(∂_m∂_i g_lj + ∂_m∂_j g_li − ∂_m∂_l g_ij).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn dgam<T: Arith>(ginv: &Sym<T>, ddg: &[Sym<T>; 6], dginv: &[Sym<T>; 3], first: &[Sym<T>; 3], m: usize, k: usize, i: usize, j: usize) -> T {
+    let half = T::c(0.5);
+    let s = SYM[i][j];
+    let mut acc = T::zero();
+    for l in 0..3 {
+        let dfirst = half * (ddg[SYM[m][i]][SYM[l][j]] + ddg[SYM[m][j]][SYM[l][i]] - ddg[SYM[m][l]][s]);
+        acc = acc + dginv[m][SYM[k][l]] * first[l][s] + ginv[SYM[k][l]] * dfirst;
+    }
+    acc
+}
+
 /// Ricci tensor R_ij (lower indices) and the Christoffel symbols Γ^k_ij used on the way.
 #[inline(always)]
-pub fn ricci<T: Real>(ginv: &Sym<T>, der: &SymDerivs<T>) -> (Sym<T>, [Sym<T>; 3]) {
-    let half = T::c(0.5);
+pub fn ricci<T: Arith>(ginv: &Sym<T>, der: &SymDerivs<T>) -> (Sym<T>, [Sym<T>; 3]) {
     let dg = &der.d;
     let ddg = &der.dd;
     let first = christoffel_first(dg);
@@ -59,16 +72,6 @@ pub fn ricci<T: Real>(ginv: &Sym<T>, der: &SymDerivs<T>) -> (Sym<T>, [Sym<T>; 3]
             dginv[m][s] = -acc;
         }
     }
-    // ∂_m Γ^k_ij = ∂_m g^kl Γ_lij + g^kl ∂_m Γ_lij, with ∂_m Γ_lij = ½(∂_m∂_i g_lj + ∂_m∂_j g_li − ∂_m∂_l g_ij)
-    let dgam = |m: usize, k: usize, i: usize, j: usize| -> T {
-        let s = SYM[i][j];
-        let mut acc = T::zero();
-        for l in 0..3 {
-            let dfirst = half * (ddg[SYM[m][i]][SYM[l][j]] + ddg[SYM[m][j]][SYM[l][i]] - ddg[SYM[m][l]][s]);
-            acc = acc + dginv[m][SYM[k][l]] * first[l][s] + ginv[SYM[k][l]] * dfirst;
-        }
-        acc
-    };
     // contracted Γ^k_kl
     let mut gk = [T::zero(); 3];
     for l in 0..3 {
@@ -78,7 +81,7 @@ pub fn ricci<T: Real>(ginv: &Sym<T>, der: &SymDerivs<T>) -> (Sym<T>, [Sym<T>; 3]
     for (s, &(i, j)) in PAIRS.iter().enumerate() {
         let mut r = T::zero();
         for k in 0..3 {
-            r = r + dgam(k, k, i, j) - dgam(j, k, i, k);
+            r = r + dgam(ginv, ddg, &dginv, &first, k, k, i, j) - dgam(ginv, ddg, &dginv, &first, j, k, i, k);
         }
         for l in 0..3 {
             r = r + gk[l] * gam[l][s];

@@ -10,24 +10,28 @@
 //! The U terms are separate additions, so with U ≡ 0 every value is bit for bit the quadratic model's.
 use super::potential::Polynomial;
 use super::tensor::{Sym, PAIRS, SYM};
-use crate::numerics::real::Real;
+use crate::numerics::lanes::Arith;
 
 /// F^a = N √g g^ab ∂_b φ.
 #[inline(always)]
-pub fn flux<T: Real>(lapse: T, sqrtg: T, ginv: &Sym<T>, dphi: &[T; 3]) -> [T; 3] {
+pub fn flux<T: Arith>(lapse: T, sqrtg: T, ginv: &Sym<T>, dphi: &[T; 3]) -> [T; 3] {
     let f = lapse * sqrtg;
-    std::array::from_fn(|a| f * (ginv[SYM[a][0]] * dphi[0] + ginv[SYM[a][1]] * dphi[1] + ginv[SYM[a][2]] * dphi[2]))
+    let mut out = [T::zero(); 3];
+    for a in 0..3 {
+        out[a] = f * (ginv[SYM[a][0]] * dphi[0] + ginv[SYM[a][1]] * dphi[1] + ginv[SYM[a][2]] * dphi[2]);
+    }
+    out
 }
 
 /// (∂t φ, ∂t π_φ) given the divergence of the flux.
 #[inline(always)]
-pub fn rhs<T: Real>(lapse: T, sqrtg: T, phi: T, pi_phi: T, div_flux: T, mass: T, u: &Polynomial<T>) -> (T, T) {
+pub fn rhs<T: Arith>(lapse: T, sqrtg: T, phi: T, pi_phi: T, div_flux: T, mass: T, u: &Polynomial<T>) -> (T, T) {
     (lapse * pi_phi / sqrtg, div_flux - lapse * sqrtg * mass * mass * phi - lapse * sqrtg * u.d1(phi))
 }
 
 /// g^ab ∂_aφ ∂_bφ.
 #[inline(always)]
-pub fn grad_sq<T: Real>(ginv: &Sym<T>, dphi: &[T; 3]) -> T {
+pub fn grad_sq<T: Arith>(ginv: &Sym<T>, dphi: &[T; 3]) -> T {
     let mut s = T::zero();
     for a in 0..3 {
         for b in 0..3 {
@@ -39,19 +43,22 @@ pub fn grad_sq<T: Real>(ginv: &Sym<T>, dphi: &[T; 3]) -> T {
 
 /// S^ab = D^aφ D^bφ + ½ g^ab (Π² − (Dφ)² − m²φ²) − g^ab U(φ).
 #[inline(always)]
-pub fn stress<T: Real>(ginv: &Sym<T>, sqrtg: T, phi: T, pi_phi: T, dphi: &[T; 3], mass: T, u: &Polynomial<T>) -> Sym<T> {
-    let up: [T; 3] =
-        std::array::from_fn(|a| ginv[SYM[a][0]] * dphi[0] + ginv[SYM[a][1]] * dphi[1] + ginv[SYM[a][2]] * dphi[2]);
+pub fn stress<T: Arith>(ginv: &Sym<T>, sqrtg: T, phi: T, pi_phi: T, dphi: &[T; 3], mass: T, u: &Polynomial<T>) -> Sym<T> {
+    let mut up = [T::zero(); 3];
+    for a in 0..3 {
+        up[a] = ginv[SYM[a][0]] * dphi[0] + ginv[SYM[a][1]] * dphi[1] + ginv[SYM[a][2]] * dphi[2];
+    }
     let big_pi = pi_phi / sqrtg;
     let l = T::c(0.5) * (big_pi * big_pi - grad_sq(ginv, dphi) - mass * mass * phi * phi) - u.value(phi);
-    std::array::from_fn(|s| {
-        let (a, b) = PAIRS[s];
-        up[a] * up[b] + ginv[s] * l
-    })
+    let mut out = [T::zero(); 6];
+    for (s, &(a, b)) in PAIRS.iter().enumerate() {
+        out[s] = up[a] * up[b] + ginv[s] * l;
+    }
+    out
 }
 
 /// Energy density (weight one) Ĥ_m = ½ (π_φ²/√g + √g (Dφ)² + √g m²φ²) + √g U(φ).
 #[inline(always)]
-pub fn energy_density<T: Real>(ginv: &Sym<T>, sqrtg: T, phi: T, pi_phi: T, dphi: &[T; 3], mass: T, u: &Polynomial<T>) -> T {
+pub fn energy_density<T: Arith>(ginv: &Sym<T>, sqrtg: T, phi: T, pi_phi: T, dphi: &[T; 3], mass: T, u: &Polynomial<T>) -> T {
     T::c(0.5) * (pi_phi * pi_phi / sqrtg + sqrtg * grad_sq(ginv, dphi) + sqrtg * mass * mass * phi * phi) + sqrtg * u.value(phi)
 }

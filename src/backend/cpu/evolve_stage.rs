@@ -47,17 +47,66 @@ pub fn site_rhs<T: Real>(fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, u: &[T], f
     rhs
 }
 
+/// `site_rhs` on a one-site lattice, where every stencil sees a constant: each derivative is exactly +0 (every
+/// difference f(±k) − f0 is +0, and +0 + (±0) = +0) and so is the KO sum, scaled by σ's factor as in `fd::ko`.
+pub fn single_site_rhs<T: Real>(fd: &Fd<T>, p: &RhsParams<T>, u: &[T]) -> [T; NVARS] {
+    let mut s = SiteData::<T>::default();
+    for k in 0..6 {
+        s.g[k] = p.background[k] + u[var::G + k];
+        s.pi[k] = u[var::PI + k];
+    }
+    s.lapse = u[var::LAPSE];
+    s.phi = u[var::PHI];
+    s.pi_phi = u[var::PI_PHI];
+    let ko = if fd.ko_scale == T::zero() { T::zero() } else { T::zero() * fd.ko_scale };
+    let mut rhs = adm_rhs(&s, p);
+    for r in rhs.iter_mut() {
+        *r = *r + ko;
+    }
+    rhs
+}
+
 /// Buffers of one stage. `input` is read with stencils; `y` and `acc` pointwise.
 pub struct StageBuffers<'a, T> {
     pub input: &'a [T],
     pub flux: &'a [T],
 }
 
-/// Evaluate the right-hand side on every site into `k` (site-major scratch).
+/// Rows shorter than this take the per-site path: the row kernel's set-up (copying the rows with their ghosts)
+/// outweighs its vectors there (a single site, toy models, homogeneous x).
+const ROW_KERNEL_MIN_LEN: usize = 8;
+
+/// Evaluate the right-hand side on every site into `k` (site-major scratch): the row-wise kernel
+/// (evolve_row.rs) built for the widest instruction set of this CPU, or the per-site reference on short rows;
+/// either is bit for bit `rhs_all_reference`.
 pub fn rhs_all<T: Real>(fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, b: &StageBuffers<T>, k: &mut Vec<[T; NVARS]>) {
+    if lat.sites() == 1 {
+        k.resize(1, [T::zero(); NVARS]);
+        k[0] = single_site_rhs(fd, p, b.input);
+        return;
+    }
+    if lat.shape[0] < ROW_KERNEL_MIN_LEN {
+        return rhs_all_reference(fd, lat, p, b, k);
+    }
+    super::evolve_row::rhs_rows(super::evolve_row::Isa::detect(), fd, lat, p, b, k);
+}
+
+/// The reference of `rhs_all`: `site_rhs` at every site (per-site stencils with periodic wrapping).
+pub fn rhs_all_reference<T: Real>(fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, b: &StageBuffers<T>, k: &mut Vec<[T; NVARS]>) {
     let n = lat.sites();
     k.resize(n, [T::zero(); NVARS]);
-    k.par_iter_mut().enumerate().for_each(|(i, ki)| *ki = site_rhs(fd, lat, p, b.input, b.flux, i));
+    let f = |(i, ki): (usize, &mut [T; NVARS])| *ki = site_rhs(fd, lat, p, b.input, b.flux, i);
+    if parallel(n) {
+        k.par_iter_mut().enumerate().for_each(f);
+    } else {
+        k.iter_mut().enumerate().for_each(f);
+    }
+}
+
+/// Whether a pass over n sites goes to the thread pool: below `PARALLEL_MIN_SITES` it runs on the calling
+/// thread, since waking the pool costs more than the work (a small lattice's step in microseconds).
+pub fn parallel(n: usize) -> bool {
+    n >= super::evolve_row::PARALLEL_MIN_SITES
 }
 
 /// The RK4 combination of a stage (pointwise): acc ← base + w·dt·k, next ← y + c·dt·k; the last stage
@@ -68,23 +117,31 @@ pub fn combine<T: Real>(st: &Rk4Stage, dt: f64, k: &[[T; NVARS]], y: &mut [T], a
     let wdt = T::c(st.w * dt);
     let cdt = T::c(st.c * dt);
     if st.is_last() {
-        y.par_chunks_mut(n).zip(acc.par_chunks(n)).enumerate().for_each(|(v, (yv, av))| {
+        let f = |(v, (yv, av)): (usize, (&mut [T], &[T]))| {
             for i in 0..n {
                 yv[i] = av[i] + wdt * k[i][v];
             }
-        });
+        };
+        if parallel(n) {
+            y.par_chunks_mut(n).zip(acc.par_chunks(n)).enumerate().for_each(f);
+        } else {
+            y.chunks_mut(n).zip(acc.chunks(n)).enumerate().for_each(f);
+        }
         return;
     }
     let first = st.is_first();
-    acc.par_chunks_mut(n).zip(next.par_chunks_mut(n)).zip(y.par_chunks(n)).enumerate().for_each(
-        |(v, ((av, nv), yv))| {
-            for i in 0..n {
-                let base = if first { yv[i] } else { av[i] };
-                av[i] = base + wdt * k[i][v];
-                nv[i] = yv[i] + cdt * k[i][v];
-            }
-        },
-    );
+    let stage = |v: usize, av: &mut [T], nv: &mut [T], yv: &[T]| {
+        for i in 0..n {
+            let base = if first { yv[i] } else { av[i] };
+            av[i] = base + wdt * k[i][v];
+            nv[i] = yv[i] + cdt * k[i][v];
+        }
+    };
+    if parallel(n) {
+        acc.par_chunks_mut(n).zip(next.par_chunks_mut(n)).zip(y.par_chunks(n)).enumerate().for_each(|(v, ((av, nv), yv))| stage(v, av, nv, yv));
+    } else {
+        acc.chunks_mut(n).zip(next.chunks_mut(n)).zip(y.chunks(n)).enumerate().for_each(|(v, ((av, nv), yv))| stage(v, av, nv, yv));
+    }
 }
 
 /// Apply a stage's quantum part to the classical right-hand side k (site-major). `freeze_metric`: the metric

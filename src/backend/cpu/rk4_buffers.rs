@@ -30,13 +30,7 @@ impl<T: Real> Rk4Buffers<T> {
     pub fn new(setup: &StepperSetup, sites: usize) -> Self {
         Self {
             fd: Fd::new(&setup.stencil, setup.lattice.spacing, setup.dissipation),
-            params: RhsParams {
-                lambda: T::c(setup.params.lambda),
-                mass: T::c(setup.params.mass),
-                potential: setup.params.potential.cast(),
-                lapse: setup.params.lapse,
-                background: setup.background.map(T::c),
-            },
+            params: RhsParams { background: setup.background.map(T::c), ..setup.params.cast::<T>() },
             y: vec![T::zero(); NVARS * sites],
             acc: vec![T::zero(); NVARS * sites],
             u1: vec![T::zero(); NVARS * sites],

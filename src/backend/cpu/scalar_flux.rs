@@ -14,7 +14,7 @@ pub fn scalar_flux<T: Real>(fd: &Fd<T>, lat: &Lattice, background: &[T; 6], u: &
     let phi = &u[var::PHI * n..(var::PHI + 1) * n];
     let (fx, rest) = flux.split_at_mut(n);
     let (fy, fz) = rest.split_at_mut(n);
-    fx.par_iter_mut().zip(fy.par_iter_mut()).zip(fz.par_iter_mut()).enumerate().for_each(|(i, ((x, y), z))| {
+    let site = |(i, ((x, y), z)): (usize, ((&mut T, &mut T), &mut T))| {
         let g: [T; 6] = std::array::from_fn(|k| background[k] + u[(var::G + k) * n + i]);
         let (ginv, det) = inverse(&g);
         let dphi = gradient(fd, lat, phi, lat.coords(i));
@@ -22,5 +22,10 @@ pub fn scalar_flux<T: Real>(fd: &Fd<T>, lat: &Lattice, background: &[T; 6], u: &
         *x = f[0];
         *y = f[1];
         *z = f[2];
-    });
+    };
+    if super::evolve_stage::parallel(n) {
+        fx.par_iter_mut().zip(fy.par_iter_mut()).zip(fz.par_iter_mut()).enumerate().for_each(site);
+    } else {
+        fx.iter_mut().zip(fy.iter_mut()).zip(fz.iter_mut()).enumerate().for_each(site);
+    }
 }

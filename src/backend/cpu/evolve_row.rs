@@ -1,0 +1,290 @@
+//! The classical right-hand side of a stage, one x-row of sites at a time (the fast path of
+//! `evolve_stage::rhs_all`; the per-site `evolve_stage::site_rhs` is its reference).
+//!
+//! For each row: (1) the stencils of every field over the whole row (backend/cpu/fd_row.rs: padded rows, no
+//! wrap in the inner loops, a vector of sites at a time) into per-row columns; (2) the pointwise ADM + scalar
+//! right-hand side (physics/adm_rhs.rs) on `Lanes<T, L>` (numerics/lanes.rs): L sites at once, L the number of
+//! values of T in one vector register. Kreiss–Oliger dissipation is evaluated only when σ ≠ 0.
+//! Every site's arithmetic is the reference's, operation for operation (Rust never contracts a·b + c into an
+//! FMA), so the result is bit for bit `site_rhs` in f32 and f64, on every instruction set below (tests).
+//!
+//! Instruction sets: the kernel is compiled three times — baseline x86-64 (SSE2), AVX2 + FMA, AVX-512 — and
+//! the widest one the CPU has is chosen at run time (`Isa::detect`); other architectures get the portable
+//! build. The binary itself stays baseline (no `target-cpu=native`).
+use super::evolve_stage::StageBuffers;
+use super::fd::Fd;
+use super::fd_row::{self, PaddedRows, MAX_REACH};
+use crate::numerics::lattice::Lattice;
+use crate::numerics::real::Real;
+use crate::numerics::lanes::Lanes;
+use crate::physics::adm_rhs::{adm_rhs, RhsParams, SiteData};
+use crate::physics::potential::Polynomial;
+use crate::physics::tensor::PAIRS;
+use crate::state::{var, NVARS};
+use rayon::prelude::*;
+
+/// Below this many sites a stage runs on the calling thread: waking the thread pool costs more than the work.
+pub const PARALLEL_MIN_SITES: usize = 512;
+
+// Columns of the per-row scratch (each `stride` ≥ n1 reals: a whole number of vectors).
+/// ∂_a δg_k at DG + 6a + k
+const DG: usize = 0;
+/// ∂_a∂_b δg_k at DDG + 6·SYM[a][b] + k
+const DDG: usize = 18;
+/// ∂_a N
+const DN: usize = 54;
+/// ∂_a∂_b N
+const DDN: usize = 57;
+/// ∂_a φ
+const DPHI: usize = 63;
+/// ∂_a F^a, one column per a (summed in x, y, z order)
+const DFLUX: usize = 66;
+/// Kreiss–Oliger term of each variable
+const KO: usize = 69;
+const NCOL: usize = KO + NVARS;
+/// The 15 values of the state at the row's sites
+const VAL: usize = NCOL;
+const NIN: usize = VAL + NVARS;
+/// Columns are padded to a multiple of this many reals (the widest vector: 16 f32 on AVX-512).
+const PAD_TO: usize = 16;
+
+
+/// The vector instruction set the row kernel is compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    Baseline,
+    Avx2,
+    Avx512,
+}
+
+impl Isa {
+    /// The widest instruction set this CPU supports (detected once).
+    pub fn detect() -> Self {
+        static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+        *ISA.get_or_init(|| *Self::available().last().unwrap_or(&Isa::Baseline))
+    }
+
+    /// Every instruction set this CPU can run, narrowest first.
+    pub fn available() -> Vec<Isa> {
+        #[allow(unused_mut)]
+        let mut v = vec![Isa::Baseline];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                v.push(Isa::Avx2);
+                if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vl") && is_x86_feature_detected!("avx512dq") {
+                    v.push(Isa::Avx512);
+                }
+            }
+        }
+        v
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Baseline => "baseline",
+            Isa::Avx2 => "avx2+fma",
+            Isa::Avx512 => "avx512",
+        }
+    }
+}
+
+/// What every row of a stage reads.
+pub struct RowInputs<'a, T> {
+    pub fd: &'a Fd<T>,
+    pub lat: &'a Lattice,
+    pub p: &'a RhsParams<T>,
+    pub b: &'a StageBuffers<'a, T>,
+}
+
+/// Per-thread scratch: the padded rows of one field and the row's columns.
+pub struct RowScratch<T> {
+    pad: PaddedRows<T>,
+    cols: Vec<T>,
+    stride: usize,
+}
+
+impl<T: Real> RowScratch<T> {
+    pub fn new(n1: usize) -> Self {
+        // the KO columns stay zero when σ = 0; the padding past n1 is never used
+        let stride = n1.div_ceil(PAD_TO) * PAD_TO;
+        Self { pad: PaddedRows::new(n1), cols: vec![T::zero(); NIN * stride], stride }
+    }
+}
+
+#[inline(always)]
+fn column<T>(cols: &mut [T], stride: usize, j: usize) -> &mut [T] {
+    &mut cols[j * stride..(j + 1) * stride]
+}
+
+/// The right-hand side of row `row` (sites row·n1 … row·n1 + n1 − 1) into `out`; R the derivative radius,
+/// K the Kreiss–Oliger radius of the scheme.
+#[inline(always)]
+fn row_rhs<T: Real, const R: usize, const K: usize, const L: usize>(c: &RowInputs<T>, row: usize, s: &mut RowScratch<T>, out: &mut [[T; NVARS]]) {
+    let [n1, n2, _] = c.lat.shape;
+    let n = c.lat.sites();
+    let (y, z) = (row % n2, row / n2);
+    let fd = c.fd;
+    let ko_on = fd.ko_scale != T::zero();
+    let u = c.b.input;
+    let stride = s.stride;
+    let row0 = row * n1;
+    for v in 0..NVARS {
+        column(&mut s.cols, stride, VAL + v)[..n1].copy_from_slice(&u[v * n + row0..][..n1]);
+        let metric_like = v < var::G + 6 || v == var::LAPSE; // gradient and Hessian
+        let stencilled = metric_like || v == var::PHI;
+        if !stencilled && !ko_on {
+            continue;
+        }
+        let reach = if ko_on { K } else { R };
+        let rows = s.pad.fill(c.lat, &u[v * n..(v + 1) * n], y, z, reach, if metric_like { R } else { 0 });
+        if metric_like {
+            let (first, second, step) = if v == var::LAPSE { (DN, DDN, 1) } else { (DG + v, DDG + v, 6) };
+            for a in 0..3 {
+                fd_row::d1::<T, R, L>(fd, &rows, a, column(&mut s.cols, stride, first + step * a));
+            }
+            for (q, &(a, b)) in PAIRS.iter().enumerate() {
+                if a == b {
+                    fd_row::d2::<T, R, L>(fd, &rows, a, column(&mut s.cols, stride, second + step * q));
+                } else {
+                    fd_row::d11::<T, R, L>(fd, &rows, a, b, column(&mut s.cols, stride, second + step * q));
+                }
+            }
+        } else if v == var::PHI {
+            for a in 0..3 {
+                fd_row::d1::<T, R, L>(fd, &rows, a, column(&mut s.cols, stride, DPHI + a));
+            }
+        }
+        if ko_on {
+            fd_row::ko::<T, K, L>(fd, &rows, column(&mut s.cols, stride, KO + v));
+        }
+    }
+    for a in 0..3 {
+        let rows = s.pad.fill(c.lat, &c.b.flux[a * n..(a + 1) * n], y, z, R, 0);
+        fd_row::d1::<T, R, L>(fd, &rows, a, column(&mut s.cols, stride, DFLUX + a));
+    }
+    // the pointwise right-hand side, L sites at a time
+    let p = splat_params::<T, L>(c.p);
+    let mut res = [[T::zero(); L]; NVARS];
+    for i0 in (0..n1).step_by(L) {
+        pointwise(&s.cols, stride, i0, &p, &mut res);
+        for (l, o) in out[i0..(i0 + L).min(n1)].iter_mut().enumerate() {
+            for (v, ov) in o.iter_mut().enumerate() {
+                *ov = res[v][l];
+            }
+        }
+    }
+}
+
+/// adm_rhs (+ the Kreiss–Oliger column) for the L sites from i0 of the row's columns, all lanes at once (numerics/lanes.rs):
+/// the same operations in the same order as `evolve_stage::site_rhs`, each one vector instruction wide.
+#[inline(always)]
+fn pointwise<T: Real, const L: usize>(cols: &[T], stride: usize, i0: usize, p: &RhsParams<Lanes<T, L>>, res: &mut [[T; L]; NVARS]) {
+    let mut s = SiteData::<Lanes<T, L>>::default();
+    for k in 0..6 {
+        s.g[k] = p.background[k] + lanes::<T, L>(cols, stride, i0, VAL + var::G + k);
+        s.pi[k] = lanes::<T, L>(cols, stride, i0, VAL + var::PI + k);
+        for a in 0..3 {
+            s.dg.d[a][k] = lanes::<T, L>(cols, stride, i0, DG + 6 * a + k);
+        }
+        for q in 0..6 {
+            s.dg.dd[q][k] = lanes::<T, L>(cols, stride, i0, DDG + 6 * q + k);
+        }
+    }
+    s.lapse = lanes::<T, L>(cols, stride, i0, VAL + var::LAPSE);
+    s.phi = lanes::<T, L>(cols, stride, i0, VAL + var::PHI);
+    s.pi_phi = lanes::<T, L>(cols, stride, i0, VAL + var::PI_PHI);
+    for a in 0..3 {
+        s.dlapse[a] = lanes::<T, L>(cols, stride, i0, DN + a);
+        s.dphi[a] = lanes::<T, L>(cols, stride, i0, DPHI + a);
+    }
+    for q in 0..6 {
+        s.ddlapse[q] = lanes::<T, L>(cols, stride, i0, DDN + q);
+    }
+    s.div_flux = lanes::<T, L>(cols, stride, i0, DFLUX) + lanes::<T, L>(cols, stride, i0, DFLUX + 1) + lanes::<T, L>(cols, stride, i0, DFLUX + 2);
+    let r = adm_rhs(&s, p);
+    for v in 0..NVARS {
+        res[v] = (r[v] + lanes::<T, L>(cols, stride, i0, KO + v)).0;
+    }
+}
+
+/// Column j at sites i0 … i0 + L − 1 (a plain function, not a closure: it must inline into the kernel).
+#[inline(always)]
+fn lanes<T: Real, const L: usize>(cols: &[T], stride: usize, i0: usize, j: usize) -> Lanes<T, L> {
+    Lanes(<[T; L]>::try_from(&cols[j * stride + i0..][..L]).expect("L lanes"))
+}
+
+/// The parameters with every value in all L lanes.
+fn splat_params<T: Real, const L: usize>(p: &RhsParams<T>) -> RhsParams<Lanes<T, L>> {
+    RhsParams {
+        lambda: Lanes::splat(p.lambda),
+        mass: Lanes::splat(p.mass),
+        potential: Polynomial { c: p.potential.c.map(Lanes::splat) },
+        lapse: p.lapse,
+        background: p.background.map(Lanes::splat),
+    }
+}
+
+type RowFn<T> = unsafe fn(&RowInputs<T>, usize, &mut RowScratch<T>, &mut [[T; NVARS]]);
+
+/// # Safety
+/// None beyond the caller's: the baseline build runs everywhere.
+unsafe fn row_baseline<T: Real, const R: usize, const K: usize, const L: usize>(c: &RowInputs<T>, row: usize, s: &mut RowScratch<T>, out: &mut [[T; NVARS]]) {
+    row_rhs::<T, R, K, L>(c, row, s, out)
+}
+
+/// # Safety
+/// The CPU must have AVX2 and FMA (`Isa::available`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn row_avx2<T: Real, const R: usize, const K: usize, const L: usize>(c: &RowInputs<T>, row: usize, s: &mut RowScratch<T>, out: &mut [[T; NVARS]]) {
+    row_rhs::<T, R, K, L>(c, row, s, out)
+}
+
+/// # Safety
+/// The CPU must have AVX-512 F, VL and DQ (`Isa::available`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512dq")]
+unsafe fn row_avx512<T: Real, const R: usize, const K: usize, const L: usize>(c: &RowInputs<T>, row: usize, s: &mut RowScratch<T>, out: &mut [[T; NVARS]]) {
+    row_rhs::<T, R, K, L>(c, row, s, out)
+}
+
+/// The row kernel for `isa`, with as many lanes as one vector register holds values of T.
+fn row_fn<T: Real, const R: usize, const K: usize>(isa: Isa) -> RowFn<T> {
+    let single = std::mem::size_of::<T>() == 4;
+    match (isa, single) {
+        #[cfg(target_arch = "x86_64")]
+        (Isa::Avx2, false) => row_avx2::<T, R, K, 4>,
+        #[cfg(target_arch = "x86_64")]
+        (Isa::Avx2, true) => row_avx2::<T, R, K, 8>,
+        #[cfg(target_arch = "x86_64")]
+        (Isa::Avx512, false) => row_avx512::<T, R, K, 8>,
+        #[cfg(target_arch = "x86_64")]
+        (Isa::Avx512, true) => row_avx512::<T, R, K, 16>,
+        (_, false) => row_baseline::<T, R, K, 2>,
+        (_, true) => row_baseline::<T, R, K, 4>,
+    }
+}
+
+/// The right-hand side of every site into `k` (site-major), row by row with the kernel built for `isa`, which
+/// must be one of `Isa::available()`.
+pub fn rhs_rows<T: Real>(isa: Isa, fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, b: &StageBuffers<T>, k: &mut Vec<[T; NVARS]>) {
+    assert!(isa == Isa::detect() || Isa::available().contains(&isa), "instruction set {isa:?} is not available on this CPU");
+    assert!(fd.ko_radius <= MAX_REACH);
+    let n = lat.sites();
+    let n1 = lat.shape[0];
+    k.resize(n, [T::zero(); NVARS]);
+    let f = match (fd.radius, fd.ko_radius) {
+        (1, 2) => row_fn::<T, 1, 2>(isa),
+        (2, 3) => row_fn::<T, 2, 3>(isa),
+        other => panic!("no row kernel for stencil radii {other:?}"),
+    };
+    let c = RowInputs { fd, lat, p, b };
+    // SAFETY: `f` is built for an instruction set this CPU has (asserted above).
+    if n < PARALLEL_MIN_SITES {
+        let mut s = RowScratch::new(n1);
+        k.chunks_mut(n1).enumerate().for_each(|(row, out)| unsafe { f(&c, row, &mut s, out) });
+    } else {
+        k.par_chunks_mut(n1).enumerate().for_each_init(|| RowScratch::new(n1), |s, (row, out)| unsafe { f(&c, row, s, out) });
+    }
+}

@@ -1,0 +1,264 @@
+//! Row-wise finite differences: the operators of fd.rs evaluated for a whole x-row of sites at once, on padded
+//! copies of the neighbouring rows (the fast path of the CPU step, backend/cpu/evolve_row.rs).
+//!
+//! Periodic wrapping is done once per row, when the rows are copied with `MAX_REACH` ghost sites on each side;
+//! the inner loops then read contiguous slices with no division and no wrap, L sites (one vector) at a time
+//! (numerics/lanes.rs), the row's remainder one site at a time. Each site's arithmetic is that of fd.rs term for term (same coefficients, same
+//! order, one division-free scaling at the end), so the results are bit for bit those of the per-site
+//! reference (tests in evolve_row.rs) and of the WGSL twin shaders/stencil.wgsl.
+use super::fd::Fd;
+use crate::numerics::lanes::Lanes;
+use crate::numerics::lattice::Lattice;
+use crate::numerics::real::Real;
+
+/// Widest reach of any operator along one axis: the Kreiss–Oliger radius of the order-4 scheme.
+pub const MAX_REACH: usize = 3;
+const SIDE: usize = 2 * MAX_REACH + 1;
+
+/// One field's x-rows around the row (y, z): slot (dy, dz) holds f(x, y + dy, z + dz) for
+/// x = −MAX_REACH … n1 − 1 + MAX_REACH, every coordinate wrapped periodically. Only the slots a field's
+/// operators need are copied (`fill`); the corner rows (dy, dz ≠ 0: only the y–z mixed derivative reads them,
+/// with no x offset) are read in place.
+pub struct PaddedRows<T> {
+    n1: usize,
+    stride: usize,
+    data: Vec<T>,
+}
+
+/// Offset of a site displaced by `k` along `axis`, as (dx, dy, dz).
+#[inline(always)]
+fn along(axis: usize, k: isize) -> [isize; 3] {
+    let mut d = [0; 3];
+    d[axis] = k;
+    d
+}
+
+impl<T: Real> PaddedRows<T> {
+    pub fn new(n1: usize) -> Self {
+        let stride = n1 + 2 * MAX_REACH;
+        Self { n1, stride, data: vec![T::zero(); SIDE * SIDE * stride] }
+    }
+
+    #[inline(always)]
+    fn slot(dy: isize, dz: isize) -> usize {
+        (dy + MAX_REACH as isize) as usize + SIDE * (dz + MAX_REACH as isize) as usize
+    }
+
+    /// The rows of `f` (one field, structure of arrays over `lat`) around row (y, z): the cross (dy, 0),
+    /// (0, dz) with |dy|, |dz| ≤ `cross` copied with their ghosts, and the corners 1 ≤ |dy|, |dz| ≤ `corner`
+    /// (the mixed y–z derivative) in place.
+    pub fn fill<'a>(&'a mut self, lat: &Lattice, f: &'a [T], y: usize, z: usize, cross: usize, corner: usize) -> Rows<'a, T> {
+        let (c, k) = (cross as isize, corner as isize);
+        self.copy_row(lat, f, y, z, 0, 0);
+        for d in 1..=c {
+            for s in [-d, d] {
+                self.copy_row(lat, f, y, z, s, 0);
+                self.copy_row(lat, f, y, z, 0, s);
+            }
+        }
+        let mut corner_start = [0; SIDE * SIDE];
+        for dy in (-k..=k).filter(|&d| d != 0) {
+            for dz in (-k..=k).filter(|&d| d != 0) {
+                corner_start[Self::slot(dy, dz)] = row_start(lat, y, z, dy, dz);
+            }
+        }
+        Rows { pad: self, f, corner_start }
+    }
+
+    fn copy_row(&mut self, lat: &Lattice, f: &[T], y: usize, z: usize, dy: isize, dz: isize) {
+        let n1 = lat.shape[0];
+        let src = &f[row_start(lat, y, z, dy, dz)..][..n1];
+        let dst = &mut self.data[Self::slot(dy, dz) * self.stride..][..self.stride];
+        dst[MAX_REACH..MAX_REACH + n1].copy_from_slice(src);
+        for g in 1..=MAX_REACH {
+            dst[MAX_REACH - g] = src[(-(g as isize)).rem_euclid(n1 as isize) as usize];
+            dst[MAX_REACH + n1 - 1 + g] = src[(g - 1) % n1];
+        }
+    }
+
+}
+
+/// Index of the first site of row (y + dy, z + dz), wrapped.
+fn row_start(lat: &Lattice, y: usize, z: usize, dy: isize, dz: isize) -> usize {
+    let [n1, n2, n3] = lat.shape;
+    let yy = (y as isize + dy).rem_euclid(n2 as isize) as usize;
+    let zz = (z as isize + dz).rem_euclid(n3 as isize) as usize;
+    n1 * (yy + n2 * zz)
+}
+
+/// The rows of one field around one row, as `PaddedRows::fill` prepared them.
+pub struct Rows<'a, T> {
+    pad: &'a PaddedRows<T>,
+    f: &'a [T],
+    corner_start: [usize; SIDE * SIDE],
+}
+
+impl<T: Real> Rows<'_, T> {
+    /// f at (x + dx, y + dy, z + dz) for x = 0 … n1 − 1 (a slot `fill` prepared; corners only with dx = 0).
+    #[inline(always)]
+    pub fn at(&self, d: [isize; 3]) -> &[T] {
+        let p = self.pad;
+        let slot = PaddedRows::<T>::slot(d[1], d[2]);
+        if d[1] != 0 && d[2] != 0 {
+            debug_assert_eq!(d[0], 0, "corner rows have no ghosts");
+            return &self.f[self.corner_start[slot]..][..p.n1];
+        }
+        &p.data[slot * p.stride + (MAX_REACH as isize + d[0]) as usize..][..p.n1]
+    }
+
+    /// The sites of the row, n1.
+    pub fn len(&self) -> usize {
+        self.pad.n1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pad.n1 == 0
+    }
+}
+
+/// W consecutive values of a row from site i.
+#[inline(always)]
+fn load<T: Real, const W: usize>(row: &[T], i: usize) -> Lanes<T, W> {
+    Lanes(<[T; W]>::try_from(&row[i..i + W]).expect("W lanes"))
+}
+
+/// An operator's value at the W sites from i of the row (W = the vector width, or 1 for the row's tail).
+trait RowOp<T: Real> {
+    fn at<const W: usize>(&self, i: usize) -> Lanes<T, W>;
+}
+
+/// `op` at every site of the row into `out`: L sites per vector, then the remainder one at a time (the same
+/// arithmetic either way).
+#[inline(always)]
+fn each_site<T: Real, const L: usize>(op: &impl RowOp<T>, out: &mut [T]) {
+    let n = out.len();
+    let full = n - n % L;
+    for i0 in (0..full).step_by(L) {
+        out[i0..i0 + L].copy_from_slice(&op.at::<L>(i0).0);
+    }
+    for (i, o) in out.iter_mut().enumerate().skip(full) {
+        *o = op.at::<1>(i).0[0];
+    }
+}
+
+struct D1<'a, T, const R: usize> {
+    fd: &'a Fd<T>,
+    plus: [&'a [T]; R],
+    minus: [&'a [T]; R],
+}
+
+impl<T: Real, const R: usize> RowOp<T> for D1<'_, T, R> {
+    #[inline(always)]
+    fn at<const W: usize>(&self, i: usize) -> Lanes<T, W> {
+        let mut acc = Lanes::<T, W>::default();
+        for k in 0..R {
+            acc = acc + Lanes::splat(self.fd.c1[R + 1 + k]) * (load::<T, W>(self.plus[k], i) - load::<T, W>(self.minus[k], i));
+        }
+        acc * Lanes::splat(self.fd.inv_d1)
+    }
+}
+
+/// ∂_axis f for the row (fd::d1): Σ_{k=1..R} c1[R+k] (f(+k) − f(−k)) / (d1 h).
+#[inline(always)]
+pub fn d1<T: Real, const R: usize, const L: usize>(fd: &Fd<T>, p: &Rows<T>, axis: usize, out: &mut [T]) {
+    let plus = std::array::from_fn(|k| p.at(along(axis, k as isize + 1)));
+    let minus = std::array::from_fn(|k| p.at(along(axis, -(k as isize) - 1)));
+    each_site::<T, L>(&D1::<T, R> { fd, plus, minus }, &mut out[..p.len()]);
+}
+
+struct D2<'a, T, const R: usize> {
+    fd: &'a Fd<T>,
+    f0: &'a [T],
+    plus: [&'a [T]; R],
+    minus: [&'a [T]; R],
+}
+
+impl<T: Real, const R: usize> RowOp<T> for D2<'_, T, R> {
+    #[inline(always)]
+    fn at<const W: usize>(&self, i: usize) -> Lanes<T, W> {
+        let f0 = load::<T, W>(self.f0, i);
+        let mut acc = Lanes::<T, W>::default();
+        for k in 0..R {
+            acc = acc + Lanes::splat(self.fd.c2[R + 1 + k]) * ((load::<T, W>(self.plus[k], i) - f0) + (load::<T, W>(self.minus[k], i) - f0));
+        }
+        acc * Lanes::splat(self.fd.inv_d2)
+    }
+}
+
+/// ∂_axis ∂_axis f for the row (fd::d2): Σ_{k=1..R} c2[R+k] ((f(+k) − f0) + (f(−k) − f0)) / (d2 h²).
+#[inline(always)]
+pub fn d2<T: Real, const R: usize, const L: usize>(fd: &Fd<T>, p: &Rows<T>, axis: usize, out: &mut [T]) {
+    let plus = std::array::from_fn(|k| p.at(along(axis, k as isize + 1)));
+    let minus = std::array::from_fn(|k| p.at(along(axis, -(k as isize) - 1)));
+    each_site::<T, L>(&D2::<T, R> { fd, f0: p.at([0; 3]), plus, minus }, &mut out[..p.len()]);
+}
+
+/// Rows at (±j, ±k) along (a, b), j, k = 1 … R: `[pp, pm, mp, mm][j − 1][k − 1]`.
+struct D11<'a, T, const R: usize> {
+    fd: &'a Fd<T>,
+    rows: [[[&'a [T]; R]; R]; 4],
+}
+
+impl<T: Real, const R: usize> RowOp<T> for D11<'_, T, R> {
+    #[inline(always)]
+    fn at<const W: usize>(&self, i: usize) -> Lanes<T, W> {
+        let [pp, pm, mp, mm] = &self.rows;
+        let mut acc = Lanes::<T, W>::default();
+        for j in 0..R {
+            let mut plus = Lanes::<T, W>::default();
+            let mut minus = Lanes::<T, W>::default();
+            for k in 0..R {
+                let c = Lanes::splat(self.fd.c1[R + 1 + k]);
+                plus = plus + c * (load::<T, W>(pp[j][k], i) - load::<T, W>(pm[j][k], i));
+                minus = minus + c * (load::<T, W>(mp[j][k], i) - load::<T, W>(mm[j][k], i));
+            }
+            acc = acc + Lanes::splat(self.fd.c1[R + 1 + j]) * (plus - minus);
+        }
+        acc * Lanes::splat(self.fd.inv_d11)
+    }
+}
+
+/// ∂_a ∂_b f, a ≠ b, for the row (fd::d11):
+/// Σ_j c1[R+j] [ Σ_k c1[R+k] (f(+j,+k) − f(+j,−k)) − Σ_k c1[R+k] (f(−j,+k) − f(−j,−k)) ] / (d1 h)².
+#[inline(always)]
+pub fn d11<T: Real, const R: usize, const L: usize>(fd: &Fd<T>, p: &Rows<T>, a: usize, b: usize, out: &mut [T]) {
+    let at = |j: isize, k: isize| {
+        let mut d = along(a, j);
+        d[b] = k;
+        p.at(d)
+    };
+    let step = |k: usize| k as isize + 1;
+    let rows = [(1, 1), (1, -1), (-1, 1), (-1, -1)]
+        .map(|(sj, sk)| std::array::from_fn(|j| std::array::from_fn(|k| at(sj * step(j), sk * step(k)))));
+    each_site::<T, L>(&D11::<T, R> { fd, rows }, &mut out[..p.len()]);
+}
+
+struct Ko<'a, T, const K: usize> {
+    fd: &'a Fd<T>,
+    f0: &'a [T],
+    plus: [[&'a [T]; K]; 3],
+    minus: [[&'a [T]; K]; 3],
+}
+
+impl<T: Real, const K: usize> RowOp<T> for Ko<'_, T, K> {
+    #[inline(always)]
+    fn at<const W: usize>(&self, i: usize) -> Lanes<T, W> {
+        let f0 = load::<T, W>(self.f0, i);
+        let mut acc = Lanes::<T, W>::default();
+        for a in 0..3 {
+            for k in 0..K {
+                acc = acc + Lanes::splat(self.fd.ko[K + 1 + k]) * ((load::<T, W>(self.plus[a][k], i) - f0) + (load::<T, W>(self.minus[a][k], i) - f0));
+            }
+        }
+        acc * Lanes::splat(self.fd.ko_scale)
+    }
+}
+
+/// Kreiss–Oliger term Q f for the row (fd::ko, σ ≠ 0), K the KO radius:
+/// σ-scaled Σ_axes Σ_{k=1..K} ko[K+k] ((f(+k) − f0) + (f(−k) − f0)).
+#[inline(always)]
+pub fn ko<T: Real, const K: usize, const L: usize>(fd: &Fd<T>, p: &Rows<T>, out: &mut [T]) {
+    let plus = std::array::from_fn(|a| std::array::from_fn(|k| p.at(along(a, k as isize + 1))));
+    let minus = std::array::from_fn(|a| std::array::from_fn(|k| p.at(along(a, -(k as isize) - 1))));
+    each_site::<T, L>(&Ko::<T, K> { fd, f0: p.at([0; 3]), plus, minus }, &mut out[..p.len()]);
+}
