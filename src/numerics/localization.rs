@@ -75,6 +75,13 @@ fn axis_band(count: usize, spacing: f64, c: f64) -> Vec<(isize, f64)> {
         .collect()
 }
 
+/// The rule between the two schemes of the ensemble's localised products: site pairs when every block is one site,
+/// the taper is not the identity (more than one block) and its support holds K ≤ 4M sites — their work 24·K·M per
+/// site against ≈ 52·M² for the block Gram matrices, and no stored M × M matrices.
+fn chooses_site_pairs(size: [usize; 3], counts: [usize; 3], k: usize, members: usize) -> bool {
+    size == [1, 1, 1] && counts.iter().product::<usize>() > 1 && k <= 4 * members
+}
+
 /// The taper between single sites: ρ(i, i + o) = ρ_x(o_x) ρ_y(o_y) ρ_z(o_z) for every o with a non-zero weight,
 /// visited z-offset outermost and x-offset innermost (the order the WGSL twin ensemble_pairs.wgsl sums in), with the
 /// periodic wrap of each axis tabulated (no division in the sweep).
@@ -159,20 +166,16 @@ impl Blocks {
     }
 
     /// The scheme of the ensemble's products with Γ_ρ for M members: the site pairs when the blocks are single
-    /// sites and K ≤ 4M (their work 24·K·M per site against ≈ 52·M² for the block Gram matrices, and no stored
-    /// M × M matrices), else `None` (block Gram matrices).
+    /// sites and K ≤ 4M ([`chooses_site_pairs`]), else `None` (block Gram matrices).
     pub fn site_pairs(&self, members: usize) -> Option<SitePairs> {
-        self.pairs().filter(|p| p.len() <= 4 * members)
+        self.pairs().filter(|p| chooses_site_pairs(self.size, self.counts, p.len(), members))
     }
 
     /// Whether [`Blocks::site_pairs`] would choose the site pairs, without building the blocks (memory estimates).
     pub fn uses_site_pairs(lat: &Lattice, c: f64, members: usize) -> bool {
         let (size, counts) = Self::tiling(lat, c);
-        if c <= 0.0 || size != [1, 1, 1] || counts.iter().product::<usize>() == 1 {
-            return false;
-        }
-        let taps = |a: usize| axis_band(counts[a], lat.spacing, c).len();
-        taps(0) * taps(1) * taps(2) <= 4 * members
+        let k = (0..3).map(|a| axis_band(counts[a], size[a] as f64 * lat.spacing, c).len()).product();
+        chooses_site_pairs(size, counts, k, members)
     }
 
     /// Block edge (sites) and block counts along each axis for half-width `c`: edge max(1, ⌊c/4h⌋).

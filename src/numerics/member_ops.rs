@@ -278,10 +278,10 @@ impl MemberOps {
     /// The localised products of the symplectic generator by site pairs (twin: ensemble_pairs.wgsl, mode 0), every
     /// member s moved by the OTHER half h̄(s)'s covariance:
     ///   w(f, i, s)    = α_w Σ_j ρ_ij Σ_g C^{h̄(s)}_fg(i, j) (Ω⁻¹δ_s)(g, j),  (Ω⁻¹δ)_φ = −ΔV δ_π, (Ω⁻¹δ)_π = ΔV δ_φ
-    ///   out(f, i, s) += α_u Σ_j ρ_ij Σ_g C^{h̄(s)}_fg(i, j) u_s(g, j)
+    ///   out(f, i, s) (= or, with `add`, +=) α_u Σ_j ρ_ij Σ_g C^{h̄(s)}_fg(i, j) u_s(g, j)
     /// (w overwritten) — the same as `gram` + `Blocks::taper` + `combine` of those products with one-site blocks.
     #[allow(clippy::too_many_arguments)]
-    pub fn pair_products(&self, pairs: &SitePairs, d: &[f64], u: &[f64], dv: f64, alpha_w: f64, w: &mut [f64], alpha_u: f64, out: &mut [f64]) {
+    pub fn pair_products(&self, pairs: &SitePairs, d: &[f64], u: &[f64], dv: f64, alpha_w: f64, w: &mut [f64], alpha_u: f64, out: &mut [f64], add: bool) {
         let (n, m) = (self.n, self.m);
         let [nx, ny, nz] = pairs.shape;
         let (wphi, wpi) = w.split_at_mut(n * m);
@@ -326,8 +326,14 @@ impl MemberOps {
                             *pv = alpha_w * acc[m + s];
                         }
                         for ((s, ov), pv) in (0..m).zip(&mut of[o.clone()]).zip(&mut op[o]) {
-                            *ov += alpha_u * acc[2 * m + s];
-                            *pv += alpha_u * acc[3 * m + s];
+                            let (vf, vp) = (alpha_u * acc[2 * m + s], alpha_u * acc[3 * m + s]);
+                            if add {
+                                *ov += vf;
+                                *pv += vp;
+                            } else {
+                                *ov = vf;
+                                *pv = vp;
+                            }
                         }
                     }
                 },

@@ -152,8 +152,7 @@ impl EnsembleModel {
         if let Some(pairs) = &self.pairs {
             // w = Γ_ρ Ω⁻¹ δ and out = −½ Γ_ρ X δ by site pairs, then out += ½ Ω X w
             let mut w = self.ops.scratch.zeroed(d.len());
-            out.par_iter_mut().for_each(|o| *o = 0.0);
-            self.ops.pair_products(pairs, d, &u, dv, self.half_norm(), &mut w, -0.5 * self.half_norm(), out);
+            self.ops.pair_products(pairs, d, &u, dv, self.half_norm(), &mut w, -0.5 * self.half_norm(), out, false);
             self.ops.apply_forms(z, &w, &mut u);
             let (phi, pi) = out.split_at_mut(nm);
             phi.par_iter_mut().zip(&u[nm..]).for_each(|(o, v)| *o += 0.5 * v / dv);
@@ -447,6 +446,7 @@ mod tests {
             let params = EnsembleParams { members: m, localization: c, control_variate: false, seed: 1, fluctuation_cutoff: 0.0 };
             let model = EnsembleModel::new(lat, Stencil::new(4), q, params);
             assert_eq!(model.pairs.is_some(), pairs_chosen, "c = {c}, M = {m}: scheme");
+            assert_eq!(Blocks::uses_site_pairs(&lat, c, m), pairs_chosen, "c = {c}, M = {m}: the memory estimate's scheme");
             let with_pairs = EnsembleModel { pairs: model.blocks.pairs(), ..model.clone() };
             let with_blocks = EnsembleModel { pairs: None, ..model };
             let n = lat.sites();
