@@ -5,7 +5,9 @@
 //   sample : dW = sqrt(D2 dt) sqrt(N√g) s̃^{1/2}(ζ) from the state y at the start of the step; per-site statistics
 //   add    : π^ab ← π^ab + dW^ab (after the RK4 update of the drift); thread 0 advances the step counter
 // Bindings (one layout for all three entry points):
-//   pu  : 0..3 = N1, N2, N3 | 3, 4 = seed low, high word | 5 = 1 for `trace-only`, 0 for `tensor`
+//   pu  : 0..3 = N1, N2, N3 | 3, 4 = seed low, high word | 5 = 1 for `trace-only`, 0 for `tensor` |
+//         6 = global index of site 0, 7 = sites of the global lattice (a z-slab of a decomposed run, issue 18:
+//         the noise of a site is drawn with its global index, so it does not depend on the number of ranks)
 //   npr : 0 = 1/√ΔV | 1 = 1/√(2ΔV) | 2 = sqrt(D2·dt) | 3 = β | 4..10 = ḡ_ab
 //   nstep: 0, 1 = step low, high word (set by the host on construction/upload; `add` advances it by one)
 //   y: state (δg storage) | z: ζ (6 components, SoA) | dw: increments (6, SoA) | stat: τ, q, τ², N√g (SoA)
@@ -172,8 +174,9 @@ fn white(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
         return;
     }
     let key = vec2<u32>(pu[3], pu[4]);
-    let a = philox_normals4(philox4x32_10(philox_counter(i, 0u, nstep[0], nstep[1], NSTREAM_CQ_NOISE), key));
-    let b = philox_normals4(philox4x32_10(philox_counter(i, 1u, nstep[0], nstep[1], NSTREAM_CQ_NOISE), key));
+    let site = (pu[6] + i) % pu[7];
+    let a = philox_normals4(philox4x32_10(philox_counter(site, 0u, nstep[0], nstep[1], NSTREAM_CQ_NOISE), key));
+    let b = philox_normals4(philox4x32_10(philox_counter(site, 1u, nstep[0], nstep[1], NSTREAM_CQ_NOISE), key));
     let sd = npr[0];
     let so = npr[1];
     z[i] = real(a.x) * sd;

@@ -163,3 +163,25 @@ fn unsupported_decompositions_are_clear_errors() {
     assert!(!ok && out.contains("fewer than the stencil's reach of 4 planes"), "{out}");
     assert!(!d.join("thin.h5").exists(), "a refused run wrote its output");
 }
+
+/// Acceptance 2 on the GPU backend (lavapipe when there is no GPU): the lattice split in z-slabs over 2 ranks,
+/// each with its own wgpu device and the halos staged through the host, = one GPU, byte for byte, in f64 and
+/// f32 (the classical system with CQ noise, dissipation and an evolving lapse; snapshots and checkpoints).
+#[test]
+fn gpu_slabs_on_two_ranks_equal_one_gpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cases: [(&str, &[&str]); 2] = [("gpu64", &[]), ("gpu32", &["--set", "run.precision=\"f32\""])];
+    for (name, extra) in cases {
+        let base: Vec<&str> = CLASSICAL_NOISE
+            .iter()
+            .chain(&["--set", "lattice.shape=[8,8,16]", "--set", "run.backend=\"gpu\""])
+            .chain(extra)
+            .copied()
+            .collect();
+        run_ok(None, d, &strs(&args(&base, &format!("{name}_1.h5"))));
+        let out = run_ok(Some(2), d, &strs(&args(&base, &format!("{name}_p.h5"))));
+        assert!(out.contains("gpu (2 z-slabs over MPI ranks"), "not decomposed on the GPU:\n{out}");
+        assert_same_output(d, &format!("{name}_1.h5"), &format!("{name}_p.h5"));
+    }
+}

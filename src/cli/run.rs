@@ -406,19 +406,31 @@ impl RootOutput {
     }
 }
 
-/// The stepper of a run split over the ranks of `domain` (issue 18): the CPU backend in z-slabs.
+/// The stepper of a run split over the ranks of `domain` (issue 18): z-slabs on each rank's GPU
+/// (parallel/gpu_slab_stepper.rs) or CPU (parallel/slab_stepper.rs), chosen by `run.backend` as a single
+/// process chooses (`auto`: a hardware GPU, else the CPU backend).
 fn decomposed_stepper(cfg: &Config, state: &State, domain: std::rc::Rc<dyn crate::parallel::Comm>) -> anyhow::Result<(Box<dyn Stepper>, String)> {
-    if cfg.run.backend == crate::config::BackendChoice::Gpu {
-        bail!(
-            "run.backend = \"gpu\" with the lattice split over {} MPI ranks: the domain decomposition runs on the CPU backend \
-             (GPU slabs are not implemented); use run.backend = \"cpu\" or \"auto\", or --realizations to give each rank its own GPU",
-            domain.size()
-        );
-    }
+    use crate::config::BackendChoice;
+    use crate::parallel::{gpu_slab_stepper::gpu_slab_stepper, slab_stepper::slab_stepper};
     let setup = StepperSetup::from_config(cfg).with_background_of(state);
-    let st = crate::parallel::slab_stepper::slab_stepper(setup, state, domain.clone())?;
-    let note = format!("CPU backend, the lattice split in z-slabs over {} MPI ranks, {} threads each", domain.size(), rayon::current_num_threads());
-    Ok((st, note))
+    let ranks = domain.size();
+    let cpu = |why: &str| -> anyhow::Result<(Box<dyn Stepper>, String)> {
+        let st = slab_stepper(setup, state, domain.clone())?;
+        Ok((st, format!("CPU backend ({why}), the lattice split in z-slabs over {ranks} MPI ranks, {} threads each", rayon::current_num_threads())))
+    };
+    let gpu = |ctx: crate::gpu::GpuContext, why: &str| -> anyhow::Result<(Box<dyn Stepper>, String)> {
+        let note = format!("GPU backend ({why}): {} on rank 0, the lattice split in z-slabs over {ranks} MPI ranks", ctx.describe());
+        Ok((gpu_slab_stepper(ctx, setup, state, domain.clone())?, note))
+    };
+    match cfg.run.backend {
+        BackendChoice::Cpu => cpu("run.backend = \"cpu\""),
+        BackendChoice::Gpu => gpu(crate::gpu::GpuContext::new(setup.precision)?, "run.backend = \"gpu\""),
+        BackendChoice::Auto => match crate::gpu::GpuContext::new(setup.precision) {
+            Ok(ctx) if !ctx.is_software() => gpu(ctx, "auto"),
+            Ok(_) => cpu("auto: the only GPU adapter is a software device"),
+            Err(_) => cpu("auto: no usable GPU"),
+        },
+    }
 }
 
 /// Steps to `steps`, writing a row / snapshot / checkpoint / spectra row at each event. `initial`: also write the

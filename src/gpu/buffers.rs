@@ -205,18 +205,51 @@ impl GpuContext {
         if count == 0 || size == 0 {
             return Ok(Vec::new());
         }
+        // Copies must be 4-byte aligned: widen the range, then cut.
+        let (a_start, a_end) = (
+            start / ALIGN * ALIGN,
+            round_up(end, ALIGN).min(buffer.size()),
+        );
+        let bytes = self.read_byte_ranges(buffer, &[a_start..a_end])?;
+        let skip = (start - a_start) as usize;
+        Ok(bytemuck::pod_collect_to_vec(&bytes[skip..skip + (end - start) as usize]))
+    }
+
+    /// Reads the element ranges `regions` of `buffer` (elements of `T`, 4 or 8 bytes) into one vector, one
+    /// region after the other, through one staging buffer and one wait (issue 18: the halo planes of a slab).
+    pub fn read_regions<T: Pod>(
+        &self,
+        buffer: &wgpu::Buffer,
+        regions: &[std::ops::Range<usize>],
+    ) -> Result<Vec<T>, GpuError> {
+        let size = std::mem::size_of::<T>() as u64;
+        if size % ALIGN != 0 {
+            return Err(buffer_err(&label_of(buffer), format!("regions of {size}-byte elements are not copy-aligned")));
+        }
+        let bytes: Vec<_> = regions.iter().map(|r| r.start as u64 * size..r.end as u64 * size).collect();
+        if let Some(r) = bytes.iter().find(|r| r.end > buffer.size() || r.start > r.end) {
+            return Err(buffer_err(
+                &label_of(buffer),
+                format!("read of bytes {}..{} is outside the buffer ({} bytes)", r.start, r.end, buffer.size()),
+            ));
+        }
+        Ok(bytemuck::pod_collect_to_vec(&self.read_byte_ranges(buffer, &bytes)?))
+    }
+
+    /// The bytes of the aligned `ranges` of `buffer`, concatenated. Blocks until all previously submitted work
+    /// is done.
+    fn read_byte_ranges(&self, buffer: &wgpu::Buffer, ranges: &[std::ops::Range<u64>]) -> Result<Vec<u8>, GpuError> {
+        let total: u64 = ranges.iter().map(|r| r.end - r.start).sum();
+        if total == 0 {
+            return Ok(Vec::new());
+        }
         if !buffer.usage().contains(wgpu::BufferUsages::COPY_SRC) {
             return Err(buffer_err(
                 &label_of(buffer),
                 "not readable (created without COPY_SRC)",
             ));
         }
-        // Copies must be 4-byte aligned: widen the range, then cut.
-        let (a_start, a_end) = (
-            start / ALIGN * ALIGN,
-            round_up(end, ALIGN).min(buffer.size()),
-        );
-        let staging_size = round_up(a_end - a_start, ALIGN);
+        let staging_size = round_up(total, ALIGN);
         let staging = self.create_checked("readback staging", staging_size, || {
             self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("cqgrav readback"),
@@ -226,7 +259,11 @@ impl GpuContext {
             })
         })?;
         let mut encoder = self.encoder("cqgrav readback");
-        encoder.copy_buffer_to_buffer(buffer, a_start, &staging, 0, a_end - a_start);
+        let mut at = 0;
+        for r in ranges.iter().filter(|r| r.end > r.start) {
+            encoder.copy_buffer_to_buffer(buffer, r.start, &staging, at, r.end - r.start);
+            at += r.end - r.start;
+        }
         self.submit(encoder);
 
         let (tx, rx) = std::sync::mpsc::channel();
@@ -242,8 +279,7 @@ impl GpuContext {
                 .slice(..)
                 .get_mapped_range()
                 .map_err(|e| buffer_err("readback staging", format!("mapped range: {e}")))?;
-            let skip = (start - a_start) as usize;
-            bytemuck::pod_collect_to_vec(&view[skip..skip + (end - start) as usize])
+            view[..total as usize].to_vec()
         };
         staging.unmap();
         Ok(out)

@@ -8,10 +8,11 @@
 //! - [`threads::ThreadComm`]: ranks simulated by threads, for the test suite without MPI.
 //! - [`realizations`]: which rank runs which realisation (`cqgrav run --realizations R` under `mpirun`).
 //! - [`slab`]: the lattice split in z-slabs over ranks, the halo exchange and the rank-count-independent
-//!   reductions of the domain-decomposed CPU stepper ([`slab_stepper`]).
+//!   reductions of the domain-decomposed CPU stepper ([`slab_stepper`]) and GPU stepper ([`gpu_slab_stepper`]).
 #[cfg(feature = "mpi")]
 pub mod mpi_comm;
 pub mod realizations;
+pub mod gpu_slab_stepper;
 pub mod slab;
 pub mod slab_stepper;
 pub mod threads;

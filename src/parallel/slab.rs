@@ -84,24 +84,50 @@ impl Slab {
 
     /// [`Slab::exchange`] of the listed fields only (the others' ghost planes are left as they were).
     pub fn exchange_fields<T: Real>(&self, comm: &dyn Comm, u: &mut [T], fields: &[usize]) {
+        let pack = |side: usize| -> Vec<T> { fields.iter().flat_map(|&v| u[self.sent_planes(v)[side].clone()].iter().copied()).collect() };
+        let (to_next, to_prev) = (pack(0), pack(1));
+        let (from_prev, from_next) = self.swap_halos(comm, &to_next, &to_prev);
+        let g = self.ghost * self.plane();
+        for (j, &v) in fields.iter().enumerate() {
+            let [lower, upper] = self.ghost_planes(v);
+            u[lower].copy_from_slice(&from_prev[j * g..(j + 1) * g]);
+            u[upper].copy_from_slice(&from_next[j * g..(j + 1) * g]);
+        }
+    }
+
+    /// The owned planes field `v` of a local array sends in a halo exchange: [the last `ghost` owned planes (to
+    /// rank + 1), the first `ghost` owned planes (to rank − 1)], as element ranges of the structure of arrays.
+    pub fn sent_planes(&self, v: usize) -> [Range<usize>; 2] {
         let (n, g, p) = (self.local.sites(), self.ghost * self.plane(), self.plane());
-        let top = |v: usize| v * n + self.nz * p..v * n + self.nz * p + g; // the last `ghost` owned planes
-        let bottom = |v: usize| v * n + g..v * n + 2 * g; // the first `ghost` owned planes
-        let pack = |r: &dyn Fn(usize) -> Range<usize>| -> Vec<T> { fields.iter().flat_map(|&v| u[r(v)].iter().copied()).collect() };
-        let (to_next, to_prev) = (pack(&top), pack(&bottom));
-        let mut from_prev = vec![T::zero(); to_next.len()];
-        let mut from_next = vec![T::zero(); to_prev.len()];
+        [v * n + self.nz * p..v * n + self.nz * p + g, v * n + g..v * n + 2 * g]
+    }
+
+    /// The ghost planes of field `v` a halo exchange fills: [below the owned planes (from rank − 1), above them
+    /// (from rank + 1)].
+    pub fn ghost_planes(&self, v: usize) -> [Range<usize>; 2] {
+        let (n, g, p) = (self.local.sites(), self.ghost * self.plane(), self.plane());
+        let hi = v * n + (self.ghost + self.nz) * p;
+        [v * n..v * n + g, hi..hi + g]
+    }
+
+    /// The owned sites of field `v` of a local array, as an element range.
+    pub fn owned_planes(&self, v: usize) -> Range<usize> {
+        let (n, r) = (self.local.sites(), self.interior());
+        v * n + r.start..v * n + r.end
+    }
+
+    /// The ring exchange of packed halo planes (fields one after the other, [`Slab::sent_planes`]' order):
+    /// returns (from rank − 1, from rank + 1).
+    pub fn swap_halos<T: bytemuck::Pod + bytemuck::Zeroable>(&self, comm: &dyn Comm, to_next: &[T], to_prev: &[T]) -> (Vec<T>, Vec<T>) {
+        let mut from_prev = vec![T::zeroed(); to_next.len()];
+        let mut from_next = vec![T::zeroed(); to_prev.len()];
         comm.ring_exchange(
-            bytemuck::cast_slice(&to_next),
-            bytemuck::cast_slice(&to_prev),
+            bytemuck::cast_slice(to_next),
+            bytemuck::cast_slice(to_prev),
             bytemuck::cast_slice_mut(&mut from_prev),
             bytemuck::cast_slice_mut(&mut from_next),
         );
-        for (j, &v) in fields.iter().enumerate() {
-            u[v * n..v * n + g].copy_from_slice(&from_prev[j * g..(j + 1) * g]);
-            let hi = v * n + (self.ghost + self.nz) * p;
-            u[hi..hi + g].copy_from_slice(&from_next[j * g..(j + 1) * g]);
-        }
+        (from_prev, from_next)
     }
 
     /// The local array (owned and ghost planes) of `nvars` global fields (structure of arrays over the global
@@ -142,7 +168,7 @@ impl Slab {
     }
 
     /// True when every slab starts on a block of 64 of the global order (the first tree pass is local).
-    fn aligned(&self) -> bool {
+    pub fn aligned(&self) -> bool {
         self.plane() % BLOCK == 0
     }
 
@@ -156,8 +182,16 @@ impl Slab {
             return (0..cols.len()).map(|c| reduce_pass(&global[c * ng..(c + 1) * ng], ops[c])).collect();
         }
         let local: Vec<T> = cols.iter().zip(ops).flat_map(|(c, &op)| reduce_pass(c, op)).collect();
-        let parts = comm.all_gather_bytes(bytemuck::cast_slice(&local));
-        let mut out = vec![Vec::new(); cols.len()];
+        self.gather_pass1(comm, &local, cols.len())
+    }
+
+    /// Every rank's first-pass block results of `ncols` columns (this rank's in `local`: column after column,
+    /// the blocks of its owned sites; the slabs must be [`Slab::aligned`]) as whole columns' first passes, on every
+    /// rank. For a first pass taken on a device (the GPU diagnostics' workgroup sums).
+    pub fn gather_pass1<T: Real>(&self, comm: &dyn Comm, local: &[T], ncols: usize) -> Vec<Vec<T>> {
+        debug_assert!(self.aligned(), "the first pass of an unaligned slab straddles the ranks");
+        let parts = comm.all_gather_bytes(bytemuck::cast_slice(local));
+        let mut out = vec![Vec::new(); ncols];
         for (r, bytes) in parts.iter().enumerate() {
             let part: Vec<T> = bytemuck::pod_collect_to_vec(bytes);
             let n3 = self.global.shape[2];

@@ -71,6 +71,24 @@ impl GpuDiagnostics {
         })
     }
 
+    /// Runs the per-site kernel only (its workgroups' first reduction pass and the constraint fields), for a
+    /// caller that finishes the reduction itself (the GPU slabs of a decomposed run, issue 18).
+    pub fn site_pass(&self, ctx: &GpuContext) {
+        let mut encoder = ctx.encoder("diagnostics (per site)");
+        self.site_kernel.dispatch(&mut encoder, &self.site_group, self.n as u32);
+        ctx.submit(encoder);
+    }
+
+    /// The first pass's buffer: column c's block b (sites 64b..64b+64) at c·⌈n/64⌉ + b (after [`Self::site_pass`]).
+    pub fn first_pass_buffer(&self) -> &wgpu::Buffer {
+        &self.partials[0]
+    }
+
+    /// The constraint fields' buffer (𝓗, 𝓗_x, 𝓗_y, 𝓗_z, n values each; after [`Self::site_pass`]).
+    pub fn constraint_buffer(&self) -> &wgpu::Buffer {
+        &self.cfields
+    }
+
     /// The box reductions (sums and maxima) of the NCOL diagnostic columns.
     pub fn reduce(&self, ctx: &GpuContext) -> Result<[f64; NCOL], GpuError> {
         let mut encoder = ctx.encoder("diagnostics");

@@ -24,6 +24,7 @@ pub struct GpuStepper {
     flux_kernel: Kernel,
     stage_kernel: Kernel,
     y: wgpu::Buffer,
+    u1: wgpu::Buffer,
     u2: wgpu::Buffer,
     flux_groups: Vec<wgpu::BindGroup>,
     stage_groups: Vec<wgpu::BindGroup>,
@@ -58,6 +59,13 @@ impl GpuStepper {
     }
 
     pub fn with_context(ctx: GpuContext, setup: StepperSetup, state: &State) -> anyhow::Result<Self> {
+        let n = setup.lattice.sites();
+        Self::with_sites(ctx, setup, state, noise::SiteNumbering::whole(n))
+    }
+
+    /// A stepper whose lattice is numbered `sites` in the noise's Philox counters (a z-slab of a
+    /// domain-decomposed run, parallel/gpu_slab_stepper.rs; [`Self::with_context`] for a whole lattice).
+    pub fn with_sites(ctx: GpuContext, setup: StepperSetup, state: &State, sites: noise::SiteNumbering) -> anyhow::Result<Self> {
         let p = setup.precision;
         let n = setup.lattice.sites();
         let real_bytes = if p == Precision::F64 { 8 } else { 4 } as u64;
@@ -70,7 +78,7 @@ impl GpuStepper {
         let u1 = ctx.storage_buffer_zeroed("stage input u1", state_bytes)?;
         let u2 = ctx.storage_buffer_zeroed("stage input u2", state_bytes)?;
         let flux = ctx.storage_buffer_zeroed("scalar flux", 3 * n as u64 * real_bytes)?;
-        let noise = if setup.noise.is_active() { Some(noise::GpuNoise::new(&ctx, &setup, &y, state.step)?) } else { None };
+        let noise = if setup.noise.is_active() { Some(noise::GpuNoise::new(&ctx, &setup, &y, state.step, sites)?) } else { None };
         // the quantum field's representation, whose right-hand side evolve_stage reads (binding 7)
         let quantum = super::quantum::representation(&setup).gpu(
             &ctx,
@@ -109,6 +117,7 @@ impl GpuStepper {
             flux_kernel,
             stage_kernel,
             y,
+            u1,
             u2,
             flux_groups,
             stage_groups,
@@ -123,23 +132,62 @@ impl GpuStepper {
     }
 
     fn record_step(&self, encoder: &mut wgpu::CommandEncoder) {
-        let n = self.setup.lattice.sites() as u32;
-        // CQ noise (issue 4): increments from the state at the start of the step; the drift can be frozen
+        self.record_step_start(encoder);
+        if self.has_stages() {
+            for s in 0..4 {
+                self.record_stage(encoder, s);
+            }
+        }
+        self.record_step_end(encoder);
+    }
+
+    /// Whether a step has RK4 stages (the drift, or a quantum field, is evolved).
+    pub(crate) fn has_stages(&self) -> bool {
+        self.setup.drift || self.setup.quantum.is_some()
+    }
+
+    /// The start of a step: the CQ noise increments (issue 4) from the state at the start of the step, and the
+    /// copy of y into stage 0's input.
+    pub(crate) fn record_step_start(&self, encoder: &mut wgpu::CommandEncoder) {
         if let Some(nz) = &self.noise {
             nz.record_pre(encoder);
         }
-        if self.setup.drift || self.setup.quantum.is_some() {
+        if self.has_stages() {
             encoder.copy_buffer_to_buffer(&self.y, 0, &self.u2, 0, self.y.size());
-            for s in 0..4 {
-                self.quantum.record_stage_pre(encoder, s); // back-reaction and ∂t x̄ for this stage
-                self.flux_kernel.dispatch(encoder, &self.flux_groups[s], n);
-                self.stage_kernel.dispatch(encoder, &self.stage_groups[s], n);
-                self.quantum.record_stage_post(encoder, s); // the fluctuations' stage and RK4 combination
-            }
         }
+    }
+
+    /// RK4 stage `s` (0..4) of a step: it reads [`Self::stage_input`]`(s)`.
+    pub(crate) fn record_stage(&self, encoder: &mut wgpu::CommandEncoder, s: usize) {
+        let n = self.setup.lattice.sites() as u32;
+        self.quantum.record_stage_pre(encoder, s); // back-reaction and ∂t x̄ for this stage
+        self.flux_kernel.dispatch(encoder, &self.flux_groups[s], n);
+        self.stage_kernel.dispatch(encoder, &self.stage_groups[s], n);
+        self.quantum.record_stage_post(encoder, s); // the fluctuations' stage and RK4 combination
+    }
+
+    /// The end of a step: the CQ noise added to π^ab.
+    pub(crate) fn record_step_end(&self, encoder: &mut wgpu::CommandEncoder) {
         if let Some(nz) = &self.noise {
             nz.record_post(encoder);
         }
+    }
+
+    /// The buffer RK4 stage `s` reads (u2, u1, u2, u1), and the state buffer y.
+    pub(crate) fn stage_input(&self, s: usize) -> &wgpu::Buffer {
+        if s % 2 == 0 { &self.u2 } else { &self.u1 }
+    }
+    pub(crate) fn state_buffer(&self) -> &wgpu::Buffer {
+        &self.y
+    }
+    pub(crate) fn noise(&self) -> Option<&noise::GpuNoise> {
+        self.noise.as_ref()
+    }
+    pub(crate) fn diagnostics_kernels(&self) -> &diagnostics::GpuDiagnostics {
+        &self.diag
+    }
+    pub(crate) fn health(&self) -> &health::GpuHealth {
+        &self.health
     }
 
     /// A step whose quantum conditioning needs the host (SPEC §4.1): the step as [`Self::record_step`], then the

@@ -18,6 +18,21 @@ use super::to_device;
 /// Per-site statistic columns of `sample` (τ, q, τ², N√g), as backend/cpu/cq_noise.rs `NSTAT`.
 pub const NSTAT: usize = crate::backend::cpu::cq_noise::NSTAT;
 
+/// The global index of a lattice's site 0 and the number of sites of the global lattice: the white noise of
+/// local site i is drawn with the Philox counter of global site (first + i) mod global. A whole lattice is
+/// `{ first: 0, global: n }`; a z-slab of a domain-decomposed run (issue 18) starts at its lowest ghost plane.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SiteNumbering {
+    pub first: usize,
+    pub global: usize,
+}
+
+impl SiteNumbering {
+    pub fn whole(n: usize) -> Self {
+        Self { first: 0, global: n }
+    }
+}
+
 pub struct GpuNoise {
     white: Kernel,
     sample: Kernel,
@@ -50,8 +65,8 @@ fn step_words(step: u64) -> [u32; 4] {
 
 impl GpuNoise {
     /// Kernels and buffers for `setup.noise` acting on the state buffer `y`, with the device step counter set
-    /// to `step`.
-    pub fn new(ctx: &GpuContext, setup: &StepperSetup, y: &wgpu::Buffer, step: u64) -> Result<Self, GpuError> {
+    /// to `step`; the lattice's sites are numbered `sites` in the Philox counters.
+    pub fn new(ctx: &GpuContext, setup: &StepperSetup, y: &wgpu::Buffer, step: u64, sites: SiteNumbering) -> Result<Self, GpuError> {
         use Binding::{StorageRead as R, StorageReadWrite as W};
         let p = setup.precision;
         let lat = setup.lattice;
@@ -68,7 +83,7 @@ impl GpuNoise {
         let seed = np.seed;
         let pu = ctx.storage_buffer(
             "cq noise params u32",
-            &[n1 as u32, n2 as u32, n3 as u32, seed as u32, (seed >> 32) as u32, np.trace_only() as u32, 0, 0],
+            &[n1 as u32, n2 as u32, n3 as u32, seed as u32, (seed >> 32) as u32, np.trace_only() as u32, sites.first as u32, sites.global as u32],
         )?;
         let dv = lat.cell_volume();
         let mut pr = vec![1.0 / dv.sqrt(), 1.0 / (2.0 * dv).sqrt(), (np.diffusion * setup.dt).sqrt(), np.beta];

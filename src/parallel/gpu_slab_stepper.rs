@@ -1,0 +1,277 @@
+//! The domain-decomposed GPU stepper (issue 18): each rank steps its z-slab ([`Slab`]) with the GPU backend's
+//! own kernels on its own device (backend/gpu: the same recorded RK4 stages and CQ noise, on the local lattice
+//! N1 × N2 × (nz + 2G), itself periodic), and the halos travel through host staging buffers (wgpu has no
+//! GPU-aware MPI): before RK4 stages 1–3 the ghost planes of the stage input, and after every step the ghost
+//! planes of the state y (all 15 fields: they are stage 0's input, the noise's, the diagnostics' and the health
+//! check's), are read back, exchanged with the neighbours ([`Slab::swap_halos`]) and written back.
+//!
+//! Every owned site therefore computes on the device exactly what it computes on one GPU: the same kernels on the
+//! same numbers (its noise drawn with its global index, [`SiteNumbering`]). The reductions take the device's first
+//! pass of the owned 64-site blocks (the diagnostics' workgroup sums; `N1·N2` must be a multiple of 64, so the
+//! blocks are the global lattice's) or the owned per-site values (the noise statistics), and finish the
+//! single-process tree on the host (parallel/slab.rs), identical on every rank and equal to one GPU's device
+//! reduction bit for bit. The health check of every step: each rank's device sums its local state (owned and
+//! fresh ghost planes); the step is non-finite when any rank's sum is.
+//!
+//! Scope as the CPU slabs ([`super::slab_stepper::unsupported`]): the classical field with white CQ noise.
+use super::slab::Slab;
+use super::slab_stepper::unsupported;
+use super::Comm;
+use crate::backend::cpu::diagnostics::{NCOL, OPS};
+use crate::backend::cpu::reduce::{finish_tree, Op};
+use crate::backend::gpu::noise::{SiteNumbering, NSTAT};
+use crate::backend::gpu::GpuStepper;
+use crate::backend::{Stepper, StepperSetup};
+use crate::config::Precision;
+use crate::diagnostics::{finish, ConstraintFields, Diagnostics, NoiseDiagnostics};
+use crate::gpu::GpuContext;
+use crate::numerics::real::Real;
+use crate::state::{var, State, NVARS};
+use anyhow::{bail, Result};
+use std::marker::PhantomData;
+use std::rc::Rc;
+
+/// Why the GPU slabs cannot take `setup` over `ranks` ranks (None: they can).
+pub fn gpu_unsupported(setup: &StepperSetup) -> Option<String> {
+    if let Some(why) = unsupported(setup) {
+        return Some(why);
+    }
+    let plane = setup.lattice.shape[0] * setup.lattice.shape[1];
+    (plane % 64 != 0).then(|| {
+        format!(
+            "lattice.shape = {:?}: GPU slabs need N1·N2 to be a multiple of 64 (here {plane}), so that the device's \
+             64-site reduction blocks are whole blocks of every slab; use run.backend = \"cpu\" for this lattice",
+            setup.lattice.shape
+        )
+    })
+}
+
+/// The decomposed GPU stepper for `state` over the ranks of `comm`, on the device `ctx` of this rank.
+pub fn gpu_slab_stepper(ctx: GpuContext, setup: StepperSetup, state: &State, comm: Rc<dyn Comm>) -> Result<Box<dyn Stepper>> {
+    if let Some(why) = gpu_unsupported(&setup) {
+        bail!("the domain-decomposed run over {} ranks cannot take this configuration: {why}", comm.size());
+    }
+    Ok(match setup.precision {
+        Precision::F32 => Box::new(GpuSlabStepper::<f32>::new(ctx, setup, state, comm)?),
+        Precision::F64 => Box::new(GpuSlabStepper::<f64>::new(ctx, setup, state, comm)?),
+    })
+}
+
+pub struct GpuSlabStepper<T: Real> {
+    setup: StepperSetup,
+    slab: Slab,
+    comm: Rc<dyn Comm>,
+    /// the GPU stepper of the local lattice (its own diagnostics and health are replaced by the slab's)
+    gpu: GpuStepper,
+    step: u64,
+    first_nonfinite: Option<u64>,
+    /// the fields whose ghost planes a stage reads (as the CPU slabs: all with dissipation, else g_ab, N, φ)
+    stencil_fields: Vec<usize>,
+    /// wall time in the halo exchanges (read-back, exchange, write) and the health check's agreement
+    comm_time: std::time::Duration,
+    _real: PhantomData<T>,
+}
+
+impl<T: Real> GpuSlabStepper<T> {
+    pub fn new(ctx: GpuContext, setup: StepperSetup, state: &State, comm: Rc<dyn Comm>) -> Result<Self> {
+        let ghost = (2 * setup.stencil.radius).max(setup.stencil.ko_radius);
+        let slab = Slab::new(setup.lattice, ghost, comm.rank(), comm.size())?;
+        let local = local_state(&slab, &setup, state);
+        let mut local_setup = setup;
+        local_setup.lattice = slab.local;
+        // local site 0 is global site (z0 − G)·N1·N2, wrapped
+        let (ng, plane) = (setup.lattice.sites(), slab.plane());
+        let first = (ng + slab.z0 * plane - slab.ghost * plane) % ng;
+        let gpu = GpuStepper::with_sites(ctx, local_setup, &local, SiteNumbering { first, global: ng })?;
+        Ok(Self {
+            stencil_fields: if setup.dissipation != 0.0 {
+                (0..NVARS).collect()
+            } else {
+                (var::G..var::G + 6).chain([var::LAPSE, var::PHI]).collect()
+            },
+            setup,
+            slab,
+            comm,
+            gpu,
+            step: state.step,
+            first_nonfinite: None,
+            comm_time: Default::default(),
+            _real: PhantomData,
+        })
+    }
+
+    /// Fills the ghost planes of `fields` of the device buffer `buf` (structure of arrays over the local lattice)
+    /// from the neighbours' owned planes.
+    fn exchange(&mut self, which: Buffer, fields: &[usize]) -> Result<()> {
+        let t = std::time::Instant::now();
+        let (ctx, buf) = (self.gpu.context(), self.buffer(which));
+        let sent: Vec<_> = (0..2).flat_map(|side| fields.iter().map(move |&v| (side, v))).map(|(side, v)| self.slab.sent_planes(v)[side].clone()).collect();
+        let packed: Vec<T> = ctx.read_regions(buf, &sent)?;
+        let (to_next, to_prev) = packed.split_at(packed.len() / 2);
+        let (from_prev, from_next) = self.slab.swap_halos(self.comm.as_ref(), to_next, to_prev);
+        let g = self.slab.ghost * self.slab.plane();
+        let bytes = std::mem::size_of::<T>() as u64;
+        for (j, &v) in fields.iter().enumerate() {
+            let [lower, upper] = self.slab.ghost_planes(v);
+            ctx.write_buffer(buf, lower.start as u64 * bytes, &from_prev[j * g..(j + 1) * g])?;
+            ctx.write_buffer(buf, upper.start as u64 * bytes, &from_next[j * g..(j + 1) * g])?;
+        }
+        self.comm_time += t.elapsed();
+        Ok(())
+    }
+
+    fn buffer(&self, which: Buffer) -> &wgpu::Buffer {
+        match which {
+            Buffer::State => self.gpu.state_buffer(),
+            Buffer::StageInput(s) => self.gpu.stage_input(s),
+        }
+    }
+
+    /// The owned sites of `nvars` fields of a device buffer, field after field ([`Slab::owned_of`]'s layout).
+    fn owned_of(&self, buf: &wgpu::Buffer, nvars: usize) -> Result<Vec<T>> {
+        let ranges: Vec<_> = (0..nvars).map(|v| self.slab.owned_planes(v)).collect();
+        Ok(self.gpu.context().read_regions(buf, &ranges)?)
+    }
+
+    /// The global fields of `nvars` fields of a device buffer, on every rank.
+    fn gathered(&self, buf: &wgpu::Buffer, nvars: usize) -> Result<Vec<f64>> {
+        let owned = self.owned_of(buf, nvars)?;
+        Ok(self.slab.all_gather(self.comm.as_ref(), &owned, nvars).iter().map(|x| x.as_f64()).collect())
+    }
+
+    /// One step: the noise increments, stage 0 (its input is y, whose ghosts are fresh), stages 1–3 each after
+    /// the exchange of its input's halo, the noise added, then y's halo; the health check.
+    fn one_step(&mut self) -> Result<bool> {
+        let ctx = self.gpu.context();
+        let mut encoder = ctx.encoder("slab step: noise, stage 0");
+        self.gpu.record_step_start(&mut encoder);
+        let stages = self.gpu.has_stages();
+        if stages {
+            self.gpu.record_stage(&mut encoder, 0);
+        }
+        ctx.submit(encoder);
+        if stages {
+            for s in 1..4 {
+                let fields = self.stencil_fields.clone();
+                self.exchange(Buffer::StageInput(s), &fields)?;
+                let ctx = self.gpu.context();
+                let mut encoder = ctx.encoder("slab step: stage");
+                self.gpu.record_stage(&mut encoder, s);
+                ctx.submit(encoder);
+            }
+        }
+        let ctx = self.gpu.context();
+        let mut encoder = ctx.encoder("slab step: noise added");
+        self.gpu.record_step_end(&mut encoder);
+        ctx.submit(encoder);
+        self.exchange(Buffer::State, &(0..NVARS).collect::<Vec<_>>())?;
+        self.step += 1;
+        // health: this rank's local state (owned + fresh ghosts) on its device, then agreed by all ranks
+        let ctx = self.gpu.context();
+        let mut encoder = ctx.encoder("slab health");
+        self.gpu.health().record(&mut encoder, 0);
+        ctx.submit(encoder);
+        let bad = self.gpu.health().first_nonfinite(ctx, 1)?.is_some();
+        let t = std::time::Instant::now();
+        let any_bad = self.comm.all_gather_bytes(&[bad as u8]).iter().any(|b| b[0] != 0);
+        self.comm_time += t.elapsed();
+        Ok(!any_bad)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Buffer {
+    State,
+    StageInput(usize),
+}
+
+/// The local state of `slab` (owned and ghost planes, filled from the global state) on the local lattice.
+fn local_state(slab: &Slab, setup: &StepperSetup, state: &State) -> State {
+    assert_eq!(state.background, setup.background, "state and stepper disagree on the background metric");
+    State {
+        lattice: slab.local,
+        data: slab.scatter(&state.data, NVARS),
+        background: state.background,
+        t: state.t,
+        step: state.step,
+        quantum: Default::default(),
+    }
+}
+
+impl<T: Real> Stepper for GpuSlabStepper<T> {
+    fn advance(&mut self, steps: u64) -> Result<()> {
+        for _ in 0..steps {
+            if !self.one_step()? {
+                self.first_nonfinite = Some(self.step);
+                break;
+            }
+        }
+        self.gpu.context().wait()?;
+        Ok(())
+    }
+    fn take_first_nonfinite(&mut self) -> Result<Option<u64>> {
+        Ok(self.first_nonfinite.take())
+    }
+    fn download(&mut self) -> Result<State> {
+        Ok(State {
+            lattice: self.setup.lattice,
+            data: self.gathered(self.gpu.state_buffer(), NVARS)?,
+            background: self.setup.background,
+            t: self.setup.time_at(self.step),
+            step: self.step,
+            quantum: Default::default(),
+        })
+    }
+    fn upload(&mut self, state: &State) {
+        self.gpu.upload(&local_state(&self.slab, &self.setup, state));
+        self.step = state.step;
+    }
+    fn setup(&self) -> &StepperSetup {
+        &self.setup
+    }
+    fn diagnostics(&mut self) -> Result<Diagnostics> {
+        let diag = self.gpu.diagnostics_kernels();
+        diag.site_pass(self.gpu.context());
+        // the owned blocks of each column's first pass (column c's block b at c·⌈n/64⌉ + b)
+        let (blocks, r) = (self.slab.local.sites().div_ceil(64), self.slab.interior());
+        let ranges: Vec<_> = (0..NCOL).map(|c| c * blocks + r.start / 64..c * blocks + r.end / 64).collect();
+        let local: Vec<T> = self.gpu.context().read_regions(diag.first_pass_buffer(), &ranges)?;
+        let pass1 = self.slab.gather_pass1(self.comm.as_ref(), &local, NCOL);
+        let sums: Vec<f64> = pass1.into_iter().zip(OPS).map(|(p, op)| finish_tree(p, op).as_f64()).collect();
+        let mut d = finish(&std::array::from_fn(|c| sums[c]), &self.setup.lattice, self.setup.time_at(self.step), self.step);
+        d.noise = self.noise_diagnostics()?;
+        Ok(d)
+    }
+    fn constraint_fields(&mut self) -> Result<ConstraintFields> {
+        let diag = self.gpu.diagnostics_kernels();
+        diag.site_pass(self.gpu.context());
+        let v = self.gathered(diag.constraint_buffer(), 4)?;
+        let n = self.setup.lattice.sites();
+        let [ham, mx, my, mz] = std::array::from_fn(|k| v[k * n..(k + 1) * n].to_vec());
+        Ok(ConstraintFields { ham, mom: [mx, my, mz] })
+    }
+    fn noise_increments(&mut self) -> Result<Option<Vec<f64>>> {
+        let Some(nz) = self.gpu.noise() else { return Ok(None) };
+        Ok(Some(self.gathered(nz.increments_buffer(), 6)?))
+    }
+    fn noise_diagnostics(&mut self) -> Result<NoiseDiagnostics> {
+        let Some(nz) = self.gpu.noise() else { return Ok(Default::default()) };
+        let stat = self.owned_of(nz.stat_buffer(), NSTAT)?;
+        let m = self.slab.owned();
+        let cols: Vec<&[T]> = (0..NSTAT).map(|c| &stat[c * m..(c + 1) * m]).collect();
+        let sums = self.slab.reduce(self.comm.as_ref(), &cols, &[Op::Sum; NSTAT]);
+        Ok(NoiseDiagnostics::from_sums(&std::array::from_fn(|c| sums[c].as_f64()), &self.setup))
+    }
+    fn description(&self) -> String {
+        let comm = self.comm_time.as_secs_f64();
+        format!(
+            "gpu ({} z-slabs over MPI ranks, {}, {}; halo {} planes of {} fields, staged through the host{})",
+            self.slab.ranks,
+            self.gpu.context().describe(),
+            std::any::type_name::<T>(),
+            self.slab.ghost,
+            self.stencil_fields.len(),
+            if comm > 0.0 { format!("; rank 0 spent {comm:.3} s in halo exchanges and the health check's agreement") } else { String::new() }
+        )
+    }
+}
