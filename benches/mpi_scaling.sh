@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Strong and weak scaling of the z-slab decomposition over MPI ranks (issue 18; benches/RESULTS.md), and the halo
 # bytes per step per rank. Needs the MPI build: `cargo build --release --features mpi` (scripts/test_mpi.sh
-# installs Open MPI). Usage: benches/mpi_scaling.sh [N] [STEPS]  (default 32 and 20)
+# installs Open MPI). Usage: [BACKEND=cpu|gpu] benches/mpi_scaling.sh [N] [STEPS]  (default cpu, 32 and 20; gpu:
+# the GPU slabs, one device per rank — meaningful on hardware GPUs only)
 # Each run: the classical FRW lattice (data/examples/frw-lattice.toml, f64, 4th order: halo of 4 planes) with
 # CQ noise, one rayon thread per rank, no output events but the first and last rows; s/step from the run's
 # `done:` line (it includes those two rows), the smallest of 3 runs.
@@ -28,7 +29,7 @@ per_step() {
 one_run() {
     local shape="$1" ranks="$2" out
     local args=(run "$root/data/examples/frw-lattice.toml" --quiet --set "lattice.shape=$shape" --set "time.steps=$steps"
-        --set "output.timeseries_every=$steps" --set "cq.diffusion=1e-8" --set "gravity.dissipation=0.1" --set 'run.backend="cpu"'
+        --set "output.timeseries_every=$steps" --set "cq.diffusion=1e-8" --set "gravity.dissipation=0.1" --set "run.backend=\"${BACKEND:-cpu}\""
         --set "output.file=\"$dir/r$ranks.h5\"" --overwrite)
     if [ "$ranks" -eq 1 ]; then out="$("$bin" "${args[@]}")"; else out="$(mpirun --oversubscribe -np "$ranks" "$bin" "${args[@]}")"; fi
     echo "$out" | grep '^done: ' | head -n1 >&2

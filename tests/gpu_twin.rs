@@ -110,7 +110,7 @@ fn gpu_potential_matches_cpu() {
 /// device each, parallel/threads.rs), the halos staged through the host, = one GPU bit for bit: the state, every
 /// diagnostic (the device's first reduction pass per rank, finished on the host), the constraint fields and the
 /// CQ noise increments, f64 with fourth-order stencils and dissipation (halos of all fields), f32 with second-order
-/// stencils and none (halos of g_ab, N, φ). A reordered reduction, a noise counter off by one site or a stale halo
+/// stencils and none (halos of g_ab, N, φ), white and smoothed noise (ℓ > 0). A reordered reduction, a noise counter off by one site or a stale halo
 /// plane changes bits.
 #[test]
 fn gpu_slabs_on_two_and_three_ranks_equal_one_gpu() {
@@ -127,12 +127,19 @@ fn gpu_slabs_on_two_and_three_ranks_equal_one_gpu() {
         let cf: Vec<f64> = c.ham.iter().chain(c.mom.iter().flatten()).copied().collect();
         (bits(&st.download().unwrap().data), bits(&d), bits(&cf), bits(&st.noise_increments().unwrap().unwrap()))
     }
-    let cases = [([8, 8, 12], Precision::F64, 4, 0.1), ([8, 8, 9], Precision::F32, 2, 0.0)];
-    for (shape, precision, order, dissipation) in cases {
+    // (shape, precision, order, dissipation, ℓ): white noise; smoothed noise with the radius ⌈4ℓ/h⌉ = 2 inside
+    // the stencil's halo of 4 planes; smoothed noise with a radius of 5 planes, wider than the stencil's halo of 2
+    let cases = [
+        ([8, 8, 12], Precision::F64, 4, 0.1, 0.0),
+        ([8, 8, 9], Precision::F32, 2, 0.0, 0.0),
+        ([8, 8, 12], Precision::F64, 4, 0.1, 0.06),
+        ([8, 8, 15], Precision::F32, 2, 0.0, 0.15),
+    ];
+    for (shape, precision, order, dissipation, ell) in cases {
         let s = Setup { shape, h: 1.0 / 8.0, order, lapse: Lapse::Harmonic, dissipation, dt: 0.02, precision, ..Default::default() };
         let init = smooth_3d_state(s.lattice(), 0.05, 0.05);
         let mut setup = s.build().with_background_of(&init);
-        setup.noise = NoiseParams { diffusion: 0.5, seed: 7, ..Default::default() };
+        setup.noise = NoiseParams { diffusion: 0.5, seed: 7, correlation_length: ell, ..Default::default() };
         let Some(mut one) = gpu_stepper(setup, &init) else { return };
         let serial = outcome(&mut one, 3);
         for ranks in [2, 3] {
@@ -155,7 +162,7 @@ fn gpu_slabs_on_two_and_three_ranks_equal_one_gpu() {
                     assert!(a == b, "{shape:?} {precision:?}: the {what} of rank {r} of {ranks} differs from one GPU");
                 }
             }
-            println!("{shape:?} {precision:?}: {ranks} GPU slabs = one GPU, bit for bit");
+            println!("{shape:?} {precision:?} ℓ = {ell}: {ranks} GPU slabs = one GPU, bit for bit");
         }
     }
     // planes that are not whole 64-site blocks are refused with the reason (the CPU slabs take them)

@@ -113,13 +113,15 @@ fn gpu_realizations_over_two_ranks_equal_the_serial_ensemble() {
 
 /// Acceptance 2: the lattice split in z-slabs over 2 (and 3) ranks = one process, bit for bit, for the classical
 /// system with CQ noise on: f64 with 64-site planes (the reductions' first pass local to each rank), f64 with
-/// 63-site planes (values gathered), f32 with second-order stencils and no dissipation (halos of g_ab, N, φ only).
+/// 63-site planes (values gathered), f32 with second-order stencils and no dissipation (halos of g_ab, N, φ only),
+/// smoothed noise (ℓ = 1.5h: a smoothing radius of 6 planes, wider than the 5 owned planes of a rank).
 #[test]
 fn slabs_on_two_and_three_ranks_equal_one_process() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let cases: [(&str, &[&str], u32); 3] = [
+    let cases: [(&str, &[&str], u32); 4] = [
         ("aligned", &["--set", "lattice.shape=[8,8,16]"], 2),
+        ("smoothed", &["--set", "lattice.shape=[8,8,16]", "--set", "cq.correlation_length=0.3"], 3),
         ("unaligned", &["--set", "lattice.shape=[7,9,12]"], 3),
         ("f32", &["--set", "lattice.shape=[8,8,12]", "--set", "run.precision=\"f32\"", "--set", "gravity.fd_order=2", "--set", "gravity.dissipation=0.0"], 2),
     ];
@@ -166,12 +168,17 @@ fn unsupported_decompositions_are_clear_errors() {
 
 /// Acceptance 2 on the GPU backend (lavapipe when there is no GPU): the lattice split in z-slabs over 2 ranks,
 /// each with its own wgpu device and the halos staged through the host, = one GPU, byte for byte, in f64 and
-/// f32 (the classical system with CQ noise, dissipation and an evolving lapse; snapshots and checkpoints).
+/// f32 (the classical system with CQ noise, dissipation and an evolving lapse; snapshots and checkpoints), and
+/// with smoothed noise (a halo of ⌈4ℓ/h⌉ = 6 planes).
 #[test]
 fn gpu_slabs_on_two_ranks_equal_one_gpu() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let cases: [(&str, &[&str]); 2] = [("gpu64", &[]), ("gpu32", &["--set", "run.precision=\"f32\""])];
+    let cases: [(&str, &[&str]); 3] = [
+        ("gpu64", &[]),
+        ("gpu32", &["--set", "run.precision=\"f32\""]),
+        ("gpu_smoothed", &["--set", "cq.correlation_length=0.3"]),
+    ];
     for (name, extra) in cases {
         let base: Vec<&str> = CLASSICAL_NOISE
             .iter()

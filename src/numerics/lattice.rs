@@ -45,3 +45,22 @@ impl Lattice {
         self.shape.iter().filter(|&&n| n > 1).count()
     }
 }
+
+/// The global index of a lattice's site 0 and the number of sites of the global lattice: local site i is global
+/// site (first + i) mod global (the CQ noise's Philox counter, SPEC §3). A whole lattice is
+/// `{ first: 0, global: n }`; a z-slab of a domain-decomposed run (issue 18) starts at its lowest ghost plane.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SiteNumbering {
+    pub first: usize,
+    pub global: usize,
+}
+
+impl SiteNumbering {
+    pub fn whole(n: usize) -> Self {
+        Self { first: 0, global: n }
+    }
+    /// The global index of local site i.
+    pub fn index(&self, i: usize) -> usize {
+        (self.first + i) % self.global
+    }
+}

@@ -13,7 +13,10 @@
 //! reduction bit for bit. The health check of every step: each rank's device sums its local state (owned and
 //! fresh ghost planes); the step is non-finite when any rank's sum is.
 //!
-//! Scope as the CPU slabs ([`super::slab_stepper::unsupported`]): the classical field with white CQ noise.
+//! Smoothed noise (ℓ > 0): ζ is drawn on the local lattice by global index and smoothed there by the device's
+//! own passes, so the halo is max(G, R) planes, R = ⌈4ℓ/h⌉ the smoothing radius.
+//!
+//! Scope as the CPU slabs ([`super::slab_stepper::unsupported`]): the classical field with CQ noise.
 use super::slab::Slab;
 use super::slab_stepper::unsupported;
 use super::Comm;
@@ -26,6 +29,7 @@ use crate::config::Precision;
 use crate::diagnostics::{finish, ConstraintFields, Diagnostics, NoiseDiagnostics};
 use crate::gpu::GpuContext;
 use crate::numerics::real::Real;
+use crate::physics::cq_noise::smoothing_radius;
 use crate::state::{var, State, NVARS};
 use anyhow::{bail, Result};
 use std::marker::PhantomData;
@@ -74,8 +78,21 @@ pub struct GpuSlabStepper<T: Real> {
 
 impl<T: Real> GpuSlabStepper<T> {
     pub fn new(ctx: GpuContext, setup: StepperSetup, state: &State, comm: Rc<dyn Comm>) -> Result<Self> {
-        let ghost = (2 * setup.stencil.radius).max(setup.stencil.ko_radius);
-        let slab = Slab::new(setup.lattice, ghost, comm.rank(), comm.size())?;
+        // the stencil's reach, and for smoothed noise its radius R: the device smooths ζ on the local lattice, so an
+        // owned site's smoothing must not reach past the ghost planes (ζ of a ghost site is drawn by its global index)
+        let stencil = (2 * setup.stencil.radius).max(setup.stencil.ko_radius);
+        let noise_radius = if setup.noise.is_active() && setup.noise.correlation_length > 0.0 {
+            smoothing_radius(setup.noise.correlation_length, setup.lattice.spacing)
+        } else {
+            0
+        };
+        let slab = Slab::new(setup.lattice, stencil.max(noise_radius), comm.rank(), comm.size()).map_err(|e| {
+            if noise_radius > stencil {
+                e.context(format!("the GPU slabs' halo is the smoothed noise's radius ⌈4ℓ/h⌉ = {noise_radius} planes (cq.correlation_length)"))
+            } else {
+                e
+            }
+        })?;
         let local = local_state(&slab, &setup, state);
         let mut local_setup = setup;
         local_setup.lattice = slab.local;

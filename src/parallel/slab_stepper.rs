@@ -4,8 +4,9 @@
 //! global index and the reductions follow the single-process tree (parallel/slab.rs), so the state and every
 //! diagnostic are those of one process, bit for bit, on any number of ranks.
 //!
-//! Scope: the classical system (`matter.representation = "none"`) with white CQ noise (`cq.correlation_length
-//! = 0`); `download` gathers the whole state on every rank (for snapshots, checkpoints and spectra, written by
+//! Scope: the classical system (`matter.representation = "none"`) with CQ noise, white or smoothed (ℓ > 0: each
+//! rank draws and smooths ζ on its owned planes and the smoothing radius's planes around them, by global index,
+//! cpu/cq_noise.rs `CpuNoise::in_slab`); `download` gathers the whole state on every rank (for snapshots, checkpoints and spectra, written by
 //! rank 0), so the memory of one rank still bounds the lattice of an output event.
 use super::slab::Slab;
 use super::Comm;
@@ -30,9 +31,6 @@ pub fn unsupported(setup: &StepperSetup) -> Option<String> {
              field); run it on one rank, or spread realisations over the ranks with --realizations",
             setup.representation.name()
         ));
-    }
-    if setup.noise.is_active() && setup.noise.correlation_length > 0.0 {
-        return Some("cq.correlation_length > 0: the smoothed noise is not domain-decomposed yet (white noise is)".into());
     }
     None
 }
@@ -80,7 +78,7 @@ impl<T: Real> SlabStepper<T> {
             noise: setup
                 .noise
                 .is_active()
-                .then(|| CpuNoise::new(setup.noise, owned_lattice, setup.background, setup.dt).starting_at(slab.first_site())),
+                .then(|| CpuNoise::new(setup.noise, owned_lattice, setup.background, setup.dt).in_slab(slab.first_site(), setup.lattice.sites())),
             first_nonfinite: None,
             comm_time: Default::default(),
             stencil_fields: if setup.dissipation != 0.0 {
@@ -218,14 +216,15 @@ mod tests {
     use crate::parallel::Single;
 
     fn classical_noise_setup(shape: [usize; 3], precision: Precision, order: u32) -> (StepperSetup, State) {
-        classical_noise_setup_with(shape, precision, order, 0.1)
+        classical_noise_setup_with(shape, precision, order, 0.1, 0.0)
     }
 
-    fn classical_noise_setup_with(shape: [usize; 3], precision: Precision, order: u32, dissipation: f64) -> (StepperSetup, State) {
+    fn classical_noise_setup_with(shape: [usize; 3], precision: Precision, order: u32, dissipation: f64, ell: f64) -> (StepperSetup, State) {
         let mut cfg = Config::default();
         cfg.lattice.shape = shape;
         cfg.matter.representation = Representation::None;
         cfg.cq.diffusion = 0.5;
+        cfg.cq.correlation_length = ell;
         cfg.gravity.fd_order = order;
         cfg.gravity.dissipation = dissipation;
         cfg.run.precision = precision;
@@ -258,12 +257,19 @@ mod tests {
     /// The classical system with CQ noise on 1, 2 and 3 ranks (threads, parallel/threads.rs) = the CPU backend on
     /// one process, bit for bit: the state, every diagnostic (64-site planes: the first tree pass per rank; 63:
     /// the values gathered) and the noise increments, f64 and f32, with dissipation (every field's halo) and
-    /// without (the halos of g_ab, N and φ only).
+    /// without (the halos of g_ab, N and φ only), with white and smoothed noise (ℓ = 1.2h: a smoothing radius of
+    /// 5 planes, wider than the 4 owned planes of 3 ranks over N3 = 12).
     #[test]
     fn slabs_on_one_two_and_three_ranks_are_the_cpu_backend_bit_for_bit() {
-        let cases = [([4, 16, 12], Precision::F64, 4, 0.1), ([7, 9, 13], Precision::F64, 4, 0.1), ([8, 8, 9], Precision::F32, 2, 0.1), ([4, 8, 12], Precision::F64, 4, 0.0)];
-        for (shape, precision, order, dissipation) in cases {
-            let (setup, state) = classical_noise_setup_with(shape, precision, order, dissipation);
+        let cases = [
+            ([4, 16, 12], Precision::F64, 4, 0.1, 0.0),
+            ([7, 9, 13], Precision::F64, 4, 0.1, 0.0),
+            ([8, 8, 9], Precision::F32, 2, 0.1, 0.0),
+            ([4, 8, 12], Precision::F64, 4, 0.0, 0.0),
+            ([4, 8, 12], Precision::F64, 4, 0.1, 0.12),
+        ];
+        for (shape, precision, order, dissipation, ell) in cases {
+            let (setup, state) = classical_noise_setup_with(shape, precision, order, dissipation, ell);
             let serial = outcome(crate::backend::try_cpu_stepper(setup, &state).unwrap().as_mut(), 3);
             assert_eq!(outcome(slab_stepper(setup, &state, Rc::new(Single)).unwrap().as_mut(), 3), serial);
             for ranks in [2, 3] {
@@ -283,11 +289,10 @@ mod tests {
     }
 
     #[test]
-    fn quantum_fields_and_smoothed_noise_are_refused() {
+    fn quantum_fields_are_refused() {
         let (mut setup, state) = classical_noise_setup([4, 4, 8], Precision::F64, 2);
-        setup.noise.correlation_length = 0.3;
-        assert!(slab_stepper(setup, &state, Rc::new(Single)).err().unwrap().to_string().contains("smoothed noise"));
         setup.representation = Representation::Fourier;
+        assert!(slab_stepper(setup, &state, Rc::new(Single)).err().unwrap().to_string().contains("not domain-decomposed"));
         assert!(unsupported(&setup).unwrap().contains("not domain-decomposed"));
     }
 }

@@ -12,7 +12,7 @@
 //! 4. (the RK4 step of the drift, unless the drift is frozen);
 //! 5. `add`: π^ab ← π^ab + dW^ab.
 use crate::backend::cpu::reduce::{tree_reduce, Op};
-use crate::numerics::lattice::Lattice;
+use crate::numerics::lattice::{Lattice, SiteNumbering};
 use crate::numerics::philox::{self, stream};
 use crate::numerics::real::Real;
 use crate::physics::cq_noise::{site_increment, smoothing_weights, white_tensor, NoiseParams};
@@ -76,15 +76,15 @@ pub fn bridge_draw(
 
 /// Pass 1: the white tensor field ζ (SoA, component k of site i at k·n + i).
 pub fn white<T: Real>(seed: u64, step: u64, scale: [T; 2], z: &mut [T]) {
-    white_from(seed, step, scale, 0, z)
+    white_from(seed, step, scale, SiteNumbering::whole(z.len() / 6), z)
 }
 
-/// Pass 1 for the consecutive sites `first`, `first` + 1, … of the lattice (a slab of a domain-decomposed run,
+/// Pass 1 for the sites of a lattice numbered `sites` in the global lattice (a slab of a domain-decomposed run,
 /// issue 18: the Philox counter is the global site index, so the noise does not depend on the decomposition).
-pub fn white_from<T: Real>(seed: u64, step: u64, scale: [T; 2], first: usize, z: &mut [T]) {
+pub fn white_from<T: Real>(seed: u64, step: u64, scale: [T; 2], sites: SiteNumbering, z: &mut [T]) {
     let n = z.len() / 6;
     let vals: Vec<[T; 6]> =
-        (0..n).into_par_iter().map(|i| white_tensor(site_normals::<T>(seed, (first + i) as u32, step), scale)).collect();
+        (0..n).into_par_iter().map(|i| white_tensor(site_normals::<T>(seed, sites.index(i) as u32, step), scale)).collect();
     for (i, v) in vals.iter().enumerate() {
         for k in 0..6 {
             z[k * n + i] = v[k];
@@ -158,8 +158,13 @@ pub struct CpuNoise<T: Real> {
     z2: Vec<T>,
     dw: Vec<T>,
     stat: Vec<T>,
-    /// the global index of this lattice's first site (0; a slab's first owned site, issue 18)
-    first_site: usize,
+    /// the lattice ζ is drawn and smoothed on: `lattice`, or for a slab with ℓ > 0 (issue 18) `lattice` with
+    /// `halo` more planes on each side in z, numbered `sites` in the global lattice
+    drawn: Lattice,
+    halo: usize,
+    sites: SiteNumbering,
+    /// ζ at the sites of `lattice` (only when halo > 0)
+    cropped: Vec<T>,
 }
 
 impl<T: Real> CpuNoise<T> {
@@ -181,28 +186,54 @@ impl<T: Real> CpuNoise<T> {
             z2: vec![T::zero(); 6 * n],
             dw: vec![T::zero(); 6 * n],
             stat: vec![T::zero(); NSTAT * n],
-            first_site: 0,
+            drawn: lattice,
+            halo: 0,
+            sites: SiteNumbering::whole(n),
+            cropped: Vec::new(),
         }
     }
 
-    /// The noise of the consecutive sites from global index `first` on (white noise only: a slab of a
-    /// domain-decomposed run, issue 18).
-    pub fn starting_at(mut self, first: usize) -> Self {
-        debug_assert!(self.weights.is_none(), "smoothed noise needs the whole lattice");
-        self.first_site = first;
+    /// The noise of a z-slab of a domain-decomposed run (issue 18): `lattice` holds the owned planes, the first
+    /// of them global site `first` of a global lattice of `global` sites. White noise is drawn at the owned sites
+    /// with their global indices; smoothed noise (ℓ > 0) draws ζ on the owned planes and R = ⌈4ℓ/h⌉ more on each
+    /// side (their global planes, wrapped), smooths it there and keeps the owned planes, so every owned site
+    /// sums exactly the terms, in the order, it sums on one process — without any communication.
+    pub fn in_slab(mut self, first: usize, global: usize) -> Self {
+        let plane = self.lattice.shape[0] * self.lattice.shape[1];
+        self.halo = match self.weights {
+            Some(ref w) => w.len() / 2,
+            None => 0,
+        };
+        let mut drawn = self.lattice;
+        drawn.shape[2] += 2 * self.halo;
+        let m = 6 * drawn.sites();
+        self.sites = SiteNumbering { first: (first + global - self.halo * plane % global) % global, global };
+        if self.halo > 0 {
+            (self.z, self.z2, self.cropped) = (vec![T::zero(); m], vec![T::zero(); m], vec![T::zero(); 6 * self.lattice.sites()]);
+        }
+        self.drawn = drawn;
         self
     }
 
     /// Passes 1–3 for the step `step` → `step + 1`, from the state `y` at its start.
     pub fn draw(&mut self, step: u64, y: &[T]) {
-        white_from(self.params.seed, step, self.scale, self.first_site, &mut self.z);
+        white_from(self.params.seed, step, self.scale, self.sites, &mut self.z);
         if let Some(w) = &self.weights {
             for &axis in &self.axes {
-                smooth_axis(&self.lattice, axis, w, &self.z, &mut self.z2);
+                smooth_axis(&self.drawn, axis, w, &self.z, &mut self.z2);
                 std::mem::swap(&mut self.z, &mut self.z2);
             }
         }
-        sample(&self.background, self.amp, self.beta, self.params.trace_only(), y, &self.z, &mut self.dw, &mut self.stat);
+        let zeta = if self.halo == 0 {
+            &self.z
+        } else {
+            let (n, nd, skip) = (self.lattice.sites(), self.drawn.sites(), self.halo * self.lattice.shape[0] * self.lattice.shape[1]);
+            for k in 0..6 {
+                self.cropped[k * n..(k + 1) * n].copy_from_slice(&self.z[k * nd + skip..k * nd + skip + n]);
+            }
+            &self.cropped
+        };
+        sample(&self.background, self.amp, self.beta, self.params.trace_only(), y, zeta, &mut self.dw, &mut self.stat);
     }
 
     /// Pass 5: add the drawn increments to π^ab of `y`.

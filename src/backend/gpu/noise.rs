@@ -11,27 +11,13 @@
 use crate::backend::StepperSetup;
 use crate::config::Precision;
 use crate::gpu::{Binding, GpuContext, GpuError, Kernel};
+pub use crate::numerics::lattice::SiteNumbering;
 use crate::physics::cq_noise::smoothing_weights;
 
 use super::to_device;
 
 /// Per-site statistic columns of `sample` (τ, q, τ², N√g), as backend/cpu/cq_noise.rs `NSTAT`.
 pub const NSTAT: usize = crate::backend::cpu::cq_noise::NSTAT;
-
-/// The global index of a lattice's site 0 and the number of sites of the global lattice: the white noise of
-/// local site i is drawn with the Philox counter of global site (first + i) mod global. A whole lattice is
-/// `{ first: 0, global: n }`; a z-slab of a domain-decomposed run (issue 18) starts at its lowest ghost plane.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SiteNumbering {
-    pub first: usize,
-    pub global: usize,
-}
-
-impl SiteNumbering {
-    pub fn whole(n: usize) -> Self {
-        Self { first: 0, global: n }
-    }
-}
 
 pub struct GpuNoise {
     white: Kernel,
