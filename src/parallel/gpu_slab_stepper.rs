@@ -18,10 +18,10 @@
 //!
 //! Scope as the CPU slabs ([`super::slab_stepper::unsupported`]): the classical field with CQ noise.
 use super::slab::Slab;
-use super::slab_stepper::unsupported;
+use super::slab_stepper::{describe, noise_diagnostics_of, stencil_fields, unsupported};
 use super::Comm;
 use crate::backend::cpu::diagnostics::{NCOL, OPS};
-use crate::backend::cpu::reduce::{finish_tree, Op};
+use crate::backend::cpu::reduce::finish_tree;
 use crate::backend::gpu::noise::{SiteNumbering, NSTAT};
 use crate::backend::gpu::GpuStepper;
 use crate::backend::{Stepper, StepperSetup};
@@ -30,7 +30,7 @@ use crate::diagnostics::{finish, ConstraintFields, Diagnostics, NoiseDiagnostics
 use crate::gpu::GpuContext;
 use crate::numerics::real::Real;
 use crate::physics::cq_noise::smoothing_radius;
-use crate::state::{var, State, NVARS};
+use crate::state::{State, NVARS};
 use anyhow::{bail, Result};
 use std::marker::PhantomData;
 use std::rc::Rc;
@@ -101,11 +101,7 @@ impl<T: Real> GpuSlabStepper<T> {
         let first = (ng + slab.z0 * plane - slab.ghost * plane) % ng;
         let gpu = GpuStepper::with_sites(ctx, local_setup, &local, SiteNumbering { first, global: ng })?;
         Ok(Self {
-            stencil_fields: if setup.dissipation != 0.0 {
-                (0..NVARS).collect()
-            } else {
-                (var::G..var::G + 6).chain([var::LAPSE, var::PHI]).collect()
-            },
+            stencil_fields: stencil_fields(&setup),
             setup,
             slab,
             comm,
@@ -274,21 +270,10 @@ impl<T: Real> Stepper for GpuSlabStepper<T> {
     fn noise_diagnostics(&mut self) -> Result<NoiseDiagnostics> {
         let Some(nz) = self.gpu.noise() else { return Ok(Default::default()) };
         let stat = self.owned_of(nz.stat_buffer(), NSTAT)?;
-        let m = self.slab.owned();
-        let cols: Vec<&[T]> = (0..NSTAT).map(|c| &stat[c * m..(c + 1) * m]).collect();
-        let sums = self.slab.reduce(self.comm.as_ref(), &cols, &[Op::Sum; NSTAT]);
-        Ok(NoiseDiagnostics::from_sums(&std::array::from_fn(|c| sums[c].as_f64()), &self.setup))
+        Ok(noise_diagnostics_of(&self.slab, self.comm.as_ref(), &stat, &self.setup))
     }
     fn description(&self) -> String {
-        let comm = self.comm_time.as_secs_f64();
-        format!(
-            "gpu ({} z-slabs over MPI ranks, {}, {}; halo {} planes of {} fields, staged through the host{})",
-            self.slab.ranks,
-            self.gpu.context().describe(),
-            std::any::type_name::<T>(),
-            self.slab.ghost,
-            self.stencil_fields.len(),
-            if comm > 0.0 { format!("; rank 0 spent {comm:.3} s in halo exchanges and the health check's agreement") } else { String::new() }
-        )
+        let detail = format!("{}, halos staged through the host", self.gpu.context().describe());
+        describe::<T>("gpu", &detail, &self.slab, self.stencil_fields.len(), self.comm_time)
     }
 }

@@ -81,11 +81,7 @@ impl<T: Real> SlabStepper<T> {
                 .then(|| CpuNoise::new(setup.noise, owned_lattice, setup.background, setup.dt).in_slab(slab.first_site(), setup.lattice.sites())),
             first_nonfinite: None,
             comm_time: Default::default(),
-            stencil_fields: if setup.dissipation != 0.0 {
-                (0..NVARS).collect()
-            } else {
-                (var::G..var::G + 6).chain([var::LAPSE, var::PHI]).collect()
-            },
+            stencil_fields: stencil_fields(&setup),
             setup,
             slab,
             comm,
@@ -189,24 +185,43 @@ impl<T: Real> Stepper for SlabStepper<T> {
     }
     fn noise_diagnostics(&mut self) -> Result<NoiseDiagnostics> {
         let Some(nz) = &self.noise else { return Ok(Default::default()) };
-        let m = self.slab.owned();
-        let stat = nz.site_stats();
-        let cols: Vec<&[T]> = (0..NSTAT).map(|c| &stat[c * m..(c + 1) * m]).collect();
-        let sums = self.slab.reduce(self.comm.as_ref(), &cols, &[Op::Sum; NSTAT]);
-        Ok(NoiseDiagnostics::from_sums(&std::array::from_fn(|c| sums[c].as_f64()), &self.setup))
+        Ok(noise_diagnostics_of(&self.slab, self.comm.as_ref(), nz.site_stats(), &self.setup))
     }
     fn description(&self) -> String {
-        let comm = self.comm_time.as_secs_f64();
-        format!(
-            "cpu ({} z-slabs over MPI ranks, {} threads each, {}; halo {} planes of {} fields{})",
-            self.slab.ranks,
-            rayon::current_num_threads(),
-            std::any::type_name::<T>(),
-            self.slab.ghost,
-            self.stencil_fields.len(),
-            if comm > 0.0 { format!("; rank 0 spent {comm:.3} s in halo exchanges and the health check's reduction") } else { String::new() }
-        )
+        let threads = format!("{} threads each", rayon::current_num_threads());
+        describe::<T>("cpu", &threads, &self.slab, self.stencil_fields.len(), self.comm_time)
     }
+}
+
+/// The fields whose ghost planes a stage reads: all with Kreiss–Oliger dissipation, else g_ab, N and φ (the
+/// other fields are read at the site itself only).
+pub(super) fn stencil_fields(setup: &StepperSetup) -> Vec<usize> {
+    if setup.dissipation != 0.0 {
+        (0..NVARS).collect()
+    } else {
+        (var::G..var::G + 6).chain([var::LAPSE, var::PHI]).collect()
+    }
+}
+
+/// The noise diagnostics of a slab from the owned sites' NSTAT statistic columns (column after column), reduced
+/// in the single-process tree on every rank.
+pub(super) fn noise_diagnostics_of<T: Real>(slab: &Slab, comm: &dyn Comm, stat: &[T], setup: &StepperSetup) -> NoiseDiagnostics {
+    let m = slab.owned();
+    let cols: Vec<&[T]> = (0..NSTAT).map(|c| &stat[c * m..(c + 1) * m]).collect();
+    let sums = slab.reduce(comm, &cols, &[Op::Sum; NSTAT]);
+    NoiseDiagnostics::from_sums(&std::array::from_fn(|c| sums[c].as_f64()), setup)
+}
+
+/// The run's description of a slab stepper on `backend`.
+pub(super) fn describe<T: Real>(backend: &str, detail: &str, slab: &Slab, fields: usize, comm_time: std::time::Duration) -> String {
+    let comm = comm_time.as_secs_f64();
+    format!(
+        "{backend} ({} z-slabs over MPI ranks, {detail}, {}; halo {} planes of {fields} fields{})",
+        slab.ranks,
+        std::any::type_name::<T>(),
+        slab.ghost,
+        if comm > 0.0 { format!("; rank 0 spent {comm:.3} s in halo exchanges and the health check's reduction") } else { String::new() }
+    )
 }
 
 #[cfg(test)]
