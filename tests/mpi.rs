@@ -169,7 +169,7 @@ fn unsupported_decompositions_are_clear_errors() {
 /// Acceptance 2 on the GPU backend (lavapipe when there is no GPU): the lattice split in z-slabs over 2 ranks,
 /// each with its own wgpu device and the halos staged through the host, = one GPU, byte for byte, in f64 and
 /// f32 (the classical system with CQ noise, dissipation and an evolving lapse; snapshots and checkpoints), and
-/// with smoothed noise (a halo of ⌈4ℓ/h⌉ = 6 planes).
+/// with smoothed noise (a halo of ⌈4ℓ/h⌉ = 6 planes); a 2-rank GPU checkpoint continued on one GPU, bit for bit.
 #[test]
 fn gpu_slabs_on_two_ranks_equal_one_gpu() {
     let dir = tempfile::tempdir().unwrap();
@@ -190,5 +190,13 @@ fn gpu_slabs_on_two_ranks_equal_one_gpu() {
         let out = run_ok(Some(2), d, &strs(&args(&base, &format!("{name}_p.h5"))));
         assert!(out.contains("gpu (2 z-slabs over MPI ranks"), "not decomposed on the GPU:\n{out}");
         assert_same_output(d, &format!("{name}_1.h5"), &format!("{name}_p.h5"));
+        if name == "gpu64" {
+            // restart: a checkpoint of the 2-rank GPU slabs continued on one GPU = the uninterrupted run
+            let mut half = base.clone();
+            half.extend_from_slice(&["--set", "time.t_end=0.25"]);
+            run_ok(Some(2), d, &strs(&args(&half, "gpu_restart.h5")));
+            run_ok(None, d, &["run", "--restart", "gpu_restart.h5", "--set", "time.t_end=0.5", "--quiet"]);
+            assert_same_output(d, "gpu64_1.h5", "gpu_restart.h5");
+        }
     }
 }
