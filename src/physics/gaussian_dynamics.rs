@@ -21,7 +21,7 @@ use crate::numerics::jets::{JetMap, Mat5, J_PI, ZERO5};
 use crate::numerics::lattice::Lattice;
 use crate::numerics::stencil::Stencil;
 use ndarray::ArrayView2;
-use rayon::prelude::*;
+use crate::numerics::par;
 
 /// Largest local escape rate (−λ_min of Γ_loc^½ b Γ_loc^½, [`GaussianModel::conditioning_strength`]) a step may
 /// have: the frozen-increment flow over the step then stays at most halfway to its finite escape.
@@ -61,6 +61,15 @@ pub struct Coeffs {
     pub sites: Vec<SiteCoeffs>,
     /// Γvac_loc for the box-mean metric (zero for renormalisation `none`)
     pub vacuum: Mat5,
+}
+
+/// The per-site forms of the drift at one (x̄, Γ) ([`GaussianModel::drift_forms`]).
+#[derive(Debug, Clone)]
+pub struct DriftForms {
+    /// Γ_loc = R_xΓR_xᵀ
+    pub loc: Vec<Mat5>,
+    /// (back-reaction, p, σ) per site ([`GaussianModel::site_forms`])
+    pub per: Vec<([f64; 6], Mat5, Mat5)>,
 }
 
 /// A conditioning prepared at one Γ ([`GaussianModel::conditioning`]).
@@ -116,7 +125,7 @@ pub fn matmul(a: &[f64], b: &[f64], d: usize) -> Vec<f64> {
 
 fn matvec(a: &[f64], v: &[f64], out: &mut [f64]) {
     let d = v.len();
-    out.par_iter_mut().enumerate().for_each(|(i, o)| *o = a[i * d..(i + 1) * d].iter().zip(v).map(|(x, y)| x * y).sum());
+    par::chunks(d / 2, out, 1, |i, o| o[0] = a[i * d..(i + 1) * d].iter().zip(v).map(|(x, y)| x * y).sum());
 }
 
 impl GaussianModel {
@@ -134,8 +143,7 @@ impl GaussianModel {
     pub fn coeffs(&self, metric: impl Fn(usize) -> Sym<f64> + Sync, lapse: &[f64]) -> anyhow::Result<Coeffs> {
         let n = self.sites();
         let dv = self.lattice.cell_volume();
-        let sites: Vec<SiteCoeffs> =
-            (0..n).into_par_iter().map(|i| SiteCoeffs::new(SiteGeometry::new(&metric(i), lapse[i]), &self.params, dv)).collect();
+        let sites: Vec<SiteCoeffs> = par::map(n, n, |i| SiteCoeffs::new(SiteGeometry::new(&metric(i), lapse[i]), &self.params, dv));
         let vacuum = if self.params.renormalize {
             let mut gbar = [0.0; 6];
             for s in &sites {
@@ -160,7 +168,7 @@ impl GaussianModel {
     }
 
     fn local_covs(&self, gamma: &[f64]) -> Vec<Mat5> {
-        (0..self.sites()).into_par_iter().map(|x| self.jets.local_cov(gamma, x)).collect()
+        par::map(self.sites(), self.sites(), |x| self.jets.local_cov(gamma, x))
     }
 
     /// The per-site forms of the drift at the jet covariances `loc` (Γ_loc = R_xΓR_xᵀ): the fluctuation
@@ -168,36 +176,46 @@ impl GaussianModel {
     /// and p = Σ(𝒟⁻¹)_IJ ã_I Γ_loc ã_J, σ = Σ(𝒟⁻¹)_IJ ã_I (Γ_loc + y yᵀ) ã_J with y = R_x x̄ (zero without coupling).
     pub fn site_forms(&self, c: &Coeffs, loc: &[Mat5], br_loc: &[Mat5], xbar: &[f64]) -> Vec<([f64; 6], Mat5, Mat5)> {
         let coupled = self.params.diffusion != 0.0;
-        (0..self.sites())
-            .into_par_iter()
-            .map(|x| {
-                let s = &c.sites[x];
-                let b: [f64; 6] = std::array::from_fn(|i| expectation(&s.a[i], &br_loc[x]) - expectation(&s.a[i], &c.vacuum));
-                if !coupled {
-                    return (b, ZERO5, ZERO5);
+        par::map(self.sites(), self.sites(), |x| {
+            let s = &c.sites[x];
+            let b: [f64; 6] = std::array::from_fn(|i| expectation(&s.a[i], &br_loc[x]) - expectation(&s.a[i], &c.vacuum));
+            if !coupled {
+                return (b, ZERO5, ZERO5);
+            }
+            let y = self.jets.jets_at(xbar, x);
+            let mut sfull = loc[x];
+            for i in 0..5 {
+                for j in 0..5 {
+                    sfull[i][j] += y[i] * y[j];
                 }
-                let y = self.jets.jets_at(xbar, x);
-                let mut sfull = loc[x];
-                for i in 0..5 {
-                    for j in 0..5 {
-                        sfull[i][j] += y[i] * y[j];
-                    }
-                }
-                (b, s.dinv_sandwich(&loc[x]), s.dinv_sandwich(&sfull))
-            })
-            .collect()
+            }
+            (b, s.dinv_sandwich(&loc[x]), s.dinv_sandwich(&sfull))
+        })
     }
 
     /// The Stratonovich drift of (x̄, Γ) into (dx, dg), and the fluctuation back-reaction ⟨L̂_I⟩_ren − ½x̄ᵀA_Ix̄
     /// per site into `br`.
     pub fn drift(&self, c: &Coeffs, xbar: &[f64], gamma: &[f64], dx: &mut [f64], dg: &mut [f64], br: &mut [[f64; 6]]) {
+        self.drift_with(&self.drift_forms(c, xbar, gamma), c, xbar, gamma, dx, dg, br)
+    }
+
+    /// The per-site forms of the drift at (x̄, Γ): Γ_loc and [`Self::site_forms`] (also what
+    /// [`Self::drift_stiffness`] needs, so a stage at the step's start computes them once).
+    pub fn drift_forms(&self, c: &Coeffs, xbar: &[f64], gamma: &[f64]) -> DriftForms {
+        let loc = self.local_covs(gamma);
+        let per = self.site_forms(c, &loc, &loc, xbar);
+        DriftForms { loc, per }
+    }
+
+    /// [`Self::drift`] from its per-site forms `f` at (x̄, Γ).
+    #[allow(clippy::too_many_arguments)]
+    pub fn drift_with(&self, f: &DriftForms, c: &Coeffs, xbar: &[f64], gamma: &[f64], dx: &mut [f64], dg: &mut [f64], br: &mut [[f64; 6]]) {
         let n = self.sites();
         let d = 2 * n;
         let dv = self.lattice.cell_volume();
         let eps = self.params.decoherence_excess;
         let coupled = self.params.diffusion != 0.0;
-        let loc = self.local_covs(gamma);
-        let per = self.site_forms(c, &loc, &loc, xbar);
+        let per = &f.per;
         for (x, p) in per.iter().enumerate() {
             br[x] = p.0;
         }
@@ -221,7 +239,8 @@ impl GaussianModel {
         // Γ: E + Eᵀ with E = (ΓRᵀkᵀR) Ωᵀ
         let mut zk = vec![0.0; d * d];
         self.jets.apply_rows(&k, gamma, &mut zk);
-        dg.par_chunks_mut(d).zip(zk.par_chunks(d)).for_each(|(o, z)| {
+        par::chunks(n, dg, d, |i, o| {
+            let z = &zk[i * d..(i + 1) * d];
             for j in 0..n {
                 o[j] = z[n + j] / dv;
                 o[n + j] = -z[j] / dv;
@@ -235,7 +254,7 @@ impl GaussianModel {
             self.jets.apply_rows(&sigma, gamma, &mut zs);
             let mut t3 = matmul(&zs, gamma, d);
             sym_add_transpose(&mut t3, d, 0.5);
-            dg.par_iter_mut().zip(t3.par_iter()).for_each(|(o, t)| *o -= t);
+            par::chunks(n, dg, d, |i, o| o.iter_mut().zip(&t3[i * d..(i + 1) * d]).for_each(|(o, t)| *o -= t));
         }
     }
 
@@ -261,7 +280,10 @@ impl GaussianModel {
         self.jets.apply_rows(b, gamma, &mut zb);
         let mut t = matmul(&zb, gamma, d);
         sym_add_transpose(&mut t, d, 0.5);
-        fg.par_iter_mut().zip(t.par_iter().zip(q.par_iter())).for_each(|(o, (t, q))| *o = q - t);
+        par::chunks(d / 2, fg, d, |i, o| {
+            let r = i * d..(i + 1) * d;
+            o.iter_mut().zip(t[r.clone()].iter().zip(&q[r])).for_each(|(o, (t, q))| *o = q - t)
+        });
     }
 
     /// The strength of a step's conditioning: (largest |λ|, largest −λ) over sites of the eigenvalues λ of
@@ -280,9 +302,16 @@ impl GaussianModel {
         if self.params.diffusion == 0.0 {
             return 0.0;
         }
-        let loc = self.local_covs(gamma);
-        let sigma: Vec<Mat5> = self.site_forms(c, &loc, &loc, xbar).into_iter().map(|f| f.2).collect();
-        conditioning_strength_local(&sigma, &loc).0
+        self.stiffness_of(&self.drift_forms(c, xbar, gamma))
+    }
+
+    /// [`Self::drift_stiffness`] from the drift's per-site forms at (x̄, Γ).
+    pub fn stiffness_of(&self, f: &DriftForms) -> f64 {
+        if self.params.diffusion == 0.0 {
+            return 0.0;
+        }
+        let sigma: Vec<Mat5> = f.per.iter().map(|p| p.2).collect();
+        conditioning_strength_local(&sigma, &f.loc).0
     }
 
     /// The conditioning on the increments `dw` at Γ: the noise forms b_x and their strength (largest |λ|, largest
@@ -397,17 +426,16 @@ pub fn site_quantum_from_local(c: &Coeffs, loc: &[Mat5]) -> Vec<SiteQuantum> {
 /// (largest |λ|, largest −λ) over sites of the eigenvalues λ of Γ_loc^½ b_x Γ_loc^½.
 pub fn conditioning_strength_local(b: &[Mat5], loc: &[Mat5]) -> (f64, f64) {
     use nalgebra::Matrix5;
-    (0..loc.len())
-        .into_par_iter()
-        .map(|x| {
-            let g = Matrix5::from_fn(|i, j| loc[x][i][j]);
-            let e = nalgebra::SymmetricEigen::new(g);
-            let h = e.eigenvectors * Matrix5::from_diagonal(&e.eigenvalues.map(|l| l.max(0.0).sqrt())) * e.eigenvectors.transpose();
-            let s = h * Matrix5::from_fn(|i, j| b[x][i][j]) * h;
-            let ev = nalgebra::SymmetricEigen::new((s + s.transpose()) * 0.5).eigenvalues;
-            let lo = ev.iter().cloned().fold(f64::INFINITY, f64::min);
-            let hi = ev.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-            (lo.abs().max(hi.abs()), (-lo).max(0.0))
-        })
-        .reduce(|| (0.0, 0.0), |a, b| (a.0.max(b.0), a.1.max(b.1)))
+    par::map(loc.len(), loc.len(), |x| {
+        let g = Matrix5::from_fn(|i, j| loc[x][i][j]);
+        let e = nalgebra::SymmetricEigen::new(g);
+        let h = e.eigenvectors * Matrix5::from_diagonal(&e.eigenvalues.map(|l| l.max(0.0).sqrt())) * e.eigenvectors.transpose();
+        let s = h * Matrix5::from_fn(|i, j| b[x][i][j]) * h;
+        let ev = nalgebra::SymmetricEigen::new((s + s.transpose()) * 0.5).eigenvalues;
+        let lo = ev.iter().cloned().fold(f64::INFINITY, f64::min);
+        let hi = ev.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        (lo.abs().max(hi.abs()), (-lo).max(0.0))
+    })
+    .into_iter()
+    .fold((0.0, 0.0), |a, b| (a.0.max(b.0), a.1.max(b.1)))
 }
