@@ -83,7 +83,7 @@ impl JetMap {
     }
 
     /// Y_x of the vector v = (φ, π) (length 2n).
-    #[inline]
+    #[inline(always)]
     pub fn jets_at(&self, v: &[f64], x: usize) -> [f64; 5] {
         let mut y = [0.0; 5];
         for (a, ya) in y.iter_mut().take(3).enumerate() {
@@ -297,6 +297,7 @@ fn transpose(m: &[f64], d: usize) -> Vec<f64> {
 pub fn mat5_mul(a: &Mat5, b: &Mat5) -> Mat5 {
     std::array::from_fn(|i| std::array::from_fn(|j| (0..5).map(|k| a[i][k] * b[k][j]).sum()))
 }
+#[inline(always)]
 pub fn mat5_axpy(alpha: f64, a: &Mat5, out: &mut Mat5) {
     for i in 0..5 {
         for j in 0..5 {
@@ -308,6 +309,7 @@ pub fn mat5_transpose(a: &Mat5) -> Mat5 {
     std::array::from_fn(|i| std::array::from_fn(|j| a[j][i]))
 }
 /// tr(a b)
+#[inline(always)]
 pub fn mat5_trace_prod(a: &Mat5, b: &Mat5) -> f64 {
     (0..5).map(|i| (0..5).map(|j| a[i][j] * b[j][i]).sum::<f64>()).sum()
 }

@@ -21,6 +21,7 @@ use crate::numerics::jets::{JetMap, Mat5, J_PI, ZERO5};
 use crate::numerics::lattice::Lattice;
 use crate::numerics::stencil::Stencil;
 use ndarray::ArrayView2;
+use crate::numerics::isa::Isa;
 use crate::numerics::par;
 
 /// Largest local escape rate (−λ_min of Γ_loc^½ b Γ_loc^½, [`GaussianModel::conditioning_strength`]) a step may
@@ -175,22 +176,33 @@ impl GaussianModel {
     /// back-reaction ½tr(ã_I Γ_loc) − vacuum computed from `br_loc` (the same as `loc`, or a better estimate of it),
     /// and p = Σ(𝒟⁻¹)_IJ ã_I Γ_loc ã_J, σ = Σ(𝒟⁻¹)_IJ ã_I (Γ_loc + y yᵀ) ã_J with y = R_x x̄ (zero without coupling).
     pub fn site_forms(&self, c: &Coeffs, loc: &[Mat5], br_loc: &[Mat5], xbar: &[f64]) -> Vec<([f64; 6], Mat5, Mat5)> {
-        let coupled = self.params.diffusion != 0.0;
-        par::map(self.sites(), self.sites(), |x| {
-            let s = &c.sites[x];
-            let b: [f64; 6] = std::array::from_fn(|i| expectation(&s.a[i], &br_loc[x]) - expectation(&s.a[i], &c.vacuum));
-            if !coupled {
-                return (b, ZERO5, ZERO5);
-            }
-            let y = self.jets.jets_at(xbar, x);
-            let mut sfull = loc[x];
-            for i in 0..5 {
-                for j in 0..5 {
-                    sfull[i][j] += y[i] * y[j];
-                }
-            }
-            (b, s.dinv_sandwich(&loc[x]), s.dinv_sandwich(&sfull))
+        let isa = Isa::detect();
+        par::map(self.sites(), self.sites(), |x| match isa {
+            // SAFETY: the CPU has the detected instruction set
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe { site_form_avx512(self, c, loc, br_loc, xbar, x) },
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => unsafe { site_form_avx2(self, c, loc, br_loc, xbar, x) },
+            _ => self.site_form(c, loc, br_loc, xbar, x),
         })
+    }
+
+    /// [`Self::site_forms`] at site x (built for each instruction set: numerics/isa.rs).
+    #[inline(always)]
+    fn site_form(&self, c: &Coeffs, loc: &[Mat5], br_loc: &[Mat5], xbar: &[f64], x: usize) -> ([f64; 6], Mat5, Mat5) {
+        let s = &c.sites[x];
+        let b: [f64; 6] = std::array::from_fn(|i| expectation(&s.a[i], &br_loc[x]) - expectation(&s.a[i], &c.vacuum));
+        if self.params.diffusion == 0.0 {
+            return (b, ZERO5, ZERO5);
+        }
+        let y = self.jets.jets_at(xbar, x);
+        let mut sfull = loc[x];
+        for i in 0..5 {
+            for j in 0..5 {
+                sfull[i][j] += y[i] * y[j];
+            }
+        }
+        (b, s.dinv_sandwich(&loc[x]), s.dinv_sandwich(&sfull))
     }
 
     /// The Stratonovich drift of (x̄, Γ) into (dx, dg), and the fluctuation back-reaction ⟨L̂_I⟩_ren − ½x̄ᵀA_Ix̄
@@ -405,6 +417,22 @@ impl GaussianModel {
     pub fn site_quantum(&self, c: &Coeffs, gamma: &[f64]) -> Vec<SiteQuantum> {
         site_quantum_from_local(c, &self.local_covs(gamma))
     }
+}
+
+/// # Safety
+/// The CPU must have AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn site_form_avx2(m: &GaussianModel, c: &Coeffs, loc: &[Mat5], br_loc: &[Mat5], xbar: &[f64], x: usize) -> ([f64; 6], Mat5, Mat5) {
+    m.site_form(c, loc, br_loc, xbar, x)
+}
+
+/// # Safety
+/// The CPU must have AVX-512 F, VL and DQ.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512dq")]
+unsafe fn site_form_avx512(m: &GaussianModel, c: &Coeffs, loc: &[Mat5], br_loc: &[Mat5], xbar: &[f64], x: usize) -> ([f64; 6], Mat5, Mat5) {
+    m.site_form(c, loc, br_loc, xbar, x)
 }
 
 /// Per-site diagnostics of the fluctuations from the jet covariances Γ_loc(x) (any representation).

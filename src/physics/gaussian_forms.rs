@@ -152,6 +152,7 @@ impl SiteCoeffs {
     /// Σ_IJ (𝒟⁻¹)_IJ ã_I s ã_J (symmetric for symmetric s).
     /// The products with ã skip its structural zeros (`backreaction_forms`: the gradient block and the φφ, ππ
     /// entries): the nonzero terms of the full 5×5 products, in the same order.
+    #[inline(always)]
     pub fn dinv_sandwich(&self, s: &Mat5) -> Mat5 {
         let mut out = ZERO5;
         let sa: [Mat5; 6] = std::array::from_fn(|j| times_jet_form(s, &self.a[j]));
@@ -188,6 +189,7 @@ impl SiteCoeffs {
 
 /// m·a for a form a of the shape of ã (`backreaction_forms`: nonzero only in the gradient block and at φφ, ππ):
 /// (m a)_rc = Σ_{k<3} m_rk a_kc for c < 3, m_rc a_cc for c = φ, π — the nonzero terms of `mat5_mul`, in its order.
+#[inline(always)]
 fn times_jet_form(m: &Mat5, a: &Mat5) -> Mat5 {
     std::array::from_fn(|r| {
         std::array::from_fn(|c| if c < 3 { (0..3).map(|k| m[r][k] * a[k][c]).sum() } else { m[r][c] * a[c][c] })
@@ -195,6 +197,7 @@ fn times_jet_form(m: &Mat5, a: &Mat5) -> Mat5 {
 }
 
 /// a·m for a form a of the shape of ã: the nonzero terms of `mat5_mul`, in its order.
+#[inline(always)]
 fn jet_form_times(a: &Mat5, m: &Mat5) -> Mat5 {
     std::array::from_fn(|r| {
         std::array::from_fn(|c| if r < 3 { (0..3).map(|k| a[r][k] * m[k][c]).sum() } else { a[r][r] * m[r][c] })
@@ -202,6 +205,7 @@ fn jet_form_times(a: &Mat5, m: &Mat5) -> Mat5 {
 }
 
 /// ½ tr(f c): the expectation of ½ Yᵀ f Y in a state with jet covariance c (second moments).
+#[inline(always)]
 pub fn expectation(f: &Mat5, c: &Mat5) -> f64 {
     0.5 * crate::numerics::jets::mat5_trace_prod(f, c)
 }
