@@ -23,6 +23,7 @@ use crate::numerics::stencil::Stencil;
 use ndarray::ArrayView2;
 use crate::numerics::isa::Isa;
 use crate::numerics::par;
+use crate::numerics::scratch::ScratchPool;
 
 /// Largest local escape rate (−λ_min of Γ_loc^½ b Γ_loc^½, [`GaussianModel::conditioning_strength`]) a step may
 /// have: the frozen-increment flow over the step then stays at most halfway to its finite escape.
@@ -54,6 +55,8 @@ pub struct GaussianModel {
     pub stencil: Stencil,
     pub jets: JetMap,
     pub params: QuantumParams,
+    /// the Γ-sized work arrays of the drift and the noise flow, reused (numerics/scratch.rs)
+    pub scratch: ScratchPool,
 }
 
 /// The per-site coefficients at one metric, and the vacuum subtraction.
@@ -117,11 +120,12 @@ fn sym_add_transpose(m: &mut [f64], d: usize, scale: f64) {
     }
 }
 
-/// a·b for row-major square matrices (matrixmultiply through ndarray).
-pub fn matmul(a: &[f64], b: &[f64], d: usize) -> Vec<f64> {
+/// out = a·b for row-major square matrices (matrixmultiply through ndarray, into a given array).
+fn matmul_into(a: &[f64], b: &[f64], d: usize, out: &mut [f64]) {
     let a = ArrayView2::from_shape((d, d), a).expect("square");
     let b = ArrayView2::from_shape((d, d), b).expect("square");
-    a.dot(&b).into_raw_vec_and_offset().0
+    let mut c = ndarray::ArrayViewMut2::from_shape((d, d), out).expect("square");
+    ndarray::linalg::general_mat_mul(1.0, &a, &b, 0.0, &mut c);
 }
 
 fn matvec(a: &[f64], v: &[f64], out: &mut [f64]) {
@@ -131,7 +135,7 @@ fn matvec(a: &[f64], v: &[f64], out: &mut [f64]) {
 
 impl GaussianModel {
     pub fn new(lattice: Lattice, stencil: Stencil, params: QuantumParams) -> Self {
-        Self { jets: JetMap::new(&lattice, &stencil), lattice, stencil, params }
+        Self { jets: JetMap::new(&lattice, &stencil), lattice, stencil, params, scratch: ScratchPool::default() }
     }
     pub fn sites(&self) -> usize {
         self.lattice.sites()
@@ -249,7 +253,7 @@ impl GaussianModel {
             }
         }
         // Γ: E + Eᵀ with E = (ΓRᵀkᵀR) Ωᵀ
-        let mut zk = vec![0.0; d * d];
+        let mut zk = self.scratch.zeroed(d * d);
         self.jets.apply_rows(&k, gamma, &mut zk);
         par::chunks(n, dg, d, |i, o| {
             let z = &zk[i * d..(i + 1) * d];
@@ -262,9 +266,10 @@ impl GaussianModel {
         if coupled {
             let sigma: Vec<Mat5> = per.iter().map(|q| q.2).collect();
             self.jets.scatter_omega(&sigma, 0.25 * (1.0 + eps), dg);
-            let mut zs = vec![0.0; d * d];
+            let mut zs = self.scratch.zeroed(d * d);
             self.jets.apply_rows(&sigma, gamma, &mut zs);
-            let mut t3 = matmul(&zs, gamma, d);
+            let mut t3 = self.scratch.zeroed(d * d);
+            matmul_into(&zs, gamma, d, &mut t3);
             sym_add_transpose(&mut t3, d, 0.5);
             par::chunks(n, dg, d, |i, o| o.iter_mut().zip(&t3[i * d..(i + 1) * d]).for_each(|(o, t)| *o -= t));
         }
@@ -288,9 +293,10 @@ impl GaussianModel {
         self.jets.apply(b, xbar, &mut v);
         matvec(gamma, &v, fx);
         fx.iter_mut().for_each(|f| *f = -*f);
-        let mut zb = vec![0.0; d * d];
+        let mut zb = self.scratch.zeroed(d * d);
         self.jets.apply_rows(b, gamma, &mut zb);
-        let mut t = matmul(&zb, gamma, d);
+        let mut t = self.scratch.zeroed(d * d);
+        matmul_into(&zb, gamma, d, &mut t);
         sym_add_transpose(&mut t, d, 0.5);
         par::chunks(d / 2, fg, d, |i, o| {
             let r = i * d..(i + 1) * d;
