@@ -3,8 +3,9 @@
 //! `site_rhs` one site at a time), on every instruction set this CPU has (baseline SSE2, AVX2 + FMA, AVX-512),
 //! in f32 and f64, for both finite-difference orders, with and without Kreiss–Oliger dissipation, every lapse
 //! condition and a non-zero potential, on lattices whose rows are not a whole number of vectors (and on
-//! homogeneous directions, down to one site). The same for `rhs_all`, the stepper's entry point, which also
-//! takes the per-site path on short rows and a stencil-free path on a one-site lattice.
+//! homogeneous directions, down to one site; short rows go in blocks of rows: the whole lattice below 512
+//! sites, a few rows at a time above). The same for `rhs_all`, the stepper's entry point, which also takes the
+//! per-site path on rows shorter than 4 sites and a stencil-free path on a one-site lattice.
 use cqgrav::backend::cpu::evolve_row::{rhs_rows, Isa};
 use cqgrav::backend::cpu::evolve_stage::{rhs_all, rhs_all_reference, StageBuffers};
 use cqgrav::backend::cpu::fd::Fd;
@@ -59,7 +60,8 @@ fn params<T: Real>(lapse: Lapse) -> RhsParams<T> {
 }
 
 fn compare<T: Real>(what: &str) {
-    let shapes = [[9, 7, 8], [13, 2, 3], [1, 1, 1], [21, 1, 1], [1, 9, 1], [1, 1, 10], [32, 3, 1]];
+    // small lattices run as one block of rows, larger ones with short rows (n ≥ 512) in blocks of several rows
+    let shapes = [[9, 7, 8], [13, 2, 3], [1, 1, 1], [21, 1, 1], [1, 9, 1], [1, 1, 10], [32, 3, 1], [2, 2, 2], [3, 4, 5], [5, 11, 12]];
     let mut checked = 0;
     for (si, shape) in shapes.into_iter().enumerate() {
         let lat = Lattice::new(shape, 0.37);
@@ -88,7 +90,7 @@ fn compare<T: Real>(what: &str) {
                         }
                         checked += 1;
                     }
-                    // the stepper's entry point (row kernel, per-site path on short rows, the one-site path)
+                    // the stepper's entry point (the row kernel, the per-site path on rows shorter than 4, the one-site path)
                     let mut used = Vec::new();
                     rhs_all(&fd, &lat, &p, &b, &mut used);
                     for (i, (f, r)) in used.iter().zip(&reference).enumerate() {

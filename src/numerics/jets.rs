@@ -8,6 +8,7 @@
 //!
 //! Because the centred stencil has no weight at its centre, R_x Ω R_xᵀ only links φ(x) and π(x):
 //! ω = R_x Ω R_xᵀ = (1/ΔV)(e_φ e_πᵀ − e_π e_φᵀ).
+use super::isa::Isa;
 use super::lattice::Lattice;
 use super::stencil::Stencil;
 use rayon::prelude::*;
@@ -23,10 +24,23 @@ pub const J_PI: usize = 4;
 #[derive(Debug, Clone)]
 pub struct JetMap {
     pub n: usize,
-    /// 2·radius taps (site, weight) per (site, axis): D_aφ(x) = Σ w φ(site).
+    /// Per site: 2·radius taps (site, weight) for each axis, D_aφ(x) = Σ w φ(site), then (x, 1) and (n + x, 1)
+    /// (the functionals φ(x) and π_φ(x)).
     taps: Vec<(u32, f64)>,
     per: usize,
     pub cell_volume: f64,
+}
+
+/// Rows of a row-major matrix taken together by [`JetMap::apply_rows`]: one block of each column is a few vectors.
+const ROW_BLOCK: usize = 64;
+/// Most taps of one functional: 2·radius, radius ≤ 2 (numerics/stencil.rs).
+const MAX_TAPS: usize = 4;
+
+/// The start of Rust's f64 `sum()` (its fold starts from −0.0), so that the blocked loops below add exactly what
+/// the per-row `sum()`s do.
+#[inline(always)]
+fn sum_start() -> f64 {
+    std::iter::empty::<f64>().sum()
 }
 
 impl JetMap {
@@ -35,7 +49,7 @@ impl JetMap {
         let r = stencil.radius;
         let per = 2 * r;
         let inv = 1.0 / (stencil.d1 * lat.spacing);
-        let mut taps = Vec::with_capacity(n * 3 * per);
+        let mut taps = Vec::with_capacity(n * (3 * per + 2));
         for x in 0..n {
             let c = lat.coords(x);
             for axis in 0..3 {
@@ -45,18 +59,31 @@ impl JetMap {
                     taps.push((lat.shifted(c, axis, -(k as isize)) as u32, -w));
                 }
             }
+            taps.push((x as u32, 1.0));
+            taps.push(((n + x) as u32, 1.0));
         }
         Self { n, taps, per, cell_volume: lat.cell_volume() }
     }
 
     #[inline(always)]
     pub fn axis_taps(&self, x: usize, axis: usize) -> &[(u32, f64)] {
-        let s = (x * 3 + axis) * self.per;
+        let s = x * (3 * self.per + 2) + axis * self.per;
         &self.taps[s..s + self.per]
     }
 
+    /// The nonzero entries (index into R^{2n}, weight) of the jet functional k at site x, without allocating.
+    #[inline(always)]
+    pub fn functional_taps(&self, x: usize, k: usize) -> &[(u32, f64)] {
+        let s = x * (3 * self.per + 2);
+        match k {
+            0..=2 => self.axis_taps(x, k),
+            J_PHI => &self.taps[s + 3 * self.per..][..1],
+            _ => &self.taps[s + 3 * self.per + 1..][..1],
+        }
+    }
+
     /// Y_x of the vector v = (φ, π) (length 2n).
-    #[inline]
+    #[inline(always)]
     pub fn jets_at(&self, v: &[f64], x: usize) -> [f64; 5] {
         let mut y = [0.0; 5];
         for (a, ya) in y.iter_mut().take(3).enumerate() {
@@ -69,11 +96,7 @@ impl JetMap {
 
     /// The nonzero entries (index into R^{2n}, weight) of the jet functional k at site x.
     pub fn functional(&self, x: usize, k: usize) -> Vec<(usize, f64)> {
-        match k {
-            0..=2 => self.axis_taps(x, k).iter().map(|&(p, w)| (p as usize, w)).collect(),
-            J_PHI => vec![(x, 1.0)],
-            _ => vec![(self.n + x, 1.0)],
-        }
+        self.functional_taps(x, k).iter().map(|&(p, w)| (p as usize, w)).collect()
     }
 
     /// out = Σ_x R_xᵀ z_x R_x v (overwrites out, length 2n).
@@ -95,23 +118,100 @@ impl JetMap {
 
     /// Row-wise: out[i, :] = (Σ_x R_xᵀ z_x R_x) m[i, :] for every row i of the row-major (2n × 2n) matrix m,
     /// i.e. out = m·(Σ R_xᵀ z_xᵀ R_x). For symmetric z_x this is m·Z.
+    ///
+    /// Computed a block of rows at a time on the transposes (column p of m is the contiguous row p of mᵀ), so each
+    /// tap is one pass over a short contiguous vector instead of a gather per row; every element gets the
+    /// operations of [`Self::apply`] on its row, in the same order, so the result is bit for bit `apply` per row.
     pub fn apply_rows(&self, z: &[Mat5], m: &[f64], out: &mut [f64]) {
+        self.apply_rows_isa(Isa::detect(), z, m, out)
+    }
+
+    /// [`Self::apply_rows`] with the block kernel built for `isa` (one of `Isa::available()`).
+    pub fn apply_rows_isa(&self, isa: Isa, z: &[Mat5], m: &[f64], out: &mut [f64]) {
+        assert!(isa == Isa::detect() || Isa::available().contains(&isa), "instruction set {isa:?} is not available on this CPU");
         let d = 2 * self.n;
-        out.par_chunks_mut(d).zip(m.par_chunks(d)).for_each(|(o, row)| self.apply(z, row, o));
+        let mt = transpose(m, d);
+        let block = |b: usize| {
+            let (i0, i1) = (b * ROW_BLOCK, ((b + 1) * ROW_BLOCK).min(d));
+            // SAFETY: the CPU has `isa` (asserted above)
+            match isa {
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => unsafe { row_block_avx512(self, z, &mt, i0, i1) },
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => unsafe { row_block_avx2(self, z, &mt, i0, i1) },
+                _ => self.apply_row_block(z, &mt, i0, i1),
+            }
+        };
+        let blocks: Vec<Vec<f64>> = if d * self.n < 1 << 14 {
+            (0..d.div_ceil(ROW_BLOCK)).map(block).collect()
+        } else {
+            (0..d.div_ceil(ROW_BLOCK)).into_par_iter().map(block).collect()
+        };
+        for (b, ot) in blocks.iter().enumerate() {
+            let i0 = b * ROW_BLOCK;
+            let len = ot.len() / d;
+            for (q, column) in ot.chunks_exact(len).enumerate() {
+                for (k, &v) in column.iter().enumerate() {
+                    out[(i0 + k) * d + q] = v;
+                }
+            }
+        }
+    }
+
+    /// [`Self::apply_rows`] for the rows i0..i1 of m (mt = mᵀ): the block of outᵀ, column q of the output at
+    /// q·len..(q + 1)·len, len = i1 − i0.
+    #[inline(always)]
+    fn apply_row_block(&self, z: &[Mat5], mt: &[f64], i0: usize, i1: usize) -> Vec<f64> {
+        let (d, len) = (2 * self.n, i1 - i0);
+        let mut ot = vec![0.0; d * len];
+        let col = |p: usize| i0 + p * d..i1 + p * d;
+        let out = |p: usize| p * len..(p + 1) * len;
+        let mut y = [[0.0; ROW_BLOCK]; 3];
+        let mut t = [[0.0; ROW_BLOCK]; 5];
+        for x in 0..self.n {
+            // Y_x of every row (jets_at)
+            for (a, ya) in y.iter_mut().enumerate() {
+                let ya = &mut ya[..len];
+                ya.fill(sum_start());
+                for &(p, w) in self.axis_taps(x, a) {
+                    ya.iter_mut().zip(&mt[col(p as usize)]).for_each(|(o, v)| *o += w * v);
+                }
+            }
+            let (yphi, ypi) = (&mt[col(x)], &mt[col(self.n + x)]);
+            // t = z_x Y_x
+            let zx = &z[x];
+            for (a, ta) in t.iter_mut().enumerate() {
+                let ta = &mut ta[..len];
+                ta.fill(sum_start());
+                for (b, yb) in [&y[0][..len], &y[1][..len], &y[2][..len], yphi, ypi].into_iter().enumerate() {
+                    let zab = zx[a][b];
+                    ta.iter_mut().zip(yb).for_each(|(o, v)| *o += zab * v);
+                }
+            }
+            // out += R_xᵀ t
+            for (a, ta) in t.iter().take(3).enumerate() {
+                for &(p, w) in self.axis_taps(x, a) {
+                    ot[out(p as usize)].iter_mut().zip(&ta[..len]).for_each(|(o, v)| *o += w * v);
+                }
+            }
+            ot[out(x)].iter_mut().zip(&t[J_PHI][..len]).for_each(|(o, v)| *o += v);
+            ot[out(self.n + x)].iter_mut().zip(&t[J_PI][..len]).for_each(|(o, v)| *o += v);
+        }
+        ot
     }
 
     /// R_x Γ R_xᵀ for the row-major (2n × 2n) matrix Γ.
     pub fn local_cov(&self, gamma: &[f64], x: usize) -> Mat5 {
         let d = 2 * self.n;
-        let f: [Vec<(usize, f64)>; 5] = std::array::from_fn(|k| self.functional(x, k));
+        let f: [&[(u32, f64)]; 5] = std::array::from_fn(|k| self.functional_taps(x, k));
         let mut out = ZERO5;
         for a in 0..5 {
             for b in a..5 {
                 let mut s = 0.0;
-                for &(p, wp) in &f[a] {
-                    let row = &gamma[p * d..(p + 1) * d];
-                    for &(q, wq) in &f[b] {
-                        s += wp * wq * row[q];
+                for &(p, wp) in f[a] {
+                    let row = &gamma[p as usize * d..(p as usize + 1) * d];
+                    for &(q, wq) in f[b] {
+                        s += wp * wq * row[q as usize];
                     }
                 }
                 out[a][b] = s;
@@ -138,23 +238,25 @@ impl JetMap {
     fn scatter_mapped(&self, z: &[Mat5], scale: f64, out: &mut [f64], map: impl Fn(usize) -> (usize, f64)) {
         let d = 2 * self.n;
         for x in 0..self.n {
-            let f: [Vec<(usize, f64)>; 5] = std::array::from_fn(|k| {
-                self.functional(x, k)
-                    .into_iter()
-                    .map(|(p, w)| {
-                        let (q, sg) = map(p);
-                        (q, sg * w)
-                    })
-                    .collect()
-            });
+            // the taps of the 5 functionals, mapped (at most 2·radius each)
+            let mut f = [[(0usize, 0.0f64); MAX_TAPS]; 5];
+            let mut len = [0usize; 5];
+            for (k, (fk, lk)) in f.iter_mut().zip(&mut len).enumerate() {
+                let taps = self.functional_taps(x, k);
+                for (o, &(p, w)) in fk.iter_mut().zip(taps) {
+                    let (q, sg) = map(p as usize);
+                    *o = (q, sg * w);
+                }
+                *lk = taps.len();
+            }
             for a in 0..5 {
                 for b in 0..5 {
                     let zab = z[x][a][b] * scale;
                     if zab == 0.0 {
                         continue;
                     }
-                    for &(p, wp) in &f[a] {
-                        for &(q, wq) in &f[b] {
+                    for &(p, wp) in &f[a][..len[a]] {
+                        for &(q, wq) in &f[b][..len[b]] {
                             out[p * d + q] += zab * wp * wq;
                         }
                     }
@@ -164,10 +266,38 @@ impl JetMap {
     }
 }
 
+/// # Safety
+/// The CPU must have AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn row_block_avx2(j: &JetMap, z: &[Mat5], mt: &[f64], i0: usize, i1: usize) -> Vec<f64> {
+    j.apply_row_block(z, mt, i0, i1)
+}
+
+/// # Safety
+/// The CPU must have AVX-512 F, VL and DQ.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512dq")]
+unsafe fn row_block_avx512(j: &JetMap, z: &[Mat5], mt: &[f64], i0: usize, i1: usize) -> Vec<f64> {
+    j.apply_row_block(z, mt, i0, i1)
+}
+
+/// mᵀ of the row-major d × d matrix m.
+fn transpose(m: &[f64], d: usize) -> Vec<f64> {
+    let mut t = vec![0.0; d * d];
+    for (i, row) in m.chunks_exact(d).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            t[j * d + i] = v;
+        }
+    }
+    t
+}
+
 /// 5×5 helpers.
 pub fn mat5_mul(a: &Mat5, b: &Mat5) -> Mat5 {
     std::array::from_fn(|i| std::array::from_fn(|j| (0..5).map(|k| a[i][k] * b[k][j]).sum()))
 }
+#[inline(always)]
 pub fn mat5_axpy(alpha: f64, a: &Mat5, out: &mut Mat5) {
     for i in 0..5 {
         for j in 0..5 {
@@ -179,6 +309,7 @@ pub fn mat5_transpose(a: &Mat5) -> Mat5 {
     std::array::from_fn(|i| std::array::from_fn(|j| a[j][i]))
 }
 /// tr(a b)
+#[inline(always)]
 pub fn mat5_trace_prod(a: &Mat5, b: &Mat5) -> f64 {
     (0..5).map(|i| (0..5).map(|j| a[i][j] * b[j][i]).sum::<f64>()).sum()
 }
@@ -186,6 +317,35 @@ pub fn mat5_trace_prod(a: &Mat5, b: &Mat5) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The blocked apply_rows is bit for bit `apply` on each row (same operations per element, in the same
+    /// order), with every instruction set this CPU has, on a lattice with more rows than one block (d = 2·105 > 64) and wrapped 2-site axes.
+    #[test]
+    fn apply_rows_is_apply_per_row_bit_for_bit() {
+        for (shape, order) in [([7, 5, 3], 4), ([2, 2, 2], 4), ([6, 1, 1], 2)] {
+            let lat = Lattice::new(shape, 0.9);
+            let jm = JetMap::new(&lat, &Stencil::new(order));
+            let d = 2 * lat.sites();
+            let mut seed = 7u64;
+            let mut rnd = || {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((seed >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+            };
+            let z: Vec<Mat5> = (0..lat.sites()).map(|_| std::array::from_fn(|_| std::array::from_fn(|_| rnd()))).collect();
+            let m: Vec<f64> = (0..d * d).map(|_| rnd()).collect();
+            for isa in Isa::available() {
+                let mut rows = vec![0.0; d * d];
+                jm.apply_rows_isa(isa, &z, &m, &mut rows);
+                let mut one = vec![0.0; d];
+                for i in 0..d {
+                    jm.apply(&z, &m[i * d..(i + 1) * d], &mut one);
+                    for j in 0..d {
+                        assert_eq!(rows[i * d + j].to_bits(), one[j].to_bits(), "{shape:?} {isa:?}: ({i}, {j})");
+                    }
+                }
+            }
+        }
+    }
 
     /// apply, apply_rows, local_cov and scatter_omega against the explicit dense matrix of R (built from
     /// `functional`), on a lattice with a wrapped 2-site axis.

@@ -2,11 +2,13 @@
 pub mod brownian;
 pub mod brownian_bridge;
 pub mod fft;
+pub mod isa;
 pub mod jets;
 pub mod lanes;
 pub mod lattice;
 pub mod localization;
 pub mod member_ops;
+pub mod par;
 pub mod philox;
 pub mod real;
 pub mod rk4;

@@ -21,7 +21,9 @@ use crate::numerics::jets::{JetMap, Mat5, J_PI, ZERO5};
 use crate::numerics::lattice::Lattice;
 use crate::numerics::stencil::Stencil;
 use ndarray::ArrayView2;
-use rayon::prelude::*;
+use crate::numerics::isa::Isa;
+use crate::numerics::par;
+use crate::numerics::scratch::ScratchPool;
 
 /// Largest local escape rate (−λ_min of Γ_loc^½ b Γ_loc^½, [`GaussianModel::conditioning_strength`]) a step may
 /// have: the frozen-increment flow over the step then stays at most halfway to its finite escape.
@@ -53,6 +55,8 @@ pub struct GaussianModel {
     pub stencil: Stencil,
     pub jets: JetMap,
     pub params: QuantumParams,
+    /// the Γ-sized work arrays of the drift and the noise flow, reused (numerics/scratch.rs)
+    pub scratch: ScratchPool,
 }
 
 /// The per-site coefficients at one metric, and the vacuum subtraction.
@@ -61,6 +65,15 @@ pub struct Coeffs {
     pub sites: Vec<SiteCoeffs>,
     /// Γvac_loc for the box-mean metric (zero for renormalisation `none`)
     pub vacuum: Mat5,
+}
+
+/// The per-site forms of the drift at one (x̄, Γ) ([`GaussianModel::drift_forms`]).
+#[derive(Debug, Clone)]
+pub struct DriftForms {
+    /// Γ_loc = R_xΓR_xᵀ
+    pub loc: Vec<Mat5>,
+    /// (back-reaction, p, σ) per site ([`GaussianModel::site_forms`])
+    pub per: Vec<([f64; 6], Mat5, Mat5)>,
 }
 
 /// A conditioning prepared at one Γ ([`GaussianModel::conditioning`]).
@@ -107,21 +120,22 @@ fn sym_add_transpose(m: &mut [f64], d: usize, scale: f64) {
     }
 }
 
-/// a·b for row-major square matrices (matrixmultiply through ndarray).
-pub fn matmul(a: &[f64], b: &[f64], d: usize) -> Vec<f64> {
+/// out = a·b for row-major square matrices (matrixmultiply through ndarray, into a given array).
+fn matmul_into(a: &[f64], b: &[f64], d: usize, out: &mut [f64]) {
     let a = ArrayView2::from_shape((d, d), a).expect("square");
     let b = ArrayView2::from_shape((d, d), b).expect("square");
-    a.dot(&b).into_raw_vec_and_offset().0
+    let mut c = ndarray::ArrayViewMut2::from_shape((d, d), out).expect("square");
+    ndarray::linalg::general_mat_mul(1.0, &a, &b, 0.0, &mut c);
 }
 
 fn matvec(a: &[f64], v: &[f64], out: &mut [f64]) {
     let d = v.len();
-    out.par_iter_mut().enumerate().for_each(|(i, o)| *o = a[i * d..(i + 1) * d].iter().zip(v).map(|(x, y)| x * y).sum());
+    par::chunks(d / 2, out, 1, |i, o| o[0] = a[i * d..(i + 1) * d].iter().zip(v).map(|(x, y)| x * y).sum());
 }
 
 impl GaussianModel {
     pub fn new(lattice: Lattice, stencil: Stencil, params: QuantumParams) -> Self {
-        Self { jets: JetMap::new(&lattice, &stencil), lattice, stencil, params }
+        Self { jets: JetMap::new(&lattice, &stencil), lattice, stencil, params, scratch: ScratchPool::default() }
     }
     pub fn sites(&self) -> usize {
         self.lattice.sites()
@@ -134,8 +148,7 @@ impl GaussianModel {
     pub fn coeffs(&self, metric: impl Fn(usize) -> Sym<f64> + Sync, lapse: &[f64]) -> anyhow::Result<Coeffs> {
         let n = self.sites();
         let dv = self.lattice.cell_volume();
-        let sites: Vec<SiteCoeffs> =
-            (0..n).into_par_iter().map(|i| SiteCoeffs::new(SiteGeometry::new(&metric(i), lapse[i]), &self.params, dv)).collect();
+        let sites: Vec<SiteCoeffs> = par::map(n, n, |i| SiteCoeffs::new(SiteGeometry::new(&metric(i), lapse[i]), &self.params, dv));
         let vacuum = if self.params.renormalize {
             let mut gbar = [0.0; 6];
             for s in &sites {
@@ -160,44 +173,65 @@ impl GaussianModel {
     }
 
     fn local_covs(&self, gamma: &[f64]) -> Vec<Mat5> {
-        (0..self.sites()).into_par_iter().map(|x| self.jets.local_cov(gamma, x)).collect()
+        par::map(self.sites(), self.sites(), |x| self.jets.local_cov(gamma, x))
     }
 
     /// The per-site forms of the drift at the jet covariances `loc` (Γ_loc = R_xΓR_xᵀ): the fluctuation
     /// back-reaction ½tr(ã_I Γ_loc) − vacuum computed from `br_loc` (the same as `loc`, or a better estimate of it),
     /// and p = Σ(𝒟⁻¹)_IJ ã_I Γ_loc ã_J, σ = Σ(𝒟⁻¹)_IJ ã_I (Γ_loc + y yᵀ) ã_J with y = R_x x̄ (zero without coupling).
     pub fn site_forms(&self, c: &Coeffs, loc: &[Mat5], br_loc: &[Mat5], xbar: &[f64]) -> Vec<([f64; 6], Mat5, Mat5)> {
-        let coupled = self.params.diffusion != 0.0;
-        (0..self.sites())
-            .into_par_iter()
-            .map(|x| {
-                let s = &c.sites[x];
-                let b: [f64; 6] = std::array::from_fn(|i| expectation(&s.a[i], &br_loc[x]) - expectation(&s.a[i], &c.vacuum));
-                if !coupled {
-                    return (b, ZERO5, ZERO5);
-                }
-                let y = self.jets.jets_at(xbar, x);
-                let mut sfull = loc[x];
-                for i in 0..5 {
-                    for j in 0..5 {
-                        sfull[i][j] += y[i] * y[j];
-                    }
-                }
-                (b, s.dinv_sandwich(&loc[x]), s.dinv_sandwich(&sfull))
-            })
-            .collect()
+        let isa = Isa::detect();
+        par::map(self.sites(), self.sites(), |x| match isa {
+            // SAFETY: the CPU has the detected instruction set
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe { site_form_avx512(self, c, loc, br_loc, xbar, x) },
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => unsafe { site_form_avx2(self, c, loc, br_loc, xbar, x) },
+            _ => self.site_form(c, loc, br_loc, xbar, x),
+        })
+    }
+
+    /// [`Self::site_forms`] at site x (built for each instruction set: numerics/isa.rs).
+    #[inline(always)]
+    fn site_form(&self, c: &Coeffs, loc: &[Mat5], br_loc: &[Mat5], xbar: &[f64], x: usize) -> ([f64; 6], Mat5, Mat5) {
+        let s = &c.sites[x];
+        let b: [f64; 6] = std::array::from_fn(|i| expectation(&s.a[i], &br_loc[x]) - expectation(&s.a[i], &c.vacuum));
+        if self.params.diffusion == 0.0 {
+            return (b, ZERO5, ZERO5);
+        }
+        let y = self.jets.jets_at(xbar, x);
+        let mut sfull = loc[x];
+        for i in 0..5 {
+            for j in 0..5 {
+                sfull[i][j] += y[i] * y[j];
+            }
+        }
+        (b, s.dinv_sandwich(&loc[x]), s.dinv_sandwich(&sfull))
     }
 
     /// The Stratonovich drift of (x̄, Γ) into (dx, dg), and the fluctuation back-reaction ⟨L̂_I⟩_ren − ½x̄ᵀA_Ix̄
     /// per site into `br`.
     pub fn drift(&self, c: &Coeffs, xbar: &[f64], gamma: &[f64], dx: &mut [f64], dg: &mut [f64], br: &mut [[f64; 6]]) {
+        self.drift_with(&self.drift_forms(c, xbar, gamma), c, xbar, gamma, dx, dg, br)
+    }
+
+    /// The per-site forms of the drift at (x̄, Γ): Γ_loc and [`Self::site_forms`] (also what
+    /// [`Self::drift_stiffness`] needs, so a stage at the step's start computes them once).
+    pub fn drift_forms(&self, c: &Coeffs, xbar: &[f64], gamma: &[f64]) -> DriftForms {
+        let loc = self.local_covs(gamma);
+        let per = self.site_forms(c, &loc, &loc, xbar);
+        DriftForms { loc, per }
+    }
+
+    /// [`Self::drift`] from its per-site forms `f` at (x̄, Γ).
+    #[allow(clippy::too_many_arguments)]
+    pub fn drift_with(&self, f: &DriftForms, c: &Coeffs, xbar: &[f64], gamma: &[f64], dx: &mut [f64], dg: &mut [f64], br: &mut [[f64; 6]]) {
         let n = self.sites();
         let d = 2 * n;
         let dv = self.lattice.cell_volume();
         let eps = self.params.decoherence_excess;
         let coupled = self.params.diffusion != 0.0;
-        let loc = self.local_covs(gamma);
-        let per = self.site_forms(c, &loc, &loc, xbar);
+        let per = &f.per;
         for (x, p) in per.iter().enumerate() {
             br[x] = p.0;
         }
@@ -219,9 +253,10 @@ impl GaussianModel {
             }
         }
         // Γ: E + Eᵀ with E = (ΓRᵀkᵀR) Ωᵀ
-        let mut zk = vec![0.0; d * d];
+        let mut zk = self.scratch.zeroed(d * d);
         self.jets.apply_rows(&k, gamma, &mut zk);
-        dg.par_chunks_mut(d).zip(zk.par_chunks(d)).for_each(|(o, z)| {
+        par::chunks(n, dg, d, |i, o| {
+            let z = &zk[i * d..(i + 1) * d];
             for j in 0..n {
                 o[j] = z[n + j] / dv;
                 o[n + j] = -z[j] / dv;
@@ -231,11 +266,12 @@ impl GaussianModel {
         if coupled {
             let sigma: Vec<Mat5> = per.iter().map(|q| q.2).collect();
             self.jets.scatter_omega(&sigma, 0.25 * (1.0 + eps), dg);
-            let mut zs = vec![0.0; d * d];
+            let mut zs = self.scratch.zeroed(d * d);
             self.jets.apply_rows(&sigma, gamma, &mut zs);
-            let mut t3 = matmul(&zs, gamma, d);
+            let mut t3 = self.scratch.zeroed(d * d);
+            matmul_into(&zs, gamma, d, &mut t3);
             sym_add_transpose(&mut t3, d, 0.5);
-            dg.par_iter_mut().zip(t3.par_iter()).for_each(|(o, t)| *o -= t);
+            par::chunks(n, dg, d, |i, o| o.iter_mut().zip(&t3[i * d..(i + 1) * d]).for_each(|(o, t)| *o -= t));
         }
     }
 
@@ -257,11 +293,15 @@ impl GaussianModel {
         self.jets.apply(b, xbar, &mut v);
         matvec(gamma, &v, fx);
         fx.iter_mut().for_each(|f| *f = -*f);
-        let mut zb = vec![0.0; d * d];
+        let mut zb = self.scratch.zeroed(d * d);
         self.jets.apply_rows(b, gamma, &mut zb);
-        let mut t = matmul(&zb, gamma, d);
+        let mut t = self.scratch.zeroed(d * d);
+        matmul_into(&zb, gamma, d, &mut t);
         sym_add_transpose(&mut t, d, 0.5);
-        fg.par_iter_mut().zip(t.par_iter().zip(q.par_iter())).for_each(|(o, (t, q))| *o = q - t);
+        par::chunks(d / 2, fg, d, |i, o| {
+            let r = i * d..(i + 1) * d;
+            o.iter_mut().zip(t[r.clone()].iter().zip(&q[r])).for_each(|(o, (t, q))| *o = q - t)
+        });
     }
 
     /// The strength of a step's conditioning: (largest |λ|, largest −λ) over sites of the eigenvalues λ of
@@ -280,9 +320,16 @@ impl GaussianModel {
         if self.params.diffusion == 0.0 {
             return 0.0;
         }
-        let loc = self.local_covs(gamma);
-        let sigma: Vec<Mat5> = self.site_forms(c, &loc, &loc, xbar).into_iter().map(|f| f.2).collect();
-        conditioning_strength_local(&sigma, &loc).0
+        self.stiffness_of(&self.drift_forms(c, xbar, gamma))
+    }
+
+    /// [`Self::drift_stiffness`] from the drift's per-site forms at (x̄, Γ).
+    pub fn stiffness_of(&self, f: &DriftForms) -> f64 {
+        if self.params.diffusion == 0.0 {
+            return 0.0;
+        }
+        let sigma: Vec<Mat5> = f.per.iter().map(|p| p.2).collect();
+        conditioning_strength_local(&sigma, &f.loc).0
     }
 
     /// The conditioning on the increments `dw` at Γ: the noise forms b_x and their strength (largest |λ|, largest
@@ -378,6 +425,22 @@ impl GaussianModel {
     }
 }
 
+/// # Safety
+/// The CPU must have AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn site_form_avx2(m: &GaussianModel, c: &Coeffs, loc: &[Mat5], br_loc: &[Mat5], xbar: &[f64], x: usize) -> ([f64; 6], Mat5, Mat5) {
+    m.site_form(c, loc, br_loc, xbar, x)
+}
+
+/// # Safety
+/// The CPU must have AVX-512 F, VL and DQ.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512dq")]
+unsafe fn site_form_avx512(m: &GaussianModel, c: &Coeffs, loc: &[Mat5], br_loc: &[Mat5], xbar: &[f64], x: usize) -> ([f64; 6], Mat5, Mat5) {
+    m.site_form(c, loc, br_loc, xbar, x)
+}
+
 /// Per-site diagnostics of the fluctuations from the jet covariances Γ_loc(x) (any representation).
 pub fn site_quantum_from_local(c: &Coeffs, loc: &[Mat5]) -> Vec<SiteQuantum> {
     use crate::numerics::jets::J_PHI;
@@ -397,17 +460,16 @@ pub fn site_quantum_from_local(c: &Coeffs, loc: &[Mat5]) -> Vec<SiteQuantum> {
 /// (largest |λ|, largest −λ) over sites of the eigenvalues λ of Γ_loc^½ b_x Γ_loc^½.
 pub fn conditioning_strength_local(b: &[Mat5], loc: &[Mat5]) -> (f64, f64) {
     use nalgebra::Matrix5;
-    (0..loc.len())
-        .into_par_iter()
-        .map(|x| {
-            let g = Matrix5::from_fn(|i, j| loc[x][i][j]);
-            let e = nalgebra::SymmetricEigen::new(g);
-            let h = e.eigenvectors * Matrix5::from_diagonal(&e.eigenvalues.map(|l| l.max(0.0).sqrt())) * e.eigenvectors.transpose();
-            let s = h * Matrix5::from_fn(|i, j| b[x][i][j]) * h;
-            let ev = nalgebra::SymmetricEigen::new((s + s.transpose()) * 0.5).eigenvalues;
-            let lo = ev.iter().cloned().fold(f64::INFINITY, f64::min);
-            let hi = ev.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-            (lo.abs().max(hi.abs()), (-lo).max(0.0))
-        })
-        .reduce(|| (0.0, 0.0), |a, b| (a.0.max(b.0), a.1.max(b.1)))
+    par::map(loc.len(), loc.len(), |x| {
+        let g = Matrix5::from_fn(|i, j| loc[x][i][j]);
+        let e = nalgebra::SymmetricEigen::new(g);
+        let h = e.eigenvectors * Matrix5::from_diagonal(&e.eigenvalues.map(|l| l.max(0.0).sqrt())) * e.eigenvectors.transpose();
+        let s = h * Matrix5::from_fn(|i, j| b[x][i][j]) * h;
+        let ev = nalgebra::SymmetricEigen::new((s + s.transpose()) * 0.5).eigenvalues;
+        let lo = ev.iter().cloned().fold(f64::INFINITY, f64::min);
+        let hi = ev.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        (lo.abs().max(hi.abs()), (-lo).max(0.0))
+    })
+    .into_iter()
+    .fold((0.0, 0.0), |a, b| (a.0.max(b.0), a.1.max(b.1)))
 }

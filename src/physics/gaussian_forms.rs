@@ -150,9 +150,12 @@ impl SiteCoeffs {
     }
 
     /// Σ_IJ (𝒟⁻¹)_IJ ã_I s ã_J (symmetric for symmetric s).
+    /// The products with ã skip its structural zeros (`backreaction_forms`: the gradient block and the φφ, ππ
+    /// entries): the nonzero terms of the full 5×5 products, in the same order.
+    #[inline(always)]
     pub fn dinv_sandwich(&self, s: &Mat5) -> Mat5 {
         let mut out = ZERO5;
-        let sa: [Mat5; 6] = std::array::from_fn(|j| mat5_mul(s, &self.a[j]));
+        let sa: [Mat5; 6] = std::array::from_fn(|j| times_jet_form(s, &self.a[j]));
         for i in 0..6 {
             let mut acc = ZERO5;
             let mut any = false;
@@ -163,7 +166,7 @@ impl SiteCoeffs {
                 }
             }
             if any {
-                mat5_axpy(1.0, &mat5_mul(&self.a[i], &acc), &mut out);
+                mat5_axpy(1.0, &jet_form_times(&self.a[i], &acc), &mut out);
             }
         }
         out
@@ -184,7 +187,25 @@ impl SiteCoeffs {
     }
 }
 
+/// m·a for a form a of the shape of ã (`backreaction_forms`: nonzero only in the gradient block and at φφ, ππ):
+/// (m a)_rc = Σ_{k<3} m_rk a_kc for c < 3, m_rc a_cc for c = φ, π — the nonzero terms of `mat5_mul`, in its order.
+#[inline(always)]
+fn times_jet_form(m: &Mat5, a: &Mat5) -> Mat5 {
+    std::array::from_fn(|r| {
+        std::array::from_fn(|c| if c < 3 { (0..3).map(|k| m[r][k] * a[k][c]).sum() } else { m[r][c] * a[c][c] })
+    })
+}
+
+/// a·m for a form a of the shape of ã: the nonzero terms of `mat5_mul`, in its order.
+#[inline(always)]
+fn jet_form_times(a: &Mat5, m: &Mat5) -> Mat5 {
+    std::array::from_fn(|r| {
+        std::array::from_fn(|c| if r < 3 { (0..3).map(|k| a[r][k] * m[k][c]).sum() } else { a[r][r] * m[r][c] })
+    })
+}
+
 /// ½ tr(f c): the expectation of ½ Yᵀ f Y in a state with jet covariance c (second moments).
+#[inline(always)]
 pub fn expectation(f: &Mat5, c: &Mat5) -> f64 {
     0.5 * crate::numerics::jets::mat5_trace_prod(f, c)
 }
@@ -213,6 +234,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// dinv_sandwich (products that skip ã's structural zeros) equals Σ_IJ (𝒟⁻¹)_IJ ã_I s ã_J with full 5×5
+    /// products in the same order (equal values: only the sign of an exact zero could differ).
+    #[test]
+    fn dinv_sandwich_equals_the_full_products() {
+        let geo = SiteGeometry::new(&[1.3, 0.2, -0.1, 0.8, 0.15, 1.7], 0.7);
+        let p = QuantumParams { mass: 1.1, diffusion: 2.5, beta: 0.1, decoherence_excess: 0.0, renormalize: true };
+        let c = SiteCoeffs::new(geo, &p, 0.3);
+        let s: Mat5 = std::array::from_fn(|i| std::array::from_fn(|j| 0.3 + 0.1 * (i * j) as f64 - 0.05 * (i + j) as f64));
+        let mut want = ZERO5;
+        for i in 0..6 {
+            let mut acc = ZERO5;
+            for j in 0..6 {
+                mat5_axpy(c.dinv[i][j], &mat5_mul(&s, &c.a[j]), &mut acc);
+            }
+            mat5_axpy(1.0, &mat5_mul(&c.a[i], &acc), &mut want);
+        }
+        assert_eq!(c.dinv_sandwich(&s), want);
     }
 
     /// ½YᵀãY reproduces L̂^ab of SPEC §4 at a random jet, and Σ_ab (9-sum) g_ab L̂^ab matches the trace form.

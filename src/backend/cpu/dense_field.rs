@@ -129,11 +129,13 @@ impl DenseField {
             _ => &self.gu2,
         };
         let mut q = StageQuantum { dx: vec![0.0; 2 * n], br: vec![[0.0; 6]; n] };
-        self.model.drift(&c, &xbar, gamma, &mut q.dx, &mut self.dg, &mut q.br);
+        let forms = self.model.drift_forms(&c, &xbar, gamma);
+        self.model.drift_with(&forms, &c, &xbar, gamma, &mut q.dx, &mut self.dg, &mut q.br);
         if index == 0 {
             if self.noise.is_active() {
-                // the step's start, in case the controller refines the step (numerics/substep.rs)
-                self.rho0 = self.model.drift_stiffness(&c, &xbar, &self.gy);
+                // the step's start, in case the controller refines the step (numerics/substep.rs): the drift
+                // stiffness of (x̄, Γ) = (xbar, gy), from the forms the drift has just used
+                self.rho0 = self.model.stiffness_of(&forms);
                 self.x_step.copy_from_slice(&xbar);
                 self.g_step.copy_from_slice(&self.gy);
             }

@@ -24,7 +24,7 @@ use crate::state::{var, NVARS};
 use rayon::prelude::*;
 
 /// Below this many sites a stage runs on the calling thread: waking the thread pool costs more than the work.
-pub const PARALLEL_MIN_SITES: usize = 512;
+pub use crate::numerics::par::PARALLEL_MIN_SITES;
 
 // Columns of the per-row scratch (each `stride` ≥ n1 reals: a whole number of vectors).
 /// ∂_a δg_k at DG + 6a + k
@@ -49,45 +49,8 @@ const NIN: usize = VAL + NVARS;
 const PAD_TO: usize = 16;
 
 
-/// The vector instruction set the row kernel is compiled for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Isa {
-    Baseline,
-    Avx2,
-    Avx512,
-}
-
-impl Isa {
-    /// The widest instruction set this CPU supports (detected once).
-    pub fn detect() -> Self {
-        static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
-        *ISA.get_or_init(|| *Self::available().last().unwrap_or(&Isa::Baseline))
-    }
-
-    /// Every instruction set this CPU can run, narrowest first.
-    pub fn available() -> Vec<Isa> {
-        #[allow(unused_mut)]
-        let mut v = vec![Isa::Baseline];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                v.push(Isa::Avx2);
-                if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vl") && is_x86_feature_detected!("avx512dq") {
-                    v.push(Isa::Avx512);
-                }
-            }
-        }
-        v
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Isa::Baseline => "baseline",
-            Isa::Avx2 => "avx2+fma",
-            Isa::Avx512 => "avx512",
-        }
-    }
-}
+/// The vector instruction set the row kernel is compiled for (numerics/isa.rs).
+pub use crate::numerics::isa::Isa;
 
 /// What every row of a stage reads.
 pub struct RowInputs<'a, T> {
@@ -97,7 +60,7 @@ pub struct RowInputs<'a, T> {
     pub b: &'a StageBuffers<'a, T>,
 }
 
-/// Per-thread scratch: the padded rows of one field and the row's columns.
+/// Per-thread scratch: the padded rows of one field and the columns of a block of rows.
 pub struct RowScratch<T> {
     pad: PaddedRows<T>,
     cols: Vec<T>,
@@ -105,22 +68,57 @@ pub struct RowScratch<T> {
 }
 
 impl<T: Real> RowScratch<T> {
-    pub fn new(n1: usize) -> Self {
-        // the KO columns stay zero when σ = 0; the padding past n1 is never used
-        let stride = n1.div_ceil(PAD_TO) * PAD_TO;
-        Self { pad: PaddedRows::new(n1), cols: vec![T::zero(); NIN * stride], stride }
+    /// For blocks of `rows` rows of `lat`.
+    pub fn new(lat: &Lattice, rows: usize) -> Self {
+        let n1 = lat.shape[0];
+        // the KO columns stay zero when σ = 0; the padding past the block's sites is never used
+        let stride = (n1 * rows).div_ceil(PAD_TO) * PAD_TO;
+        Self { pad: PaddedRows::new(lat), cols: vec![T::zero(); NIN * stride], stride }
     }
 }
 
-#[inline(always)]
-fn column<T>(cols: &mut [T], stride: usize, j: usize) -> &mut [T] {
-    &mut cols[j * stride..(j + 1) * stride]
+/// Rows per block: the pointwise part runs over a block's sites L at a time, so short rows are taken together
+/// (a small lattice — under `PARALLEL_MIN_SITES` sites, stepped on one thread — in one block).
+fn block_rows(lat: &Lattice) -> usize {
+    let [n1, n2, n3] = lat.shape;
+    if lat.sites() < PARALLEL_MIN_SITES {
+        n2 * n3
+    } else {
+        PAD_TO.div_ceil(n1)
+    }
 }
 
-/// The right-hand side of row `row` (sites row·n1 … row·n1 + n1 − 1) into `out`; R the derivative radius,
-/// K the Kreiss–Oliger radius of the scheme.
+/// Column j of the block from the site `base` (the start of one row).
 #[inline(always)]
-fn row_rhs<T: Real, const R: usize, const K: usize, const L: usize>(c: &RowInputs<T>, row: usize, s: &mut RowScratch<T>, out: &mut [[T; NVARS]]) {
+fn row_column<T>(cols: &mut [T], stride: usize, base: usize, j: usize) -> &mut [T] {
+    &mut cols[j * stride + base..(j + 1) * stride]
+}
+
+/// The right-hand side of the rows from `row` (sites row·n1 … row·n1 + out.len() − 1) into `out`; R the
+/// derivative radius, K the Kreiss–Oliger radius of the scheme.
+#[inline(always)]
+fn block_rhs<T: Real, const R: usize, const K: usize, const L: usize>(c: &RowInputs<T>, row: usize, s: &mut RowScratch<T>, out: &mut [[T; NVARS]]) {
+    let n1 = c.lat.shape[0];
+    let len = out.len();
+    for j in 0..len / n1 {
+        row_stencils::<T, R, K, L>(c, row + j, s, j * n1);
+    }
+    // the pointwise right-hand side, L sites at a time
+    let p = splat_params::<T, L>(c.p);
+    let mut res = [[T::zero(); L]; NVARS];
+    for i0 in (0..len).step_by(L) {
+        pointwise(&s.cols, s.stride, i0, &p, &mut res);
+        for (l, o) in out[i0..(i0 + L).min(len)].iter_mut().enumerate() {
+            for (v, ov) in o.iter_mut().enumerate() {
+                *ov = res[v][l];
+            }
+        }
+    }
+}
+
+/// The values and stencils of row `row` into the columns from `base`.
+#[inline(always)]
+fn row_stencils<T: Real, const R: usize, const K: usize, const L: usize>(c: &RowInputs<T>, row: usize, s: &mut RowScratch<T>, base: usize) {
     let [n1, n2, _] = c.lat.shape;
     let n = c.lat.sites();
     let (y, z) = (row % n2, row / n2);
@@ -130,49 +128,38 @@ fn row_rhs<T: Real, const R: usize, const K: usize, const L: usize>(c: &RowInput
     let stride = s.stride;
     let row0 = row * n1;
     for v in 0..NVARS {
-        column(&mut s.cols, stride, VAL + v)[..n1].copy_from_slice(&u[v * n + row0..][..n1]);
+        row_column(&mut s.cols, stride, base, VAL + v)[..n1].copy_from_slice(&u[v * n + row0..][..n1]);
         let metric_like = v < var::G + 6 || v == var::LAPSE; // gradient and Hessian
         let stencilled = metric_like || v == var::PHI;
         if !stencilled && !ko_on {
             continue;
         }
         let reach = if ko_on { K } else { R };
-        let rows = s.pad.fill(c.lat, &u[v * n..(v + 1) * n], y, z, reach, if metric_like { R } else { 0 });
+        let rows = s.pad.fill(&u[v * n..(v + 1) * n], y, z, reach, if metric_like { R } else { 0 });
         if metric_like {
             let (first, second, step) = if v == var::LAPSE { (DN, DDN, 1) } else { (DG + v, DDG + v, 6) };
             for a in 0..3 {
-                fd_row::d1::<T, R, L>(fd, &rows, a, column(&mut s.cols, stride, first + step * a));
+                fd_row::d1::<T, R, L>(fd, &rows, a, row_column(&mut s.cols, stride, base, first + step * a));
             }
             for (q, &(a, b)) in PAIRS.iter().enumerate() {
                 if a == b {
-                    fd_row::d2::<T, R, L>(fd, &rows, a, column(&mut s.cols, stride, second + step * q));
+                    fd_row::d2::<T, R, L>(fd, &rows, a, row_column(&mut s.cols, stride, base, second + step * q));
                 } else {
-                    fd_row::d11::<T, R, L>(fd, &rows, a, b, column(&mut s.cols, stride, second + step * q));
+                    fd_row::d11::<T, R, L>(fd, &rows, a, b, row_column(&mut s.cols, stride, base, second + step * q));
                 }
             }
         } else if v == var::PHI {
             for a in 0..3 {
-                fd_row::d1::<T, R, L>(fd, &rows, a, column(&mut s.cols, stride, DPHI + a));
+                fd_row::d1::<T, R, L>(fd, &rows, a, row_column(&mut s.cols, stride, base, DPHI + a));
             }
         }
         if ko_on {
-            fd_row::ko::<T, K, L>(fd, &rows, column(&mut s.cols, stride, KO + v));
+            fd_row::ko::<T, K, L>(fd, &rows, row_column(&mut s.cols, stride, base, KO + v));
         }
     }
     for a in 0..3 {
-        let rows = s.pad.fill(c.lat, &c.b.flux[a * n..(a + 1) * n], y, z, R, 0);
-        fd_row::d1::<T, R, L>(fd, &rows, a, column(&mut s.cols, stride, DFLUX + a));
-    }
-    // the pointwise right-hand side, L sites at a time
-    let p = splat_params::<T, L>(c.p);
-    let mut res = [[T::zero(); L]; NVARS];
-    for i0 in (0..n1).step_by(L) {
-        pointwise(&s.cols, stride, i0, &p, &mut res);
-        for (l, o) in out[i0..(i0 + L).min(n1)].iter_mut().enumerate() {
-            for (v, ov) in o.iter_mut().enumerate() {
-                *ov = res[v][l];
-            }
-        }
+        let rows = s.pad.fill(&c.b.flux[a * n..(a + 1) * n], y, z, R, 0);
+        fd_row::d1::<T, R, L>(fd, &rows, a, row_column(&mut s.cols, stride, base, DFLUX + a));
     }
 }
 
@@ -230,7 +217,7 @@ type RowFn<T> = unsafe fn(&RowInputs<T>, usize, &mut RowScratch<T>, &mut [[T; NV
 /// # Safety
 /// None beyond the caller's: the baseline build runs everywhere.
 unsafe fn row_baseline<T: Real, const R: usize, const K: usize, const L: usize>(c: &RowInputs<T>, row: usize, s: &mut RowScratch<T>, out: &mut [[T; NVARS]]) {
-    row_rhs::<T, R, K, L>(c, row, s, out)
+    block_rhs::<T, R, K, L>(c, row, s, out)
 }
 
 /// # Safety
@@ -238,7 +225,7 @@ unsafe fn row_baseline<T: Real, const R: usize, const K: usize, const L: usize>(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn row_avx2<T: Real, const R: usize, const K: usize, const L: usize>(c: &RowInputs<T>, row: usize, s: &mut RowScratch<T>, out: &mut [[T; NVARS]]) {
-    row_rhs::<T, R, K, L>(c, row, s, out)
+    block_rhs::<T, R, K, L>(c, row, s, out)
 }
 
 /// # Safety
@@ -246,7 +233,7 @@ unsafe fn row_avx2<T: Real, const R: usize, const K: usize, const L: usize>(c: &
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512dq")]
 unsafe fn row_avx512<T: Real, const R: usize, const K: usize, const L: usize>(c: &RowInputs<T>, row: usize, s: &mut RowScratch<T>, out: &mut [[T; NVARS]]) {
-    row_rhs::<T, R, K, L>(c, row, s, out)
+    block_rhs::<T, R, K, L>(c, row, s, out)
 }
 
 /// The row kernel for `isa`, with as many lanes as one vector register holds values of T.
@@ -280,11 +267,12 @@ pub fn rhs_rows<T: Real>(isa: Isa, fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, 
         other => panic!("no row kernel for stencil radii {other:?}"),
     };
     let c = RowInputs { fd, lat, p, b };
+    let rows = block_rows(lat);
     // SAFETY: `f` is built for an instruction set this CPU has (asserted above).
     if n < PARALLEL_MIN_SITES {
-        let mut s = RowScratch::new(n1);
-        k.chunks_mut(n1).enumerate().for_each(|(row, out)| unsafe { f(&c, row, &mut s, out) });
+        let mut s = RowScratch::new(lat, rows);
+        k.chunks_mut(n1 * rows).enumerate().for_each(|(b, out)| unsafe { f(&c, b * rows, &mut s, out) });
     } else {
-        k.par_chunks_mut(n1).enumerate().for_each_init(|| RowScratch::new(n1), |s, (row, out)| unsafe { f(&c, row, s, out) });
+        k.par_chunks_mut(n1 * rows).enumerate().for_each_init(|| RowScratch::new(lat, rows), |s, (b, out)| unsafe { f(&c, b * rows, s, out) });
     }
 }

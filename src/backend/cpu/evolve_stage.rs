@@ -72,13 +72,15 @@ pub struct StageBuffers<'a, T> {
     pub flux: &'a [T],
 }
 
-/// Rows shorter than this take the per-site path: the row kernel's set-up (copying the rows with their ghosts)
-/// outweighs its vectors there (a single site, toy models, homogeneous x).
-const ROW_KERNEL_MIN_LEN: usize = 8;
+/// Rows shorter than this take the per-site path: the row kernel's set-up per row (copying the rows with their
+/// ghosts, one scalar pass per stencil) outweighs its vectors there (measured: 0.7× the per-site reference at
+/// 2³, 1.2× at 4³, 1.7× at 7³).
+const ROW_KERNEL_MIN_LEN: usize = 4;
 
 /// Evaluate the right-hand side on every site into `k` (site-major scratch): the row-wise kernel
-/// (evolve_row.rs) built for the widest instruction set of this CPU, or the per-site reference on short rows;
-/// either is bit for bit `rhs_all_reference`.
+/// (evolve_row.rs) built for the widest instruction set of this CPU (short rows taken together in blocks), or
+/// the per-site reference on rows shorter than `ROW_KERNEL_MIN_LEN`; either is bit for bit
+/// `rhs_all_reference`. A one-site lattice skips the stencils.
 pub fn rhs_all<T: Real>(fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, b: &StageBuffers<T>, k: &mut Vec<[T; NVARS]>) {
     if lat.sites() == 1 {
         k.resize(1, [T::zero(); NVARS]);
@@ -106,7 +108,7 @@ pub fn rhs_all_reference<T: Real>(fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, b
 /// Whether a pass over n sites goes to the thread pool: below `PARALLEL_MIN_SITES` it runs on the calling
 /// thread, since waking the pool costs more than the work (a small lattice's step in microseconds).
 pub fn parallel(n: usize) -> bool {
-    n >= super::evolve_row::PARALLEL_MIN_SITES
+    crate::numerics::par::parallel(n)
 }
 
 /// The RK4 combination of a stage (pointwise): acc ← base + w·dt·k, next ← y + c·dt·k; the last stage

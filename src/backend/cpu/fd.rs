@@ -39,9 +39,18 @@ impl<T: Real> Fd<T> {
     }
 }
 
+/// (c + d) mod n for a site c < n: the offsets are a few sites, so a few additions replace the division.
 #[inline(always)]
 fn wrap(c: usize, d: isize, n: usize) -> usize {
-    (c as isize + d).rem_euclid(n as isize) as usize
+    let n = n as isize;
+    let mut x = c as isize + d;
+    while x < 0 {
+        x += n;
+    }
+    while x >= n {
+        x -= n;
+    }
+    x as usize
 }
 
 #[inline(always)]

@@ -23,6 +23,11 @@ pub struct PaddedRows<T> {
     n1: usize,
     stride: usize,
     data: Vec<T>,
+    /// (y + d) mod n2 at [y·SIDE + d + MAX_REACH], and the same for z: the wraps, computed once
+    wrap_y: Vec<usize>,
+    wrap_z: Vec<usize>,
+    /// the x of the ghosts: below the row at g − 1 (g = 1 … MAX_REACH), above it at MAX_REACH + g − 1
+    ghosts: [usize; 2 * MAX_REACH],
 }
 
 /// Offset of a site displaced by `k` along `axis`, as (dx, dy, dz).
@@ -34,9 +39,30 @@ fn along(axis: usize, k: isize) -> [isize; 3] {
 }
 
 impl<T: Real> PaddedRows<T> {
-    pub fn new(n1: usize) -> Self {
+    pub fn new(lat: &Lattice) -> Self {
+        let [n1, n2, n3] = lat.shape;
         let stride = n1 + 2 * MAX_REACH;
-        Self { n1, stride, data: vec![T::zero(); SIDE * SIDE * stride] }
+        let wraps = |m: usize| -> Vec<usize> {
+            (0..m * SIDE).map(|k| (k as isize / SIDE as isize + (k % SIDE) as isize - MAX_REACH as isize).rem_euclid(m as isize) as usize).collect()
+        };
+        let ghosts = std::array::from_fn(|k| {
+            let g = k % MAX_REACH + 1;
+            if k < MAX_REACH {
+                (-(g as isize)).rem_euclid(n1 as isize) as usize
+            } else {
+                (g - 1) % n1
+            }
+        });
+        Self { n1, stride, data: vec![T::zero(); SIDE * SIDE * stride], wrap_y: wraps(n2), wrap_z: wraps(n3), ghosts }
+    }
+
+    /// Index of the first site of row (y + dy, z + dz), wrapped.
+    #[inline(always)]
+    fn row_start(&self, y: usize, z: usize, dy: isize, dz: isize) -> usize {
+        let n2 = self.wrap_y.len() / SIDE;
+        let yy = self.wrap_y[y * SIDE + (dy + MAX_REACH as isize) as usize];
+        let zz = self.wrap_z[z * SIDE + (dz + MAX_REACH as isize) as usize];
+        self.n1 * (yy + n2 * zz)
     }
 
     #[inline(always)]
@@ -47,43 +73,36 @@ impl<T: Real> PaddedRows<T> {
     /// The rows of `f` (one field, structure of arrays over `lat`) around row (y, z): the cross (dy, 0),
     /// (0, dz) with |dy|, |dz| ≤ `cross` copied with their ghosts, and the corners 1 ≤ |dy|, |dz| ≤ `corner`
     /// (the mixed y–z derivative) in place.
-    pub fn fill<'a>(&'a mut self, lat: &Lattice, f: &'a [T], y: usize, z: usize, cross: usize, corner: usize) -> Rows<'a, T> {
+    /// The lattice is the one of `new`.
+    pub fn fill<'a>(&'a mut self, f: &'a [T], y: usize, z: usize, cross: usize, corner: usize) -> Rows<'a, T> {
         let (c, k) = (cross as isize, corner as isize);
-        self.copy_row(lat, f, y, z, 0, 0);
+        self.copy_row(f, y, z, 0, 0);
         for d in 1..=c {
             for s in [-d, d] {
-                self.copy_row(lat, f, y, z, s, 0);
-                self.copy_row(lat, f, y, z, 0, s);
+                self.copy_row(f, y, z, s, 0);
+                self.copy_row(f, y, z, 0, s);
             }
         }
         let mut corner_start = [0; SIDE * SIDE];
         for dy in (-k..=k).filter(|&d| d != 0) {
             for dz in (-k..=k).filter(|&d| d != 0) {
-                corner_start[Self::slot(dy, dz)] = row_start(lat, y, z, dy, dz);
+                corner_start[Self::slot(dy, dz)] = self.row_start(y, z, dy, dz);
             }
         }
         Rows { pad: self, f, corner_start }
     }
 
-    fn copy_row(&mut self, lat: &Lattice, f: &[T], y: usize, z: usize, dy: isize, dz: isize) {
-        let n1 = lat.shape[0];
-        let src = &f[row_start(lat, y, z, dy, dz)..][..n1];
+    #[inline(always)]
+    fn copy_row(&mut self, f: &[T], y: usize, z: usize, dy: isize, dz: isize) {
+        let n1 = self.n1;
+        let src = &f[self.row_start(y, z, dy, dz)..][..n1];
         let dst = &mut self.data[Self::slot(dy, dz) * self.stride..][..self.stride];
         dst[MAX_REACH..MAX_REACH + n1].copy_from_slice(src);
         for g in 1..=MAX_REACH {
-            dst[MAX_REACH - g] = src[(-(g as isize)).rem_euclid(n1 as isize) as usize];
-            dst[MAX_REACH + n1 - 1 + g] = src[(g - 1) % n1];
+            dst[MAX_REACH - g] = src[self.ghosts[g - 1]];
+            dst[MAX_REACH + n1 - 1 + g] = src[self.ghosts[MAX_REACH + g - 1]];
         }
     }
-
-}
-
-/// Index of the first site of row (y + dy, z + dz), wrapped.
-fn row_start(lat: &Lattice, y: usize, z: usize, dy: isize, dz: isize) -> usize {
-    let [n1, n2, n3] = lat.shape;
-    let yy = (y as isize + dy).rem_euclid(n2 as isize) as usize;
-    let zz = (z as isize + dz).rem_euclid(n3 as isize) as usize;
-    n1 * (yy + n2 * zz)
 }
 
 /// The rows of one field around one row, as `PaddedRows::fill` prepared them.
@@ -141,6 +160,17 @@ fn each_site<T: Real, const L: usize>(op: &impl RowOp<T>, out: &mut [T]) {
     }
 }
 
+/// The rows at +k and −k along `axis`, k = 1 … R.
+#[inline(always)]
+fn pair_rows<'a, T: Real, const R: usize>(p: &'a Rows<T>, axis: usize) -> ([&'a [T]; R], [&'a [T]; R]) {
+    let (mut plus, mut minus): ([&[T]; R], [&[T]; R]) = ([&[]; R], [&[]; R]);
+    for k in 0..R {
+        plus[k] = p.at(along(axis, k as isize + 1));
+        minus[k] = p.at(along(axis, -(k as isize) - 1));
+    }
+    (plus, minus)
+}
+
 struct D1<'a, T, const R: usize> {
     fd: &'a Fd<T>,
     plus: [&'a [T]; R],
@@ -161,8 +191,7 @@ impl<T: Real, const R: usize> RowOp<T> for D1<'_, T, R> {
 /// ∂_axis f for the row (fd::d1): Σ_{k=1..R} c1[R+k] (f(+k) − f(−k)) / (d1 h).
 #[inline(always)]
 pub fn d1<T: Real, const R: usize, const L: usize>(fd: &Fd<T>, p: &Rows<T>, axis: usize, out: &mut [T]) {
-    let plus = std::array::from_fn(|k| p.at(along(axis, k as isize + 1)));
-    let minus = std::array::from_fn(|k| p.at(along(axis, -(k as isize) - 1)));
+    let (plus, minus) = pair_rows::<T, R>(p, axis);
     each_site::<T, L>(&D1::<T, R> { fd, plus, minus }, &mut out[..p.len()]);
 }
 
@@ -188,8 +217,7 @@ impl<T: Real, const R: usize> RowOp<T> for D2<'_, T, R> {
 /// ∂_axis ∂_axis f for the row (fd::d2): Σ_{k=1..R} c2[R+k] ((f(+k) − f0) + (f(−k) − f0)) / (d2 h²).
 #[inline(always)]
 pub fn d2<T: Real, const R: usize, const L: usize>(fd: &Fd<T>, p: &Rows<T>, axis: usize, out: &mut [T]) {
-    let plus = std::array::from_fn(|k| p.at(along(axis, k as isize + 1)));
-    let minus = std::array::from_fn(|k| p.at(along(axis, -(k as isize) - 1)));
+    let (plus, minus) = pair_rows::<T, R>(p, axis);
     each_site::<T, L>(&D2::<T, R> { fd, f0: p.at([0; 3]), plus, minus }, &mut out[..p.len()]);
 }
 
@@ -222,14 +250,17 @@ impl<T: Real, const R: usize> RowOp<T> for D11<'_, T, R> {
 /// Σ_j c1[R+j] [ Σ_k c1[R+k] (f(+j,+k) − f(+j,−k)) − Σ_k c1[R+k] (f(−j,+k) − f(−j,−k)) ] / (d1 h)².
 #[inline(always)]
 pub fn d11<T: Real, const R: usize, const L: usize>(fd: &Fd<T>, p: &Rows<T>, a: usize, b: usize, out: &mut [T]) {
-    let at = |j: isize, k: isize| {
-        let mut d = along(a, j);
-        d[b] = k;
-        p.at(d)
-    };
-    let step = |k: usize| k as isize + 1;
-    let rows = [(1, 1), (1, -1), (-1, 1), (-1, -1)]
-        .map(|(sj, sk)| std::array::from_fn(|j| std::array::from_fn(|k| at(sj * step(j), sk * step(k)))));
+    // plain loops, not array maps: the set-up is per row, and `map`/`from_fn` of slices did not inline
+    let mut rows: [[[&[T]; R]; R]; 4] = [[[&[]; R]; R]; 4];
+    for (q, (sj, sk)) in [(1, 1), (1, -1), (-1, 1), (-1, -1)].into_iter().enumerate() {
+        for j in 0..R {
+            for k in 0..R {
+                let mut d = along(a, sj * (j as isize + 1));
+                d[b] = sk * (k as isize + 1);
+                rows[q][j][k] = p.at(d);
+            }
+        }
+    }
     each_site::<T, L>(&D11::<T, R> { fd, rows }, &mut out[..p.len()]);
 }
 
@@ -258,7 +289,9 @@ impl<T: Real, const K: usize> RowOp<T> for Ko<'_, T, K> {
 /// σ-scaled Σ_axes Σ_{k=1..K} ko[K+k] ((f(+k) − f0) + (f(−k) − f0)).
 #[inline(always)]
 pub fn ko<T: Real, const K: usize, const L: usize>(fd: &Fd<T>, p: &Rows<T>, out: &mut [T]) {
-    let plus = std::array::from_fn(|a| std::array::from_fn(|k| p.at(along(a, k as isize + 1))));
-    let minus = std::array::from_fn(|a| std::array::from_fn(|k| p.at(along(a, -(k as isize) - 1))));
+    let (mut plus, mut minus): ([[&[T]; K]; 3], [[&[T]; K]; 3]) = ([[&[]; K]; 3], [[&[]; K]; 3]);
+    for a in 0..3 {
+        (plus[a], minus[a]) = pair_rows::<T, K>(p, a);
+    }
     each_site::<T, L>(&Ko::<T, K> { fd, f0: p.at([0; 3]), plus, minus }, &mut out[..p.len()]);
 }
