@@ -7,7 +7,7 @@
 //! Scope: the classical system (`matter.representation = "none"`) with white CQ noise (`cq.correlation_length
 //! = 0`); `download` gathers the whole state on every rank (for snapshots, checkpoints and spectra, written by
 //! rank 0), so the memory of one rank still bounds the lattice of an output event.
-use super::slab::Slab;
+use super::slab::{OwnedPlanes, Slab};
 use super::Comm;
 use crate::backend::cpu::cq_noise::{CpuNoise, NSTAT};
 use crate::backend::cpu::diagnostics::{all_site_values, NCOL, OPS};
@@ -15,7 +15,8 @@ use crate::backend::cpu::rk4_buffers::Rk4Buffers;
 use crate::backend::cpu::reduce::Op;
 use crate::backend::{Stepper, StepperSetup};
 use crate::config::{Precision, Representation};
-use crate::diagnostics::{finish, Diagnostics, NoiseDiagnostics};
+use crate::diagnostics::{finish, ConstraintFields, Diagnostics, NoiseDiagnostics};
+use crate::backend::cpu::fd::Fd;
 use crate::numerics::real::Real;
 use crate::numerics::rk4::STAGES;
 use crate::state::{var, State, NVARS};
@@ -161,6 +162,30 @@ impl<T: Real> Stepper for SlabStepper<T> {
             step: self.step,
             quantum: Default::default(),
         })
+    }
+    /// The owned planes for the rank's part files (issue 18): the state converted to f64 as `download` converts
+    /// it, and 𝓗, 𝓗_a evaluated as `constraint_field_values` evaluates them on the downloaded state (the CPU twin in
+    /// f64), on the local lattice after a halo exchange: each owned site reads the values one process reads.
+    fn owned_planes(&mut self) -> Result<Option<OwnedPlanes>> {
+        self.slab.exchange(self.comm.as_ref(), &mut self.b.y, NVARS);
+        let local: Vec<f64> = self.b.y.iter().map(|x| x.as_f64()).collect();
+        let setup = &self.setup;
+        let fd = Fd::<f64>::new(&setup.stencil, setup.lattice.spacing, 0.0);
+        let p = &setup.params;
+        let (_, fields) = all_site_values(&fd, &self.slab.local, &setup.background, &local, p.lambda, p.mass, &p.potential);
+        let r = self.slab.interior();
+        let [ham, mx, my, mz] = fields.map(|f| f[r.clone()].to_vec());
+        let [n1, n2, _] = setup.lattice.shape;
+        let state = State {
+            lattice: crate::numerics::lattice::Lattice::new([n1, n2, self.slab.nz], setup.lattice.spacing),
+            data: self.slab.owned_of(&local, NVARS),
+            background: setup.background,
+            t: setup.time_at(self.step),
+            step: self.step,
+            quantum: Default::default(),
+        };
+        let constraints = ConstraintFields { ham, mom: [mx, my, mz] };
+        Ok(Some(OwnedPlanes { z0: self.slab.z0, rank: self.slab.rank, ranks: self.slab.ranks, global: setup.lattice, state, constraints }))
     }
     fn upload(&mut self, state: &State) {
         assert_eq!(state.background, self.setup.background, "state and stepper disagree on the background metric");
