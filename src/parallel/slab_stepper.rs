@@ -5,8 +5,9 @@
 //! diagnostic are those of one process, bit for bit, on any number of ranks.
 //!
 //! Scope: the classical system (`matter.representation = "none"`) with white CQ noise (`cq.correlation_length
-//! = 0`); `download` gathers the whole state on every rank (for snapshots, checkpoints and spectra, written by
-//! rank 0), so the memory of one rank still bounds the lattice of an output event.
+//! = 0`). Snapshots and checkpoints take each rank's own planes (`owned_planes`, written to per-rank part files
+//! joined by virtual datasets: io/parts.rs); `download` gathers the whole state on every rank (spectra, the
+//! location of a non-finite value).
 use super::slab::{OwnedPlanes, Slab};
 use super::Comm;
 use crate::backend::cpu::cq_noise::{CpuNoise, NSTAT};
