@@ -137,8 +137,9 @@ fn slabs_on_two_and_three_ranks_equal_one_process() {
 /// Acceptance 3: a 2-rank checkpoint (per-rank part files joined by a virtual dataset) continued on 1 rank and
 /// on 2 ranks, and a 1-rank checkpoint continued on 2 ranks, = the uninterrupted run, bit for bit (timeseries,
 /// snapshots, final checkpoint). The 2-rank → 2-rank continuation runs in another directory than the one its
-/// first half was written in (the parts are named relative to their whole file); a continuation on 1 rank
-/// removes the 2-rank checkpoint's parts once its own checkpoint is in place.
+/// first half was written in (the parts are named relative to their whole file); a continuation on 2 ranks reads
+/// each rank's planes only; a continuation on 1 rank removes the 2-rank checkpoint's parts once its own
+/// checkpoint is in place.
 #[test]
 fn restart_across_rank_counts_is_bit_for_bit() {
     let dir = tempfile::tempdir().unwrap();
@@ -164,6 +165,8 @@ fn restart_across_rank_counts_is_bit_for_bit() {
         };
         let out = run_ok(then, at, &["run", "--restart", &file, "--set", "time.t_end=0.5", "--quiet"]);
         assert!(out.contains("restarting"), "{out}");
+        // on 2 ranks each reads only its planes of the checkpoint (a hyperslab of the virtual or plain dataset)
+        assert_eq!(out.contains("each of the 2 ranks read only its own planes of the checkpoint (rank 0: z = 0..8)"), then.is_some(), "{out}");
         assert!(!parts(at, 5) && parts(at, 10) == then.is_some(), "{stem}: the parts of the replaced checkpoint are removed");
         assert_same_output(d, "whole.h5", &at.join(&file).display().to_string());
     }

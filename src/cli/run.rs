@@ -59,7 +59,7 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&
     }
     let start = agree(domain.as_ref(), match restart {
         None => fresh(config, set, overwrite),
-        Some(file) => resumed(config, set, file),
+        Some(file) => resumed(config, set, file, domain.as_ref()),
     })?;
     let Start { loaded, state, note, history_what, checkpoint, files } = start;
     let cfg = &loaded.config;
@@ -280,7 +280,8 @@ fn differences(old: &Config, new: &Config) -> anyhow::Result<Vec<(String, String
     Ok(diffs)
 }
 
-fn resumed(config: Option<&Path>, set: &[String], file: &Path) -> anyhow::Result<Start> {
+/// `domain`: the ranks the lattice will be split over; each reads only its own planes of the checkpoint (issue 18).
+fn resumed(config: Option<&Path>, set: &[String], file: &Path, domain: &dyn crate::parallel::Comm) -> anyhow::Result<Start> {
     let paths = OutputPaths::from_user_path(file);
     let ckpt_path = paths.checkpoint();
     if !ckpt_path.exists() || !paths.main.exists() {
@@ -355,7 +356,18 @@ fn resumed(config: Option<&Path>, set: &[String], file: &Path) -> anyhow::Result
             header.t
         );
     }
-    let ckpt = header.read().with_context(|| format!("cannot restart from {}", file.display()))?;
+    // issue 18: each rank of a domain-decomposed run reads the planes it owns (a hyperslab of `data`; with more
+    // ranks than planes the decomposition is refused later, with its own message)
+    let n3 = header.lattice.shape[2];
+    let (rank, ranks) = (domain.rank(), domain.size());
+    let planes = (ranks > 1 && n3 >= ranks).then(|| {
+        use crate::parallel::slab::first_plane;
+        first_plane(rank, ranks, n3)..first_plane(rank + 1, ranks, n3)
+    });
+    if let Some(p) = &planes {
+        note.push(format!("note: each of the {ranks} ranks read only its own planes of the checkpoint (rank 0: z = {}..{})", p.start, p.end));
+    }
+    let ckpt = header.read_planes(planes.clone()).with_context(|| format!("cannot restart from {}", file.display()))?;
     if ckpt.precision != cfg.run.precision {
         note.push(format!("note: the checkpoint was written by a {} run", precision_name(ckpt.precision)));
     }
@@ -367,7 +379,9 @@ fn resumed(config: Option<&Path>, set: &[String], file: &Path) -> anyhow::Result
     loaded.text = loaded.text.lines().map(|l| if l.starts_with("# source: ") { source.as_str() } else { l }).collect::<Vec<_>>().join("\n") + "\n";
 
     let mut state = ckpt.state.clone();
-    state.lattice = cfg.lattice();
+    if planes.is_none() {
+        state.lattice = cfg.lattice();
+    }
     state.t = StepperSetup::from_config(cfg).time_at(step);
     println!(
         "cqgrav {}: restarting {} from its checkpoint at step {step}, t = {}",

@@ -365,6 +365,12 @@ impl CheckpointHeader {
     /// Reads the state, refusing one that does not fit this machine's memory, a background metric that is
     /// not finite and positive definite, and a state that is not finite and physical ([`crate::diagnostics::health_check`]).
     pub fn read(&self) -> Result<Checkpoint> {
+        self.read_planes(None)
+    }
+
+    /// [`CheckpointHeader::read`] of the planes `planes` (z) only, a hyperslab of `data`: what one rank of a
+    /// domain-decomposed run owns (issue 18). The state then lives on the lattice N1 × N2 × (its planes).
+    pub fn read_planes(&self, planes: Option<std::ops::Range<usize>>) -> Result<Checkpoint> {
         let ctx = || format!("checkpoint {}", self.path.display());
         if let Some((total, _)) = crate::config::machine_memory() {
             if self.state_bytes() > total {
@@ -373,7 +379,26 @@ impl CheckpointHeader {
         }
         let file = hdf5::File::open(&self.path).with_context(|| format!("opening {}", ctx()))?;
         super::parts::check(&file).with_context(ctx)?;
-        let data = file.dataset("data").and_then(|d| d.read_raw::<f64>()).with_context(|| format!("{}: reading dataset data", ctx()))?;
+        let [n1, n2, n3] = self.lattice.shape;
+        let planes = planes.unwrap_or(0..n3);
+        let data = file
+            .dataset("data")
+            .and_then(|d| {
+                if planes.len() == n3 {
+                    return d.read_raw::<f64>();
+                }
+                // plane by plane (one chunk or contiguous run each; a 2-D read, whatever ndarray hdf5 is built with)
+                let mut v = Vec::with_capacity(NVARS * planes.len() * n2 * n1);
+                for var in 0..NVARS {
+                    for z in planes.clone() {
+                        let sel = hdf5::Hyperslab::from(vec![var.into(), z.into(), (0..n2).into(), (0..n1).into()]);
+                        v.extend(d.read_slice_2d::<f64, _>(sel)?);
+                    }
+                }
+                Ok(v)
+            })
+            .with_context(|| format!("{}: reading dataset data (planes {planes:?})", ctx()))?;
+        let lattice = if planes.len() == n3 { self.lattice } else { Lattice::new([n1, n2, planes.len()], self.lattice.spacing) };
         let bg = file.dataset("background").and_then(|d| d.read_raw::<f64>()).with_context(|| format!("{}: reading dataset background", ctx()))?;
         let background: [f64; 6] = bg.as_slice().try_into().with_context(|| format!("{}: dataset background must have 6 values", ctx()))?;
         let det = crate::physics::tensor::det(&background);
@@ -389,7 +414,7 @@ impl CheckpointHeader {
             }
             quantum.arrays.push(QuantumArray { name: name.clone(), shape: shape.clone(), data });
         }
-        let state = State { lattice: self.lattice, data, background, t: self.t, step: self.step, quantum };
+        let state = State { lattice, data, background, t: self.t, step: self.step, quantum };
         if let Some(problem) = crate::diagnostics::health_check(&state) {
             bail!("{}: dataset data is not a state a run can continue from: {problem}", ctx());
         }

@@ -190,8 +190,20 @@ impl<T: Real> Stepper for SlabStepper<T> {
     }
     fn upload(&mut self, state: &State) {
         assert_eq!(state.background, self.setup.background, "state and stepper disagree on the background metric");
-        let local = self.slab.scatter(&state.data, NVARS);
-        self.b.y = local.iter().map(|&x| T::c(x)).collect();
+        if state.lattice.shape[2] == self.setup.lattice.shape[2] {
+            let local = self.slab.scatter(&state.data, NVARS);
+            self.b.y = local.iter().map(|&x| T::c(x)).collect();
+        } else {
+            // the owned planes only (a restart reads each rank's hyperslab of the checkpoint, issue 18); the ghost
+            // planes from the neighbours (every rank uploads at construction: a collective)
+            assert_eq!(state.lattice.shape[2], self.slab.nz, "a state of some planes must be this rank's planes");
+            let (n, m, r) = (self.slab.local.sites(), self.slab.owned(), self.slab.interior());
+            self.b.y = vec![T::zero(); NVARS * n];
+            for v in 0..NVARS {
+                self.b.y[v * n..][r.clone()].iter_mut().zip(&state.data[v * m..(v + 1) * m]).for_each(|(y, &x)| *y = T::c(x));
+            }
+            self.slab.exchange(self.comm.as_ref(), &mut self.b.y, NVARS);
+        }
         self.step = state.step;
     }
     fn setup(&self) -> &StepperSetup {
@@ -304,6 +316,38 @@ mod tests {
                 for (r, got) in results.iter().enumerate() {
                     assert!(*got == serial, "{shape:?} {precision:?}: rank {r} of {ranks} differs from one process");
                 }
+            }
+        }
+    }
+
+    /// A stepper built from each rank's own planes only (a restart's hyperslab of the checkpoint, issue 18) =
+    /// one built from the whole state, bit for bit after 3 steps, on 2 and 3 ranks.
+    #[test]
+    fn slabs_built_from_their_own_planes_are_the_cpu_backend_bit_for_bit() {
+        let (setup, state) = classical_noise_setup([4, 8, 13], Precision::F64, 4);
+        let serial = outcome(crate::backend::try_cpu_stepper(setup, &state).unwrap().as_mut(), 3);
+        for ranks in [2, 3] {
+            let state = &state;
+            let results: Vec<_> = std::thread::scope(|sc| {
+                let handles: Vec<_> = crate::parallel::threads::ThreadComm::group(ranks)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(r, c)| {
+                        sc.spawn(move || {
+                            let n3 = state.lattice.shape[2];
+                            let (z0, z1) = (super::super::slab::first_plane(r, ranks, n3), super::super::slab::first_plane(r + 1, ranks, n3));
+                            let (n, p) = (state.lattice.sites(), 4 * 8);
+                            let mut own = state.clone();
+                            own.lattice = crate::numerics::lattice::Lattice::new([4, 8, z1 - z0], state.lattice.spacing);
+                            own.data = (0..NVARS).flat_map(|v| state.data[v * n + z0 * p..v * n + z1 * p].to_vec()).collect();
+                            outcome(slab_stepper(setup, &own, Rc::new(c)).unwrap().as_mut(), 3)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for (r, got) in results.iter().enumerate() {
+                assert!(*got == serial, "rank {r} of {ranks}, built from its own planes, differs from one process");
             }
         }
     }
