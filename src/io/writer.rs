@@ -239,11 +239,7 @@ impl OutputWriter {
         let what = format!("snapshot at step {}", info.step);
         let meta = &self.meta;
         atomic_replace_unsynced(&self.paths.snapshot(info.step), &self.paths.dir, &what, |tmp| SnapshotData::write_joined(tmp, meta, info, parts))?;
-        self.snaps.retain(|s| s.step != info.step);
-        self.snaps.push(info);
-        self.snaps.sort_by_key(|s| s.step);
-        self.dirty = true;
-        self.unsynced_snapshots = true;
+        self.record_snapshots(vec![info]);
         Ok(())
     }
 
@@ -252,9 +248,14 @@ impl OutputWriter {
     /// output readable.
     fn settle(&mut self, wait: bool) -> Result<()> {
         let done = self.snapshot_writer.completed(wait)?;
-        if done.is_empty() {
-            return Ok(());
+        if !done.is_empty() {
+            self.record_snapshots(done);
         }
+        Ok(())
+    }
+
+    /// Lists snapshots whose files are in place (not yet on stable storage) for the next flush.
+    fn record_snapshots(&mut self, done: Vec<SnapshotInfo>) {
         for info in done {
             self.snaps.retain(|s| s.step != info.step);
             self.snaps.push(info);
@@ -262,7 +263,6 @@ impl OutputWriter {
         self.snaps.sort_by_key(|s| s.step);
         self.dirty = true;
         self.unsynced_snapshots = true;
-        Ok(())
     }
 
     /// The snapshot files written since the last call, on stable storage: one syncfs instead of a device
