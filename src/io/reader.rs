@@ -117,6 +117,10 @@ impl OutputFile {
             Ok(s) if s == CHECKPOINT_FORMAT => {
                 bail!("this is a checkpoint file; give the main output file (the one beside the .d directory)")
             }
+            Ok(s) if s == super::parts::FORMAT => {
+                let whole = read_str_attr(f, "whole").unwrap_or_default();
+                bail!("this is one rank's part of {whole} (a run over MPI ranks, docs/output.md); give {whole} or the main output file")
+            }
             Ok(s) if s == super::snapshot::FORMAT => {
                 bail!("this is a snapshot file; give the main output file (the one beside the .d directory)")
             }
