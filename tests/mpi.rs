@@ -202,8 +202,8 @@ fn two_rank_output_is_one_virtual_dataset_and_a_missing_part_is_an_error() {
         assert!(d.join(f).is_file(), "{f} missing");
     }
 
-    let (ok, out) = cqgrav_on(None, d, &["inspect", "ranks.h5.d/snapshot_000000.part0of2.h5"]);
-    assert!(!ok && out.contains("this is one rank's part of snapshot_000000.h5"), "{out}");
+    let (inspected, out) = cqgrav_on(None, d, &["inspect", "ranks.h5.d/snapshot_000000.part0of2.h5"]);
+    assert!(!inspected && out.contains("this is one rank's part of snapshot_000000.h5"), "{out}");
 
     // one part of a snapshot and one of the checkpoint lost
     std::fs::remove_file(d.join("ranks.h5.d/snapshot_000005.part1of2.h5")).unwrap();
