@@ -3,6 +3,8 @@
 //! `mpirun --oversubscribe -np P` and compares its files with those of the binary run alone (rank 0 of 1, the
 //! ordinary serial code path) byte for byte with tests/python/same_output.py (h5py): every dataset of the main
 //! file, of every snapshot file and of the checkpoint; the wall-clock column and the attributes are not compared.
+//! The values are compared, not the storage layout: a domain-decomposed run's snapshots and checkpoint are
+//! virtual datasets over per-rank part files (io/parts.rs), a single process's are ordinary datasets.
 #![cfg(feature = "mpi")]
 mod common;
 
@@ -134,23 +136,99 @@ fn slabs_on_two_and_three_ranks_equal_one_process() {
     }
 }
 
-/// Acceptance 3: a 2-rank checkpoint continued on 1 rank, and a 1-rank checkpoint continued on 2 ranks, = the
-/// uninterrupted run, bit for bit (timeseries, snapshots, final checkpoint).
+/// Acceptance 3: a 2-rank checkpoint (per-rank part files joined by a virtual dataset) continued on 1 rank and
+/// on 2 ranks, and a 1-rank checkpoint continued on 2 ranks, = the uninterrupted run, bit for bit (timeseries,
+/// snapshots, final checkpoint). The 2-rank → 2-rank continuation runs in another directory than the one its
+/// first half was written in (the parts are named relative to their whole file); a continuation on 2 ranks reads
+/// each rank's planes only; a continuation on 1 rank removes the 2-rank checkpoint's parts once its own
+/// checkpoint is in place.
 #[test]
 fn restart_across_rank_counts_is_bit_for_bit() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let base: Vec<&str> = CLASSICAL_NOISE.iter().chain(&["--set", "lattice.shape=[8,8,16]"]).copied().collect();
     run_ok(None, d, &strs(&args(&base, "whole.h5")));
-    for (first, then, stem) in [(Some(2), None, "two_then_one"), (None, Some(2), "one_then_two")] {
+    let moved = d.join("moved");
+    std::fs::create_dir(&moved).unwrap();
+    for (first, then, stem) in [(Some(2), None, "two_then_one"), (None, Some(2), "one_then_two"), (Some(2), Some(2), "two_then_two")] {
         let mut half: Vec<&str> = base.clone();
         half.extend_from_slice(&["--set", "time.t_end=0.25"]);
         run_ok(first, d, &strs(&args(&half, &format!("{stem}.h5"))));
         let file = format!("{stem}.h5");
-        let out = run_ok(then, d, &["run", "--restart", &file, "--set", "time.t_end=0.5", "--quiet"]);
+        let parts = |at: &Path, step: u64| (0..2).all(|p| at.join(format!("{file}.d/checkpoint_{step:06}.part{p}of2.h5")).is_file());
+        assert_eq!(parts(d, 5), first.is_some(), "{stem}: the checkpoint's part files");
+        let at = if stem == "two_then_two" {
+            for f in [file.clone(), format!("{file}.d"), format!("{file}.xdmf")] {
+                std::fs::rename(d.join(&f), moved.join(&f)).unwrap();
+            }
+            moved.as_path()
+        } else {
+            d
+        };
+        let out = run_ok(then, at, &["run", "--restart", &file, "--set", "time.t_end=0.5", "--quiet"]);
         assert!(out.contains("restarting"), "{out}");
-        assert_same_output(d, "whole.h5", &file);
+        // on 2 ranks each reads only its planes of the checkpoint (a hyperslab of the virtual or plain dataset)
+        assert_eq!(out.contains("each of the 2 ranks read only its own planes of the checkpoint (rank 0: z = 0..8)"), then.is_some(), "{out}");
+        assert!(!parts(at, 5) && parts(at, 10) == then.is_some(), "{stem}: the parts of the replaced checkpoint are removed");
+        assert_same_output(d, "whole.h5", &at.join(&file).display().to_string());
     }
+}
+
+/// Acceptance 4: the snapshots and checkpoint of a 2-rank run are one dataset each for a user: HDF5 virtual
+/// datasets over the ranks' part files, equal bit for bit to the single-process run's through h5py
+/// (same_output.py) and xarray (check_parts.py), opened by xarray's two netCDF engines (check_xarray.py) and by
+/// VTK's XDMF reader and pyvista through the sidecar (check_xdmf.py). A missing part file is never zeros: h5py
+/// reads NaN on its planes (the fill value; the check fails for a fill value of 0), and `cqgrav run --restart`
+/// and `cqgrav inspect` fail naming the file, changing nothing; a part of another step is refused the same way.
+#[test]
+fn two_rank_output_is_one_virtual_dataset_and_a_missing_part_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let base: Vec<&str> = CLASSICAL_NOISE.iter().chain(&["--set", "lattice.shape=[8,8,16]"]).copied().collect();
+    run_ok(None, d, &strs(&args(&base, "serial.h5")));
+    run_ok(Some(2), d, &strs(&args(&base, "ranks.h5")));
+    assert_same_output(d, "serial.h5", "ranks.h5");
+    let python = |modules: &str, script: &str, a: &[&str]| {
+        let py = common::python_with(modules);
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python").join(script);
+        let out = Command::new(py).arg(script).args(a).current_dir(d).output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        println!("{}", text.trim());
+        (out.status.success(), text)
+    };
+    let ok = |r: (bool, String)| assert!(r.0, "{}", r.1);
+    ok(python("h5py, numpy, xarray, h5netcdf", "check_parts.py", &["joined", "serial.h5", "ranks.h5", "2"]));
+    ok(python("h5py, numpy, xarray, h5netcdf, netCDF4", "check_xarray.py", &["ranks.h5"]));
+    ok(python("vtk, pyvista, h5py, numpy", "check_xdmf.py", &["ranks.h5"]));
+    for f in ["ranks.h5.d/snapshot_000005.part1of2.h5", "ranks.h5.d/checkpoint_000010.part0of2.h5"] {
+        assert!(d.join(f).is_file(), "{f} missing");
+    }
+
+    let (inspected, out) = cqgrav_on(None, d, &["inspect", "ranks.h5.d/snapshot_000000.part0of2.h5"]);
+    assert!(!inspected && out.contains("this is one rank's part of snapshot_000000.h5"), "{out}");
+
+    // one part of a snapshot and one of the checkpoint lost
+    std::fs::remove_file(d.join("ranks.h5.d/snapshot_000005.part1of2.h5")).unwrap();
+    std::fs::remove_file(d.join("ranks.h5.d/checkpoint_000010.part0of2.h5")).unwrap();
+    ok(python("h5py, numpy", "check_parts.py", &["missing", "ranks.h5", "serial.h5", "snapshot_000005.h5", "2", "1"]));
+    ok(python("h5py, numpy", "check_parts.py", &["missing", "ranks.h5", "serial.h5", "checkpoint.h5", "2", "0"]));
+    // the check itself fails on planes that are not NaN (part 1 of the checkpoint is there)
+    assert!(!python("h5py, numpy", "check_parts.py", &["missing", "ranks.h5", "serial.h5", "checkpoint.h5", "2", "1"]).0);
+    let before = std::fs::read(d.join("ranks.h5")).unwrap();
+    for ranks in [None, Some(2)] {
+        let (ok, out) = cqgrav_on(ranks, d, &["run", "--restart", "ranks.h5", "--set", "time.t_end=0.6", "--quiet"]);
+        assert!(!ok && out.contains("checkpoint_000010.part0of2.h5 is unusable: it is missing"), "{out}");
+    }
+    assert_eq!(std::fs::read(d.join("ranks.h5")).unwrap(), before, "a refused restart changed the main file");
+    assert!(d.join("ranks.h5.d/checkpoint.h5").is_file() && d.join("ranks.h5.d/checkpoint_000010.part1of2.h5").is_file());
+    let (ok, out) = cqgrav_on(None, d, &["inspect", "ranks.h5"]);
+    assert!(!ok && out.contains("snapshot_000005.part1of2.h5 is unusable") && out.contains("checkpoint_000010.part0of2.h5 is unusable"), "{out}");
+    let (ok, out) = cqgrav_on(None, d, &["inspect", "ranks.h5.d/snapshot_000005.h5"]);
+    assert!(!ok && out.contains("snapshot_000005.part1of2.h5 is unusable: it is missing"), "{out}");
+    // a part of another snapshot in its place (same run, another step) is refused, not read
+    std::fs::copy(d.join("ranks.h5.d/snapshot_000000.part1of2.h5"), d.join("ranks.h5.d/snapshot_000005.part1of2.h5")).unwrap();
+    let (ok, out) = cqgrav_on(None, d, &["inspect", "ranks.h5.d/snapshot_000005.h5"]);
+    assert!(!ok && out.contains("it is part 1 of run") && out.contains("at step 0, not part 1"), "{out}");
 }
 
 /// What the decomposition cannot do yet is refused on every rank with a message, never a hang: a quantum field,
@@ -169,7 +247,7 @@ fn unsupported_decompositions_are_clear_errors() {
 /// Acceptance 2 on the GPU backend (lavapipe when there is no GPU): the lattice split in z-slabs over 2 ranks,
 /// each with its own wgpu device and the halos staged through the host, = one GPU, byte for byte, in f64 and
 /// f32 (the classical system with CQ noise, dissipation and an evolving lapse; snapshots and checkpoints), and
-/// with smoothed noise (a halo of ⌈4ℓ/h⌉ = 6 planes); a 2-rank GPU checkpoint continued on one GPU, bit for bit.
+/// with smoothed noise (a halo of ⌈4ℓ/h⌉ = 6 planes); restarts 2 → 1 and 1 → 2 GPU ranks, bit for bit.
 #[test]
 fn gpu_slabs_on_two_ranks_equal_one_gpu() {
     let dir = tempfile::tempdir().unwrap();
@@ -189,14 +267,20 @@ fn gpu_slabs_on_two_ranks_equal_one_gpu() {
         run_ok(None, d, &strs(&args(&base, &format!("{name}_1.h5"))));
         let out = run_ok(Some(2), d, &strs(&args(&base, &format!("{name}_p.h5"))));
         assert!(out.contains("gpu (2 z-slabs over MPI ranks"), "not decomposed on the GPU:\n{out}");
+        let part = d.join(format!("{name}_p.h5.d/snapshot_000005.part1of2.h5"));
+        assert!(part.is_file(), "the GPU slabs wrote no part file {}", part.display());
         assert_same_output(d, &format!("{name}_1.h5"), &format!("{name}_p.h5"));
         if name == "gpu64" {
-            // restart: a checkpoint of the 2-rank GPU slabs continued on one GPU = the uninterrupted run
-            let mut half = base.clone();
-            half.extend_from_slice(&["--set", "time.t_end=0.25"]);
-            run_ok(Some(2), d, &strs(&args(&half, "gpu_restart.h5")));
-            run_ok(None, d, &["run", "--restart", "gpu_restart.h5", "--set", "time.t_end=0.5", "--quiet"]);
-            assert_same_output(d, "gpu64_1.h5", "gpu_restart.h5");
+            // restart: a checkpoint of the 2-rank GPU slabs continued on one GPU, and one of one GPU continued on
+            // 2-rank GPU slabs (each rank reads its own planes) = the uninterrupted run
+            for (first, then, stem) in [(Some(2), None, "gpu_two_then_one"), (None, Some(2), "gpu_one_then_two")] {
+                let mut half = base.clone();
+                half.extend_from_slice(&["--set", "time.t_end=0.25"]);
+                let file = format!("{stem}.h5");
+                run_ok(first, d, &strs(&args(&half, &file)));
+                run_ok(then, d, &["run", "--restart", &file, "--set", "time.t_end=0.5", "--quiet"]);
+                assert_same_output(d, "gpu64_1.h5", &file);
+            }
         }
     }
 }

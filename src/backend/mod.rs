@@ -148,6 +148,11 @@ pub trait Stepper {
     fn constraint_fields(&mut self) -> anyhow::Result<ConstraintFields> {
         host_constraint_fields(self)
     }
+    /// A domain-decomposed stepper's own z-planes of the state and of its constraint fields, for the per-rank
+    /// snapshot and checkpoint files (issue 18, io/parts.rs); None for a stepper that holds the whole lattice.
+    fn owned_planes(&mut self) -> anyhow::Result<Option<crate::parallel::slab::OwnedPlanes>> {
+        Ok(None)
+    }
 }
 
 /// Diagnostics evaluated on the host from the downloaded state (the CPU twin; with a dense quantum field this is

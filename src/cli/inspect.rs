@@ -19,6 +19,12 @@ pub fn inspect(file: &Path) -> anyhow::Result<()> {
     }
     let f = OutputFile::open(file)?;
     print!("{}", summary(&f));
+    // issue 18: a missing part file of a domain-decomposed run's snapshot or checkpoint is an error, not a note:
+    // other readers would see NaN planes in a file that looks complete
+    let damaged = f.damaged_parts();
+    if !damaged.is_empty() {
+        anyhow::bail!("the output {} is damaged: {} of its snapshot and checkpoint files lack a part:\n  {}", file.display(), damaged.len(), damaged.join("\n  "));
+    }
     Ok(())
 }
 

@@ -59,7 +59,7 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&
     }
     let start = agree(domain.as_ref(), match restart {
         None => fresh(config, set, overwrite),
-        Some(file) => resumed(config, set, file),
+        Some(file) => resumed(config, set, file, domain.as_ref()),
     })?;
     let Start { loaded, state, note, history_what, checkpoint, files } = start;
     let cfg = &loaded.config;
@@ -125,10 +125,12 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&
         history: checkpoint.as_ref().map(|c| c.history.clone()).unwrap_or_default().into_iter()
             .chain([history_line(history_what, first, &stepper.description())])
             .collect(),
-        run_id: checkpoint.as_ref().map_or_else(new_run_id, |c| c.run_id.clone()),
+        // every rank of a domain-decomposed run names its part files with rank 0's run id (issue 18)
+        run_id: String::from_utf8_lossy(&domain.all_gather_bytes(checkpoint.as_ref().map_or_else(new_run_id, |c| c.run_id.clone()).as_bytes())[0]).into_owned(),
         // issue 13: the spectra's shell grid (SPEC §11)
         spectra: spectra.as_ref().map(|c| crate::io::spectra::SpectraGrid::of(&c.shells)),
     };
+    let run_id = meta.run_id.clone();
     let interval = Duration::from_secs_f64(out.flush_interval);
     let writer = lock.map(|lock| -> anyhow::Result<OutputWriter> {
         Ok(match &checkpoint {
@@ -146,7 +148,13 @@ pub fn run(config: Option<&Path>, set: &[String], quiet: bool, restart: Option<&
             }
         })
     });
-    let mut writer = RootOutput { writer: agree(domain.as_ref(), writer.transpose())?, domain: domain.clone() };
+    let mut writer = RootOutput {
+        writer: agree(domain.as_ref(), writer.transpose())?,
+        domain: domain.clone(),
+        paths: paths.clone(),
+        run_id: run_id.clone(),
+        precision: cfg.run.precision,
+    };
 
     let pb = if quiet || !root { ProgressBar::hidden() } else { ProgressBar::new(steps - first) };
     pb.set_style(
@@ -272,7 +280,8 @@ fn differences(old: &Config, new: &Config) -> anyhow::Result<Vec<(String, String
     Ok(diffs)
 }
 
-fn resumed(config: Option<&Path>, set: &[String], file: &Path) -> anyhow::Result<Start> {
+/// `domain`: the ranks the lattice will be split over; each reads only its own planes of the checkpoint (issue 18).
+fn resumed(config: Option<&Path>, set: &[String], file: &Path, domain: &dyn crate::parallel::Comm) -> anyhow::Result<Start> {
     let paths = OutputPaths::from_user_path(file);
     let ckpt_path = paths.checkpoint();
     if !ckpt_path.exists() || !paths.main.exists() {
@@ -347,7 +356,18 @@ fn resumed(config: Option<&Path>, set: &[String], file: &Path) -> anyhow::Result
             header.t
         );
     }
-    let ckpt = header.read().with_context(|| format!("cannot restart from {}", file.display()))?;
+    // issue 18: each rank of a domain-decomposed run reads the planes it owns (a hyperslab of `data`; with more
+    // ranks than planes the decomposition is refused later, with its own message)
+    let n3 = header.lattice.shape[2];
+    let (rank, ranks) = (domain.rank(), domain.size());
+    let planes = (ranks > 1 && n3 >= ranks).then(|| {
+        use crate::parallel::slab::first_plane;
+        first_plane(rank, ranks, n3)..first_plane(rank + 1, ranks, n3)
+    });
+    if let Some(p) = &planes {
+        note.push(format!("note: each of the {ranks} ranks read only its own planes of the checkpoint (rank 0: z = {}..{})", p.start, p.end));
+    }
+    let ckpt = header.read_planes(planes.clone()).with_context(|| format!("cannot restart from {}", file.display()))?;
     if ckpt.precision != cfg.run.precision {
         note.push(format!("note: the checkpoint was written by a {} run", precision_name(ckpt.precision)));
     }
@@ -359,7 +379,9 @@ fn resumed(config: Option<&Path>, set: &[String], file: &Path) -> anyhow::Result
     loaded.text = loaded.text.lines().map(|l| if l.starts_with("# source: ") { source.as_str() } else { l }).collect::<Vec<_>>().join("\n") + "\n";
 
     let mut state = ckpt.state.clone();
-    state.lattice = cfg.lattice();
+    if planes.is_none() {
+        state.lattice = cfg.lattice();
+    }
     state.t = StepperSetup::from_config(cfg).time_at(step);
     println!(
         "cqgrav {}: restarting {} from its checkpoint at step {step}, t = {}",
@@ -392,17 +414,78 @@ fn write_snapshot(stepper: &mut dyn Stepper, writer: &mut RootOutput, s: &State)
     writer.with(|w| w.write_snapshot(SnapshotData::from_state(s, &cf, phi2.as_deref())))
 }
 
+/// Writes the current state as a snapshot and/or the checkpoint: the ranks of a domain-decomposed run each
+/// write their own planes to a part file and rank 0 the file of virtual datasets over them (issue 18,
+/// [`RootOutput::write_parts`]); any other stepper's state is downloaded and written whole.
+fn write_state(stepper: &mut dyn Stepper, writer: &mut RootOutput, snapshot: bool, checkpoint: bool) -> anyhow::Result<()> {
+    if let Some(own) = stepper.owned_planes()? {
+        return writer.write_parts(&own, snapshot, checkpoint);
+    }
+    let s = stepper.download()?;
+    if snapshot {
+        write_snapshot(stepper, writer, &s)?;
+    }
+    if checkpoint {
+        writer.with(|w| w.write_checkpoint(&s))?;
+    }
+    Ok(())
+}
+
 /// The output of a run: the writer on rank 0 (the only one of a single process), none on the other ranks of a
 /// domain-decomposed run (issue 18). Every call is a collective of the ranks: all learn whether the write succeeded.
 struct RootOutput {
     writer: Option<OutputWriter>,
     domain: std::rc::Rc<dyn crate::parallel::Comm>,
+    /// what every rank needs to write its part files (issue 18)
+    paths: OutputPaths,
+    run_id: String,
+    precision: crate::config::Precision,
 }
 
 impl RootOutput {
     fn with<R: Default>(&mut self, f: impl FnOnce(&mut OutputWriter) -> anyhow::Result<R>) -> anyhow::Result<R> {
         let r = self.writer.as_mut().map_or(Ok(R::default()), f);
         agree(self.domain.as_ref(), r)
+    }
+
+    /// Issue 18: each rank writes its planes `own` to its part of the snapshot and/or the checkpoint (renamed into
+    /// place, fsynced; io/parts.rs); once every rank has, rank 0 writes the snapshot or checkpoint file whose
+    /// datasets are virtual over the parts. Nothing is gathered.
+    fn write_parts(&mut self, own: &crate::parallel::slab::OwnedPlanes, snapshot: bool, checkpoint: bool) -> anyhow::Result<()> {
+        use crate::io::parts::{checkpoint_stem, layout, part_name, PartHeader};
+        let s = &own.state;
+        let n3 = own.global.shape[2];
+        let snapshot_name = OutputPaths::snapshot_file_name(s.step);
+        let mut kinds = Vec::new();
+        if snapshot {
+            kinds.push((snapshot_name.trim_end_matches(".h5").to_string(), snapshot_name.as_str()));
+        }
+        if checkpoint {
+            kinds.push((checkpoint_stem(s.step), crate::io::CHECKPOINT_FILE));
+        }
+        for (stem, whole) in kinds {
+            let header = PartHeader { run_id: &self.run_id, step: s.step, t: s.t, rank: own.rank, ranks: own.ranks, z0: own.z0, lattice_shape: own.global.shape, whole };
+            let name = part_name(&stem, own.rank, own.ranks);
+            let what = format!("part {} of the {} at step {}", own.rank, if whole == crate::io::CHECKPOINT_FILE { "checkpoint" } else { "snapshot" }, s.step);
+            let precision = self.precision;
+            let written = crate::io::atomic_write(&self.paths.dir.join(&name), &self.paths.dir, &what, |tmp| {
+                if whole == crate::io::CHECKPOINT_FILE {
+                    crate::io::checkpoint::write_part(s, tmp, &header)
+                } else {
+                    SnapshotData::from_state(s, &own.constraints, None).write_part(tmp, &header, precision)
+                }
+            });
+            agree(self.domain.as_ref(), written)?;
+            let parts = layout(&stem, n3, own.ranks);
+            if whole == crate::io::CHECKPOINT_FILE {
+                let head = State { lattice: own.global, data: Vec::new(), background: s.background, t: s.t, step: s.step, quantum: Default::default() };
+                self.with(|w| w.write_joined_checkpoint(&head, &parts))?;
+            } else {
+                let info = crate::io::SnapshotInfo { step: s.step, t: s.t };
+                self.with(|w| w.write_joined_snapshot(info, &parts))?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -474,8 +557,7 @@ fn drive(
             // the first main file: from here on the output is this run's (an --overwrite'n one is removed now)
             writer.with(|w| w.flush())?;
             if out.snapshot_every > 0 {
-                let s = stepper.download()?;
-                write_snapshot(stepper, writer, &s)?;
+                write_state(stepper, writer, true, false)?;
             }
             Ok(())
         })?;
@@ -547,13 +629,7 @@ fn drive(
         }
         timed(io, || -> anyhow::Result<()> {
             if snapshot || checkpoint {
-                let s = stepper.download()?;
-                if snapshot {
-                    write_snapshot(stepper, writer, &s)?;
-                }
-                if checkpoint {
-                    writer.with(|w| w.write_checkpoint(&s))?;
-                }
+                write_state(stepper, writer, snapshot, checkpoint)?;
             }
             writer.with(|w| w.flush_if_due())
         })?;

@@ -13,6 +13,7 @@
 //! [`CheckpointHeader::read`] reads the data (a restart first compares the header with the configuration).
 use super::dims::LatticeDims;
 use super::h5util::{read_scalar_attr, read_str_attr, write_array_attr, write_scalar_attr, write_str_attr};
+use super::parts::{Part, PartHeader};
 use super::snapshot::SnapshotInfo;
 use crate::config::Precision;
 use crate::numerics::lattice::Lattice;
@@ -66,6 +67,16 @@ pub fn parse_precision(s: &str) -> Result<Precision> {
 impl Checkpoint {
     /// Writes the checkpoint file at `path` (not atomically: see [`super::atomic_write`]).
     pub fn write(&self, path: &Path) -> Result<()> {
+        self.write_with(path, None)
+    }
+
+    /// Writes the checkpoint file of a domain-decomposed run (issue 18): `data` is a virtual dataset over the
+    /// ranks' `parts` ([`write_part`]; fill value NaN, attribute `part_files`); `self.state.data` is not used.
+    pub fn write_joined(&self, path: &Path, parts: &[Part]) -> Result<()> {
+        self.write_with(path, Some(parts))
+    }
+
+    fn write_with(&self, path: &Path, parts: Option<&[Part]>) -> Result<()> {
         let file = hdf5::File::create(path).with_context(|| format!("creating {}", path.display()))?;
         let s = &self.state;
         let [n1, n2, n3] = s.lattice.shape;
@@ -91,12 +102,18 @@ impl Checkpoint {
         // are seen by subgroups), so the group `quantum` holds only its arrays
         let dims = LatticeDims::write(&file, s.lattice.shape, s.lattice.spacing)?;
         let var = super::dims::labels(&file, "var", &VAR_NAMES, "evolved field, in storage order (state.rs)")?;
-        let data = file
-            .new_dataset::<f64>()
-            .shape([NVARS, n3, n2, n1])
-            .create("data")
-            .and_then(|d| d.write_raw(&s.data).map(|()| d))
-            .context("writing dataset data")?;
+        let data = match parts {
+            None => file
+                .new_dataset::<f64>()
+                .shape([NVARS, n3, n2, n1])
+                .create("data")
+                .and_then(|d| d.write_raw(&s.data).map(|()| d))
+                .context("writing dataset data")?,
+            Some(parts) => {
+                super::parts::record(&file, parts)?;
+                super::parts::virtual_field::<f64>(&file, "data", &[NVARS, n3, n2, n1], parts, f64::NAN)?
+            }
+        };
         dims.label(&data, Some(&var))?;
         let bg = file.new_dataset_builder().with_data(&s.background[..]).create("background").context("writing dataset background")?;
         super::dims::attach(&bg, 0, &dims.ab)?;
@@ -130,6 +147,19 @@ impl Checkpoint {
     pub fn read(path: &Path) -> Result<Self> {
         CheckpointHeader::open(path)?.read()
     }
+}
+
+/// Writes the part of a checkpoint that one rank of a domain-decomposed run owns (issue 18): `owned` holds the
+/// state of its planes (lattice N1 × N2 × nz), stored as [`Checkpoint::write`] stores the whole `data`.
+pub fn write_part(owned: &State, path: &Path, header: &PartHeader) -> Result<()> {
+    let [n1, n2, nz] = owned.lattice.shape;
+    let file = header.create(path, nz)?;
+    file.new_dataset::<f64>()
+        .shape([NVARS, nz, n2, n1])
+        .create("data")
+        .and_then(|d| d.write_raw(&owned.data))
+        .context("writing dataset data")?;
+    file.close().with_context(|| format!("closing {}", path.display()))
 }
 
 /// A checkpoint's attributes and dataset shapes, checked for consistency; the data not read yet.
@@ -205,6 +235,7 @@ impl CheckpointHeader {
         if format != FORMAT {
             bail!("not a cqgrav checkpoint (attribute format = {format:?})");
         }
+        super::parts::check(file)?; // issue 18: the parts of a domain-decomposed run's checkpoint
         let version = read_count(file, "format_version")?;
         if version != FORMAT_VERSION as u64 {
             bail!("attribute format_version = {version}: this cqgrav reads checkpoint format version {FORMAT_VERSION}");
@@ -334,6 +365,12 @@ impl CheckpointHeader {
     /// Reads the state, refusing one that does not fit this machine's memory, a background metric that is
     /// not finite and positive definite, and a state that is not finite and physical ([`crate::diagnostics::health_check`]).
     pub fn read(&self) -> Result<Checkpoint> {
+        self.read_planes(None)
+    }
+
+    /// [`CheckpointHeader::read`] of the planes `planes` (z) only, a hyperslab of `data`: what one rank of a
+    /// domain-decomposed run owns (issue 18). The state then lives on the lattice N1 × N2 × (its planes).
+    pub fn read_planes(&self, planes: Option<std::ops::Range<usize>>) -> Result<Checkpoint> {
         let ctx = || format!("checkpoint {}", self.path.display());
         if let Some((total, _)) = crate::config::machine_memory() {
             if self.state_bytes() > total {
@@ -341,7 +378,27 @@ impl CheckpointHeader {
             }
         }
         let file = hdf5::File::open(&self.path).with_context(|| format!("opening {}", ctx()))?;
-        let data = file.dataset("data").and_then(|d| d.read_raw::<f64>()).with_context(|| format!("{}: reading dataset data", ctx()))?;
+        super::parts::check(&file).with_context(ctx)?;
+        let [n1, n2, n3] = self.lattice.shape;
+        let planes = planes.unwrap_or(0..n3);
+        let data = file
+            .dataset("data")
+            .and_then(|d| {
+                if planes.len() == n3 {
+                    return d.read_raw::<f64>();
+                }
+                // plane by plane (one chunk or contiguous run each; a 2-D read, whatever ndarray hdf5 is built with)
+                let mut v = Vec::with_capacity(NVARS * planes.len() * n2 * n1);
+                for var in 0..NVARS {
+                    for z in planes.clone() {
+                        let sel = hdf5::Hyperslab::from(vec![var.into(), z.into(), (0..n2).into(), (0..n1).into()]);
+                        v.extend(d.read_slice_2d::<f64, _>(sel)?);
+                    }
+                }
+                Ok(v)
+            })
+            .with_context(|| format!("{}: reading dataset data (planes {planes:?})", ctx()))?;
+        let lattice = if planes.len() == n3 { self.lattice } else { Lattice::new([n1, n2, planes.len()], self.lattice.spacing) };
         let bg = file.dataset("background").and_then(|d| d.read_raw::<f64>()).with_context(|| format!("{}: reading dataset background", ctx()))?;
         let background: [f64; 6] = bg.as_slice().try_into().with_context(|| format!("{}: dataset background must have 6 values", ctx()))?;
         let det = crate::physics::tensor::det(&background);
@@ -357,7 +414,7 @@ impl CheckpointHeader {
             }
             quantum.arrays.push(QuantumArray { name: name.clone(), shape: shape.clone(), data });
         }
-        let state = State { lattice: self.lattice, data, background, t: self.t, step: self.step, quantum };
+        let state = State { lattice, data, background, t: self.t, step: self.step, quantum };
         if let Some(problem) = crate::diagnostics::health_check(&state) {
             bail!("{}: dataset data is not a state a run can continue from: {problem}", ctx());
         }

@@ -21,6 +21,7 @@ pub mod checkpoint;
 pub mod dims;
 pub mod h5util;
 pub mod lock;
+pub mod parts; // issue 18: per-rank part files joined by virtual datasets
 pub mod reader;
 pub mod restart;
 pub mod rows;

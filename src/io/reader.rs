@@ -117,6 +117,10 @@ impl OutputFile {
             Ok(s) if s == CHECKPOINT_FORMAT => {
                 bail!("this is a checkpoint file; give the main output file (the one beside the .d directory)")
             }
+            Ok(s) if s == super::parts::FORMAT => {
+                let whole = read_str_attr(f, "whole").unwrap_or_default();
+                bail!("this is one rank's part of {whole} (a run over MPI ranks, docs/output.md); give {whole} or the main output file")
+            }
             Ok(s) if s == super::snapshot::FORMAT => {
                 bail!("this is a snapshot file; give the main output file (the one beside the .d directory)")
             }
@@ -135,6 +139,7 @@ impl OutputFile {
         for name in names {
             let info = (|| -> Result<(u64, f64)> {
                 let g = sg.group(&name)?;
+                super::parts::check(&g)?; // issue 18: every part of a domain-decomposed run's snapshot
                 Ok((read_scalar_attr(&g, "step")?, read_scalar_attr(&g, "t")?))
             })()
             .map_err(|e| format!("cannot read /snapshots/{name}: {e:#}"));
@@ -143,6 +148,7 @@ impl OutputFile {
         let checkpoint = f.link_exists("checkpoint").then(|| {
             (|| -> Result<CheckpointEntry> {
                 let g = f.group("checkpoint")?;
+                super::parts::check(&g)?;
                 Ok(CheckpointEntry { step: read_scalar_attr(&g, "step")?, t: read_scalar_attr(&g, "t")? })
             })()
             .map_err(|e| format!("cannot read /checkpoint: {e:#}"))
@@ -160,6 +166,13 @@ impl OutputFile {
             snapshots,
             checkpoint,
         })
+    }
+
+    /// The messages of the snapshots and checkpoint whose per-rank part files (issue 18) are missing or foreign:
+    /// their fields would read as NaN in other tools, so `cqgrav inspect` fails on them.
+    pub fn damaged_parts(&self) -> Vec<&str> {
+        let snaps = self.snapshots.iter().filter_map(|e| e.info.as_ref().err());
+        snaps.chain(self.checkpoint.iter().filter_map(|c| c.as_ref().err())).filter(|m| m.contains(super::parts::UNUSABLE)).map(String::as_str).collect()
     }
 
     /// One line for messages: rows, last step and time, snapshots, checkpoint, run id.

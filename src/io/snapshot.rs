@@ -5,6 +5,7 @@
 //! open the file as a Dataset.
 use super::dims::LatticeDims;
 use super::h5util::{read_f64, read_scalar_attr, write_field, write_scalar_attr, write_str_attr};
+use super::parts::{record, virtual_field, Part, PartHeader};
 use super::writer::RunMeta;
 use crate::config::Precision;
 use crate::diagnostics::ConstraintFields;
@@ -89,20 +90,41 @@ impl SnapshotData {
     /// provenance attributes (as the main file's root, with `format` = [`FORMAT`]), `t`, `step`, the fields in
     /// the run's precision with named dimensions, and the coordinates x, y, z, ab, a ([`super::dims`]).
     pub fn write(&self, path: &Path, meta: &RunMeta) -> Result<()> {
-        let file = hdf5::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-        meta.write_provenance(&file, FORMAT)?;
-        write_scalar_attr(&file, "t", self.t)?;
-        write_scalar_attr(&file, "step", self.step)?;
-        let dims = LatticeDims::write(&file, self.shape, meta.spacing)?;
+        let info = SnapshotInfo { step: self.step, t: self.t };
+        write_file(path, meta, info, self.shape, |file, name, shape| {
+            let v = self.field(name).with_context(|| format!("internal: the snapshot has no field {name}"))?;
+            match meta.precision {
+                Precision::F32 => write_field::<f32>(file, name, shape, v, |x| x as f32),
+                Precision::F64 => write_field::<f64>(file, name, shape, v, |x| x),
+            }
+        })
+    }
+
+    /// Writes the part of a snapshot that one rank of a domain-decomposed run owns (issue 18): `self` holds its
+    /// planes (shape (N1, N2, nz)), written in the run's precision to the part file `path` ([`super::parts`]).
+    pub fn write_part(&self, path: &Path, header: &PartHeader, precision: Precision) -> Result<()> {
+        let file = header.create(path, self.shape[2])?;
         for (name, shape, v) in &self.fields {
-            let ds = match meta.precision {
+            let ds = match precision {
                 Precision::F32 => write_field::<f32>(&file, name, shape, v, |x| x as f32)?,
                 Precision::F64 => write_field::<f64>(&file, name, shape, v, |x| x)?,
             };
-            dims.label(&ds, None)?;
             write_str_attr(&ds, "long_name", long_name(name))?;
         }
         file.close().with_context(|| format!("closing {}", path.display()))
+    }
+
+    /// Writes the snapshot file at `path` of a domain-decomposed run (issue 18) as [`SnapshotData::write`] does,
+    /// its fields virtual datasets over the ranks' `parts` (fill value NaN; attribute `part_files`).
+    pub fn write_joined(path: &Path, meta: &RunMeta, info: SnapshotInfo, parts: &[Part]) -> Result<()> {
+        write_file(path, meta, info, meta.lattice_shape, |file, name, shape| match meta.precision {
+            Precision::F32 => virtual_field::<f32>(file, name, shape, parts, f32::NAN),
+            Precision::F64 => virtual_field::<f64>(file, name, shape, parts, f64::NAN),
+        })
+        .and_then(|()| {
+            let file = hdf5::File::open_rw(path).with_context(|| format!("opening {}", path.display()))?;
+            record(&file, parts)
+        })
     }
 
     /// Reads a snapshot file (f32 data converted to f64).
@@ -113,6 +135,7 @@ impl SnapshotData {
 
     /// Reads a snapshot from an open group (a snapshot file's root, or `/snapshots/NNNNNN` of a main file).
     pub fn read_group(g: &hdf5::Group) -> Result<Self> {
+        super::parts::check(g)?; // issue 18: every part of a domain-decomposed run's snapshot
         let t = read_scalar_attr::<f64>(g, "t")?;
         let step = read_scalar_attr::<u64>(g, "step")?;
         let mut fields = Vec::new();
@@ -123,4 +146,21 @@ impl SnapshotData {
         let s = &fields[2].1; // lapse: (N3, N2, N1)
         Ok(Self { t, step, shape: [s[2], s[1], s[0]], fields })
     }
+}
+
+/// A snapshot file (provenance, `t`, `step`, dimensions) whose field datasets `make(file, name, shape)` creates.
+fn write_file(path: &Path, meta: &RunMeta, info: SnapshotInfo, lattice: [usize; 3], make: impl Fn(&hdf5::File, &str, &[usize]) -> Result<hdf5::Dataset>) -> Result<()> {
+    let file = hdf5::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    meta.write_provenance(&file, FORMAT)?;
+    write_scalar_attr(&file, "t", info.t)?;
+    write_scalar_attr(&file, "step", info.step)?;
+    let dims = LatticeDims::write(&file, lattice, meta.spacing)?;
+    let [n1, n2, n3] = lattice;
+    for (name, c) in DATASETS {
+        let shape = if c == 1 { vec![n3, n2, n1] } else { vec![c, n3, n2, n1] };
+        let ds = make(&file, name, &shape)?;
+        dims.label(&ds, None)?;
+        write_str_attr(&ds, "long_name", long_name(name))?;
+    }
+    file.close().with_context(|| format!("closing {}", path.display()))
 }

@@ -14,7 +14,8 @@ use super::lock::OutputLock;
 use super::rows::RowStore;
 use super::snapshot::{SnapshotData, SnapshotInfo};
 use super::snapshot_writer::SnapshotWriter;
-use super::{atomic_replace, remove_stale_tmp_files, sync_dir, sync_filesystem, OutputPaths, UNITS};
+use super::parts::Part;
+use super::{atomic_replace, atomic_replace_unsynced, remove_stale_tmp_files, sync_dir, sync_filesystem, OutputPaths, UNITS};
 use crate::config::Precision;
 use crate::state::State;
 use anyhow::{bail, Context, Result};
@@ -146,11 +147,8 @@ impl OutputWriter {
         let mut snaps_after = 0;
         for e in std::fs::read_dir(&w.paths.dir).into_iter().flatten().flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            let later = name
-                .strip_prefix("snapshot_")
-                .and_then(|r| r.strip_suffix(".h5"))
-                .and_then(|n| n.parse::<u64>().ok())
-                .is_some_and(|s| s > step);
+            // a snapshot file or one of its per-rank parts (issue 18)
+            let later = super::parts::snapshot_step(&name).is_some_and(|s| s > step);
             if later {
                 std::fs::remove_file(e.path())
                     .with_context(|| format!("removing {} (written after the checkpoint)", e.path().display()))?;
@@ -231,14 +229,33 @@ impl OutputWriter {
         self.settle(false)
     }
 
+    /// Records the snapshot of a domain-decomposed run (issue 18) whose ranks have written their `parts` (each
+    /// renamed into place and fsynced): writes its file of virtual datasets over them, then the next flush links
+    /// it.
+    pub fn write_joined_snapshot(&mut self, info: SnapshotInfo, parts: &[Part]) -> Result<()> {
+        if !self.flushed_once {
+            bail!("internal: a snapshot before the output's first flush");
+        }
+        let what = format!("snapshot at step {}", info.step);
+        let meta = &self.meta;
+        atomic_replace_unsynced(&self.paths.snapshot(info.step), &self.paths.dir, &what, |tmp| SnapshotData::write_joined(tmp, meta, info, parts))?;
+        self.record_snapshots(vec![info]);
+        Ok(())
+    }
+
     /// Records the snapshots whose files are in place (after waiting for all when `wait`); the next flush links
     /// them. The main file never names a snapshot file that is not complete, which is what keeps a killed run's
     /// output readable.
     fn settle(&mut self, wait: bool) -> Result<()> {
         let done = self.snapshot_writer.completed(wait)?;
-        if done.is_empty() {
-            return Ok(());
+        if !done.is_empty() {
+            self.record_snapshots(done);
         }
+        Ok(())
+    }
+
+    /// Lists snapshots whose files are in place (not yet on stable storage) for the next flush.
+    fn record_snapshots(&mut self, done: Vec<SnapshotInfo>) {
         for info in done {
             self.snaps.retain(|s| s.step != info.step);
             self.snaps.push(info);
@@ -246,7 +263,6 @@ impl OutputWriter {
         self.snaps.sort_by_key(|s| s.step);
         self.dirty = true;
         self.unsynced_snapshots = true;
-        Ok(())
     }
 
     /// The snapshot files written since the last call, on stable storage: one syncfs instead of a device
@@ -274,6 +290,17 @@ impl OutputWriter {
     /// `/checkpoint` link, and otherwise at its usual times (it may map fewer rows than the checkpoint until
     /// then).
     pub fn write_checkpoint(&mut self, state: &State) -> Result<()> {
+        self.checkpoint_with(state, None)
+    }
+
+    /// [`OutputWriter::write_checkpoint`] of a domain-decomposed run (issue 18): its ranks have written the
+    /// state's `parts` (renamed into place, fsynced); `head` is the state without its data (step, t, lattice,
+    /// background), and the checkpoint's `data` a virtual dataset over the parts.
+    pub fn write_joined_checkpoint(&mut self, head: &State, parts: &[Part]) -> Result<()> {
+        self.checkpoint_with(head, Some(parts))
+    }
+
+    fn checkpoint_with(&mut self, state: &State, parts: Option<&[Part]>) -> Result<()> {
         self.settle(true)?;
         if !self.flushed_once {
             self.flush()?;
@@ -296,8 +323,19 @@ impl OutputWriter {
         };
         // fsynced, renamed, the directory synced at the next flush: a power loss before then leaves the previous
         // checkpoint, whose rows and snapshots are on stable storage as well
-        atomic_replace(&self.paths.checkpoint(), &self.paths.dir, &format!("checkpoint at step {step}"), |tmp| ckpt.write(tmp))?;
+        let what = format!("checkpoint at step {step}");
+        atomic_replace(&self.paths.checkpoint(), &self.paths.dir, &what, |tmp| match parts {
+            None => ckpt.write(tmp),
+            Some(parts) => ckpt.write_joined(tmp, parts),
+        })?;
         self.checkpoint_step = Some(step);
+        // the parts of the checkpoint just replaced (issue 18; the new one's are kept)
+        for e in std::fs::read_dir(&self.paths.dir).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if super::parts::is_checkpoint_part(&name) && !parts.is_some_and(|p| p.iter().any(|p| p.file == name)) {
+                std::fs::remove_file(e.path()).with_context(|| format!("removing {} (a part of the previous checkpoint)", e.path().display()))?;
+            }
+        }
         if !self.checkpoint_linked {
             self.flush()?;
         }
@@ -354,6 +392,7 @@ impl OutputWriter {
         for e in std::fs::read_dir(&self.paths.dir).into_iter().flatten().flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             let earlier = name == super::CHECKPOINT_FILE
+                || super::parts::is_checkpoint_part(&name)
                 || (name.starts_with("snapshot_") && name.ends_with(".h5"))
                 || (RowStore::is_segment_file(&name) && !RowStore::is_segment_of(&name, &self.meta.run_id));
             if earlier {
@@ -423,7 +462,7 @@ pub fn check_new_output(paths: &OutputPaths, overwrite: bool) -> Result<()> {
     let mut files = 0usize;
     for e in std::fs::read_dir(&paths.dir).into_iter().flatten().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if name == super::CHECKPOINT_FILE || (name.starts_with("snapshot_") && name.ends_with(".h5")) || RowStore::is_segment_file(&name) {
+        if name == super::CHECKPOINT_FILE || super::parts::is_checkpoint_part(&name) || (name.starts_with("snapshot_") && name.ends_with(".h5")) || RowStore::is_segment_file(&name) {
             files += 1;
         }
     }

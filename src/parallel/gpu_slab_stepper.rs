@@ -17,7 +17,7 @@
 //! own passes, so the halo is max(G, R) planes, R = ⌈4ℓ/h⌉ the smoothing radius.
 //!
 //! Scope as the CPU slabs ([`super::slab_stepper::unsupported`]): the classical field with CQ noise.
-use super::slab::Slab;
+use super::slab::{OwnedPlanes, Slab};
 use super::slab_stepper::{describe, noise_diagnostics_of, stencil_fields, unsupported};
 use super::Comm;
 use crate::backend::cpu::diagnostics::{NCOL, OPS};
@@ -93,14 +93,14 @@ impl<T: Real> GpuSlabStepper<T> {
                 e
             }
         })?;
-        let local = local_state(&slab, &setup, state);
+        let (local, ghosts_missing) = local_state(&slab, &setup, state);
         let mut local_setup = setup;
         local_setup.lattice = slab.local;
         // local site 0 is global site (z0 − G)·N1·N2, wrapped
         let (ng, plane) = (setup.lattice.sites(), slab.plane());
         let first = (ng + slab.z0 * plane - slab.ghost * plane) % ng;
         let gpu = GpuStepper::with_sites(ctx, local_setup, &local, SiteNumbering { first, global: ng })?;
-        Ok(Self {
+        let mut s = Self {
             stencil_fields: stencil_fields(&setup),
             setup,
             slab,
@@ -110,7 +110,11 @@ impl<T: Real> GpuSlabStepper<T> {
             first_nonfinite: None,
             comm_time: Default::default(),
             _real: PhantomData,
-        })
+        };
+        if ghosts_missing {
+            s.exchange(Buffer::State, &(0..NVARS).collect::<Vec<_>>())?;
+        }
+        Ok(s)
     }
 
     /// Fills the ghost planes of `fields` of the device buffer `buf` (structure of arrays over the local lattice)
@@ -198,17 +202,25 @@ enum Buffer {
     StageInput(usize),
 }
 
-/// The local state of `slab` (owned and ghost planes, filled from the global state) on the local lattice.
-fn local_state(slab: &Slab, setup: &StepperSetup, state: &State) -> State {
+/// The local state of `slab` on the local lattice from the global state (owned and ghost planes), or from this
+/// rank's own planes only (a restart reads each rank's hyperslab of the checkpoint): then the ghost planes are
+/// zero and the second value is true — the caller fills them from the neighbours (a collective).
+fn local_state(slab: &Slab, setup: &StepperSetup, state: &State) -> (State, bool) {
     assert_eq!(state.background, setup.background, "state and stepper disagree on the background metric");
-    State {
-        lattice: slab.local,
-        data: slab.scatter(&state.data, NVARS),
-        background: state.background,
-        t: state.t,
-        step: state.step,
-        quantum: Default::default(),
-    }
+    let whole = state.lattice.shape[2] == setup.lattice.shape[2];
+    let data = if whole {
+        slab.scatter(&state.data, NVARS)
+    } else {
+        assert_eq!(state.lattice.shape[2], slab.nz, "a state of some planes must be this rank's planes");
+        let (n, m) = (slab.local.sites(), slab.owned());
+        let mut data = vec![0.0; NVARS * n];
+        for v in 0..NVARS {
+            data[slab.owned_planes(v)].copy_from_slice(&state.data[v * m..(v + 1) * m]);
+        }
+        data
+    };
+    let local = State { lattice: slab.local, data, background: state.background, t: state.t, step: state.step, quantum: Default::default() };
+    (local, !whole)
 }
 
 impl<T: Real> Stepper for GpuSlabStepper<T> {
@@ -236,8 +248,35 @@ impl<T: Real> Stepper for GpuSlabStepper<T> {
         })
     }
     fn upload(&mut self, state: &State) {
-        self.gpu.upload(&local_state(&self.slab, &self.setup, state));
+        let (local, ghosts_missing) = local_state(&self.slab, &self.setup, state);
+        self.gpu.upload(&local);
+        if ghosts_missing {
+            self.exchange(Buffer::State, &(0..NVARS).collect::<Vec<_>>()).expect("halo exchange of the uploaded planes");
+        }
         self.step = state.step;
+    }
+    /// The owned planes for the rank's part files (issue 18): the state and the device's constraint fields at the
+    /// owned sites (y's ghost planes are fresh after every step), as one GPU's `download` and `constraint_fields`.
+    fn owned_planes(&mut self) -> Result<Option<OwnedPlanes>> {
+        let diag = self.gpu.diagnostics_kernels();
+        diag.site_pass(self.gpu.context());
+        let f64s = |v: Vec<T>| -> Vec<f64> { v.into_iter().map(|x| x.as_f64()).collect() };
+        let data = f64s(self.owned_of(self.gpu.state_buffer(), NVARS)?);
+        let cf = f64s(self.owned_of(diag.constraint_buffer(), 4)?);
+        let m = self.slab.owned();
+        let [ham, mx, my, mz] = std::array::from_fn(|k| cf[k * m..(k + 1) * m].to_vec());
+        let [n1, n2, _] = self.setup.lattice.shape;
+        let state = State {
+            lattice: crate::numerics::lattice::Lattice::new([n1, n2, self.slab.nz], self.setup.lattice.spacing),
+            data,
+            background: self.setup.background,
+            t: self.setup.time_at(self.step),
+            step: self.step,
+            quantum: Default::default(),
+        };
+        let (slab, setup) = (&self.slab, &self.setup);
+        let constraints = ConstraintFields { ham, mom: [mx, my, mz] };
+        Ok(Some(OwnedPlanes { z0: slab.z0, rank: slab.rank, ranks: slab.ranks, global: setup.lattice, state, constraints }))
     }
     fn setup(&self) -> &StepperSetup {
         &self.setup

@@ -33,6 +33,20 @@ pub struct Slab {
     pub local: Lattice,
 }
 
+/// The planes z0 ≤ z < z0 + nz of the state that one rank owns, for its part of a snapshot or checkpoint
+/// (io/parts.rs): `state` on the lattice N1 × N2 × nz (f64, as `Stepper::download` converts it), and its
+/// constraint fields as the CPU twin evaluates them on the whole lattice.
+#[derive(Debug, Clone)]
+pub struct OwnedPlanes {
+    pub z0: usize,
+    pub rank: usize,
+    pub ranks: usize,
+    /// the whole lattice
+    pub global: Lattice,
+    pub state: crate::state::State,
+    pub constraints: crate::diagnostics::ConstraintFields,
+}
+
 /// First plane of rank p of P over n3 planes.
 pub fn first_plane(p: usize, ranks: usize, n3: usize) -> usize {
     p * n3 / ranks

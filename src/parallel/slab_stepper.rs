@@ -6,9 +6,10 @@
 //!
 //! Scope: the classical system (`matter.representation = "none"`) with CQ noise, white or smoothed (ℓ > 0: each
 //! rank draws and smooths ζ on its owned planes and the smoothing radius's planes around them, by global index,
-//! cpu/cq_noise.rs `CpuNoise::in_slab`); `download` gathers the whole state on every rank (for snapshots, checkpoints and spectra, written by
-//! rank 0), so the memory of one rank still bounds the lattice of an output event.
-use super::slab::Slab;
+//! cpu/cq_noise.rs `CpuNoise::in_slab`). Snapshots and checkpoints take each rank's own planes (`owned_planes`,
+//! written to per-rank part files joined by virtual datasets: io/parts.rs); `download` gathers the whole state on
+//! every rank (spectra, the location of a non-finite value).
+use super::slab::{OwnedPlanes, Slab};
 use super::Comm;
 use crate::backend::cpu::cq_noise::{CpuNoise, NSTAT};
 use crate::backend::cpu::diagnostics::{all_site_values, NCOL, OPS};
@@ -16,7 +17,8 @@ use crate::backend::cpu::rk4_buffers::Rk4Buffers;
 use crate::backend::cpu::reduce::Op;
 use crate::backend::{Stepper, StepperSetup};
 use crate::config::{Precision, Representation};
-use crate::diagnostics::{finish, Diagnostics, NoiseDiagnostics};
+use crate::diagnostics::{finish, ConstraintFields, Diagnostics, NoiseDiagnostics};
+use crate::backend::cpu::fd::Fd;
 use crate::numerics::real::Real;
 use crate::numerics::rk4::STAGES;
 use crate::state::{var, State, NVARS};
@@ -156,10 +158,46 @@ impl<T: Real> Stepper for SlabStepper<T> {
             quantum: Default::default(),
         })
     }
+    /// The owned planes for the rank's part files (issue 18): the state converted to f64 as `download` converts
+    /// it, and 𝓗, 𝓗_a evaluated as `constraint_field_values` evaluates them on the downloaded state (the CPU twin in
+    /// f64), on the local lattice after a halo exchange: each owned site reads the values one process reads.
+    fn owned_planes(&mut self) -> Result<Option<OwnedPlanes>> {
+        self.slab.exchange(self.comm.as_ref(), &mut self.b.y, NVARS);
+        let local: Vec<f64> = self.b.y.iter().map(|x| x.as_f64()).collect();
+        let setup = &self.setup;
+        let fd = Fd::<f64>::new(&setup.stencil, setup.lattice.spacing, 0.0);
+        let p = &setup.params;
+        let (_, fields) = all_site_values(&fd, &self.slab.local, &setup.background, &local, p.lambda, p.mass, &p.potential);
+        let r = self.slab.interior();
+        let [ham, mx, my, mz] = fields.map(|f| f[r.clone()].to_vec());
+        let [n1, n2, _] = setup.lattice.shape;
+        let state = State {
+            lattice: crate::numerics::lattice::Lattice::new([n1, n2, self.slab.nz], setup.lattice.spacing),
+            data: self.slab.owned_of(&local, NVARS),
+            background: setup.background,
+            t: setup.time_at(self.step),
+            step: self.step,
+            quantum: Default::default(),
+        };
+        let constraints = ConstraintFields { ham, mom: [mx, my, mz] };
+        Ok(Some(OwnedPlanes { z0: self.slab.z0, rank: self.slab.rank, ranks: self.slab.ranks, global: setup.lattice, state, constraints }))
+    }
     fn upload(&mut self, state: &State) {
         assert_eq!(state.background, self.setup.background, "state and stepper disagree on the background metric");
-        let local = self.slab.scatter(&state.data, NVARS);
-        self.b.y = local.iter().map(|&x| T::c(x)).collect();
+        if state.lattice.shape[2] == self.setup.lattice.shape[2] {
+            let local = self.slab.scatter(&state.data, NVARS);
+            self.b.y = local.iter().map(|&x| T::c(x)).collect();
+        } else {
+            // the owned planes only (a restart reads each rank's hyperslab of the checkpoint, issue 18); the ghost
+            // planes from the neighbours (every rank uploads at construction: a collective)
+            assert_eq!(state.lattice.shape[2], self.slab.nz, "a state of some planes must be this rank's planes");
+            let (n, m, r) = (self.slab.local.sites(), self.slab.owned(), self.slab.interior());
+            self.b.y = vec![T::zero(); NVARS * n];
+            for v in 0..NVARS {
+                self.b.y[v * n..][r.clone()].iter_mut().zip(&state.data[v * m..(v + 1) * m]).for_each(|(y, &x)| *y = T::c(x));
+            }
+            self.slab.exchange(self.comm.as_ref(), &mut self.b.y, NVARS);
+        }
         self.step = state.step;
     }
     fn setup(&self) -> &StepperSetup {
@@ -299,6 +337,38 @@ mod tests {
                 for (r, got) in results.iter().enumerate() {
                     assert!(*got == serial, "{shape:?} {precision:?}: rank {r} of {ranks} differs from one process");
                 }
+            }
+        }
+    }
+
+    /// A stepper built from each rank's own planes only (a restart's hyperslab of the checkpoint, issue 18) =
+    /// one built from the whole state, bit for bit after 3 steps, on 2 and 3 ranks.
+    #[test]
+    fn slabs_built_from_their_own_planes_are_the_cpu_backend_bit_for_bit() {
+        let (setup, state) = classical_noise_setup([4, 8, 13], Precision::F64, 4);
+        let serial = outcome(crate::backend::try_cpu_stepper(setup, &state).unwrap().as_mut(), 3);
+        for ranks in [2, 3] {
+            let state = &state;
+            let results: Vec<_> = std::thread::scope(|sc| {
+                let handles: Vec<_> = crate::parallel::threads::ThreadComm::group(ranks)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(r, c)| {
+                        sc.spawn(move || {
+                            let n3 = state.lattice.shape[2];
+                            let (z0, z1) = (super::super::slab::first_plane(r, ranks, n3), super::super::slab::first_plane(r + 1, ranks, n3));
+                            let (n, p) = (state.lattice.sites(), 4 * 8);
+                            let mut own = state.clone();
+                            own.lattice = crate::numerics::lattice::Lattice::new([4, 8, z1 - z0], state.lattice.spacing);
+                            own.data = (0..NVARS).flat_map(|v| state.data[v * n + z0 * p..v * n + z1 * p].to_vec()).collect();
+                            outcome(slab_stepper(setup, &own, Rc::new(c)).unwrap().as_mut(), 3)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for (r, got) in results.iter().enumerate() {
+                assert!(*got == serial, "rank {r} of {ranks}, built from its own planes, differs from one process");
             }
         }
     }
