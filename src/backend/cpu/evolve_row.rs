@@ -256,6 +256,12 @@ fn row_fn<T: Real, const R: usize, const K: usize>(isa: Isa) -> RowFn<T> {
 /// The right-hand side of every site into `k` (site-major), row by row with the kernel built for `isa`, which
 /// must be one of `Isa::available()`.
 pub fn rhs_rows<T: Real>(isa: Isa, fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, b: &StageBuffers<T>, k: &mut Vec<[T; NVARS]>) {
+    rhs_rows_in(isa, fd, lat, p, b, k, 0..lat.shape[1] * lat.shape[2]);
+}
+
+/// [`rhs_rows`] of the rows `rows` only (row r: the sites r·N1 … r·N1 + N1 − 1; the owned planes of a z-slab,
+/// parallel/slab_stepper.rs); `k` of the other sites is left as it was.
+pub fn rhs_rows_in<T: Real>(isa: Isa, fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, b: &StageBuffers<T>, k: &mut Vec<[T; NVARS]>, rows: std::ops::Range<usize>) {
     assert!(isa == Isa::detect() || Isa::available().contains(&isa), "instruction set {isa:?} is not available on this CPU");
     assert!(fd.ko_radius <= MAX_REACH);
     let n = lat.sites();
@@ -267,12 +273,13 @@ pub fn rhs_rows<T: Real>(isa: Isa, fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, 
         other => panic!("no row kernel for stencil radii {other:?}"),
     };
     let c = RowInputs { fd, lat, p, b };
-    let rows = block_rows(lat);
+    let per = block_rows(lat);
+    let (r0, part) = (rows.start, &mut k[rows.start * n1..rows.end * n1]);
     // SAFETY: `f` is built for an instruction set this CPU has (asserted above).
     if n < PARALLEL_MIN_SITES {
-        let mut s = RowScratch::new(lat, rows);
-        k.chunks_mut(n1 * rows).enumerate().for_each(|(b, out)| unsafe { f(&c, b * rows, &mut s, out) });
+        let mut s = RowScratch::new(lat, per);
+        part.chunks_mut(n1 * per).enumerate().for_each(|(b, out)| unsafe { f(&c, r0 + b * per, &mut s, out) });
     } else {
-        k.par_chunks_mut(n1 * rows).enumerate().for_each_init(|| RowScratch::new(lat, rows), |s, (b, out)| unsafe { f(&c, b * rows, s, out) });
+        part.par_chunks_mut(n1 * per).enumerate().for_each_init(|| RowScratch::new(lat, per), |s, (b, out)| unsafe { f(&c, r0 + b * per, s, out) });
     }
 }

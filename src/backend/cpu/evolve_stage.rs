@@ -87,10 +87,26 @@ pub fn rhs_all<T: Real>(fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, b: &StageBu
         k[0] = single_site_rhs(fd, p, b.input);
         return;
     }
-    if lat.shape[0] < ROW_KERNEL_MIN_LEN {
-        return rhs_all_reference(fd, lat, p, b, k);
+    rhs_sites(fd, lat, p, b, k, 0..lat.sites());
+}
+
+/// The right-hand side of the sites `sites` (whole rows: the owned planes of a z-slab, parallel/slab_stepper.rs)
+/// into `k` (resized to the lattice; the other sites' entries are left as they were): the row kernel, or
+/// `site_rhs` for rows shorter than `ROW_KERNEL_MIN_LEN` — bit for bit `rhs_all` at those sites.
+pub fn rhs_sites<T: Real>(fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, b: &StageBuffers<T>, k: &mut Vec<[T; NVARS]>, sites: std::ops::Range<usize>) {
+    let n1 = lat.shape[0];
+    if n1 < ROW_KERNEL_MIN_LEN || !sites.start.is_multiple_of(n1) || !sites.end.is_multiple_of(n1) {
+        k.resize(lat.sites(), [T::zero(); NVARS]);
+        let f = |(j, ki): (usize, &mut [T; NVARS])| *ki = site_rhs(fd, lat, p, b.input, b.flux, sites.start + j);
+        let part = &mut k[sites.clone()];
+        if parallel(part.len()) {
+            part.par_iter_mut().enumerate().for_each(f);
+        } else {
+            part.iter_mut().enumerate().for_each(f);
+        }
+        return;
     }
-    super::evolve_row::rhs_rows(super::evolve_row::Isa::detect(), fd, lat, p, b, k);
+    super::evolve_row::rhs_rows_in(super::evolve_row::Isa::detect(), fd, lat, p, b, k, sites.start / n1..sites.end / n1);
 }
 
 /// The reference of `rhs_all`: `site_rhs` at every site (per-site stencils with periodic wrapping).

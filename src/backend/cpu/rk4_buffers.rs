@@ -1,6 +1,6 @@
 //! The classical state of a CPU stepper and the scratch of its fused RK4 stages (numerics/rk4.rs) on one periodic
 //! lattice: the whole lattice (`CpuStepper`), or one z-slab with its ghost planes (parallel/slab_stepper.rs).
-use super::evolve_stage::{combine, rhs_all, site_rhs, StageBuffers};
+use super::evolve_stage::{combine, rhs_all, rhs_sites, StageBuffers};
 use super::fd::Fd;
 use super::scalar_flux::scalar_flux;
 use crate::backend::StepperSetup;
@@ -9,7 +9,6 @@ use crate::numerics::real::Real;
 use crate::numerics::rk4::Rk4Stage;
 use crate::physics::adm_rhs::RhsParams;
 use crate::state::NVARS;
-use rayon::prelude::*;
 use std::ops::Range;
 
 pub struct Rk4Buffers<T: Real> {
@@ -62,10 +61,7 @@ impl<T: Real> Rk4Buffers<T> {
         let flux = &self.flux;
         match owned {
             None => rhs_all(fd, lat, p, &StageBuffers { input, flux }, &mut self.k),
-            Some(r) => {
-                self.k.resize(lat.sites(), [T::zero(); NVARS]);
-                self.k[r.clone()].par_iter_mut().enumerate().for_each(|(j, kj)| *kj = site_rhs(fd, lat, p, input, flux, r.start + j));
-            }
+            Some(r) => rhs_sites(fd, lat, p, &StageBuffers { input, flux }, &mut self.k, r),
         }
     }
 
