@@ -286,9 +286,9 @@ impl OutputWriter {
 
     /// Rewrites the checkpoint with `state` (as the stepper holds it), the number of rows and the snapshots so
     /// far. Its rows and snapshot files are on stable storage before (so whenever a checkpoint exists, the run's
-    /// segment files hold its rows); the main file is flushed after the first checkpoint, which adds the
-    /// `/checkpoint` link, and otherwise at its usual times (it may map fewer rows than the checkpoint until
-    /// then).
+    /// segment files hold its rows), and the main file maps them before: a run killed after writing its final
+    /// checkpoint (a restart then has nothing to run, and does not rewrite the main file) leaves a complete main
+    /// file. The main file is flushed again after the first checkpoint, which adds the `/checkpoint` link.
     pub fn write_checkpoint(&mut self, state: &State) -> Result<()> {
         self.checkpoint_with(state, None)
     }
@@ -302,12 +302,8 @@ impl OutputWriter {
 
     fn checkpoint_with(&mut self, state: &State, parts: Option<&[Part]>) -> Result<()> {
         self.settle(true)?;
-        if !self.flushed_once {
-            self.flush()?;
-        }
-        self.rows.flush()?;
-        self.spectra.flush()?;
-        self.make_durable()?;
+        // the rows and snapshots so far: on stable storage and in the main file
+        self.flush()?;
         let step = state.step;
         let ckpt = Checkpoint {
             state: state.clone(),
