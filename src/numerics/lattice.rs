@@ -63,4 +63,9 @@ impl SiteNumbering {
     pub fn index(&self, i: usize) -> usize {
         (self.first + i) % self.global
     }
+    /// The numbering of a lattice that starts `sites` sites earlier (periodically: a slab's ghost or halo planes
+    /// below its first owned plane).
+    pub fn before(self, sites: usize) -> Self {
+        Self { first: (self.first + self.global - sites % self.global) % self.global, global: self.global }
+    }
 }

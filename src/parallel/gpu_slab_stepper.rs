@@ -18,7 +18,7 @@
 //!
 //! Scope as the CPU slabs ([`super::slab_stepper::unsupported`]): the classical field with CQ noise.
 use super::slab::{OwnedPlanes, Slab};
-use super::slab_stepper::{describe, noise_diagnostics_of, stencil_fields, unsupported};
+use super::slab_stepper::{describe, noise_diagnostics_of, owned_planes_of, stencil_fields, stencil_reach, unsupported};
 use super::Comm;
 use crate::backend::cpu::diagnostics::{NCOL, OPS};
 use crate::backend::cpu::reduce::finish_tree;
@@ -80,7 +80,7 @@ impl<T: Real> GpuSlabStepper<T> {
     pub fn new(ctx: GpuContext, setup: StepperSetup, state: &State, comm: Rc<dyn Comm>) -> Result<Self> {
         // the stencil's reach, and for smoothed noise its radius R: the device smooths ζ on the local lattice, so an
         // owned site's smoothing must not reach past the ghost planes (ζ of a ghost site is drawn by its global index)
-        let stencil = (2 * setup.stencil.radius).max(setup.stencil.ko_radius);
+        let stencil = stencil_reach(&setup);
         let noise_radius = if setup.noise.is_active() && setup.noise.correlation_length > 0.0 {
             smoothing_radius(setup.noise.correlation_length, setup.lattice.spacing)
         } else {
@@ -97,9 +97,8 @@ impl<T: Real> GpuSlabStepper<T> {
         let mut local_setup = setup;
         local_setup.lattice = slab.local;
         // local site 0 is global site (z0 − G)·N1·N2, wrapped
-        let (ng, plane) = (setup.lattice.sites(), slab.plane());
-        let first = (ng + slab.z0 * plane - slab.ghost * plane) % ng;
-        let gpu = GpuStepper::with_sites(ctx, local_setup, &local, SiteNumbering { first, global: ng })?;
+        let sites = SiteNumbering { first: slab.first_site(), global: setup.lattice.sites() }.before(slab.ghost * slab.plane());
+        let gpu = GpuStepper::with_sites(ctx, local_setup, &local, sites)?;
         let mut s = Self {
             stencil_fields: stencil_fields(&setup),
             setup,
@@ -212,12 +211,7 @@ fn local_state(slab: &Slab, setup: &StepperSetup, state: &State) -> (State, bool
         slab.scatter(&state.data, NVARS)
     } else {
         assert_eq!(state.lattice.shape[2], slab.nz, "a state of some planes must be this rank's planes");
-        let (n, m) = (slab.local.sites(), slab.owned());
-        let mut data = vec![0.0; NVARS * n];
-        for v in 0..NVARS {
-            data[slab.owned_planes(v)].copy_from_slice(&state.data[v * m..(v + 1) * m]);
-        }
-        data
+        slab.place_owned(&state.data, NVARS)
     };
     let local = State { lattice: slab.local, data, background: state.background, t: state.t, step: state.step, quantum: Default::default() };
     (local, !whole)
@@ -265,18 +259,7 @@ impl<T: Real> Stepper for GpuSlabStepper<T> {
         let cf = f64s(self.owned_of(diag.constraint_buffer(), 4)?);
         let m = self.slab.owned();
         let [ham, mx, my, mz] = std::array::from_fn(|k| cf[k * m..(k + 1) * m].to_vec());
-        let [n1, n2, _] = self.setup.lattice.shape;
-        let state = State {
-            lattice: crate::numerics::lattice::Lattice::new([n1, n2, self.slab.nz], self.setup.lattice.spacing),
-            data,
-            background: self.setup.background,
-            t: self.setup.time_at(self.step),
-            step: self.step,
-            quantum: Default::default(),
-        };
-        let (slab, setup) = (&self.slab, &self.setup);
-        let constraints = ConstraintFields { ham, mom: [mx, my, mz] };
-        Ok(Some(OwnedPlanes { z0: slab.z0, rank: slab.rank, ranks: slab.ranks, global: setup.lattice, state, constraints }))
+        Ok(Some(owned_planes_of(&self.slab, &self.setup, self.step, data, ConstraintFields { ham, mom: [mx, my, mz] })))
     }
     fn setup(&self) -> &StepperSetup {
         &self.setup

@@ -158,6 +158,17 @@ impl Slab {
         out
     }
 
+    /// The local array of `nvars` fields whose owned planes are `owned` ([`Slab::owned_of`]'s layout) and whose
+    /// ghost planes are zero (for [`Slab::exchange`] to fill).
+    pub fn place_owned<T: Copy + Default>(&self, owned: &[T], nvars: usize) -> Vec<T> {
+        let m = self.owned();
+        let mut out = vec![T::default(); nvars * self.local.sites()];
+        for v in 0..nvars {
+            out[self.owned_planes(v)].copy_from_slice(&owned[v * m..(v + 1) * m]);
+        }
+        out
+    }
+
     /// The owned part of each of the `nvars` local fields of `u`, one after the other.
     pub fn owned_of<T: Copy>(&self, u: &[T], nvars: usize) -> Vec<T> {
         let n = self.local.sites();

@@ -68,8 +68,7 @@ pub struct SlabStepper<T: Real> {
 
 impl<T: Real> SlabStepper<T> {
     pub fn new(setup: StepperSetup, state: &State, comm: Rc<dyn Comm>) -> Result<Self> {
-        // the stencil's reach: the scalar flux's gradient then its divergence (2r), Kreiss–Oliger (r_KO)
-        let ghost = (2 * setup.stencil.radius).max(setup.stencil.ko_radius);
+        let ghost = stencil_reach(&setup);
         let slab = Slab::new(setup.lattice, ghost, comm.rank(), comm.size())?;
         let mut owned_lattice = slab.local;
         owned_lattice.shape[2] = slab.nz;
@@ -170,17 +169,8 @@ impl<T: Real> Stepper for SlabStepper<T> {
         let (_, fields) = all_site_values(&fd, &self.slab.local, &setup.background, &local, p.lambda, p.mass, &p.potential);
         let r = self.slab.interior();
         let [ham, mx, my, mz] = fields.map(|f| f[r.clone()].to_vec());
-        let [n1, n2, _] = setup.lattice.shape;
-        let state = State {
-            lattice: crate::numerics::lattice::Lattice::new([n1, n2, self.slab.nz], setup.lattice.spacing),
-            data: self.slab.owned_of(&local, NVARS),
-            background: setup.background,
-            t: setup.time_at(self.step),
-            step: self.step,
-            quantum: Default::default(),
-        };
-        let constraints = ConstraintFields { ham, mom: [mx, my, mz] };
-        Ok(Some(OwnedPlanes { z0: self.slab.z0, rank: self.slab.rank, ranks: self.slab.ranks, global: setup.lattice, state, constraints }))
+        let data = self.slab.owned_of(&local, NVARS);
+        Ok(Some(owned_planes_of(&self.slab, setup, self.step, data, ConstraintFields { ham, mom: [mx, my, mz] })))
     }
     fn upload(&mut self, state: &State) {
         assert_eq!(state.background, self.setup.background, "state and stepper disagree on the background metric");
@@ -191,11 +181,8 @@ impl<T: Real> Stepper for SlabStepper<T> {
             // the owned planes only (a restart reads each rank's hyperslab of the checkpoint, issue 18); the ghost
             // planes from the neighbours (every rank uploads at construction: a collective)
             assert_eq!(state.lattice.shape[2], self.slab.nz, "a state of some planes must be this rank's planes");
-            let (n, m, r) = (self.slab.local.sites(), self.slab.owned(), self.slab.interior());
-            self.b.y = vec![T::zero(); NVARS * n];
-            for v in 0..NVARS {
-                self.b.y[v * n..][r.clone()].iter_mut().zip(&state.data[v * m..(v + 1) * m]).for_each(|(y, &x)| *y = T::c(x));
-            }
+            let local = self.slab.place_owned(&state.data, NVARS);
+            self.b.y = local.iter().map(|&x| T::c(x)).collect();
             self.slab.exchange(self.comm.as_ref(), &mut self.b.y, NVARS);
         }
         self.step = state.step;
@@ -229,6 +216,26 @@ impl<T: Real> Stepper for SlabStepper<T> {
         let threads = format!("{} threads each", rayon::current_num_threads());
         describe::<T>("cpu", &threads, &self.slab, self.stencil_fields.len(), self.comm_time)
     }
+}
+
+/// The planes of the stencil's reach: the scalar flux's gradient then its divergence (2r), Kreiss–Oliger (r_KO).
+pub(super) fn stencil_reach(setup: &StepperSetup) -> usize {
+    (2 * setup.stencil.radius).max(setup.stencil.ko_radius)
+}
+
+/// A rank's planes for its part files (issue 18): its owned `data` (f64, field after field) on the lattice
+/// N1 × N2 × nz at `step`, and its constraint fields.
+pub(super) fn owned_planes_of(slab: &Slab, setup: &StepperSetup, step: u64, data: Vec<f64>, constraints: ConstraintFields) -> OwnedPlanes {
+    let [n1, n2, _] = setup.lattice.shape;
+    let state = State {
+        lattice: crate::numerics::lattice::Lattice::new([n1, n2, slab.nz], setup.lattice.spacing),
+        data,
+        background: setup.background,
+        t: setup.time_at(step),
+        step,
+        quantum: Default::default(),
+    };
+    OwnedPlanes { z0: slab.z0, rank: slab.rank, ranks: slab.ranks, global: setup.lattice, state, constraints }
 }
 
 /// The fields whose ghost planes a stage reads: all with Kreiss–Oliger dissipation, else g_ab, N and φ (the

@@ -207,7 +207,7 @@ impl<T: Real> CpuNoise<T> {
         let mut drawn = self.lattice;
         drawn.shape[2] += 2 * self.halo;
         let m = 6 * drawn.sites();
-        self.sites = SiteNumbering { first: (first + global - self.halo * plane % global) % global, global };
+        self.sites = SiteNumbering { first, global }.before(self.halo * plane);
         if self.halo > 0 {
             (self.z, self.z2, self.cropped) = (vec![T::zero(); m], vec![T::zero(); m], vec![T::zero(); 6 * self.lattice.sites()]);
         }

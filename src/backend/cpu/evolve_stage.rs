@@ -96,28 +96,25 @@ pub fn rhs_all<T: Real>(fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, b: &StageBu
 pub fn rhs_sites<T: Real>(fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, b: &StageBuffers<T>, k: &mut Vec<[T; NVARS]>, sites: std::ops::Range<usize>) {
     let n1 = lat.shape[0];
     if n1 < ROW_KERNEL_MIN_LEN || !sites.start.is_multiple_of(n1) || !sites.end.is_multiple_of(n1) {
-        k.resize(lat.sites(), [T::zero(); NVARS]);
-        let f = |(j, ki): (usize, &mut [T; NVARS])| *ki = site_rhs(fd, lat, p, b.input, b.flux, sites.start + j);
-        let part = &mut k[sites.clone()];
-        if parallel(part.len()) {
-            part.par_iter_mut().enumerate().for_each(f);
-        } else {
-            part.iter_mut().enumerate().for_each(f);
-        }
-        return;
+        return rhs_sites_reference(fd, lat, p, b, k, sites);
     }
     super::evolve_row::rhs_rows_in(super::evolve_row::Isa::detect(), fd, lat, p, b, k, sites.start / n1..sites.end / n1);
 }
 
 /// The reference of `rhs_all`: `site_rhs` at every site (per-site stencils with periodic wrapping).
 pub fn rhs_all_reference<T: Real>(fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, b: &StageBuffers<T>, k: &mut Vec<[T; NVARS]>) {
-    let n = lat.sites();
-    k.resize(n, [T::zero(); NVARS]);
-    let f = |(i, ki): (usize, &mut [T; NVARS])| *ki = site_rhs(fd, lat, p, b.input, b.flux, i);
-    if parallel(n) {
-        k.par_iter_mut().enumerate().for_each(f);
+    rhs_sites_reference(fd, lat, p, b, k, 0..lat.sites());
+}
+
+/// `site_rhs` at the sites `sites` into `k` (resized to the lattice; the other sites' entries are left as they were).
+fn rhs_sites_reference<T: Real>(fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, b: &StageBuffers<T>, k: &mut Vec<[T; NVARS]>, sites: std::ops::Range<usize>) {
+    k.resize(lat.sites(), [T::zero(); NVARS]);
+    let f = |(j, ki): (usize, &mut [T; NVARS])| *ki = site_rhs(fd, lat, p, b.input, b.flux, sites.start + j);
+    let part = &mut k[sites.clone()];
+    if parallel(part.len()) {
+        part.par_iter_mut().enumerate().for_each(f);
     } else {
-        k.iter_mut().enumerate().for_each(f);
+        part.iter_mut().enumerate().for_each(f);
     }
 }
 
