@@ -14,6 +14,7 @@ use super::gpu::quantum::{FieldBuffers, GpuClassicalField, GpuQuantumField};
 use super::StepperSetup;
 use crate::gpu::GpuContext;
 use crate::numerics::rk4::Rk4Stage;
+use crate::numerics::site_domain::SiteDomain;
 use crate::physics::gaussian_dynamics::SiteQuantum;
 use crate::state::{QuantumData, State};
 
@@ -48,14 +49,16 @@ pub struct StepNoise<'a> {
 /// The host (CPU, f64) side of a representation: the state of the fluctuations and their equations.
 pub trait QuantumField: Send {
     /// The quantum part of RK4 stage `index` at the classical stage input `u` (f64, SoA layout of state.rs, δg
-    /// slots with `background`); None for the classical representation (the classical kernel's scalar field
-    /// right-hand side stands).
-    fn stage(&mut self, index: usize, u: &[f64], background: &[f64; 6]) -> anyhow::Result<Option<StageQuantum>>;
+    /// slots with `background`; on a slab its ghost planes are fresh, issue 18); None for the classical
+    /// representation (the classical kernel's scalar field right-hand side stands). `domain`: where the field's
+    /// lattice sits in the run's (numerics/site_domain.rs; the whole lattice on one process).
+    fn stage(&mut self, index: usize, u: &[f64], background: &[f64; 6], domain: &dyn SiteDomain) -> anyhow::Result<Option<StageQuantum>>;
     /// The RK4 combination of the fluctuations for stage `st` (numerics/rk4.rs, as the fields').
     fn combine(&mut self, st: &Rk4Stage, dt: f64);
     /// Conditioning on the step's noise increments dW (`noise.increments`, component-major, 6n: the very increments
     /// added to π^ab), updating the mean x̄ (2n) too.
-    fn condition(&mut self, noise: &StepNoise<'_>, xbar: &mut [f64]) -> anyhow::Result<()>;
+    /// On a slab the increments' ghost planes are fresh.
+    fn condition(&mut self, noise: &StepNoise<'_>, xbar: &mut [f64], domain: &dyn SiteDomain) -> anyhow::Result<()>;
     /// The fluctuations as checkpoint arrays (empty for `none`).
     fn save(&self) -> QuantumData;
     /// Continue from saved arrays (a checkpoint, or another stepper's state).
@@ -90,6 +93,21 @@ pub trait Representation: Sync {
     fn physicality_limit(&self, _setup: &StepperSetup) -> f64 {
         1.0 - crate::diagnostics::PHYSICALITY_TOLERANCE
     }
+    /// Issue 18: the planes of halo a z-slab of this representation's CPU field needs around its owned planes
+    /// (the reach of its stage and conditioning operators; 0 for the classical field), or why it cannot be split.
+    fn slab_halo(&self, _setup: &StepperSetup) -> Result<usize, String> {
+        Err(format!("the \"{}\" representation is not domain-decomposed", self.name()))
+    }
+    /// Issue 18: the names of the checkpoint arrays laid out over the sites, shape (fields, N3, N2, N1, width): a
+    /// slab holds its planes of them (the others are held whole on every rank).
+    fn site_arrays(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Issue 18: the CPU field of one rank's slab: `setup` on the slab's local lattice (owned and ghost planes),
+    /// `state` its local state with its planes of the [`Self::site_arrays`], `global` the run's lattice.
+    fn cpu_slab(&self, _setup: &StepperSetup, _state: &State, _global: crate::numerics::lattice::Lattice) -> anyhow::Result<Box<dyn QuantumField>> {
+        anyhow::bail!("the \"{}\" representation is not domain-decomposed", self.name())
+    }
     /// The fluctuations' per-mode powers ⟨|δφ̃_k|²⟩, ⟨|δπ̃_k|²⟩ of a stored state (the spectra, SPEC §11;
     /// spectra/quantum.rs); None without fluctuations.
     fn mode_power(&self, _setup: &StepperSetup, _state: &State) -> anyhow::Result<Option<crate::spectra::quantum::QuantumPower>> {
@@ -115,11 +133,11 @@ pub struct Classical;
 pub struct ClassicalField;
 
 impl QuantumField for ClassicalField {
-    fn stage(&mut self, _: usize, _: &[f64], _: &[f64; 6]) -> anyhow::Result<Option<StageQuantum>> {
+    fn stage(&mut self, _: usize, _: &[f64], _: &[f64; 6], _: &dyn SiteDomain) -> anyhow::Result<Option<StageQuantum>> {
         Ok(None)
     }
     fn combine(&mut self, _: &Rk4Stage, _: f64) {}
-    fn condition(&mut self, _: &StepNoise<'_>, _: &mut [f64]) -> anyhow::Result<()> {
+    fn condition(&mut self, _: &StepNoise<'_>, _: &mut [f64], _: &dyn SiteDomain) -> anyhow::Result<()> {
         Ok(())
     }
     fn save(&self) -> QuantumData {
@@ -145,5 +163,11 @@ impl Representation for Classical {
     }
     fn physicality(&self, _: &StepperSetup, _: &State) -> f64 {
         f64::NAN
+    }
+    fn slab_halo(&self, _: &StepperSetup) -> Result<usize, String> {
+        Ok(0)
+    }
+    fn cpu_slab(&self, setup: &StepperSetup, state: &State, _: crate::numerics::lattice::Lattice) -> anyhow::Result<Box<dyn QuantumField>> {
+        self.cpu(setup, state)
     }
 }

@@ -509,7 +509,10 @@ fn decomposed_stepper(cfg: &Config, state: &State, domain: std::rc::Rc<dyn crate
         BackendChoice::Cpu => cpu("run.backend = \"cpu\""),
         BackendChoice::Gpu => gpu(crate::gpu::GpuContext::new(setup.precision)?, "run.backend = \"gpu\""),
         BackendChoice::Auto => match crate::gpu::GpuContext::new(setup.precision) {
-            Ok(ctx) if !ctx.is_software() => gpu(ctx, "auto"),
+            Ok(ctx) if !ctx.is_software() => match crate::parallel::gpu_slab_stepper::gpu_unsupported(&setup) {
+                Some(why) => cpu(&format!("auto: a GPU is here, but {why}")),
+                None => gpu(ctx, "auto"),
+            },
             Ok(_) => cpu("auto: the only GPU adapter is a software device"),
             Err(_) => cpu("auto: no usable GPU"),
         },

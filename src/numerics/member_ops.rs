@@ -14,6 +14,7 @@
 //!   (numerics/localization.rs [`SitePairs`]), with the 2 × 2 cross-products of two sites' rows formed on the fly.
 use super::jets::{JetMap, Mat5, J_PHI, J_PI};
 use super::localization::{Blocks, SitePairs};
+use super::par;
 use super::scratch::ScratchPool;
 use rayon::prelude::*;
 
@@ -56,16 +57,40 @@ impl MemberOps {
             count[p + 1] += count[p];
         }
         let mut fill = count.clone();
-        let mut incoming = vec![(0u32, 0u32, 0.0); count[n]];
+        let mut keyed = vec![(0usize, (0u32, 0u32, 0.0)); count[n]];
         for x in 0..n {
             for a in 0..3 {
-                for &(p, w) in jets.axis_taps(x, a) {
-                    incoming[fill[p as usize]] = (x as u32, a as u32, w);
+                for (j, &(p, w)) in jets.axis_taps(x, a).iter().enumerate() {
+                    keyed[fill[p as usize]] = (a * jets.axis_taps(x, a).len() + j, (x as u32, a as u32, w));
                     fill[p as usize] += 1;
                 }
             }
         }
+        // each site's incoming taps in the order (axis, tap) — fixed by the stencil, not by where the periodic wrap
+        // puts the sending sites, so a slab's local lattice sums them as the whole lattice does (issue 18)
+        for p in 0..n {
+            keyed[count[p]..count[p + 1]].sort_by_key(|e| e.0);
+        }
+        let incoming = keyed.into_iter().map(|e| e.1).collect();
         Self { jets, n, m, in_start: count, incoming, scratch: ScratchPool::default() }
+    }
+
+    /// out = Σ_x R_xᵀ z_x R_x v for one vector v (2n; overwrites out), each site's sum in the order of
+    /// [`Self::apply_forms`] (independent of the periodic wrap, unlike `JetMap::apply`).
+    pub fn apply_forms_vec(&self, z: &[Mat5], v: &[f64], out: &mut [f64]) {
+        let n = self.n;
+        let t: Vec<[f64; 5]> = par::map(n, n, |x| {
+            let y = self.jets.jets_at(v, x);
+            std::array::from_fn(|i| (0..5).fold(0.0, |s, j| if z[x][i][j] != 0.0 { s + z[x][i][j] * y[j] } else { s }))
+        });
+        let (phi, pi) = out.split_at_mut(n);
+        phi.par_iter_mut().zip(pi.par_iter_mut()).enumerate().for_each(|(p, (op, oq))| {
+            *op = t[p][J_PHI];
+            *oq = t[p][J_PI];
+            for &(x, a, w) in &self.incoming[self.in_start[p]..self.in_start[p + 1]] {
+                *op += w * t[x as usize][a as usize];
+            }
+        });
     }
 
     /// Length of a member array (2n·M).

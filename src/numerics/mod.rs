@@ -13,6 +13,7 @@ pub mod philox;
 pub mod real;
 pub mod rk4;
 pub mod scratch;
+pub mod site_domain;
 pub mod stability;
 pub mod stencil;
 pub mod substep;

@@ -16,7 +16,7 @@
 //! Smoothed noise (ℓ > 0): ζ is drawn on the local lattice by global index and smoothed there by the device's
 //! own passes, so the halo is max(G, R) planes, R = ⌈4ℓ/h⌉ the smoothing radius.
 //!
-//! Scope as the CPU slabs ([`super::slab_stepper::unsupported`]): the classical field with CQ noise.
+//! Scope: the classical field with CQ noise ([`gpu_unsupported`]); the CPU slabs also take the localised ensemble.
 use super::slab::{OwnedPlanes, Slab};
 use super::slab_stepper::{describe, noise_diagnostics_of, owned_planes_of, stencil_fields, stencil_reach, unsupported};
 use super::Comm;
@@ -39,6 +39,13 @@ use std::rc::Rc;
 pub fn gpu_unsupported(setup: &StepperSetup) -> Option<String> {
     if let Some(why) = unsupported(setup) {
         return Some(why);
+    }
+    if setup.quantum.is_some() {
+        return Some(format!(
+            "matter.representation = \"{}\": the GPU slabs take the classical field only; run.backend = \"cpu\" splits the \
+             ensemble over the ranks' CPUs",
+            setup.representation.name()
+        ));
     }
     let plane = setup.lattice.shape[0] * setup.lattice.shape[1];
     (plane % 64 != 0).then(|| {

@@ -14,6 +14,7 @@ pub mod mpi_comm;
 pub mod realizations;
 pub mod gpu_slab_stepper;
 pub mod slab;
+pub mod slab_domain;
 pub mod slab_stepper;
 pub mod threads;
 

@@ -98,12 +98,18 @@ impl Slab {
 
     /// [`Slab::exchange`] of the listed fields only (the others' ghost planes are left as they were).
     pub fn exchange_fields<T: Real>(&self, comm: &dyn Comm, u: &mut [T], fields: &[usize]) {
-        let pack = |side: usize| -> Vec<T> { fields.iter().flat_map(|&v| u[self.sent_planes(v)[side].clone()].iter().copied()).collect() };
+        self.exchange_wide(comm, u, fields, 1);
+    }
+
+    /// [`Slab::exchange_fields`] of fields with `width` values per site (field-major, site, then the values: the
+    /// ensemble's members).
+    pub fn exchange_wide<T: bytemuck::Pod>(&self, comm: &dyn Comm, u: &mut [T], fields: &[usize], width: usize) {
+        let pack = |side: usize| -> Vec<T> { fields.iter().flat_map(|&v| u[self.sent_planes_wide(v, width)[side].clone()].iter().copied()).collect() };
         let (to_next, to_prev) = (pack(0), pack(1));
         let (from_prev, from_next) = self.swap_halos(comm, &to_next, &to_prev);
-        let g = self.ghost * self.plane();
+        let g = self.ghost * self.plane() * width;
         for (j, &v) in fields.iter().enumerate() {
-            let [lower, upper] = self.ghost_planes(v);
+            let [lower, upper] = self.ghost_planes_wide(v, width);
             u[lower].copy_from_slice(&from_prev[j * g..(j + 1) * g]);
             u[upper].copy_from_slice(&from_next[j * g..(j + 1) * g]);
         }
@@ -112,14 +118,22 @@ impl Slab {
     /// The owned planes field `v` of a local array sends in a halo exchange: [the last `ghost` owned planes (to
     /// rank + 1), the first `ghost` owned planes (to rank − 1)], as element ranges of the structure of arrays.
     pub fn sent_planes(&self, v: usize) -> [Range<usize>; 2] {
-        let (n, g, p) = (self.local.sites(), self.ghost * self.plane(), self.plane());
+        self.sent_planes_wide(v, 1)
+    }
+
+    fn sent_planes_wide(&self, v: usize, width: usize) -> [Range<usize>; 2] {
+        let (n, g, p) = (self.local.sites() * width, self.ghost * self.plane() * width, self.plane() * width);
         [v * n + self.nz * p..v * n + self.nz * p + g, v * n + g..v * n + 2 * g]
     }
 
     /// The ghost planes of field `v` a halo exchange fills: [below the owned planes (from rank − 1), above them
     /// (from rank + 1)].
     pub fn ghost_planes(&self, v: usize) -> [Range<usize>; 2] {
-        let (n, g, p) = (self.local.sites(), self.ghost * self.plane(), self.plane());
+        self.ghost_planes_wide(v, 1)
+    }
+
+    fn ghost_planes_wide(&self, v: usize, width: usize) -> [Range<usize>; 2] {
+        let (n, g, p) = (self.local.sites() * width, self.ghost * self.plane() * width, self.plane() * width);
         let hi = v * n + (self.ghost + self.nz) * p;
         [v * n..v * n + g, hi..hi + g]
     }
@@ -147,7 +161,12 @@ impl Slab {
     /// The local array (owned and ghost planes) of `nvars` global fields (structure of arrays over the global
     /// lattice).
     pub fn scatter<T: Copy>(&self, global: &[T], nvars: usize) -> Vec<T> {
-        let (ng, nl, p, n3) = (self.global.sites(), self.local.sites(), self.plane(), self.global.shape[2]);
+        self.scatter_wide(global, nvars, 1)
+    }
+
+    /// [`Slab::scatter`] of fields with `width` values per site.
+    pub fn scatter_wide<T: Copy>(&self, global: &[T], nvars: usize, width: usize) -> Vec<T> {
+        let (ng, nl, p, n3) = (self.global.sites() * width, self.local.sites() * width, self.plane() * width, self.global.shape[2]);
         let mut out = Vec::with_capacity(nvars * nl);
         for v in 0..nvars {
             for lz in 0..self.local.shape[2] {
@@ -171,22 +190,33 @@ impl Slab {
 
     /// The owned part of each of the `nvars` local fields of `u`, one after the other.
     pub fn owned_of<T: Copy>(&self, u: &[T], nvars: usize) -> Vec<T> {
-        let n = self.local.sites();
-        (0..nvars).flat_map(|v| u[v * n..(v + 1) * n][self.interior()].iter().copied()).collect()
+        self.owned_of_wide(u, nvars, 1)
+    }
+
+    /// [`Slab::owned_of`] of fields with `width` values per site.
+    pub fn owned_of_wide<T: Copy>(&self, u: &[T], nvars: usize, width: usize) -> Vec<T> {
+        let n = self.local.sites() * width;
+        let r = self.interior();
+        (0..nvars).flat_map(|v| u[v * n..(v + 1) * n][r.start * width..r.end * width].iter().copied()).collect()
     }
 
     /// The global fields (structure of arrays over the global lattice) from every rank's owned parts
     /// ([`Slab::owned_of`]), on every rank.
     pub fn all_gather<T: Real>(&self, comm: &dyn Comm, owned: &[T], nvars: usize) -> Vec<T> {
+        self.all_gather_wide(comm, owned, nvars, 1)
+    }
+
+    /// [`Slab::all_gather`] of fields with `width` values per site.
+    pub fn all_gather_wide<T: bytemuck::Pod>(&self, comm: &dyn Comm, owned: &[T], nvars: usize, width: usize) -> Vec<T> {
         let parts = comm.all_gather_bytes(bytemuck::cast_slice(owned));
-        let ng = self.global.sites();
-        let mut out = vec![T::zero(); nvars * ng];
+        let (ng, p) = (self.global.sites() * width, self.plane() * width);
+        let mut out = vec![T::zeroed(); nvars * ng];
         for (r, bytes) in parts.iter().enumerate() {
             let part: Vec<T> = bytemuck::pod_collect_to_vec(bytes);
             let (z0, z1) = (first_plane(r, self.ranks, self.global.shape[2]), first_plane(r + 1, self.ranks, self.global.shape[2]));
-            let len = (z1 - z0) * self.plane();
+            let len = (z1 - z0) * p;
             for v in 0..nvars {
-                out[v * ng + z0 * self.plane()..v * ng + z0 * self.plane() + len].copy_from_slice(&part[v * len..(v + 1) * len]);
+                out[v * ng + z0 * p..v * ng + z0 * p + len].copy_from_slice(&part[v * len..(v + 1) * len]);
             }
         }
         out

@@ -6,17 +6,25 @@
 //!
 //! Scope: the classical system (`matter.representation = "none"`) with CQ noise, white or smoothed (ℓ > 0: each
 //! rank draws and smooths ζ on its owned planes and the smoothing radius's planes around them, by global index,
-//! cpu/cq_noise.rs `CpuNoise::in_slab`). Snapshots and checkpoints take each rank's own planes (`owned_planes`,
-//! written to per-rank part files joined by virtual datasets: io/parts.rs); `download` gathers the whole state on
-//! every rank (spectra, the location of a non-finite value).
+//! cpu/cq_noise.rs `CpuNoise::in_slab`), and the quantum field in the representations that can be split
+//! (`Representation::slab_halo`: the localised `ensemble`), whose field runs on the local lattice and asks the
+//! slab (parallel/slab_domain.rs) for fresh ghost planes, box sums and maxima. Snapshots and checkpoints of the
+//! classical system take each rank's own planes (`owned_planes`, written to per-rank part files joined by virtual
+//! datasets: io/parts.rs); with a quantum field they are gathered and written by rank 0. `download` gathers the
+//! whole state on every rank (spectra, the location of a non-finite value, the quantum field's diagnostics).
 use super::slab::{OwnedPlanes, Slab};
 use super::Comm;
 use crate::backend::cpu::cq_noise::{CpuNoise, NSTAT};
 use crate::backend::cpu::diagnostics::{all_site_values, NCOL, OPS};
 use crate::backend::cpu::rk4_buffers::Rk4Buffers;
 use crate::backend::cpu::reduce::Op;
+use crate::backend::cpu::{condition_quantum, quantum_stage};
+use crate::backend::quantum::{representation, QuantumField};
 use crate::backend::{Stepper, StepperSetup};
-use crate::config::{Precision, Representation};
+use super::slab_domain::SlabDomain;
+use crate::numerics::lattice::Lattice;
+use crate::state::{QuantumArray, QuantumData};
+use crate::config::Precision;
 use crate::diagnostics::{finish, ConstraintFields, Diagnostics, NoiseDiagnostics};
 use crate::backend::cpu::fd::Fd;
 use crate::numerics::real::Real;
@@ -27,14 +35,16 @@ use std::rc::Rc;
 
 /// Why `setup` cannot be decomposed (None: it can).
 pub fn unsupported(setup: &StepperSetup) -> Option<String> {
-    if setup.representation != Representation::None {
-        return Some(format!(
-            "matter.representation = \"{}\": the quantum field is not domain-decomposed yet (only \"none\", the classical \
-             field); run it on one rank, or spread realisations over the ranks with --realizations",
-            setup.representation.name()
-        ));
-    }
-    None
+    representation(setup)
+        .slab_halo(setup)
+        .err()
+        .map(|why| format!("{why} (or run it on one rank, or spread realisations over the ranks with --realizations)"))
+}
+
+/// The planes of halo a slab of `setup` needs: the stencils' reach, or the quantum field's when it is larger.
+fn halo_of(setup: &StepperSetup) -> Result<usize> {
+    let quantum = representation(setup).slab_halo(setup).map_err(anyhow::Error::msg)?;
+    Ok(stencil_reach(setup).max(quantum))
 }
 
 /// The decomposed stepper for `state` over the ranks of `comm`, in the run's precision.
@@ -58,6 +68,8 @@ pub struct SlabStepper<T: Real> {
     owned: Vec<T>,
     step: u64,
     noise: Option<CpuNoise<T>>,
+    /// the quantum field on the local lattice (backend/quantum.rs; `ClassicalField` for "none")
+    quantum: Box<dyn QuantumField>,
     first_nonfinite: Option<u64>,
     /// the fields whose ghost planes a stage reads: all with Kreiss–Oliger dissipation, else g_ab, N and φ (the
     /// other fields are read at the site itself only)
@@ -68,8 +80,9 @@ pub struct SlabStepper<T: Real> {
 
 impl<T: Real> SlabStepper<T> {
     pub fn new(setup: StepperSetup, state: &State, comm: Rc<dyn Comm>) -> Result<Self> {
-        let ghost = stencil_reach(&setup);
+        let ghost = halo_of(&setup)?;
         let slab = Slab::new(setup.lattice, ghost, comm.rank(), comm.size())?;
+        let quantum = slab_quantum(&setup, &slab, comm.as_ref(), state)?;
         let mut owned_lattice = slab.local;
         owned_lattice.shape[2] = slab.nz;
         let mut s = Self {
@@ -81,6 +94,7 @@ impl<T: Real> SlabStepper<T> {
                 .is_active()
                 .then(|| CpuNoise::new(setup.noise, owned_lattice, setup.background, setup.dt).in_slab(slab.first_site(), setup.lattice.sites())),
             first_nonfinite: None,
+            quantum,
             comm_time: Default::default(),
             stencil_fields: stencil_fields(&setup),
             setup,
@@ -96,7 +110,7 @@ impl<T: Real> SlabStepper<T> {
         &self.slab
     }
 
-    fn rk4_step(&mut self) {
+    fn rk4_step(&mut self) -> Result<()> {
         for st in STAGES {
             let t = std::time::Instant::now();
             self.slab.exchange_fields(self.comm.as_ref(), self.b.input_mut(st.index), &self.stencil_fields);
@@ -104,8 +118,37 @@ impl<T: Real> SlabStepper<T> {
             // the right-hand side of the owned sites only (the ghosts' k is never read: their values are refilled
             // by the next exchange before anything reads them)
             self.b.rhs(&self.slab.local, st.index, Some(self.slab.interior()));
+            let domain = SlabDomain { slab: &self.slab, comm: self.comm.as_ref() };
+            quantum_stage(&mut self.b, self.quantum.as_mut(), st.index, &self.setup, &domain)?;
             self.b.combine(&st, self.setup.dt);
+            self.quantum.combine(&st, self.setup.dt);
         }
+        Ok(())
+    }
+
+    /// Conditions the quantum field on the step's increments: the owned sites' increments with their ghost planes
+    /// filled from the neighbours (the noise flow reads the increments around every owned site).
+    fn condition(&mut self) -> Result<()> {
+        let (Some(nz), Some(_)) = (&self.noise, self.setup.quantum) else { return Ok(()) };
+        let owned: Vec<f64> = nz.increments().iter().map(|x| x.as_f64()).collect();
+        let mut dw = self.slab.place_owned(&owned, 6);
+        self.slab.exchange(self.comm.as_ref(), &mut dw, 6);
+        let domain = SlabDomain { slab: &self.slab, comm: self.comm.as_ref() };
+        condition_quantum(&mut self.b.y, self.quantum.as_mut(), &dw, self.step, &domain)
+    }
+
+    /// The local state of `state` (the whole lattice's, or this rank's own planes: a restart's hyperslab, whose
+    /// ghost planes come from the neighbours — a collective), with this rank's planes of the quantum site arrays.
+    fn local_state(slab: &Slab, comm: &dyn Comm, setup: &StepperSetup, state: &State) -> State {
+        let data = if state.lattice.shape[2] == setup.lattice.shape[2] {
+            slab.scatter(&state.data, NVARS)
+        } else {
+            assert_eq!(state.lattice.shape[2], slab.nz, "a state of some planes must be this rank's planes");
+            let mut local = slab.place_owned(&state.data, NVARS);
+            slab.exchange(comm, &mut local, NVARS);
+            local
+        };
+        State { lattice: slab.local, data, quantum: site_arrays(setup, &state.quantum, |a, f, w| slab.scatter_wide(a, f, w), slab.local), ..state.clone() }
     }
 
     /// Adds the owned sites' noise increments to π^ab (global layout of CpuNoise::add_to, local offsets).
@@ -127,10 +170,11 @@ impl<T: Real> Stepper for SlabStepper<T> {
                 self.owned = self.slab.owned_of(&self.b.y, NVARS);
                 nz.draw(self.step, &self.owned);
             }
-            if self.setup.drift {
-                self.rk4_step();
+            if self.setup.drift || self.setup.quantum.is_some() {
+                self.rk4_step()?;
             }
             self.add_noise();
+            self.condition()?;
             self.step += 1;
             // the health check of every step, on the whole state (identical on every rank)
             let t = std::time::Instant::now();
@@ -148,19 +192,25 @@ impl<T: Real> Stepper for SlabStepper<T> {
     }
     fn download(&mut self) -> Result<State> {
         let owned = self.slab.owned_of(&self.b.y, NVARS);
+        let (slab, comm) = (&self.slab, self.comm.as_ref());
+        let gather = |a: &[f64], f: usize, w: usize| slab.all_gather_wide(comm, &slab.owned_of_wide(a, f, w), f, w);
         Ok(State {
             lattice: self.setup.lattice,
             data: self.slab.all_gather(self.comm.as_ref(), &owned, NVARS).iter().map(|x| x.as_f64()).collect(),
             background: self.setup.background,
             t: self.setup.time_at(self.step),
             step: self.step,
-            quantum: Default::default(),
+            quantum: site_arrays(&self.setup, &self.quantum.save(), gather, self.setup.lattice),
         })
     }
     /// The owned planes for the rank's part files (issue 18): the state converted to f64 as `download` converts
     /// it, and 𝓗, 𝓗_a evaluated as `constraint_field_values` evaluates them on the downloaded state (the CPU twin in
     /// f64), on the local lattice after a halo exchange: each owned site reads the values one process reads.
     fn owned_planes(&mut self) -> Result<Option<OwnedPlanes>> {
+        if self.setup.quantum.is_some() {
+            // the quantum field's arrays have no part files yet: the run gathers the state and rank 0 writes it
+            return Ok(None);
+        }
         self.slab.exchange(self.comm.as_ref(), &mut self.b.y, NVARS);
         let local: Vec<f64> = self.b.y.iter().map(|x| x.as_f64()).collect();
         let setup = &self.setup;
@@ -174,16 +224,12 @@ impl<T: Real> Stepper for SlabStepper<T> {
     }
     fn upload(&mut self, state: &State) {
         assert_eq!(state.background, self.setup.background, "state and stepper disagree on the background metric");
-        if state.lattice.shape[2] == self.setup.lattice.shape[2] {
-            let local = self.slab.scatter(&state.data, NVARS);
-            self.b.y = local.iter().map(|&x| T::c(x)).collect();
-        } else {
-            // the owned planes only (a restart reads each rank's hyperslab of the checkpoint, issue 18); the ghost
-            // planes from the neighbours (every rank uploads at construction: a collective)
-            assert_eq!(state.lattice.shape[2], self.slab.nz, "a state of some planes must be this rank's planes");
-            let local = self.slab.place_owned(&state.data, NVARS);
-            self.b.y = local.iter().map(|&x| T::c(x)).collect();
-            self.slab.exchange(self.comm.as_ref(), &mut self.b.y, NVARS);
+        // the whole state, or the owned planes only (a restart reads each rank's hyperslab of the checkpoint, issue
+        // 18; the ghost planes from the neighbours: every rank uploads at construction, a collective)
+        let local = Self::local_state(&self.slab, self.comm.as_ref(), &self.setup, state);
+        self.b.y = local.data.iter().map(|&x| T::c(x)).collect();
+        if !local.quantum.is_empty() {
+            self.quantum.restore(&local.quantum).expect("the state's quantum field matches the lattice and representation");
         }
         self.step = state.step;
     }
@@ -191,6 +237,10 @@ impl<T: Real> Stepper for SlabStepper<T> {
         &self.setup
     }
     fn diagnostics(&mut self) -> Result<Diagnostics> {
+        if self.setup.quantum.is_some() {
+            // the quantum terms are evaluated as on one process, on the gathered state (`download`, a collective)
+            return crate::backend::host_diagnostics(self);
+        }
         self.slab.exchange(self.comm.as_ref(), &mut self.b.y, NVARS);
         let p = &self.b.params;
         let (cols, _) = all_site_values(&self.b.fd, &self.slab.local, &p.background, &self.b.y, p.lambda, p.mass, &p.potential);
@@ -212,10 +262,48 @@ impl<T: Real> Stepper for SlabStepper<T> {
         let Some(nz) = &self.noise else { return Ok(Default::default()) };
         Ok(noise_diagnostics_of(&self.slab, self.comm.as_ref(), nz.site_stats(), &self.setup))
     }
+    fn quantum_report(&mut self) -> crate::backend::quantum::QuantumStepReport {
+        self.quantum.report()
+    }
     fn description(&self) -> String {
         let threads = format!("{} threads each", rayon::current_num_threads());
         describe::<T>("cpu", &threads, &self.slab, self.stencil_fields.len(), self.comm_time)
     }
+}
+
+/// The quantum field of a slab: its representation's CPU field on the local lattice, from this rank's planes of
+/// the whole lattice's arrays — the state's, or (a fresh start) those the single-process field starts from, so the
+/// initial samples are those of one process (sampled on the whole lattice by every rank).
+fn slab_quantum(setup: &StepperSetup, slab: &Slab, comm: &dyn Comm, state: &State) -> Result<Box<dyn QuantumField>> {
+    let rep = representation(setup);
+    let local_setup = StepperSetup { lattice: slab.local, ..*setup };
+    let mut whole = state.clone();
+    if setup.quantum.is_some() && state.quantum.is_empty() {
+        anyhow::ensure!(state.lattice == setup.lattice, "a fresh quantum field starts from the whole lattice's state");
+        whole.quantum = rep.cpu(setup, state)?.save();
+    }
+    let local = SlabStepper::<f64>::local_state(slab, comm, setup, &whole);
+    rep.cpu_slab(&local_setup, &local, setup.lattice)
+}
+
+/// `q` with each of its representation's site arrays (shape (fields, N3, N2, N1, width)) mapped by
+/// `f(array, fields, width)` to the lattice `to` (a slab's planes, or the whole lattice's); the others as they are.
+fn site_arrays(setup: &StepperSetup, q: &QuantumData, f: impl Fn(&[f64], usize, usize) -> Vec<f64>, to: Lattice) -> QuantumData {
+    let names = representation(setup).site_arrays();
+    let arrays = q
+        .arrays
+        .iter()
+        .map(|a| match names.contains(&a.name.as_str()) {
+            true => {
+                let (fields, width) = (a.shape[0], a.shape[4]);
+                let mut shape = a.shape.clone();
+                shape[1] = to.shape[2];
+                QuantumArray { name: a.name.clone(), shape, data: f(&a.data, fields, width) }
+            }
+            false => a.clone(),
+        })
+        .collect();
+    QuantumData { representation: q.representation.clone(), arrays }
 }
 
 /// The planes of the stencil's reach: the scalar flux's gradient then its divergence (2r), Kreiss–Oliger (r_KO).
@@ -238,10 +326,10 @@ pub(super) fn owned_planes_of(slab: &Slab, setup: &StepperSetup, step: u64, data
     OwnedPlanes { z0: slab.z0, rank: slab.rank, ranks: slab.ranks, global: setup.lattice, state, constraints }
 }
 
-/// The fields whose ghost planes a stage reads: all with Kreiss–Oliger dissipation, else g_ab, N and φ (the
-/// other fields are read at the site itself only).
+/// The fields whose ghost planes a stage reads: all with Kreiss–Oliger dissipation or a quantum field (whose
+/// operators read g_ab, N, φ and π_φ around a site), else g_ab, N and φ (the others are read at the site only).
 pub(super) fn stencil_fields(setup: &StepperSetup) -> Vec<usize> {
-    if setup.dissipation != 0.0 {
+    if setup.dissipation != 0.0 || setup.quantum.is_some() {
         (0..NVARS).collect()
     } else {
         (var::G..var::G + 6).chain([var::LAPSE, var::PHI]).collect()
@@ -288,7 +376,13 @@ mod tests {
         cfg.gravity.fd_order = order;
         cfg.gravity.dissipation = dissipation;
         cfg.run.precision = precision;
-        let mut state = crate::cosmology::initial::initial_state(&cfg).unwrap();
+        perturbed(&cfg)
+    }
+
+    /// The initial state of `cfg` with smooth, fully 3-D perturbations of δg, N, φ, π_φ (every field and every
+    /// stencil direction matters), and its setup.
+    fn perturbed(cfg: &Config) -> (StepperSetup, State) {
+        let mut state = crate::cosmology::initial::initial_state(cfg).unwrap();
         // smooth, fully 3-D perturbations of δg, N, φ, π_φ: every field and every stencil direction matters
         let lat = state.lattice;
         let n = lat.sites();
@@ -302,16 +396,78 @@ mod tests {
             state.data[var::PHI * n + i] += 0.3 + 0.1 * w[0];
             state.data[var::PI_PHI * n + i] += 0.05 * w[1];
         }
-        (StepperSetup::from_config(&cfg).with_background_of(&state), state)
+        (StepperSetup::from_config(cfg).with_background_of(&state), state)
     }
 
-    /// State, diagnostics (as bits: NaN columns compare equal) and noise increments after `steps` steps.
+    /// State (with its quantum arrays), diagnostics (as bits: NaN columns compare equal) and noise increments
+    /// after `steps` steps.
     fn outcome(st: &mut dyn Stepper, steps: u64) -> (Vec<u64>, Vec<u64>, Vec<u64>) {
         st.advance(steps).unwrap();
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         let d: Vec<f64> = st.diagnostics().unwrap().columns().iter().map(|c| c.1).collect();
-        let s = st.download().unwrap().data;
+        let s = st.download().unwrap();
+        let quantum = s.quantum.arrays.iter().flat_map(|a| a.shape.iter().map(|&k| k as f64).chain(a.data.iter().copied()));
+        let s: Vec<f64> = s.data.iter().copied().chain(quantum).collect();
         (bits(&s), bits(&d), bits(&st.noise_increments().unwrap().unwrap()))
+    }
+
+    /// `outcome` of the slab stepper on 1, 2, … `ranks` ranks (threads), asserting each equals `serial`.
+    fn assert_slabs_equal(setup: StepperSetup, state: &State, steps: u64, ranks: &[usize], serial: &(Vec<u64>, Vec<u64>, Vec<u64>), what: &str) {
+        for &ranks in ranks {
+            let results: Vec<_> = std::thread::scope(|sc| {
+                let handles: Vec<_> = crate::parallel::threads::ThreadComm::group(ranks)
+                    .into_iter()
+                    .map(|c| sc.spawn(move || outcome(slab_stepper(setup, state, Rc::new(c)).unwrap().as_mut(), steps)))
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for (r, got) in results.iter().enumerate() {
+                assert!(got.0.len() == serial.0.len() && got.1 == serial.1, "{what}: rank {r} of {ranks}: diagnostics or lengths differ");
+                let first = got.0.iter().zip(&serial.0).position(|(a, b)| a != b);
+                assert!(*got == *serial, "{what}: rank {r} of {ranks} differs from one process (first state value at {first:?})");
+            }
+        }
+    }
+
+    /// The localised ensemble with CQ noise on a perturbed lattice: members sampled from the exact lattice vacuum
+    /// of the inhomogeneous metric, M = 8.
+    fn ensemble_setup(shape: [usize; 3], precision: Precision, order: u32, dissipation: f64, localization: f64, control_variate: bool) -> (StepperSetup, State) {
+        let mut cfg = Config::default();
+        cfg.lattice.shape = shape;
+        cfg.lattice.spacing = 2.0;
+        cfg.time.dt = Some(0.05);
+        cfg.matter.representation = Representation::Ensemble;
+        cfg.matter.members = 8;
+        cfg.matter.mass = 1.0;
+        cfg.initial.phi = 1.0;
+        cfg.matter.localization = localization;
+        cfg.matter.control_variate = control_variate;
+        cfg.cq.diffusion = 0.5;
+        cfg.cq.decoherence_excess = 0.0;
+        cfg.gravity.fd_order = order;
+        cfg.gravity.dissipation = dissipation;
+        cfg.run.precision = precision;
+        perturbed(&cfg)
+    }
+
+    /// Issue 18: the localised ensemble on 1, 2 and 3 ranks = the CPU backend on one process, bit for bit — the
+    /// state, the members, shadows and reference, every diagnostic (the quantum terms included) and the noise
+    /// increments after 3 steps of drift, back-reaction and conditioning: site pairs (c = h, with the control
+    /// variate; f64 and f32) and single-site blocks (c = 1.5h: K = 125 > 4M; 4th order with dissipation, a halo of
+    /// S + 2r = 6 planes, exactly the slabs' thickness on 3 ranks).
+    #[test]
+    fn ensemble_slabs_are_the_cpu_backend_bit_for_bit() {
+        let cases = [
+            ([4, 4, 12], Precision::F64, 2, 0.0, 1.0, true, vec![1, 2, 3]),
+            ([4, 4, 12], Precision::F32, 2, 0.1, 1.0, true, vec![2]),
+            ([4, 4, 18], Precision::F64, 4, 0.1, 1.5, false, vec![2, 3]),
+        ];
+        for (shape, precision, order, dissipation, c, cv, ranks) in cases {
+            let (setup, state) = ensemble_setup(shape, precision, order, dissipation, c, cv);
+            let serial = outcome(crate::backend::try_cpu_stepper(setup, &state).unwrap().as_mut(), 3);
+            let what = format!("{shape:?} {precision:?} order {order}, c = {c}h, control variate {cv}");
+            assert_slabs_equal(setup, &state, 3, &ranks, &serial, &what);
+        }
     }
 
     /// The classical system with CQ noise on 1, 2 and 3 ranks (threads, parallel/threads.rs) = the CPU backend on
@@ -380,11 +536,21 @@ mod tests {
         }
     }
 
+    use crate::config::Representation;
+
     #[test]
     fn quantum_fields_are_refused() {
         let (mut setup, state) = classical_noise_setup([4, 4, 8], Precision::F64, 2);
         setup.representation = Representation::Fourier;
-        assert!(slab_stepper(setup, &state, Rc::new(Single)).err().unwrap().to_string().contains("not domain-decomposed"));
-        assert!(unsupported(&setup).unwrap().contains("not domain-decomposed"));
+        assert!(slab_stepper(setup, &state, Rc::new(Single)).err().unwrap().to_string().contains("distributed FFT"));
+        setup.representation = Representation::Dense;
+        assert!(unsupported(&setup).unwrap().contains("stays on one rank"));
+        setup.representation = Representation::Ensemble;
+        for (c, why) in [(0.0, "without localisation"), (8.0, "blocks of several sites"), (2.5, "wraps the box along z")] {
+            setup.ensemble.localization = c * setup.lattice.spacing;
+            assert!(unsupported(&setup).unwrap().contains(why), "localization {c}: {:?}", unsupported(&setup));
+        }
+        setup.ensemble.localization = 1.5 * setup.lattice.spacing;
+        assert_eq!(unsupported(&setup), None);
     }
 }

@@ -35,6 +35,7 @@ use crate::numerics::jets::{JetMap, Mat5, J_PHI, J_PI};
 use crate::numerics::lattice::Lattice;
 use crate::numerics::localization::{Blocks, SitePairs};
 use crate::numerics::member_ops::{MemberOps, Rows};
+use crate::numerics::site_domain::{SiteDomain, WholeLattice};
 use crate::numerics::stencil::Stencil;
 use rayon::prelude::*;
 
@@ -219,7 +220,7 @@ impl EnsembleModel {
         let k: Vec<Mat5> = c.sites.iter().map(|s| s.k).collect();
         // x̄: Ω Rᵀk R x̄ − Γ_ρ Rᵀp R x̄
         let mut v = vec![0.0; 2 * n];
-        self.gauss.jets.apply(&k, xbar, &mut v);
+        self.ops.apply_forms_vec(&k, xbar, &mut v);
         for i in 0..n {
             dx[i] = v[n + i] / dv;
             dx[n + i] = -v[i] / dv;
@@ -228,7 +229,7 @@ impl EnsembleModel {
         self.hamiltonian_flow(&k, d, dd);
         if coupled {
             let p: Vec<Mat5> = per.iter().map(|q| q.1).collect();
-            self.gauss.jets.apply(&p, xbar, &mut v);
+            self.ops.apply_forms_vec(&p, xbar, &mut v);
             let mut gv = vec![0.0; 2 * n];
             self.cov_apply(d, &v, &mut gv);
             dx.iter_mut().zip(&gv).for_each(|(a, b)| *a -= b);
@@ -242,8 +243,20 @@ impl EnsembleModel {
     /// The noise flow of one step with the increments dW (component-major 6n) and the step-start coefficients
     /// `c`: implicit midpoint sub-steps of (x̄, δ_s). Returns the number of sub-steps.
     pub fn noise_flow(&self, c: &Coeffs, dw: &[f64], xbar: &mut [f64], d: &mut [f64]) -> anyhow::Result<u32> {
+        self.noise_flow_in(c, dw, xbar, d, &WholeLattice(self.gauss.lattice))
+    }
+
+    /// [`Self::noise_flow`] on the `domain`'s local lattice (issue 18; `dw` with fresh ghost planes): the
+    /// strength is the maximum over the owned sites of all ranks, and the members' and x̄'s ghost planes are
+    /// refilled before every evaluation of the flow (each reaches S + 2r sites: the taper's support and the jets
+    /// of its forms).
+    pub fn noise_flow_in(&self, c: &Coeffs, dw: &[f64], xbar: &mut [f64], d: &mut [f64], domain: &dyn SiteDomain) -> anyhow::Result<u32> {
         let b = self.gauss.noise_forms(c, dw);
-        let (size, escape) = conditioning_strength_local(&b, &self.local_covs(d));
+        let m = self.members();
+        domain.exchange(d, 2, m);
+        let owned = domain.owned();
+        let (size, escape) = conditioning_strength_local(&b[owned.clone()], &self.local_covs(d)[owned]);
+        let (size, escape) = (domain.max(size), domain.max(escape));
         anyhow::ensure!(
             size.is_finite() && escape.is_finite(),
             "the conditioning strength of this step is not finite ({size:e}): the state has blown up"
@@ -256,18 +269,24 @@ impl EnsembleModel {
         let (mut mid, mut g) = (self.ops.scratch.zeroed(d.len()), self.ops.scratch.zeroed(d.len()));
         let (mut xm, mut v, mut gv) = (vec![0.0; n2], vec![0.0; n2], vec![0.0; n2]);
         for _ in 0..steps {
+            domain.exchange(xbar, 2, 1);
             let mut d0 = self.ops.scratch.zeroed(d.len());
             d0.copy_from_slice(d);
             let x0 = xbar.to_vec();
-            for _ in 0..iters {
+            for it in 0..iters {
+                if it > 0 {
+                    domain.exchange(d, 2, m);
+                    domain.exchange(xbar, 2, 1);
+                }
                 mid.par_iter_mut().zip(d0.par_iter().zip(d.par_iter())).for_each(|(m, (a, b))| *m = 0.5 * (a + b));
                 xm.iter_mut().zip(x0.iter().zip(xbar.iter())).for_each(|(m, (a, b))| *m = 0.5 * (a + b));
                 self.symplectic_generator(&b, &mid, &mut g);
-                self.gauss.jets.apply(&b, &xm, &mut v);
+                self.ops.apply_forms_vec(&b, &xm, &mut v);
                 self.cov_apply(&mid, &v, &mut gv);
                 d.par_iter_mut().zip(d0.par_iter().zip(g.par_iter())).for_each(|(o, (a, gg))| *o = a + h * gg);
                 xbar.iter_mut().zip(x0.iter().zip(gv.iter())).for_each(|(o, (a, gg))| *o = a - h * gg);
             }
+            domain.exchange(d, 2, m);
         }
         Ok(steps as u32)
     }
@@ -279,7 +298,8 @@ impl EnsembleModel {
     pub fn backreaction_error(&self, c: &Coeffs, d: &[f64], h: Option<&[f64]>) -> f64 {
         let (n, m) = (self.sites(), self.members());
         let w = [1.0, 2.0, 2.0, 1.0, 2.0, 1.0];
-        let q: Vec<f64> = (0..n)
+        // per site, then summed in site order: the same bits on every run (a rayon reduce's order follows its splits)
+        let per_site: Vec<Vec<f64>> = (0..n)
             .into_par_iter()
             .map_init(
                 || (vec![0.0; 5 * m], vec![0.0; 5 * m]),
@@ -303,8 +323,8 @@ impl EnsembleModel {
                         .collect::<Vec<f64>>()
                 },
             )
-            .reduce(|| vec![0.0; m], |a, b| a.iter().zip(&b).map(|(u, v)| u + v).collect());
-        let q: Vec<f64> = q.iter().map(|v| v / n as f64).collect();
+            .collect();
+        let q: Vec<f64> = (0..m).map(|k| per_site.iter().fold(0.0, |s, v| s + v[k]) / n as f64).collect();
         let mean = q.iter().sum::<f64>() / m as f64;
         let var = q.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m as f64 - 1.0);
         (m as f64).sqrt() * var.sqrt() / (m as f64 - 2.0)

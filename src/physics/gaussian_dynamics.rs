@@ -14,6 +14,7 @@
 //!   dx̄ = −Γ B x̄,   dΓ = −Γ B Γ + ¼ Ω B Ωᵀ
 //! Back-reaction on π^ab: −⟨L̂_I⟩ with ⟨L̂_I⟩ = ½x̄ᵀA_I x̄ (the classical kernel's mean-field term) + ½tr(ã_IΓ_loc)
 //! − (vacuum scheme) ½tr(ã_I Γvac_loc(ḡ)), Γvac_loc the lattice vacuum's jet covariance for the box-mean metric.
+use crate::numerics::site_domain::SiteDomain;
 use super::gaussian_forms::{expectation, QuantumParams, SiteCoeffs, SiteGeometry};
 use super::lattice_vacuum::vacuum_jet_covariance;
 use super::tensor::Sym;
@@ -170,6 +171,25 @@ impl GaussianModel {
         let n = self.sites();
         let metric = |i: usize| -> Sym<f64> { std::array::from_fn(|k| background[k] + u[(var::G + k) * n + i]) };
         self.coeffs(metric, &u[var::LAPSE * n..(var::LAPSE + 1) * n])
+    }
+
+    /// [`Self::coeffs_of`] on a lattice that is the `domain`'s local part (issue 18): the vacuum subtraction at the
+    /// box-mean metric of the whole lattice, summed in the domain's plane order ([`SiteDomain::box_sums`]), so one
+    /// process and any number of slabs subtract the same vacuum. The ensemble's stages use it.
+    pub fn coeffs_in(&self, u: &[f64], background: &[f64; 6], domain: &dyn SiteDomain) -> anyhow::Result<Coeffs> {
+        use crate::state::var;
+        let n = self.sites();
+        let dv = self.lattice.cell_volume();
+        let metric = |i: usize| -> Sym<f64> { std::array::from_fn(|k| background[k] + u[(var::G + k) * n + i]) };
+        let lapse = &u[var::LAPSE * n..(var::LAPSE + 1) * n];
+        let sites: Vec<SiteCoeffs> = par::map(n, n, |i| SiteCoeffs::new(SiteGeometry::new(&metric(i), lapse[i]), &self.params, dv));
+        let vacuum = if self.params.renormalize {
+            let (gbar, _) = box_mean_geometry(&sites, domain);
+            vacuum_jet_covariance(&domain.global(), &self.stencil, &gbar, self.params.mass)?
+        } else {
+            ZERO5
+        };
+        Ok(Coeffs { sites, vacuum })
     }
 
     fn local_covs(&self, gamma: &[f64]) -> Vec<Mat5> {
@@ -458,6 +478,15 @@ pub fn site_quantum_from_local(c: &Coeffs, loc: &[Mat5]) -> Vec<SiteQuantum> {
 
 /// The conditioning strength of noise forms b_x at the jet covariances Γ_loc(x) ([`GaussianModel::conditioning_strength`]):
 /// (largest |λ|, largest −λ) over sites of the eigenvalues λ of Γ_loc^½ b_x Γ_loc^½.
+/// The box means of the metric and the lapse of per-site coefficients over the `domain`'s whole lattice (plane
+/// order, [`SiteDomain::box_sums`]).
+pub fn box_mean_geometry(sites: &[SiteCoeffs], domain: &dyn SiteDomain) -> (Sym<f64>, f64) {
+    let cols: Vec<Vec<f64>> = (0..7).map(|k| sites.iter().map(|s| if k < 6 { s.geo.g[k] } else { s.geo.lapse }).collect()).collect();
+    let refs: Vec<&[f64]> = cols.iter().map(|c| &c[..]).collect();
+    let m = crate::numerics::site_domain::box_means(domain, &refs);
+    (std::array::from_fn(|k| m[k]), m[6])
+}
+
 pub fn conditioning_strength_local(b: &[Mat5], loc: &[Mat5]) -> (f64, f64) {
     use nalgebra::Matrix5;
     par::map(loc.len(), loc.len(), |x| {

@@ -24,6 +24,11 @@ impl Representation for Dense {
     fn name(&self) -> &'static str {
         "dense"
     }
+    fn slab_halo(&self, _: &StepperSetup) -> Result<usize, String> {
+        Err("matter.representation = \"dense\": its covariance Γ (2n × 2n) couples every pair of sites, so it stays on one \
+             rank; use \"ensemble\" with matter.localization > 0 to split a quantum field over ranks"
+            .into())
+    }
     fn mode_power(&self, setup: &StepperSetup, state: &State) -> anyhow::Result<Option<crate::spectra::quantum::QuantumPower>> {
         let g = state.gamma();
         Ok(if g.is_empty() { None } else { Some(crate::spectra::quantum::dense(&setup.lattice, g)?) })
@@ -257,7 +262,7 @@ pub fn step_frozen_adaptive(
 }
 
 impl QuantumField for DenseField {
-    fn stage(&mut self, index: usize, u: &[f64], background: &[f64; 6]) -> anyhow::Result<Option<StageQuantum>> {
+    fn stage(&mut self, index: usize, u: &[f64], background: &[f64; 6], _: &dyn crate::numerics::site_domain::SiteDomain) -> anyhow::Result<Option<StageQuantum>> {
         self.stage_rhs(index, u, background).map(Some)
     }
 
@@ -269,7 +274,7 @@ impl QuantumField for DenseField {
 
     /// The conditioning of this step on the increments dW (component-major, 6n) of x̄ (2n: φ̄ then π̄_φ) and Γ: the
     /// noise flow, or, where the controller requires it, the step again from its start in refined pieces.
-    fn condition(&mut self, noise: &StepNoise<'_>, xbar: &mut [f64]) -> anyhow::Result<()> {
+    fn condition(&mut self, noise: &StepNoise<'_>, xbar: &mut [f64], _: &dyn crate::numerics::site_domain::SiteDomain) -> anyhow::Result<()> {
         let c = self.start.as_ref().expect("condition() after a step's stage 0");
         let mut t = DenseSubsteps {
             model: &self.model,

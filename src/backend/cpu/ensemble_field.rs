@@ -10,7 +10,8 @@ use crate::numerics::rk4::{combine_f64, Rk4Stage};
 use crate::numerics::jets::Mat5;
 use crate::physics::ensemble_dynamics::{local_symplectic_ratio, sample_dense, sample_vacuum_homogeneous, EnsembleModel};
 use crate::physics::fourier_dynamics::ModeCovariance;
-use crate::physics::gaussian_dynamics::{site_quantum_from_local, Coeffs, SiteQuantum};
+use crate::numerics::site_domain::SiteDomain;
+use crate::physics::gaussian_dynamics::{box_mean_geometry, site_quantum_from_local, Coeffs, SiteQuantum};
 use crate::physics::gaussian_forms::{SiteCoeffs, SiteGeometry};
 use crate::state::{var, QuantumArray, QuantumData, State};
 
@@ -71,6 +72,44 @@ pub fn initial_members(setup: &StepperSetup, state: &State) -> anyhow::Result<Ve
 impl Representation for Ensemble {
     fn name(&self) -> &'static str {
         "ensemble"
+    }
+    /// Issue 18: a slab needs the reach of the stage and conditioning operators, S + 2r planes: the localisation
+    /// taper's support S along z (the site pairs or single-site blocks, numerics/localization.rs) on top of the jets
+    /// of the forms applied before and after it (Rᵀ z R, 2r). Localised on single sites only: without localisation
+    /// (c = 0) Γ_ens couples every pair of sites, and blocks of several sites (c ≥ 8h) would have to align with the
+    /// slabs; a taper that wraps the box along z (4c > L3) has weights that depend on the box length.
+    fn slab_halo(&self, setup: &StepperSetup) -> Result<usize, String> {
+        let (c, h) = (setup.ensemble.localization, setup.lattice.spacing);
+        let n3 = setup.lattice.shape[2];
+        if c <= 0.0 {
+            return Err("matter.localization = 0: without localisation the members' covariance couples every pair of sites, so \
+                        the ensemble is not split over ranks; set matter.localization between 0 and 8 (lattice spacings)"
+                .into());
+        }
+        if c >= 8.0 * h {
+            return Err(format!(
+                "matter.localization = {}: from 8 lattice spacings on the taper is taken between blocks of several sites, \
+                 which are not split over ranks; use a localisation below 8 lattice spacings",
+                c / h
+            ));
+        }
+        if 4.0 * c > n3 as f64 * h {
+            return Err(format!(
+                "matter.localization = {}: the taper's support (4 × {} lattice spacings) wraps the box along z (lattice.shape[2] = \
+                 {n3}), so its weights depend on the box length; use a localisation of at most N3/4 = {}",
+                c / h,
+                c / h,
+                n3 as f64 / 4.0
+            ));
+        }
+        let band = crate::numerics::localization::Blocks::new(&setup.lattice, c).band[2].iter().map(|&(o, _)| o.unsigned_abs()).max().unwrap_or(0);
+        Ok(band + 2 * setup.stencil.radius)
+    }
+    fn site_arrays(&self) -> &'static [&'static str] {
+        &["members", "shadows"]
+    }
+    fn cpu_slab(&self, setup: &StepperSetup, state: &State, global: crate::numerics::lattice::Lattice) -> anyhow::Result<Box<dyn QuantumField>> {
+        Ok(Box::new(EnsembleField::new_in(setup, state, global)?))
     }
     fn cpu(&self, setup: &StepperSetup, state: &State) -> anyhow::Result<Box<dyn QuantumField>> {
         Ok(Box::new(EnsembleField::new(setup, state)?))
@@ -184,20 +223,6 @@ pub fn initial_control_variate(setup: &StepperSetup, state: &State, d: &[f64]) -
     Ok((state.quantum.require("shadows", d.len())?.to_vec(), reference))
 }
 
-/// Box-mean metric and lapse of the stage coefficients.
-fn box_mean(c: &Coeffs) -> ([f64; 6], f64) {
-    let n = c.sites.len() as f64;
-    let mut g = [0.0; 6];
-    let mut lapse = 0.0;
-    for s in &c.sites {
-        for k in 0..6 {
-            g[k] += s.geo.g[k];
-        }
-        lapse += s.geo.lapse;
-    }
-    (g.map(|v| v / n), lapse / n)
-}
-
 /// The control variate (docs/quantum.md E5): shadow members evolved by the homogeneous operator ΩRᵀk̄R of the
 /// box-mean metric, with the same RK4 stages as the members, and their exact covariance.
 struct Shadows {
@@ -223,46 +248,65 @@ pub struct EnsembleField {
     start: Option<Coeffs>,
     report: QuantumStepReport,
     setup: StepperSetup,
+    /// the run's lattice (`setup.lattice` is a slab of it in a decomposed run, issue 18)
+    global: crate::numerics::lattice::Lattice,
 }
 
 impl EnsembleField {
     pub fn new(setup: &StepperSetup, state: &State) -> anyhow::Result<Self> {
+        Self::new_in(setup, state, setup.lattice)
+    }
+
+    /// The field on `setup.lattice`, a part of the run's lattice `global` (issue 18: a rank's slab with its ghost
+    /// planes; `state` then holds the slab's members and shadows, and the control variate's reference on the
+    /// whole lattice — the field does not sample its own).
+    pub fn new_in(setup: &StepperSetup, state: &State, global: crate::numerics::lattice::Lattice) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            global == setup.lattice || !state.quantum.is_empty(),
+            "the ensemble on a part of the lattice starts from members sampled on the whole lattice"
+        );
         let model = model_of(setup)?;
         let dy = initial_members(setup, state)?;
         let z = || vec![0.0; dy.len()];
         let shadows = match setup.ensemble.control_variate {
             true => {
-                let (hy, reference) = initial_control_variate(setup, state, &dy)?;
+                let (hy, reference) = initial_control_variate(&StepperSetup { lattice: global, ..*setup }, state, &dy)?;
                 Some(Shadows { hy, hacc: z(), hu1: z(), hu2: z(), hd: z(), reference })
             }
             false => None,
         };
-        Ok(Self { dacc: z(), du1: z(), du2: z(), dd: z(), dy, shadows, model, start: None, report: Default::default(), setup: *setup })
+        Ok(Self { dacc: z(), du1: z(), du2: z(), dd: z(), dy, shadows, model, start: None, report: Default::default(), setup: *setup, global })
     }
 }
 
 impl QuantumField for EnsembleField {
-    fn stage(&mut self, index: usize, u: &[f64], background: &[f64; 6]) -> anyhow::Result<Option<StageQuantum>> {
-        let n = self.model.sites();
-        let c = self.model.gauss.coeffs_of(u, background)?;
+    /// On a slab (issue 18) the stage input's members and shadows get fresh ghost planes first; every operator of
+    /// the stage then reaches at most S + 2r planes (`Ensemble::slab_halo`).
+    fn stage(&mut self, index: usize, u: &[f64], background: &[f64; 6], domain: &dyn SiteDomain) -> anyhow::Result<Option<StageQuantum>> {
+        let (n, m) = (self.model.sites(), self.model.members());
+        let c = self.model.gauss.coeffs_in(u, background, domain)?;
         let xbar = &u[var::PHI * n..(var::PI_PHI + 1) * n];
-        let d: &[f64] = match index {
-            0 => &self.dy,
-            1 | 3 => &self.du1,
-            _ => &self.du2,
+        let d: &mut Vec<f64> = match index {
+            0 => &mut self.dy,
+            1 | 3 => &mut self.du1,
+            _ => &mut self.du2,
         };
+        domain.exchange(d, 2, m);
+        let d: &[f64] = d;
         let loc = self.model.local_covs(d);
         let mut br_loc = loc.clone();
         if let Some(sh) = &mut self.shadows {
             // the control variate: shadows' stage rhs ΩRᵀk̄R δ^h and the propagator's, at the box-mean metric
-            let (gbar, nbar) = box_mean(&c);
+            let (gbar, nbar) = box_mean_geometry(&c.sites, domain);
             let geo = SiteGeometry::new(&gbar, nbar);
             let kbar = SiteCoeffs::new(geo, &self.model.gauss.params, self.model.gauss.lattice.cell_volume()).k;
-            let h: &[f64] = match index {
-                0 => &sh.hy,
-                1 | 3 => &sh.hu1,
-                _ => &sh.hu2,
+            let h: &mut Vec<f64> = match index {
+                0 => &mut sh.hy,
+                1 | 3 => &mut sh.hu1,
+                _ => &mut sh.hu2,
             };
+            domain.exchange(h, 2, m);
+            let h: &[f64] = h;
             self.model.hamiltonian_flow(&vec![kbar; n], h, &mut sh.hd);
             let reference = sh.reference.local_covariance(index);
             sh.reference.unitary_stage(index, &gbar, nbar);
@@ -291,24 +335,31 @@ impl QuantumField for EnsembleField {
         }
     }
 
-    fn condition(&mut self, noise: &crate::backend::quantum::StepNoise<'_>, xbar: &mut [f64]) -> anyhow::Result<()> {
+    fn condition(&mut self, noise: &crate::backend::quantum::StepNoise<'_>, xbar: &mut [f64], domain: &dyn SiteDomain) -> anyhow::Result<()> {
         let c = self.start.as_ref().expect("condition() after a step's stage 0");
-        self.report.substeps = self.model.noise_flow(c, noise.increments, xbar, &mut self.dy)?;
+        self.report.substeps = self.model.noise_flow_in(c, noise.increments, xbar, &mut self.dy, domain)?;
         Ok(())
     }
 
     fn save(&self) -> QuantumData {
         let cv = self.shadows.as_ref().map(|sh| (sh.hy.clone(), sh.reference.modes().to_vec()));
-        ensemble_data(self.dy.clone(), cv, self.setup.lattice.shape, self.setup.ensemble.members)
+        let mut q = ensemble_data(self.dy.clone(), cv, self.setup.lattice.shape, self.setup.ensemble.members);
+        if let Some(r) = q.arrays.iter_mut().find(|a| a.name == "reference") {
+            // per momentum of the whole lattice, also on a slab
+            let [n1, n2, n3] = self.global.shape;
+            r.shape = vec![n3, n2, n1, 3];
+        }
+        q
     }
 
     fn restore(&mut self, q: &QuantumData) -> anyhow::Result<()> {
         let d = q.require("members", self.dy.len())?;
         self.dy.copy_from_slice(d);
         if let Some(sh) = &mut self.shadows {
-            let n = self.model.sites();
             sh.hy.copy_from_slice(q.require("shadows", self.dy.len())?);
-            sh.reference.modes_mut().copy_from_slice(q.require("reference", 3 * n)?);
+            // per momentum of the whole lattice (also on a slab)
+            let len = sh.reference.modes().len();
+            sh.reference.modes_mut().copy_from_slice(q.require("reference", len)?);
         }
         Ok(())
     }

@@ -40,6 +40,11 @@ impl Representation for Fourier {
     fn name(&self) -> &'static str {
         "fourier"
     }
+    fn slab_halo(&self, _: &StepperSetup) -> Result<usize, String> {
+        Err("matter.representation = \"fourier\": its modes need a distributed FFT, which cqgrav does not have yet; use \
+             \"ensemble\" with matter.localization > 0 to split a quantum field over ranks"
+            .into())
+    }
     fn mode_power(&self, setup: &StepperSetup, state: &State) -> anyhow::Result<Option<crate::spectra::quantum::QuantumPower>> {
         Ok(match state.quantum.get("gamma_k") {
             Some(g) => Some(crate::spectra::quantum::fourier(&setup.lattice, g)?),
@@ -375,7 +380,7 @@ impl FourierField {
 }
 
 impl QuantumField for FourierField {
-    fn stage(&mut self, index: usize, u: &[f64], background: &[f64; 6]) -> anyhow::Result<Option<StageQuantum>> {
+    fn stage(&mut self, index: usize, u: &[f64], background: &[f64; 6], _: &dyn crate::numerics::site_domain::SiteDomain) -> anyhow::Result<Option<StageQuantum>> {
         let n = self.model.setup.lattice.sites();
         let mut q = StageQuantum { dx: vec![0.0; 2 * n], br: Vec::new() };
         let c = self.model.stage(index, u, background, &mut self.modes, &mut q.dx, &mut q.br)?;
@@ -389,7 +394,7 @@ impl QuantumField for FourierField {
         self.modes.combine(st, dt);
     }
 
-    fn condition(&mut self, noise: &crate::backend::quantum::StepNoise<'_>, xbar: &mut [f64]) -> anyhow::Result<()> {
+    fn condition(&mut self, noise: &crate::backend::quantum::StepNoise<'_>, xbar: &mut [f64], _: &dyn crate::numerics::site_domain::SiteDomain) -> anyhow::Result<()> {
         let c = self.start.as_ref().expect("condition() after a step's stage 0");
         self.report.substeps = self.model.noise_flow(c, noise.increments, xbar, self.modes.modes_mut())?;
         Ok(())

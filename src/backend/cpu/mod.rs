@@ -17,6 +17,7 @@ use super::quantum::{representation, QuantumField};
 use super::{Stepper, StepperSetup};
 use crate::numerics::real::Real;
 use crate::numerics::rk4::STAGES;
+use crate::numerics::site_domain::WholeLattice;
 use crate::diagnostics::{finish, Diagnostics};
 use crate::state::State;
 use rk4_buffers::Rk4Buffers;
@@ -61,18 +62,50 @@ impl<T: Real> CpuStepper<T> {
         for st in STAGES {
             // stage inputs: y, u1, u2, u1; stage outputs: u1, u2, u1, y
             self.b.rhs(&lat, st.index, None);
-            if self.setup.quantum.is_some() {
-                // the quantum field's mean-field drift and back-reaction (f64)
-                let uf: Vec<f64> = self.b.input_mut(st.index).iter().map(|x| x.as_f64()).collect();
-                if let Some(sq) = self.quantum.stage(st.index, &uf, &self.setup.background)? {
-                    evolve_stage::apply_quantum(&sq, &mut self.b.k, !self.setup.drift);
-                }
-            }
+            quantum_stage(&mut self.b, self.quantum.as_mut(), st.index, &self.setup, &WholeLattice(lat))?;
             self.b.combine(&st, dt);
             self.quantum.combine(&st, dt);
         }
         Ok(())
     }
+}
+
+/// The quantum field's part of RK4 stage `index` (in f64): its mean-field drift and back-reaction replace and
+/// correct the classical stage right-hand side `b.k` (nothing for the classical field). Shared with the slabs
+/// (parallel/slab_stepper.rs), whose `domain` is the rank's slab.
+pub(crate) fn quantum_stage<T: Real>(
+    b: &mut Rk4Buffers<T>,
+    quantum: &mut dyn QuantumField,
+    index: usize,
+    setup: &StepperSetup,
+    domain: &dyn crate::numerics::site_domain::SiteDomain,
+) -> anyhow::Result<()> {
+    if setup.quantum.is_none() {
+        return Ok(());
+    }
+    let uf: Vec<f64> = b.input_mut(index).iter().map(|x| x.as_f64()).collect();
+    if let Some(sq) = quantum.stage(index, &uf, &setup.background, domain)? {
+        evolve_stage::apply_quantum(&sq, &mut b.k, !setup.drift);
+    }
+    Ok(())
+}
+
+/// Conditions the quantum state on the step's increments `dw` (SPEC §4.1; f64, component-major over the local
+/// lattice: the very increments added to π^ab), updating the mean x̄ (φ, π_φ of the state `y`).
+pub(crate) fn condition_quantum<T: Real>(
+    y: &mut [T],
+    quantum: &mut dyn QuantumField,
+    dw: &[f64],
+    step: u64,
+    domain: &dyn crate::numerics::site_domain::SiteDomain,
+) -> anyhow::Result<()> {
+    let n = y.len() / crate::state::NVARS;
+    let r = crate::state::var::PHI * n..(crate::state::var::PI_PHI + 1) * n;
+    let mut xbar: Vec<f64> = y[r.clone()].iter().map(|x| x.as_f64()).collect();
+    let noise = super::quantum::StepNoise { increments: dw, step };
+    quantum.condition(&noise, &mut xbar, domain).map_err(|e| e.context(format!("at step {step} → {}", step + 1)))?;
+    y[r].iter_mut().zip(&xbar).for_each(|(y, x)| *y = T::c(*x));
+    Ok(())
 }
 
 /// The one-thread pool small lattices step in (see `advance`).
@@ -95,14 +128,8 @@ impl<T: Real> CpuStepper<T> {
                 nz.add_to(&mut self.b.y);
                 // condition the quantum state on the same increments (SPEC §4.1)
                 if self.setup.quantum.is_some() {
-                    let q = &mut self.quantum;
-                    let n = self.setup.lattice.sites();
                     let dw: Vec<f64> = nz.increments().iter().map(|x| x.as_f64()).collect();
-                    let r = crate::state::var::PHI * n..(crate::state::var::PI_PHI + 1) * n;
-                    let mut xbar: Vec<f64> = self.b.y[r.clone()].iter().map(|x| x.as_f64()).collect();
-                    let noise = super::quantum::StepNoise { increments: &dw, step: self.step };
-                    q.condition(&noise, &mut xbar).map_err(|e| e.context(format!("at step {} → {}", self.step, self.step + 1)))?;
-                    self.b.y[r].iter_mut().zip(&xbar).for_each(|(y, x)| *y = T::c(*x));
+                    condition_quantum(&mut self.b.y, self.quantum.as_mut(), &dw, self.step, &WholeLattice(self.setup.lattice))?;
                 }
             }
             self.step += 1;
