@@ -136,6 +136,49 @@ fn slabs_on_two_and_three_ranks_equal_one_process() {
     }
 }
 
+/// Acceptance 2 with a quantum field: the localised `ensemble` (data/examples/ensemble_frw.toml on 5 × 5 × 12,
+/// second order, M = 8, c = h, control variate, CQ noise, f64) split over 2 and 3 ranks = one process, bit for bit — timeseries (the
+/// quantum diagnostics and sub-step counts included), snapshots (⟨δφ²⟩) and the checkpoint's members, shadows and
+/// reference; and acceptance 3 for it: a 2-rank checkpoint continued on 1 rank, a 1-rank checkpoint on 2 ranks.
+#[test]
+fn ensemble_slabs_equal_one_process_and_restart_across_rank_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/data/examples/ensemble_frw.toml");
+    let config = |file: &str, t_end: &str| -> Vec<String> {
+        let sets = [
+            "lattice.shape=[5,5,12]",
+            "gravity.fd_order=2",
+            "matter.members=8",
+            "time.t_end=0.5",
+            "output.snapshot_every=5",
+            "output.checkpoint_every=5",
+            "output.timeseries_every=1",
+            "run.precision=\"f64\"",
+            "run.backend=\"cpu\"",
+        ];
+        let mut v: Vec<String> = vec!["run".into(), example.into(), "--quiet".into()];
+        for s in sets.iter().map(|s| s.to_string()).chain([format!("output.file=\"{file}\"")]).chain((!t_end.is_empty()).then(|| format!("time.t_end={t_end}"))) {
+            v.extend(["--set".to_string(), s]);
+        }
+        v
+    };
+    run_ok(None, d, &strs(&config("whole.h5", "")));
+    for ranks in [2, 3] {
+        let file = format!("slabs{ranks}.h5");
+        let out = run_ok(Some(ranks), d, &strs(&config(&file, "")));
+        assert!(out.contains(&format!("{ranks} z-slabs over MPI ranks")), "not decomposed:\n{out}");
+        assert_same_output(d, "whole.h5", &file);
+    }
+    for (first, then, stem) in [(Some(2), None, "two_then_one"), (None, Some(2), "one_then_two")] {
+        let file = format!("{stem}.h5");
+        run_ok(first, d, &strs(&config(&file, "0.25")));
+        let out = run_ok(then, d, &["run", "--restart", &file, "--set", "time.t_end=0.5", "--quiet"]);
+        assert!(out.contains("restarting"), "{out}");
+        assert_same_output(d, "whole.h5", &file);
+    }
+}
+
 /// Acceptance 3: a 2-rank checkpoint (per-rank part files joined by a virtual dataset) continued on 1 rank and
 /// on 2 ranks, and a 1-rank checkpoint continued on 2 ranks, = the uninterrupted run, bit for bit (timeseries,
 /// snapshots, final checkpoint). The 2-rank → 2-rank continuation runs in another directory than the one its
