@@ -103,6 +103,11 @@ pub trait Representation: Sync {
     fn site_arrays(&self) -> &'static [&'static str] {
         &[]
     }
+    /// The checkpoint arrays a fresh field of `state` starts from (its stored ones, or the initial state the CPU field
+    /// samples); a representation may override it to skip building the field's work arrays.
+    fn initial_arrays(&self, setup: &StepperSetup, state: &State) -> anyhow::Result<QuantumData> {
+        Ok(self.cpu(setup, state)?.save())
+    }
     /// Issue 18: the CPU field of one rank's slab: `setup` on the slab's local lattice (owned and ghost planes),
     /// `state` its local state with its planes of the [`Self::site_arrays`], `global` the run's lattice.
     fn cpu_slab(&self, _setup: &StepperSetup, _state: &State, _global: crate::numerics::lattice::Lattice) -> anyhow::Result<Box<dyn QuantumField>> {

@@ -416,6 +416,18 @@ mod tests {
             for (g, w) in got.iter().zip(&want) {
                 assert!((g - w).abs() < 1e-12, "apply_forms member {s}");
             }
+            // the one-vector form: the member's column of apply_forms, bit for bit (the same sums in the same order)
+            let mut one = vec![0.0; 2 * n];
+            ops.apply_forms_vec(&z, &member(&d, s), &mut one);
+            assert!(one.iter().zip(&got).all(|(a, b)| a.to_bits() == b.to_bits()), "apply_forms_vec member {s}");
+        }
+        // each site's incoming taps in (axis, tap) order, whatever the site numbers the periodic wrap gives them
+        for p in 0..n {
+            let taps = &ops.incoming[ops.in_start[p]..ops.in_start[p + 1]];
+            assert_eq!(taps.len(), 12, "site {p}: 3 axes × 4 taps");
+            assert!(taps.windows(2).all(|w| w[0].1 <= w[1].1), "site {p}: axes in order");
+            let first = taps.iter().find(|t| t.1 == 0).unwrap();
+            assert_eq!(first.0 as usize, lat.shifted(lat.coords(p), 0, -1), "site {p}: first tap from its −x neighbour (tap +1 of it)");
         }
         let covs = ops.local_covs(&d, 0.5);
         for x in [0, 17, n - 1] {

@@ -280,7 +280,7 @@ fn slab_quantum(setup: &StepperSetup, slab: &Slab, comm: &dyn Comm, state: &Stat
     let mut whole = state.clone();
     if setup.quantum.is_some() && state.quantum.is_empty() {
         anyhow::ensure!(state.lattice == setup.lattice, "a fresh quantum field starts from the whole lattice's state");
-        whole.quantum = rep.cpu(setup, state)?.save();
+        whole.quantum = rep.initial_arrays(setup, state)?;
     }
     let local = SlabStepper::<f64>::local_state(slab, comm, setup, &whole);
     rep.cpu_slab(&local_setup, &local, setup.lattice)

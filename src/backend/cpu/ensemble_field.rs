@@ -108,6 +108,15 @@ impl Representation for Ensemble {
     fn site_arrays(&self) -> &'static [&'static str] {
         &["members", "shadows"]
     }
+    /// The initial members (and the control variate's shadows and reference) without the field's RK4 arrays.
+    fn initial_arrays(&self, setup: &StepperSetup, state: &State) -> anyhow::Result<QuantumData> {
+        let d = initial_members(setup, state)?;
+        let cv = match setup.ensemble.control_variate {
+            true => Some(initial_control_variate(setup, state, &d).map(|(h, r)| (h, r.modes().to_vec()))?),
+            false => None,
+        };
+        Ok(ensemble_data(d, cv, setup.lattice.shape, setup.ensemble.members))
+    }
     fn cpu_slab(&self, setup: &StepperSetup, state: &State, global: crate::numerics::lattice::Lattice) -> anyhow::Result<Box<dyn QuantumField>> {
         Ok(Box::new(EnsembleField::new_in(setup, state, global)?))
     }
