@@ -1,7 +1,7 @@
 //! The diagnostics of SPEC §6: one timeseries row per output interval, built from the box reductions of the
 //! per-site values (backend/cpu/diagnostics.rs on the CPU, shaders/diagnostics.wgsl on the GPU), plus the
 //! health check of the state.
-use crate::backend::cpu::diagnostics::{all_site_values_quantum, col, reduce_columns, NCOL};
+use crate::backend::cpu::diagnostics::{all_site_values_quantum, col, NCOL, OPS};
 use crate::backend::cpu::fd::Fd;
 use crate::backend::StepperSetup;
 use crate::numerics::lattice::Lattice;
@@ -214,8 +214,15 @@ pub fn finish(sums: &[f64; NCOL], lattice: &Lattice, t: f64, step: u64) -> Diagn
 
 /// Diagnostics of a host state with the CPU twin in f64.
 pub fn diagnostics(state: &State, setup: &StepperSetup) -> Diagnostics {
+    diagnostics_in(state, setup, &crate::numerics::site_domain::WholeLattice(state.lattice))
+}
+
+/// [`diagnostics`] of a state on the `domain`'s local lattice (`setup.lattice`; issue 18: a rank's slab with fresh
+/// ghost planes, its quantum site arrays included): the same per-site values, reduced over the whole lattice in the
+/// single-process order, so every rank holds the single process's row bit for bit.
+pub fn diagnostics_in(state: &State, setup: &StepperSetup, domain: &dyn crate::numerics::site_domain::SiteDomain) -> Diagnostics {
     let fd = Fd::<f64>::new(&setup.stencil, state.lattice.spacing, 0.0);
-    let q = quantum_site_terms(state, setup);
+    let q = crate::backend::quantum::representation(setup).quantum_diagnostics(setup, state, domain);
     let (cols, _) = all_site_values_quantum(
         &fd,
         &state.lattice,
@@ -224,15 +231,16 @@ pub fn diagnostics(state: &State, setup: &StepperSetup) -> Diagnostics {
         setup.params.lambda,
         setup.params.mass,
         &setup.params.potential,
-        &q.as_ref().map(|q| q.iter().map(|s| s.constraint_terms()).collect::<Vec<_>>()).unwrap_or_default(),
+        &q.as_ref().map(|q| q.sites.iter().map(|s| s.constraint_terms()).collect::<Vec<_>>()).unwrap_or_default(),
     );
-    let mut d = finish(&reduce_columns(&cols), &state.lattice, state.t, state.step);
+    let refs: Vec<&[f64]> = cols.iter().map(|c| &c[..]).collect();
+    let sums: [f64; NCOL] = domain.reduce(&refs, &OPS).try_into().expect("NCOL sums");
+    let mut d = finish(&sums, &domain.global(), state.t, state.step);
     if let Some(q) = q {
         // ⟨δφ²⟩ box mean and the physicality of the quantum state (SPEC §6)
-        d.phi2_mean = q.iter().map(|s| s.phi2).sum::<f64>() / q.len() as f64;
-        let rep = crate::backend::quantum::representation(setup);
-        d.state_min_symplectic = rep.physicality(setup, state);
-        d.backreaction_error = rep.backreaction_error(setup, state);
+        d.phi2_mean = q.phi2_mean;
+        d.state_min_symplectic = q.min_symplectic;
+        d.backreaction_error = q.backreaction_error;
     }
     d
 }

@@ -46,6 +46,19 @@ pub struct StepNoise<'a> {
     pub step: u64,
 }
 
+/// The quantum field's part of a timeseries row (SPEC §6) of a stored state.
+#[derive(Debug, Clone)]
+pub struct QuantumDiagnostics {
+    /// per site of the state's lattice (on a slab: every local site; the owned ones count)
+    pub sites: Vec<SiteQuantum>,
+    /// ⟨δφ²⟩'s box mean over the whole lattice
+    pub phi2_mean: f64,
+    /// `state_min_symplectic`
+    pub min_symplectic: f64,
+    /// `backreaction_error`
+    pub backreaction_error: f64,
+}
+
 /// The host (CPU, f64) side of a representation: the state of the fluctuations and their equations.
 pub trait QuantumField: Send {
     /// The quantum part of RK4 stage `index` at the classical stage input `u` (f64, SoA layout of state.rs, δg
@@ -88,6 +101,19 @@ pub trait Representation: Sync {
     /// state (`backreaction_error` column): 0 for the exact representations.
     fn backreaction_error(&self, _setup: &StepperSetup, _state: &State) -> f64 {
         0.0
+    }
+    /// The quantum part of a timeseries row of a stored state on the `domain`'s local lattice (None without
+    /// fluctuations, or when the state's metric is not valid for them). Default: the whole-lattice evaluations above,
+    /// for the representations that are not split over ranks.
+    fn quantum_diagnostics(&self, setup: &StepperSetup, state: &State, domain: &dyn SiteDomain) -> Option<QuantumDiagnostics> {
+        let sites = self.site_terms(setup, state).ok().flatten()?;
+        let phi2: Vec<f64> = sites.iter().map(|s| s.phi2).collect();
+        Some(QuantumDiagnostics {
+            phi2_mean: crate::numerics::site_domain::box_means(domain, &[&phi2])[0],
+            min_symplectic: self.physicality(setup, state),
+            backreaction_error: self.backreaction_error(setup, state),
+            sites,
+        })
     }
     /// The value of `state_min_symplectic` below which the run stops as unphysical.
     fn physicality_limit(&self, _setup: &StepperSetup) -> f64 {

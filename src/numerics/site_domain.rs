@@ -4,6 +4,7 @@
 //! for the three things a slab cannot do alone: fresh ghost planes, box sums over the whole lattice, and maxima over
 //! the ranks. Both domains give the same bits, so a decomposed run is the single-process run bit for bit.
 use super::lattice::Lattice;
+use crate::backend::cpu::reduce::{tree_reduce, Op};
 use std::ops::Range;
 
 pub trait SiteDomain {
@@ -19,6 +20,13 @@ pub trait SiteDomain {
     fn box_sums(&self, cols: &[&[f64]]) -> Vec<f64>;
     /// The maximum of `v` over the ranks (f64::max: NaN is ignored, as a fold over the sites ignores it).
     fn max(&self, v: f64) -> f64;
+    /// The minimum of `v` over the ranks.
+    fn min(&self, v: f64) -> f64 {
+        -self.max(-v)
+    }
+    /// The box reduction of each column (local arrays: the owned sites count) in the 64-wide tree of
+    /// backend/cpu/reduce.rs over the whole lattice's site order (the diagnostics' order, the GPU's).
+    fn reduce(&self, cols: &[&[f64]], ops: &[Op]) -> Vec<f64>;
 }
 
 /// The whole periodic lattice of one process.
@@ -39,6 +47,9 @@ impl SiteDomain for WholeLattice {
     }
     fn max(&self, v: f64) -> f64 {
         v
+    }
+    fn reduce(&self, cols: &[&[f64]], ops: &[Op]) -> Vec<f64> {
+        cols.iter().zip(ops).map(|(c, &op)| tree_reduce(c, op)).collect()
     }
 }
 

@@ -3,6 +3,7 @@
 //! the plane sums travel — N3 values per column — and every rank adds them in z order), maxima over the ranks.
 use super::slab::Slab;
 use super::Comm;
+use crate::backend::cpu::reduce::Op;
 use crate::numerics::lattice::Lattice;
 use crate::numerics::site_domain::{plane_sums, sum_in_order, SiteDomain};
 use std::ops::Range;
@@ -41,6 +42,11 @@ impl SiteDomain for SlabDomain<'_> {
     }
     fn max(&self, v: f64) -> f64 {
         super::all_gather_f64(self.comm, &[v]).into_iter().fold(v, f64::max)
+    }
+    fn reduce(&self, cols: &[&[f64]], ops: &[Op]) -> Vec<f64> {
+        let r = self.slab.interior();
+        let owned: Vec<&[f64]> = cols.iter().map(|c| &c[r.clone()]).collect();
+        self.slab.reduce(self.comm, &owned, ops)
     }
 }
 

@@ -137,6 +137,32 @@ impl<T: Real> SlabStepper<T> {
         condition_quantum(&mut self.b.y, self.quantum.as_mut(), &dw, self.step, &domain)
     }
 
+    /// The row of a run with a quantum field: the state's and the quantum site arrays' ghost planes refilled, then the
+    /// single-process evaluation on the local lattice with the slab as its domain (`diagnostics_in`: the same per-site
+    /// values, the box quantities in the single-process order), so nothing is gathered but block and plane sums.
+    fn quantum_diagnostics(&mut self) -> Result<Diagnostics> {
+        let (slab, comm) = (&self.slab, self.comm.as_ref());
+        slab.exchange(comm, &mut self.b.y, NVARS);
+        let mut quantum = self.quantum.save();
+        let names = representation(&self.setup).site_arrays();
+        for a in quantum.arrays.iter_mut().filter(|a| names.contains(&a.name.as_str())) {
+            slab.exchange_wide(comm, &mut a.data, &(0..a.shape[0]).collect::<Vec<_>>(), a.shape[4]);
+        }
+        let state = State {
+            lattice: slab.local,
+            data: self.b.y.iter().map(|x| x.as_f64()).collect(),
+            background: self.setup.background,
+            t: self.setup.time_at(self.step),
+            step: self.step,
+            quantum,
+        };
+        let local_setup = StepperSetup { lattice: slab.local, ..self.setup };
+        let mut d = crate::diagnostics::diagnostics_in(&state, &local_setup, &SlabDomain { slab, comm });
+        d.noise = self.noise_diagnostics()?;
+        d.quantum_substeps = self.quantum.report().substeps as f64;
+        Ok(d)
+    }
+
     /// The local state of `state` (the whole lattice's, or this rank's own planes: a restart's hyperslab, whose
     /// ghost planes come from the neighbours — a collective), with this rank's planes of the quantum site arrays.
     fn local_state(slab: &Slab, comm: &dyn Comm, setup: &StepperSetup, state: &State) -> State {
@@ -238,8 +264,7 @@ impl<T: Real> Stepper for SlabStepper<T> {
     }
     fn diagnostics(&mut self) -> Result<Diagnostics> {
         if self.setup.quantum.is_some() {
-            // the quantum terms are evaluated as on one process, on the gathered state (`download`, a collective)
-            return crate::backend::host_diagnostics(self);
+            return self.quantum_diagnostics();
         }
         self.slab.exchange(self.comm.as_ref(), &mut self.b.y, NVARS);
         let p = &self.b.params;

@@ -296,9 +296,16 @@ impl EnsembleModel {
     /// q_s = (1/n)Σ_x ½(Y_sᵀW_xY_s − Y^hᵀ_sW_xY^h_s), W_x = Σ_ab g_ab ã_ab(x), the estimate is Σ_s q_s/(M−2) (+ a
     /// constant) and its standard error √M·sd(q)/(M − 2).
     pub fn backreaction_error(&self, c: &Coeffs, d: &[f64], h: Option<&[f64]>) -> f64 {
+        self.backreaction_error_in(c, d, h, &WholeLattice(self.gauss.lattice))
+    }
+
+    /// [`Self::backreaction_error`] on the `domain`'s local lattice (issue 18): each member's q_s summed over the
+    /// whole lattice in the domain's plane order.
+    pub fn backreaction_error_in(&self, c: &Coeffs, d: &[f64], h: Option<&[f64]>, domain: &dyn SiteDomain) -> f64 {
         let (n, m) = (self.sites(), self.members());
         let w = [1.0, 2.0, 2.0, 1.0, 2.0, 1.0];
-        // per site, then summed in site order: the same bits on every run (a rayon reduce's order follows its splits)
+        // per site, then summed in the domain's order: the same bits on every run and any number of ranks (a rayon
+        // reduce's order follows its splits)
         let per_site: Vec<Vec<f64>> = (0..n)
             .into_par_iter()
             .map_init(
@@ -324,7 +331,8 @@ impl EnsembleModel {
                 },
             )
             .collect();
-        let q: Vec<f64> = (0..m).map(|k| per_site.iter().fold(0.0, |s, v| s + v[k]) / n as f64).collect();
+        let cols: Vec<Vec<f64>> = (0..m).map(|k| per_site.iter().map(|v| v[k]).collect()).collect();
+        let q = crate::numerics::site_domain::box_means(domain, &cols.iter().map(|c| &c[..]).collect::<Vec<_>>());
         let mean = q.iter().sum::<f64>() / m as f64;
         let var = q.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m as f64 - 1.0);
         (m as f64).sqrt() * var.sqrt() / (m as f64 - 2.0)

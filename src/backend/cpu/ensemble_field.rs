@@ -4,13 +4,13 @@
 //!   1. dW drawn from (g, N) at t_n (backend/cpu/cq_noise.rs);
 //!   2. RK4 over dt of (g, π, N, x̄, δ_s) with the drift (π^ab gets −⟨L̂⟩_ren from the members);
 //!   3. π^ab += dW; (x̄, δ_s) ← the noise flow of the increments, with 𝒟, A_I at t_n.
-use crate::backend::quantum::{QuantumField, QuantumStepReport, Representation, StageQuantum};
+use crate::backend::quantum::{QuantumDiagnostics, QuantumField, QuantumStepReport, Representation, StageQuantum};
 use crate::backend::StepperSetup;
 use crate::numerics::rk4::{combine_f64, Rk4Stage};
 use crate::numerics::jets::Mat5;
 use crate::physics::ensemble_dynamics::{local_symplectic_ratio, sample_dense, sample_vacuum_homogeneous, EnsembleModel};
 use crate::physics::fourier_dynamics::ModeCovariance;
-use crate::numerics::site_domain::SiteDomain;
+use crate::numerics::site_domain::{SiteDomain, WholeLattice};
 use crate::physics::gaussian_dynamics::{box_mean_geometry, site_quantum_from_local, Coeffs, SiteQuantum};
 use crate::physics::gaussian_forms::{SiteCoeffs, SiteGeometry};
 use crate::state::{var, QuantumArray, QuantumData, State};
@@ -133,25 +133,25 @@ impl Representation for Ensemble {
         Ok(Box::new(crate::backend::gpu::ensemble_field::GpuEnsembleField::new(ctx, setup, state, f)?))
     }
     fn site_terms(&self, setup: &StepperSetup, state: &State) -> anyhow::Result<Option<Vec<SiteQuantum>>> {
-        if state.quantum.is_empty() {
-            return Ok(None);
-        }
-        let model = model_of(setup)?;
-        let c = model.gauss.coeffs_of(&state.data, &state.background)?;
-        let mut q = site_quantum_from_local(&c, &estimated_local_covs(&model, &state.quantum)?);
-        let u = &setup.params.potential;
-        if !u.is_zero() {
-            // issue 13: the fluctuations' energy and stress of the non-quadratic potential (classical-statistical)
-            let d = state.quantum.require("members", model.len())?;
-            let excess = crate::physics::classical_statistical::potential_excess(u, state.field(var::PHI), d, model.members());
-            for ((s, e), c) in q.iter_mut().zip(&excess).zip(&c.sites) {
-                s.rho += c.geo.sqrtg * e;
-                for k in 0..6 {
-                    s.backreaction[k] += 0.5 * c.geo.lapse * c.geo.sqrtg * c.geo.ginv[k] * e;
-                }
-            }
-        }
-        Ok(Some(q))
+        site_terms_in(setup, state, &WholeLattice(setup.lattice))
+    }
+    /// On the `domain`'s local lattice (issue 18: a slab whose members have fresh ghost planes): the box quantities
+    /// in the domain's order, so a slab's row is the single process's bit for bit.
+    fn quantum_diagnostics(&self, setup: &StepperSetup, state: &State, domain: &dyn SiteDomain) -> Option<QuantumDiagnostics> {
+        let sites = site_terms_in(setup, state, domain).ok().flatten()?;
+        let model = model_of(setup).ok()?;
+        let d = state.quantum.require("members", model.len()).ok()?;
+        let owned = domain.owned();
+        let dv = setup.lattice.cell_volume();
+        let min = model.local_covs(d)[owned].iter().map(|l| local_symplectic_ratio(l, dv)).fold(f64::INFINITY, f64::min);
+        let c = model.gauss.coeffs_in(&state.data, &state.background, domain).ok()?;
+        let phi2: Vec<f64> = sites.iter().map(|s| s.phi2).collect();
+        Some(QuantumDiagnostics {
+            phi2_mean: crate::numerics::site_domain::box_means(domain, &[&phi2])[0],
+            min_symplectic: domain.min(min),
+            backreaction_error: model.backreaction_error_in(&c, d, state.quantum.get("shadows"), domain),
+            sites,
+        })
     }
     /// The members' own local proxy (a sample covariance, positive semi-definite by construction; the
     /// control-variate estimate is unbiased but not positive definite).
@@ -177,10 +177,11 @@ impl Representation for Ensemble {
     }
     fn backreaction_error(&self, setup: &StepperSetup, state: &State) -> f64 {
         let (Ok(model), false) = (model_of(setup), state.quantum.is_empty()) else { return 0.0 };
-        let (Ok(d), Ok(c)) = (state.quantum.require("members", model.len()), model.gauss.coeffs_of(&state.data, &state.background)) else {
+        let whole = WholeLattice(setup.lattice);
+        let (Ok(d), Ok(c)) = (state.quantum.require("members", model.len()), model.gauss.coeffs_in(&state.data, &state.background, &whole)) else {
             return f64::NAN;
         };
-        model.backreaction_error(&c, d, state.quantum.get("shadows"))
+        model.backreaction_error_in(&c, d, state.quantum.get("shadows"), &whole)
     }
 }
 
@@ -194,15 +195,44 @@ pub fn collapse_limit(sites: usize, members: usize) -> f64 {
     (-z / ((members as f64 - 1.0).max(1.0)).sqrt()).exp()
 }
 
+/// Per-site fluctuation terms of a stored ensemble on the `domain`'s local lattice (members with fresh ghost planes):
+/// from the control-variate estimate of the jet covariances, with the vacuum subtraction at the box-mean metric of
+/// the whole lattice, and the non-quadratic potential's terms.
+fn site_terms_in(setup: &StepperSetup, state: &State, domain: &dyn SiteDomain) -> anyhow::Result<Option<Vec<SiteQuantum>>> {
+    if state.quantum.is_empty() {
+        return Ok(None);
+    }
+    let model = model_of(setup)?;
+    let c = model.gauss.coeffs_in(&state.data, &state.background, domain)?;
+    let mut q = site_quantum_from_local(&c, &estimated_local_covs_on(&model, &state.quantum, &domain.global())?);
+    let u = &setup.params.potential;
+    if !u.is_zero() {
+        // issue 13: the fluctuations' energy and stress of the non-quadratic potential (classical-statistical)
+        let d = state.quantum.require("members", model.len())?;
+        let excess = crate::physics::classical_statistical::potential_excess(u, state.field(var::PHI), d, model.members());
+        for ((s, e), c) in q.iter_mut().zip(&excess).zip(&c.sites) {
+            s.rho += c.geo.sqrtg * e;
+            for k in 0..6 {
+                s.backreaction[k] += 0.5 * c.geo.lapse * c.geo.sqrtg * c.geo.ginv[k] * e;
+            }
+        }
+    }
+    Ok(Some(q))
+}
+
 /// The per-site jet covariances of a stored ensemble: the members' own, minus the shadows', plus the exact
 /// reference (the control variate) when the state has them.
 pub fn estimated_local_covs(model: &EnsembleModel, q: &QuantumData) -> anyhow::Result<Vec<Mat5>> {
+    estimated_local_covs_on(model, q, &model.gauss.lattice)
+}
+
+/// [`estimated_local_covs`] of members on a part of the lattice `global` (the reference is per momentum of `global`).
+fn estimated_local_covs_on(model: &EnsembleModel, q: &QuantumData, global: &crate::numerics::lattice::Lattice) -> anyhow::Result<Vec<Mat5>> {
     let d = q.require("members", model.len())?;
     let mut loc = model.local_covs(d);
     if let Some(h) = q.get("shadows") {
         anyhow::ensure!(h.len() == model.len(), "the ensemble's shadows have {} values, expected {}", h.len(), model.len());
-        let n = model.sites();
-        let reference = ModeCovariance::from_modes(&model.gauss.lattice, &model.gauss.stencil, model.gauss.params.mass, q.require("reference", 3 * n)?.to_vec())?;
+        let reference = ModeCovariance::from_modes(global, &model.gauss.stencil, model.gauss.params.mass, q.require("reference", 3 * global.sites())?.to_vec())?;
         control_variate(&mut loc, &model.local_covs(h), &reference.local_covariance(0));
     }
     Ok(loc)
