@@ -318,6 +318,15 @@ impl EnsembleField {
     }
 }
 
+/// The input of RK4 stage `index` among the arrays (y, u1, u2): y, u1, u2, u1 (numerics/rk4.rs).
+fn stage_input<'a>(index: usize, y: &'a mut Vec<f64>, u1: &'a mut Vec<f64>, u2: &'a mut Vec<f64>) -> &'a mut Vec<f64> {
+    match index {
+        0 => y,
+        1 | 3 => u1,
+        _ => u2,
+    }
+}
+
 impl QuantumField for EnsembleField {
     /// On a slab (issue 18) the stage input's members and shadows get fresh ghost planes first; every operator of
     /// the stage then reaches at most S + 2r planes (`Ensemble::slab_halo`).
@@ -325,11 +334,7 @@ impl QuantumField for EnsembleField {
         let (n, m) = (self.model.sites(), self.model.members());
         let c = self.model.gauss.coeffs_in(u, background, domain)?;
         let xbar = &u[var::PHI * n..(var::PI_PHI + 1) * n];
-        let d: &mut Vec<f64> = match index {
-            0 => &mut self.dy,
-            1 | 3 => &mut self.du1,
-            _ => &mut self.du2,
-        };
+        let d = stage_input(index, &mut self.dy, &mut self.du1, &mut self.du2);
         domain.exchange(d, 2, m);
         let d: &[f64] = d;
         let loc = self.model.local_covs(d);
@@ -339,11 +344,7 @@ impl QuantumField for EnsembleField {
             let (gbar, nbar) = box_mean_geometry(&c.sites, domain);
             let geo = SiteGeometry::new(&gbar, nbar);
             let kbar = SiteCoeffs::new(geo, &self.model.gauss.params, self.model.gauss.lattice.cell_volume()).k;
-            let h: &mut Vec<f64> = match index {
-                0 => &mut sh.hy,
-                1 | 3 => &mut sh.hu1,
-                _ => &mut sh.hu2,
-            };
+            let h = stage_input(index, &mut sh.hy, &mut sh.hu1, &mut sh.hu2);
             domain.exchange(h, 2, m);
             let h: &[f64] = h;
             self.model.hamiltonian_flow(&vec![kbar; n], h, &mut sh.hd);
