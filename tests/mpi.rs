@@ -138,8 +138,9 @@ fn slabs_on_two_and_three_ranks_equal_one_process() {
 
 /// Acceptance 2 with a quantum field: the localised `ensemble` (data/examples/ensemble_frw.toml on 5 × 5 × 12,
 /// second order, M = 8, c = h, control variate, CQ noise, f64) split over 2 and 3 ranks = one process, bit for bit — timeseries (the
-/// quantum diagnostics and sub-step counts included), snapshots (⟨δφ²⟩) and the checkpoint's members, shadows and
-/// reference; and acceptance 3 for it: a 2-rank checkpoint continued on 1 rank, a 1-rank checkpoint on 2 ranks.
+/// quantum diagnostics and sub-step counts included), snapshots (⟨δφ²⟩, the constraint fields with the quantum terms)
+/// and the checkpoint's members, shadows and reference, which each rank writes to its part files (virtual datasets
+/// over them); and acceptance 3 for it: a 2-rank checkpoint continued on 1 rank, a 1-rank checkpoint on 2 ranks.
 #[test]
 fn ensemble_slabs_equal_one_process_and_restart_across_rank_counts() {
     let dir = tempfile::tempdir().unwrap();
@@ -168,6 +169,12 @@ fn ensemble_slabs_equal_one_process_and_restart_across_rank_counts() {
         let file = format!("slabs{ranks}.h5");
         let out = run_ok(Some(ranks), d, &strs(&config(&file, "")));
         assert!(out.contains(&format!("{ranks} z-slabs over MPI ranks")), "not decomposed:\n{out}");
+        // each rank wrote its planes (the members and shadows included) to its own part files
+        for p in 0..ranks {
+            for part in [format!("checkpoint_000010.part{p}of{ranks}.h5"), format!("snapshot_000010.part{p}of{ranks}.h5")] {
+                assert!(d.join(format!("{file}.d")).join(&part).is_file(), "{file}: part {part} is missing");
+            }
+        }
         assert_same_output(d, "whole.h5", &file);
     }
     for (first, then, stem) in [(Some(2), None, "two_then_one"), (None, Some(2), "one_then_two")] {
@@ -274,14 +281,29 @@ fn two_rank_output_is_one_virtual_dataset_and_a_missing_part_is_an_error() {
     assert!(!ok && out.contains("it is part 1 of run") && out.contains("at step 0, not part 1"), "{out}");
 }
 
-/// What the decomposition cannot do yet is refused on every rank with a message, never a hang: a quantum field,
-/// slabs thinner than the stencil's reach.
+/// What the decomposition cannot do yet is refused on every rank with a message, never a hang: the dense quantum
+/// field (the default example), the ensemble without localisation, the ensemble on the GPU slabs, slabs thinner
+/// than the stencil's reach.
 #[test]
 fn unsupported_decompositions_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (ok, out) = cqgrav_on(Some(2), d, &["run", "--quiet", "--set", "run.backend=\"cpu\"", "--set", "output.file=\"dense.h5\""]);
-    assert!(!ok && out.contains("the quantum field is not domain-decomposed yet"), "{out}");
+    assert!(!ok && out.contains("matter.representation = \"dense\"") && out.contains("stays on one rank"), "{out}");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/data/examples/ensemble_frw.toml");
+    let ensemble = |backend: &str, localization: &str, file: &str| -> Vec<String> {
+        ["run", example, "--quiet", "--set", "lattice.shape=[8,8,16]", "--set", "matter.members=8", "--set", "time.t_end=0.1"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(["--set".into(), format!("matter.localization={localization}"), "--set".into(), format!("run.backend=\"{backend}\"")])
+            .chain(["--set".into(), format!("output.file=\"{file}\"")])
+            .collect()
+    };
+    let (ok, out) = cqgrav_on(Some(2), d, &strs(&ensemble("cpu", "0.0", "unlocalised.h5")));
+    assert!(!ok && out.contains("matter.localization = 0") && out.contains("couples every pair of sites"), "{out}");
+    let (ok, out) = cqgrav_on(Some(2), d, &strs(&ensemble("gpu", "1.0", "gpu.h5")));
+    assert!(!ok && out.contains("the GPU slabs take the classical field only"), "{out}");
+    assert!(!d.join("unlocalised.h5").exists() && !d.join("gpu.h5").exists(), "a refused run wrote its output");
     let (ok, out) = cqgrav_on(Some(3), d, &strs(&args(&["--set", "lattice.shape=[8,8,8]", "--set", "run.backend=\"cpu\""], "thin.h5")));
     assert!(!ok && out.contains("fewer than the stencil's reach of 4 planes"), "{out}");
     assert!(!d.join("thin.h5").exists(), "a refused run wrote its output");

@@ -470,15 +470,21 @@ impl RootOutput {
             let precision = self.precision;
             let written = crate::io::atomic_write(&self.paths.dir.join(&name), &self.paths.dir, &what, |tmp| {
                 if whole == crate::io::CHECKPOINT_FILE {
-                    crate::io::checkpoint::write_part(s, tmp, &header)
+                    crate::io::checkpoint::write_part(s, own.site_arrays, tmp, &header)
                 } else {
-                    SnapshotData::from_state(s, &own.constraints, None).write_part(tmp, &header, precision)
+                    SnapshotData::from_state(s, &own.constraints, own.phi2.as_deref()).write_part(tmp, &header, precision)
                 }
             });
             agree(self.domain.as_ref(), written)?;
             let parts = layout(&stem, n3, own.ranks);
             if whole == crate::io::CHECKPOINT_FILE {
-                let head = State { lattice: own.global, data: Vec::new(), background: s.background, t: s.t, step: s.step, quantum: Default::default() };
+                // the quantum site arrays with no data: virtual over the parts (the others, whole, from rank 0)
+                let mut quantum = s.quantum.clone();
+                for a in quantum.arrays.iter_mut().filter(|a| own.site_arrays.contains(&a.name.as_str())) {
+                    a.shape[1] = n3;
+                    a.data = Vec::new();
+                }
+                let head = State { lattice: own.global, data: Vec::new(), background: s.background, t: s.t, step: s.step, quantum };
                 self.with(|w| w.write_joined_checkpoint(&head, &parts))?;
             } else {
                 let info = crate::io::SnapshotInfo { step: s.step, t: s.t };

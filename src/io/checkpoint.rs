@@ -71,7 +71,8 @@ impl Checkpoint {
     }
 
     /// Writes the checkpoint file of a domain-decomposed run (issue 18): `data` is a virtual dataset over the
-    /// ranks' `parts` ([`write_part`]; fill value NaN, attribute `part_files`); `self.state.data` is not used.
+    /// ranks' `parts` ([`write_part`]; fill value NaN, attribute `part_files`); `self.state.data` is not used, and
+    /// each quantum array given with no data (a site array) is a virtual dataset over the parts' planes too.
     pub fn write_joined(&self, path: &Path, parts: &[Part]) -> Result<()> {
         self.write_with(path, Some(parts))
     }
@@ -122,12 +123,16 @@ impl Checkpoint {
             let g = file.create_group("quantum").context("creating group quantum")?;
             write_str_attr(&g, "representation", &s.quantum.representation)?;
             for a in &s.quantum.arrays {
-                let ds = g
-                    .new_dataset::<f64>()
-                    .shape(a.shape.as_slice())
-                    .create(a.name.as_str())
-                    .and_then(|ds| ds.write_raw(&a.data).map(|()| ds))
-                    .with_context(|| format!("writing dataset quantum/{}", a.name))?;
+                let ds = match (parts, a.data.is_empty() && a.shape.iter().product::<usize>() > 0) {
+                    // issue 18: a site array of a joined checkpoint, (fields, N3, N2, N1, width) over the parts
+                    (Some(parts), true) => super::parts::virtual_planes::<f64>(&g, &a.name, &format!("quantum/{}", a.name), &a.shape, 1, parts, f64::NAN)?,
+                    _ => g
+                        .new_dataset::<f64>()
+                        .shape(a.shape.as_slice())
+                        .create(a.name.as_str())
+                        .and_then(|ds| ds.write_raw(&a.data).map(|()| ds))
+                        .with_context(|| format!("writing dataset quantum/{}", a.name))?,
+                };
                 for (k, &len) in a.shape.iter().enumerate() {
                     let axis = super::dims::bare_dimension(&file, &format!("quantum_{}_{k}", a.name), len)?;
                     super::dims::attach(&ds, k, &axis)?;
@@ -151,7 +156,7 @@ impl Checkpoint {
 
 /// Writes the part of a checkpoint that one rank of a domain-decomposed run owns (issue 18): `owned` holds the
 /// state of its planes (lattice N1 × N2 × nz), stored as [`Checkpoint::write`] stores the whole `data`.
-pub fn write_part(owned: &State, path: &Path, header: &PartHeader) -> Result<()> {
+pub fn write_part(owned: &State, site_arrays: &[&str], path: &Path, header: &PartHeader) -> Result<()> {
     let [n1, n2, nz] = owned.lattice.shape;
     let file = header.create(path, nz)?;
     file.new_dataset::<f64>()
@@ -159,6 +164,18 @@ pub fn write_part(owned: &State, path: &Path, header: &PartHeader) -> Result<()>
         .create("data")
         .and_then(|d| d.write_raw(&owned.data))
         .context("writing dataset data")?;
+    // the rank's planes of the quantum field's site arrays (fields, nz, N2, N1, width); the whole file holds the others
+    let site: Vec<_> = owned.quantum.arrays.iter().filter(|a| site_arrays.contains(&a.name.as_str())).collect();
+    if !site.is_empty() {
+        let g = file.create_group("quantum").context("creating group quantum")?;
+        for a in site {
+            g.new_dataset::<f64>()
+                .shape(a.shape.as_slice())
+                .create(a.name.as_str())
+                .and_then(|d| d.write_raw(&a.data))
+                .with_context(|| format!("writing dataset quantum/{}", a.name))?;
+        }
+    }
     file.close().with_context(|| format!("closing {}", path.display()))
 }
 

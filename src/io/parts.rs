@@ -106,8 +106,16 @@ pub fn virtual_field<T: H5Type>(group: &Group, name: &str, shape: &[usize], part
 where
     T: Into<hdf5::types::OwnedDynValue>,
 {
-    let nd = shape.len();
-    let zaxis = nd - 3;
+    virtual_planes(group, name, name, shape, shape.len() - 3, parts, fill)
+}
+
+/// A virtual dataset `name` of `shape` in `group` whose axis `zaxis` runs over the lattice planes: the planes of part
+/// p from the dataset at path `source` of its file (the quantum field's site arrays, axis 1 of (fields, N3, N2,
+/// N1, width)), the rest `fill`.
+pub fn virtual_planes<T: H5Type>(group: &Group, name: &str, source: &str, shape: &[usize], zaxis: usize, parts: &[Part], fill: T) -> Result<Dataset>
+where
+    T: Into<hdf5::types::OwnedDynValue>,
+{
     let mut b = group.new_dataset::<T>().shape(shape).fill_value(fill);
     for p in parts {
         let mut src = shape.to_vec();
@@ -115,7 +123,7 @@ where
         let all = |s: &[usize]| Hyperslab::from(s.iter().map(|&n| SliceOrIndex::from(0..n)).collect::<Vec<_>>());
         let mut planes: Vec<SliceOrIndex> = shape.iter().map(|&n| SliceOrIndex::from(0..n)).collect();
         planes[zaxis] = SliceOrIndex::from(p.z0..p.z0 + p.nz);
-        b = b.virtual_map(&p.file, name, src.clone(), all(&src), shape.to_vec(), Hyperslab::from(planes));
+        b = b.virtual_map(&p.file, source, src.clone(), all(&src), shape.to_vec(), Hyperslab::from(planes));
     }
     b.create(name).with_context(|| format!("creating the virtual dataset {name} {shape:?} over {} part files", parts.len()))
 }

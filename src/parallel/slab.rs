@@ -35,7 +35,8 @@ pub struct Slab {
 
 /// The planes z0 ≤ z < z0 + nz of the state that one rank owns, for its part of a snapshot or checkpoint
 /// (io/parts.rs): `state` on the lattice N1 × N2 × nz (f64, as `Stepper::download` converts it), and its
-/// constraint fields as the CPU twin evaluates them on the whole lattice.
+/// constraint fields as the CPU twin evaluates them on the whole lattice; with a quantum field, `state.quantum`
+/// holds the rank's planes of the `site_arrays` and the other arrays whole, and `phi2` the owned sites' ⟨δφ²⟩.
 #[derive(Debug, Clone)]
 pub struct OwnedPlanes {
     pub z0: usize,
@@ -45,6 +46,9 @@ pub struct OwnedPlanes {
     pub global: Lattice,
     pub state: crate::state::State,
     pub constraints: crate::diagnostics::ConstraintFields,
+    /// the quantum arrays laid out over the sites (`Representation::site_arrays`)
+    pub site_arrays: &'static [&'static str],
+    pub phi2: Option<Vec<f64>>,
 }
 
 /// First plane of rank p of P over n3 planes.

@@ -8,14 +8,15 @@
 //! rank draws and smooths ζ on its owned planes and the smoothing radius's planes around them, by global index,
 //! cpu/cq_noise.rs `CpuNoise::in_slab`), and the quantum field in the representations that can be split
 //! (`Representation::slab_halo`: the localised `ensemble`), whose field runs on the local lattice and asks the
-//! slab (parallel/slab_domain.rs) for fresh ghost planes, box sums and maxima. Snapshots and checkpoints of the
-//! classical system take each rank's own planes (`owned_planes`, written to per-rank part files joined by virtual
-//! datasets: io/parts.rs); with a quantum field they are gathered and written by rank 0. `download` gathers the
-//! whole state on every rank (spectra, the location of a non-finite value, the quantum field's diagnostics).
+//! slab (parallel/slab_domain.rs) for fresh ghost planes, box sums and maxima. Snapshots and checkpoints take each
+//! rank's own planes (`owned_planes`: the state, the constraint fields, ⟨δφ²⟩ and the quantum site arrays, written
+//! to per-rank part files joined by virtual datasets: io/parts.rs), and the diagnostics reduce across the ranks in
+//! the single-process order; `download` gathers the whole state on every rank (spectra, the location of a
+//! non-finite value).
 use super::slab::{OwnedPlanes, Slab};
 use super::Comm;
 use crate::backend::cpu::cq_noise::{CpuNoise, NSTAT};
-use crate::backend::cpu::diagnostics::{all_site_values, NCOL, OPS};
+use crate::backend::cpu::diagnostics::{all_site_values, all_site_values_quantum, NCOL, OPS};
 use crate::backend::cpu::rk4_buffers::Rk4Buffers;
 use crate::backend::cpu::reduce::Op;
 use crate::backend::cpu::{condition_quantum, quantum_stage};
@@ -141,6 +142,18 @@ impl<T: Real> SlabStepper<T> {
     /// single-process evaluation on the local lattice with the slab as its domain (`diagnostics_in`: the same per-site
     /// values, the box quantities in the single-process order), so nothing is gathered but block and plane sums.
     fn quantum_diagnostics(&mut self) -> Result<Diagnostics> {
+        let state = self.fresh_local_state();
+        let (slab, comm) = (&self.slab, self.comm.as_ref());
+        let local_setup = StepperSetup { lattice: slab.local, ..self.setup };
+        let mut d = crate::diagnostics::diagnostics_in(&state, &local_setup, &SlabDomain { slab, comm });
+        d.noise = self.noise_diagnostics()?;
+        d.quantum_substeps = self.quantum.report().substeps as f64;
+        Ok(d)
+    }
+
+    /// The local state now (f64, as `download` converts it), its ghost planes and those of the quantum site arrays
+    /// refilled from the neighbours (a collective).
+    fn fresh_local_state(&mut self) -> State {
         let (slab, comm) = (&self.slab, self.comm.as_ref());
         slab.exchange(comm, &mut self.b.y, NVARS);
         let mut quantum = self.quantum.save();
@@ -148,19 +161,14 @@ impl<T: Real> SlabStepper<T> {
         for a in quantum.arrays.iter_mut().filter(|a| names.contains(&a.name.as_str())) {
             slab.exchange_wide(comm, &mut a.data, &(0..a.shape[0]).collect::<Vec<_>>(), a.shape[4]);
         }
-        let state = State {
+        State {
             lattice: slab.local,
             data: self.b.y.iter().map(|x| x.as_f64()).collect(),
             background: self.setup.background,
             t: self.setup.time_at(self.step),
             step: self.step,
             quantum,
-        };
-        let local_setup = StepperSetup { lattice: slab.local, ..self.setup };
-        let mut d = crate::diagnostics::diagnostics_in(&state, &local_setup, &SlabDomain { slab, comm });
-        d.noise = self.noise_diagnostics()?;
-        d.quantum_substeps = self.quantum.report().substeps as f64;
-        Ok(d)
+        }
     }
 
     /// The local state of `state` (the whole lattice's, or this rank's own planes: a restart's hyperslab, whose
@@ -233,20 +241,21 @@ impl<T: Real> Stepper for SlabStepper<T> {
     /// it, and 𝓗, 𝓗_a evaluated as `constraint_field_values` evaluates them on the downloaded state (the CPU twin in
     /// f64), on the local lattice after a halo exchange: each owned site reads the values one process reads.
     fn owned_planes(&mut self) -> Result<Option<OwnedPlanes>> {
-        if self.setup.quantum.is_some() {
-            // the quantum field's arrays have no part files yet: the run gathers the state and rank 0 writes it
-            return Ok(None);
-        }
-        self.slab.exchange(self.comm.as_ref(), &mut self.b.y, NVARS);
-        let local: Vec<f64> = self.b.y.iter().map(|x| x.as_f64()).collect();
-        let setup = &self.setup;
+        let local = self.fresh_local_state();
+        let (slab, comm, setup) = (&self.slab, self.comm.as_ref(), &self.setup);
+        let rep = representation(setup);
+        let q = rep.quantum_diagnostics(&StepperSetup { lattice: slab.local, ..*setup }, &local, &SlabDomain { slab, comm });
+        let terms: Vec<[f64; 4]> = q.as_ref().map(|q| q.sites.iter().map(|s| s.constraint_terms()).collect()).unwrap_or_default();
         let fd = Fd::<f64>::new(&setup.stencil, setup.lattice.spacing, 0.0);
         let p = &setup.params;
-        let (_, fields) = all_site_values(&fd, &self.slab.local, &setup.background, &local, p.lambda, p.mass, &p.potential);
-        let r = self.slab.interior();
+        let (_, fields) = all_site_values_quantum(&fd, &slab.local, &setup.background, &local.data, p.lambda, p.mass, &p.potential, &terms);
+        let r = slab.interior();
         let [ham, mx, my, mz] = fields.map(|f| f[r.clone()].to_vec());
-        let data = self.slab.owned_of(&local, NVARS);
-        Ok(Some(owned_planes_of(&self.slab, setup, self.step, data, ConstraintFields { ham, mom: [mx, my, mz] })))
+        let mut own = owned_planes_of(slab, setup, self.step, slab.owned_of(&local.data, NVARS), ConstraintFields { ham, mom: [mx, my, mz] });
+        own.phi2 = q.map(|q| q.sites[r].iter().map(|s| s.phi2).collect());
+        own.site_arrays = rep.site_arrays();
+        own.state.quantum = site_arrays(setup, &local.quantum, |a, f, w| slab.owned_of_wide(a, f, w), own.state.lattice);
+        Ok(Some(own))
     }
     fn upload(&mut self, state: &State) {
         assert_eq!(state.background, self.setup.background, "state and stepper disagree on the background metric");
@@ -348,7 +357,7 @@ pub(super) fn owned_planes_of(slab: &Slab, setup: &StepperSetup, step: u64, data
         step,
         quantum: Default::default(),
     };
-    OwnedPlanes { z0: slab.z0, rank: slab.rank, ranks: slab.ranks, global: setup.lattice, state, constraints }
+    OwnedPlanes { z0: slab.z0, rank: slab.rank, ranks: slab.ranks, global: setup.lattice, state, constraints, site_arrays: &[], phi2: None }
 }
 
 /// The fields whose ghost planes a stage reads: all with Kreiss–Oliger dissipation or a quantum field (whose
