@@ -95,10 +95,14 @@ pub fn rhs_all<T: Real>(fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, b: &StageBu
 /// `site_rhs` for rows shorter than `ROW_KERNEL_MIN_LEN` — bit for bit `rhs_all` at those sites.
 pub fn rhs_sites<T: Real>(fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, b: &StageBuffers<T>, k: &mut Vec<[T; NVARS]>, sites: std::ops::Range<usize>) {
     let n1 = lat.shape[0];
+    let isa = super::evolve_row::Isa::detect();
+    if sites == (0..lat.sites()) && !parallel(sites.len()) {
+        return super::evolve_row::rhs_gathered(isa, fd, lat, p, b, k);
+    }
     if n1 < ROW_KERNEL_MIN_LEN || !sites.start.is_multiple_of(n1) || !sites.end.is_multiple_of(n1) {
         return rhs_sites_reference(fd, lat, p, b, k, sites);
     }
-    super::evolve_row::rhs_rows_in(super::evolve_row::Isa::detect(), fd, lat, p, b, k, sites.start / n1..sites.end / n1);
+    super::evolve_row::rhs_rows_in(isa, fd, lat, p, b, k, sites.start / n1..sites.end / n1);
 }
 
 /// The reference of `rhs_all`: `site_rhs` at every site (per-site stencils with periodic wrapping).

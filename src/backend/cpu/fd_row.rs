@@ -13,7 +13,8 @@ use crate::numerics::real::Real;
 
 /// Widest reach of any operator along one axis: the Kreiss–Oliger radius of the order-4 scheme.
 pub const MAX_REACH: usize = 3;
-const SIDE: usize = 2 * MAX_REACH + 1;
+/// Offsets −MAX_REACH … MAX_REACH along one axis.
+pub(super) const SIDE: usize = 2 * MAX_REACH + 1;
 
 /// One field's x-rows around the row (y, z): slot (dy, dz) holds f(x, y + dy, z + dz) for
 /// x = −MAX_REACH … n1 − 1 + MAX_REACH, every coordinate wrapped periodically. Only the slots a field's
@@ -30,6 +31,12 @@ pub struct PaddedRows<T> {
     ghosts: [usize; 2 * MAX_REACH],
 }
 
+/// (c + d) mod m at [c·SIDE + d + MAX_REACH] for c < m, |d| ≤ MAX_REACH: the periodic wraps of one axis of
+/// length m, computed once.
+pub(super) fn wrap_table(m: usize) -> Vec<usize> {
+    (0..m * SIDE).map(|k| (k as isize / SIDE as isize + (k % SIDE) as isize - MAX_REACH as isize).rem_euclid(m as isize) as usize).collect()
+}
+
 /// Offset of a site displaced by `k` along `axis`, as (dx, dy, dz).
 #[inline(always)]
 fn along(axis: usize, k: isize) -> [isize; 3] {
@@ -42,9 +49,6 @@ impl<T: Real> PaddedRows<T> {
     pub fn new(lat: &Lattice) -> Self {
         let [n1, n2, n3] = lat.shape;
         let stride = n1 + 2 * MAX_REACH;
-        let wraps = |m: usize| -> Vec<usize> {
-            (0..m * SIDE).map(|k| (k as isize / SIDE as isize + (k % SIDE) as isize - MAX_REACH as isize).rem_euclid(m as isize) as usize).collect()
-        };
         let ghosts = std::array::from_fn(|k| {
             let g = k % MAX_REACH + 1;
             if k < MAX_REACH {
@@ -53,7 +57,7 @@ impl<T: Real> PaddedRows<T> {
                 (g - 1) % n1
             }
         });
-        Self { n1, stride, data: vec![T::zero(); SIDE * SIDE * stride], wrap_y: wraps(n2), wrap_z: wraps(n3), ghosts }
+        Self { n1, stride, data: vec![T::zero(); SIDE * SIDE * stride], wrap_y: wrap_table(n2), wrap_z: wrap_table(n3), ghosts }
     }
 
     /// Index of the first site of row (y + dy, z + dz), wrapped.
@@ -112,10 +116,30 @@ pub struct Rows<'a, T> {
     corner_start: [usize; SIDE * SIDE],
 }
 
-impl<T: Real> Rows<'_, T> {
+/// A field's values at the displaced sites of a run of sites (an x-row, or a whole small lattice): what the
+/// operators below read. `at(d)[i]` is f at site i of the run displaced by d, periodically wrapped.
+pub trait Taps<T> {
+    /// f at the run's sites displaced by `d`, one value per site (a slot the source prepared).
+    fn at(&self, d: [isize; 3]) -> &[T];
+    /// The number of sites of the run.
+    fn len(&self) -> usize;
+}
+
+impl<T, P: Taps<T> + ?Sized> Taps<T> for &P {
+    #[inline(always)]
+    fn at(&self, d: [isize; 3]) -> &[T] {
+        (**self).at(d)
+    }
+    #[inline(always)]
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+}
+
+impl<T: Real> Taps<T> for Rows<'_, T> {
     /// f at (x + dx, y + dy, z + dz) for x = 0 … n1 − 1 (a slot `fill` prepared; corners only with dx = 0).
     #[inline(always)]
-    pub fn at(&self, d: [isize; 3]) -> &[T] {
+    fn at(&self, d: [isize; 3]) -> &[T] {
         let p = self.pad;
         let slot = PaddedRows::<T>::slot(d[1], d[2]);
         if d[1] != 0 && d[2] != 0 {
@@ -126,12 +150,9 @@ impl<T: Real> Rows<'_, T> {
     }
 
     /// The sites of the row, n1.
-    pub fn len(&self) -> usize {
+    #[inline(always)]
+    fn len(&self) -> usize {
         self.pad.n1
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.pad.n1 == 0
     }
 }
 
@@ -162,7 +183,7 @@ fn each_site<T: Real, const L: usize>(op: &impl RowOp<T>, out: &mut [T]) {
 
 /// The rows at +k and −k along `axis`, k = 1 … R.
 #[inline(always)]
-fn pair_rows<'a, T: Real, const R: usize>(p: &'a Rows<T>, axis: usize) -> ([&'a [T]; R], [&'a [T]; R]) {
+fn pair_rows<'a, T: Real, P: Taps<T>, const R: usize>(p: &'a P, axis: usize) -> ([&'a [T]; R], [&'a [T]; R]) {
     let (mut plus, mut minus): ([&[T]; R], [&[T]; R]) = ([&[]; R], [&[]; R]);
     for k in 0..R {
         plus[k] = p.at(along(axis, k as isize + 1));
@@ -190,8 +211,8 @@ impl<T: Real, const R: usize> RowOp<T> for D1<'_, T, R> {
 
 /// ∂_axis f for the row (fd::d1): Σ_{k=1..R} c1[R+k] (f(+k) − f(−k)) / (d1 h).
 #[inline(always)]
-pub fn d1<T: Real, const R: usize, const L: usize>(fd: &Fd<T>, p: &Rows<T>, axis: usize, out: &mut [T]) {
-    let (plus, minus) = pair_rows::<T, R>(p, axis);
+pub fn d1<T: Real, P: Taps<T>, const R: usize, const L: usize>(fd: &Fd<T>, p: &P, axis: usize, out: &mut [T]) {
+    let (plus, minus) = pair_rows::<T, P, R>(p, axis);
     each_site::<T, L>(&D1::<T, R> { fd, plus, minus }, &mut out[..p.len()]);
 }
 
@@ -216,8 +237,8 @@ impl<T: Real, const R: usize> RowOp<T> for D2<'_, T, R> {
 
 /// ∂_axis ∂_axis f for the row (fd::d2): Σ_{k=1..R} c2[R+k] ((f(+k) − f0) + (f(−k) − f0)) / (d2 h²).
 #[inline(always)]
-pub fn d2<T: Real, const R: usize, const L: usize>(fd: &Fd<T>, p: &Rows<T>, axis: usize, out: &mut [T]) {
-    let (plus, minus) = pair_rows::<T, R>(p, axis);
+pub fn d2<T: Real, P: Taps<T>, const R: usize, const L: usize>(fd: &Fd<T>, p: &P, axis: usize, out: &mut [T]) {
+    let (plus, minus) = pair_rows::<T, P, R>(p, axis);
     each_site::<T, L>(&D2::<T, R> { fd, f0: p.at([0; 3]), plus, minus }, &mut out[..p.len()]);
 }
 
@@ -249,7 +270,7 @@ impl<T: Real, const R: usize> RowOp<T> for D11<'_, T, R> {
 /// ∂_a ∂_b f, a ≠ b, for the row (fd::d11):
 /// Σ_j c1[R+j] [ Σ_k c1[R+k] (f(+j,+k) − f(+j,−k)) − Σ_k c1[R+k] (f(−j,+k) − f(−j,−k)) ] / (d1 h)².
 #[inline(always)]
-pub fn d11<T: Real, const R: usize, const L: usize>(fd: &Fd<T>, p: &Rows<T>, a: usize, b: usize, out: &mut [T]) {
+pub fn d11<T: Real, P: Taps<T>, const R: usize, const L: usize>(fd: &Fd<T>, p: &P, a: usize, b: usize, out: &mut [T]) {
     // plain loops, not array maps: the set-up is per row, and `map`/`from_fn` of slices did not inline
     let mut rows: [[[&[T]; R]; R]; 4] = [[[&[]; R]; R]; 4];
     for (q, (sj, sk)) in [(1, 1), (1, -1), (-1, 1), (-1, -1)].into_iter().enumerate() {
@@ -288,10 +309,10 @@ impl<T: Real, const K: usize> RowOp<T> for Ko<'_, T, K> {
 /// Kreiss–Oliger term Q f for the row (fd::ko, σ ≠ 0), K the KO radius:
 /// σ-scaled Σ_axes Σ_{k=1..K} ko[K+k] ((f(+k) − f0) + (f(−k) − f0)).
 #[inline(always)]
-pub fn ko<T: Real, const K: usize, const L: usize>(fd: &Fd<T>, p: &Rows<T>, out: &mut [T]) {
+pub fn ko<T: Real, P: Taps<T>, const K: usize, const L: usize>(fd: &Fd<T>, p: &P, out: &mut [T]) {
     let (mut plus, mut minus): ([[&[T]; K]; 3], [[&[T]; K]; 3]) = ([[&[]; K]; 3], [[&[]; K]; 3]);
     for a in 0..3 {
-        (plus[a], minus[a]) = pair_rows::<T, K>(p, a);
+        (plus[a], minus[a]) = pair_rows::<T, P, K>(p, a);
     }
     each_site::<T, L>(&Ko::<T, K> { fd, f0: p.at([0; 3]), plus, minus }, &mut out[..p.len()]);
 }
