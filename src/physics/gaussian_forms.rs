@@ -12,7 +12,7 @@
 //! With these, every Σ_IJ c_IJ A_I (·) A_J of SPEC §4.1 is local (white noise: I, J at the same site):
 //! Σ_IJ c_IJ A_I S A_J = Σ_x R_xᵀ [Σ_IJ c_IJ ã_I (R_x S R_xᵀ) ã_J] R_x.
 use super::tensor::{inverse, Sym, PAIRS, SYM};
-use crate::numerics::jets::{mat5_axpy, mat5_mul, Mat5, J_PHI, J_PI, ZERO5};
+use crate::numerics::jets::{mat5_axpy, mat5_mul, sum_start, Mat5, J_PHI, J_PI, ZERO5};
 
 /// Parameters of the quantum field's dynamics (config [matter] and [cq]).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -155,7 +155,10 @@ impl SiteCoeffs {
     #[inline(always)]
     pub fn dinv_sandwich(&self, s: &Mat5) -> Mat5 {
         let mut out = ZERO5;
-        let sa: [Mat5; 6] = std::array::from_fn(|j| times_jet_form(s, &self.a[j]));
+        let mut sa = [ZERO5; 6];
+        for (saj, aj) in sa.iter_mut().zip(&self.a) {
+            *saj = times_jet_form(s, aj);
+        }
         for i in 0..6 {
             let mut acc = ZERO5;
             let mut any = false;
@@ -189,19 +192,44 @@ impl SiteCoeffs {
 
 /// m·a for a form a of the shape of ã (`backreaction_forms`: nonzero only in the gradient block and at φφ, ππ):
 /// (m a)_rc = Σ_{k<3} m_rk a_kc for c < 3, m_rc a_cc for c = φ, π — the nonzero terms of `mat5_mul`, in its order.
+/// Plain loops with `sum()`'s start (−0), not array maps: they did not inline into the per-site forms.
 #[inline(always)]
 fn times_jet_form(m: &Mat5, a: &Mat5) -> Mat5 {
-    std::array::from_fn(|r| {
-        std::array::from_fn(|c| if c < 3 { (0..3).map(|k| m[r][k] * a[k][c]).sum() } else { m[r][c] * a[c][c] })
-    })
+    let mut out = ZERO5;
+    for r in 0..5 {
+        for c in 0..3 {
+            let mut s = sum_start();
+            for k in 0..3 {
+                s += m[r][k] * a[k][c];
+            }
+            out[r][c] = s;
+        }
+        for c in 3..5 {
+            out[r][c] = m[r][c] * a[c][c];
+        }
+    }
+    out
 }
 
 /// a·m for a form a of the shape of ã: the nonzero terms of `mat5_mul`, in its order.
 #[inline(always)]
 fn jet_form_times(a: &Mat5, m: &Mat5) -> Mat5 {
-    std::array::from_fn(|r| {
-        std::array::from_fn(|c| if r < 3 { (0..3).map(|k| a[r][k] * m[k][c]).sum() } else { a[r][r] * m[r][c] })
-    })
+    let mut out = ZERO5;
+    for r in 0..3 {
+        for c in 0..5 {
+            let mut s = sum_start();
+            for k in 0..3 {
+                s += a[r][k] * m[k][c];
+            }
+            out[r][c] = s;
+        }
+    }
+    for r in 3..5 {
+        for c in 0..5 {
+            out[r][c] = a[r][r] * m[r][c];
+        }
+    }
+    out
 }
 
 /// ½ tr(f c): the expectation of ½ Yᵀ f Y in a state with jet covariance c (second moments).
