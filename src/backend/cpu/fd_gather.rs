@@ -10,24 +10,21 @@ use super::fd_row::{wrap_table, Taps, MAX_REACH, SIDE};
 use crate::numerics::lattice::Lattice;
 use crate::numerics::real::Real;
 
-/// No slot: a displacement that is not gathered.
-const NONE: u16 = u16::MAX;
-
 /// The gathered taps of one field at a time over the whole lattice.
 pub struct Gathered<T> {
     shape: [usize; 3],
     /// the reaches of `new`
     reach: (usize, usize),
-    /// slot of displacement d at [(dx + M) + SIDE·((dy + M) + SIDE·(dz + M))], M = MAX_REACH
-    slot: Vec<u16>,
-    /// the displacement of each slot as (nonzero components, reach)
-    kinds: Vec<(usize, usize)>,
-    /// slot s: the site displaced by that slot's d from every site i, at [s·n + i] (computed once)
+    /// the gathered displacements: (slot, nonzero components, reach), the slot of d being `cube(d)`
+    taps: Vec<(usize, usize, usize)>,
+    /// the site displaced by the k-th tap's d from every site i, at [k·n + i] (computed once)
     index: Vec<u32>,
-    /// slot s: f at the sites of `index`
+    /// slot s = cube(d): f at every site displaced by d, at [s·n …] (the centre, s = cube(0), is f itself; slots
+    /// of displacements not gathered are never touched)
     data: Vec<T>,
 }
 
+/// The slot of displacement d: (dx + M) + SIDE·((dy + M) + SIDE·(dz + M)), M = MAX_REACH (a constant where d is).
 #[inline(always)]
 fn cube(d: [isize; 3]) -> usize {
     let m = MAX_REACH as isize;
@@ -48,15 +45,11 @@ impl<T: Real> Gathered<T> {
         assert!(cross <= MAX_REACH && corner <= MAX_REACH);
         let m = MAX_REACH as isize;
         let all = (-m..=m).flat_map(|z| (-m..=m).flat_map(move |y| (-m..=m).map(move |x| [x, y, z])));
-        let taps: Vec<[isize; 3]> = all.filter(|&d| within(d, cross, corner)).collect();
-        let mut slot = vec![NONE; SIDE * SIDE * SIDE];
-        for (s, &d) in taps.iter().enumerate() {
-            slot[cube(d)] = s as u16;
-        }
+        let ds: Vec<[isize; 3]> = all.filter(|&d| within(d, cross, corner)).collect();
         let [n1, n2, n3] = lat.shape;
         let wrap = lat.shape.map(wrap_table);
-        let mut index = Vec::with_capacity(taps.len() * lat.sites());
-        for d in &taps {
+        let mut index = Vec::with_capacity(ds.len() * lat.sites());
+        for d in &ds {
             let at = |axis: usize, c: usize| wrap[axis][c * SIDE + (d[axis] + m) as usize];
             for z in 0..n3 {
                 for y in 0..n2 {
@@ -64,8 +57,8 @@ impl<T: Real> Gathered<T> {
                 }
             }
         }
-        let kinds = taps.iter().map(|d| (d.iter().filter(|&&x| x != 0).count(), d.iter().map(|x| x.unsigned_abs()).max().unwrap_or(0))).collect();
-        Self { shape: lat.shape, reach: (cross, corner), slot, data: vec![T::zero(); index.len()], kinds, index }
+        let taps = ds.iter().map(|&d| (cube(d), d.iter().filter(|&&x| x != 0).count(), d.iter().map(|x| x.unsigned_abs()).max().unwrap_or(0))).collect();
+        Self { shape: lat.shape, reach: (cross, corner), taps, index, data: vec![T::zero(); SIDE * SIDE * SIDE * lat.sites()] }
     }
 
     /// Whether this is `new(lat, cross, corner)`.
@@ -75,42 +68,37 @@ impl<T: Real> Gathered<T> {
 
     /// Gathers the displacements of `f` (one field over the whole lattice) that the operators with these reaches
     /// read: ±1 … ±cross along each axis, and the corners (±j, ±k), 1 ≤ j, k ≤ corner, of each pair of axes.
-    pub fn fill<'a>(&'a mut self, f: &'a [T], cross: usize, corner: usize) -> GatheredTaps<'a, T> {
+    pub fn fill(&mut self, f: &[T], cross: usize, corner: usize) -> GatheredTaps<'_, T> {
         assert!(cross <= self.reach.0 && corner <= self.reach.1, "reaches beyond those of Gathered::new");
         let n = f.len();
         assert_eq!(n, self.shape.iter().product::<usize>(), "a field of the lattice of Gathered::new");
-        for ((&(kind, reach), out), idx) in self.kinds.iter().zip(self.data.chunks_exact_mut(n)).zip(self.index.chunks_exact(n)) {
+        self.data[cube([0; 3]) * n..][..n].copy_from_slice(f);
+        for (&(slot, kind, reach), idx) in self.taps.iter().zip(self.index.chunks_exact(n)) {
             if reach <= if kind == 1 { cross } else { corner } {
-                for (o, &j) in out.iter_mut().zip(idx) {
+                for (o, &j) in self.data[slot * n..][..n].iter_mut().zip(idx) {
                     // SAFETY: every entry of `index` is a site of the lattice (< n = f.len(), asserted above)
                     *o = unsafe { *f.get_unchecked(j as usize) };
                 }
             }
         }
-        GatheredTaps { g: self, f }
+        GatheredTaps { data: &self.data, n }
     }
 }
 
-/// The taps `Gathered::fill` prepared: f itself at displacement 0.
+/// The taps `Gathered::fill` prepared.
 pub struct GatheredTaps<'a, T> {
-    g: &'a Gathered<T>,
-    f: &'a [T],
+    data: &'a [T],
+    n: usize,
 }
 
 impl<T: Real> Taps<T> for GatheredTaps<'_, T> {
     #[inline(always)]
     fn at(&self, d: [isize; 3]) -> &[T] {
-        if d == [0; 3] {
-            return self.f;
-        }
-        let n = self.f.len();
-        let s = self.g.slot[cube(d)];
-        debug_assert!(s != NONE, "displacement {d:?} not gathered");
-        &self.g.data[s as usize * n..][..n]
+        &self.data[cube(d) * self.n..][..self.n]
     }
 
     #[inline(always)]
     fn len(&self) -> usize {
-        self.f.len()
+        self.n
     }
 }
