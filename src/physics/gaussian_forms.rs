@@ -70,20 +70,33 @@ pub fn hamiltonian_form(geo: &SiteGeometry, mass: f64, cell_volume: f64) -> Mat5
 /// ã_s for the stored components s = (a, b): L̂^ab(x) = ½ Yᵀ ã_s Y.
 pub fn backreaction_forms(geo: &SiteGeometry, mass: f64) -> [Mat5; 6] {
     let f = geo.lapse * geo.sqrtg;
-    std::array::from_fn(|s| {
-        let (a, b) = PAIRS[s];
-        let gab = geo.gi(a, b);
-        let mut t = ZERO5;
+    // g^ab as a full 3×3 and plain loops (no array maps: they did not inline; the per-stage cost of a small lattice)
+    let gi = full3(&geo.ginv);
+    let mut out = [ZERO5; 6];
+    for (t, &(a, b)) in out.iter_mut().zip(PAIRS.iter()) {
+        let gab = gi[a][b];
         for c in 0..3 {
             for d in 0..3 {
-                let sym = 0.5 * (geo.gi(a, c) * geo.gi(b, d) + geo.gi(b, c) * geo.gi(a, d));
-                t[c][d] = -f * (sym - 0.5 * gab * geo.gi(c, d));
+                let sym = 0.5 * (gi[a][c] * gi[b][d] + gi[b][c] * gi[a][d]);
+                t[c][d] = -f * (sym - 0.5 * gab * gi[c][d]);
             }
         }
         t[J_PHI][J_PHI] = 0.5 * f * gab * mass * mass;
         t[J_PI][J_PI] = -0.5 * geo.lapse * gab / geo.sqrtg;
-        t
-    })
+    }
+    out
+}
+
+/// The stored components (xx, xy, xz, yy, yz, zz) of a symmetric tensor as a full 3×3.
+#[inline(always)]
+fn full3(v: &Sym<f64>) -> [[f64; 3]; 3] {
+    let mut m = [[0.0; 3]; 3];
+    for (a, row) in m.iter_mut().enumerate() {
+        for (b, x) in row.iter_mut().enumerate() {
+            *x = v[SYM[a][b]];
+        }
+    }
+    m
 }
 
 /// 𝒟⁻¹ at one site for white tensor noise (stored components); zero when D2 = 0 (no coupling).
@@ -93,17 +106,19 @@ pub fn inverse_diffusion(geo: &SiteGeometry, p: &QuantumParams, cell_volume: f64
     if p.diffusion == 0.0 {
         return [[0.0; 6]; 6];
     }
-    let g = |a: usize, b: usize| geo.g[SYM[a][b]];
+    let g = full3(&geo.g);
     let w = |s: usize| if PAIRS[s].0 == PAIRS[s].1 { 1.0 } else { 2.0 };
     let tr = p.beta / (1.0 - 3.0 * p.beta);
     let pre = cell_volume / (p.diffusion * geo.lapse * geo.sqrtg);
-    std::array::from_fn(|i| {
-        std::array::from_fn(|j| {
+    let mut out = [[0.0; 6]; 6];
+    for (i, row) in out.iter_mut().enumerate() {
+        for (j, o) in row.iter_mut().enumerate() {
             let (a, b) = PAIRS[i];
             let (c, d) = PAIRS[j];
-            w(i) * w(j) * pre * (0.5 * (g(a, c) * g(b, d) + g(a, d) * g(b, c)) + tr * g(a, b) * g(c, d))
-        })
-    })
+            *o = w(i) * w(j) * pre * (0.5 * (g[a][c] * g[b][d] + g[a][d] * g[b][c]) + tr * g[a][b] * g[c][d]);
+        }
+    }
+    out
 }
 
 /// ω = R_x Ω R_xᵀ: (1/ΔV) at (φ, π), −(1/ΔV) at (π, φ).

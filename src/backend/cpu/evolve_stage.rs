@@ -167,7 +167,7 @@ pub fn combine<T: Real>(st: &Rk4Stage, dt: f64, k: &[[T; NVARS]], y: &mut [T], a
 /// (g, π, N) does not evolve (`cq.frozen_drift`), only the scalar field.
 pub fn apply_quantum<T: Real>(q: &crate::backend::quantum::StageQuantum, k: &mut [[T; NVARS]], freeze_metric: bool) {
     let n = k.len();
-    k.par_iter_mut().enumerate().for_each(|(i, ki)| {
+    let site = |(i, ki): (usize, &mut [T; NVARS])| {
         if freeze_metric {
             for v in ki.iter_mut().take(var::PHI) {
                 *v = T::zero();
@@ -179,5 +179,10 @@ pub fn apply_quantum<T: Real>(q: &crate::backend::quantum::StageQuantum, k: &mut
         }
         ki[var::PHI] = T::c(q.dx[i]);
         ki[var::PI_PHI] = T::c(q.dx[n + i]);
-    });
+    };
+    if parallel(n) {
+        k.par_iter_mut().enumerate().for_each(site);
+    } else {
+        k.iter_mut().enumerate().for_each(site);
+    }
 }
