@@ -207,41 +207,36 @@ impl SiteCoeffs {
 
 /// m·a for a form a of the shape of ã (`backreaction_forms`: nonzero only in the gradient block and at φφ, ππ):
 /// (m a)_rc = Σ_{k<3} m_rk a_kc for c < 3, m_rc a_cc for c = φ, π — the nonzero terms of `mat5_mul`, in its order.
-/// Plain loops with `sum()`'s start (−0), not array maps: they did not inline into the per-site forms.
 #[inline(always)]
 fn times_jet_form(m: &Mat5, a: &Mat5) -> Mat5 {
-    let mut out = ZERO5;
-    for r in 0..5 {
-        for c in 0..3 {
-            let mut s = sum_start();
-            for k in 0..3 {
-                s += m[r][k] * a[k][c];
-            }
-            out[r][c] = s;
-        }
-        for c in 3..5 {
-            out[r][c] = m[r][c] * a[c][c];
-        }
-    }
-    out
+    jet_product::<false>(m, a)
 }
 
-/// a·m for a form a of the shape of ã: the nonzero terms of `mat5_mul`, in its order.
+/// a·m for a form a of the shape of ã: (a m)_rc = Σ_{k<3} a_rk m_kc for r < 3, a_rr m_rc for r = φ, π — the
+/// nonzero terms of `mat5_mul`, in its order.
 #[inline(always)]
 fn jet_form_times(a: &Mat5, m: &Mat5) -> Mat5 {
+    jet_product::<true>(a, m)
+}
+
+/// p·q where the jet form (shape of ã) is p (`FORM_LEFT`) or q. Plain loops with `sum()`'s start (−0), not
+/// array maps: those did not inline into the per-site forms.
+#[inline(always)]
+fn jet_product<const FORM_LEFT: bool>(p: &Mat5, q: &Mat5) -> Mat5 {
     let mut out = ZERO5;
-    for r in 0..3 {
+    for r in 0..5 {
         for c in 0..5 {
-            let mut s = sum_start();
-            for k in 0..3 {
-                s += a[r][k] * m[k][c];
-            }
-            out[r][c] = s;
-        }
-    }
-    for r in 3..5 {
-        for c in 0..5 {
-            out[r][c] = a[r][r] * m[r][c];
+            out[r][c] = if (FORM_LEFT && r < 3) || (!FORM_LEFT && c < 3) {
+                let mut s = sum_start();
+                for k in 0..3 {
+                    s += p[r][k] * q[k][c];
+                }
+                s
+            } else if FORM_LEFT {
+                p[r][r] * q[r][c]
+            } else {
+                p[r][c] * q[c][c]
+            };
         }
     }
     out
