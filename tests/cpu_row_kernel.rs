@@ -97,7 +97,7 @@ fn compare<T: Real>(what: &str) {
                             checked += 1;
                         }
                     }
-                    // the stepper's entry point (the row kernel, the per-site path on rows shorter than 4, the one-site path)
+                    // the stepper's entry point (the gathered kernel below 512 sites, the row kernel, the one-site path)
                     let mut used = Vec::new();
                     rhs_all(&fd, &lat, &p, &b, &mut used);
                     for (i, (f, r)) in used.iter().zip(&reference).enumerate() {
