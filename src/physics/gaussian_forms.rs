@@ -68,6 +68,7 @@ pub fn hamiltonian_form(geo: &SiteGeometry, mass: f64, cell_volume: f64) -> Mat5
 }
 
 /// ã_s for the stored components s = (a, b): L̂^ab(x) = ½ Yᵀ ã_s Y.
+#[inline(always)]
 pub fn backreaction_forms(geo: &SiteGeometry, mass: f64) -> [Mat5; 6] {
     let f = geo.lapse * geo.sqrtg;
     // g^ab as a full 3×3 and plain loops (no array maps: they did not inline; the per-stage cost of a small lattice)
@@ -102,6 +103,7 @@ fn full3(v: &Sym<f64>) -> [[f64; 3]; 3] {
 /// 𝒟⁻¹ at one site for white tensor noise (stored components); zero when D2 = 0 (no coupling).
 /// Requires β < 1/3 (config validation refuses β = 1/3 and `trace-only` noise with a quantum field: there the
 /// back-reaction leaves the range of 𝒟 and the decoherence–diffusion trade-off cannot be met).
+#[inline(always)]
 pub fn inverse_diffusion(geo: &SiteGeometry, p: &QuantumParams, cell_volume: f64) -> [[f64; 6]; 6] {
     if p.diffusion == 0.0 {
         return [[0.0; 6]; 6];
@@ -145,6 +147,7 @@ pub struct SiteCoeffs {
 }
 
 impl SiteCoeffs {
+    #[inline(always)]
     pub fn new(geo: SiteGeometry, p: &QuantumParams, cell_volume: f64) -> Self {
         let a = backreaction_forms(&geo, p.mass);
         let dinv = inverse_diffusion(&geo, p, cell_volume);
