@@ -129,6 +129,11 @@ pub trait Taps<T> {
     fn at(&self, d: [isize; 3]) -> &[T];
     /// The number of sites of the run.
     fn len(&self) -> usize;
+    /// The whole padded x-row (dy, dz) (dy = 0 or dz = 0), x = −MAX_REACH … len − 1 + MAX_REACH, where the source
+    /// has one (the padded rows of an x-row; not the gathered taps of a whole lattice).
+    fn padded(&self, _dy: isize, _dz: isize) -> Option<&[T]> {
+        None
+    }
 }
 
 impl<T, P: Taps<T> + ?Sized> Taps<T> for &P {
@@ -139,6 +144,10 @@ impl<T, P: Taps<T> + ?Sized> Taps<T> for &P {
     #[inline(always)]
     fn len(&self) -> usize {
         (**self).len()
+    }
+    #[inline(always)]
+    fn padded(&self, dy: isize, dz: isize) -> Option<&[T]> {
+        (**self).padded(dy, dz)
     }
 }
 
@@ -159,6 +168,12 @@ impl<T: Real> Taps<T> for Rows<'_, T> {
     #[inline(always)]
     fn len(&self) -> usize {
         self.pad.n1
+    }
+
+    #[inline(always)]
+    fn padded(&self, dy: isize, dz: isize) -> Option<&[T]> {
+        let p = self.pad;
+        (dy == 0 || dz == 0).then(|| &p.data[PaddedRows::<T>::slot(dy, dz) * p.stride..][..p.stride])
     }
 }
 
@@ -202,6 +217,8 @@ struct D1<'a, T, const R: usize> {
     fd: &'a Fd<T>,
     plus: [&'a [T]; R],
     minus: [&'a [T]; R],
+    /// the final factor: 1/(d1 h), or 1/(d1 h)² for the outer difference of a mixed derivative, or 1 (exact)
+    scale: T,
 }
 
 impl<T: Real, const R: usize> RowOp<T> for D1<'_, T, R> {
@@ -211,7 +228,7 @@ impl<T: Real, const R: usize> RowOp<T> for D1<'_, T, R> {
         for k in 0..R {
             acc = acc + Lanes::splat(self.fd.c1[R + 1 + k]) * (load::<T, W>(self.plus[k], i) - load::<T, W>(self.minus[k], i));
         }
-        acc * Lanes::splat(self.fd.inv_d1)
+        acc * Lanes::splat(self.scale)
     }
 }
 
@@ -219,7 +236,7 @@ impl<T: Real, const R: usize> RowOp<T> for D1<'_, T, R> {
 #[inline(always)]
 pub fn d1<T: Real, P: Taps<T>, const R: usize, const L: usize>(fd: &Fd<T>, p: &P, axis: usize, out: &mut [T]) {
     let (plus, minus) = pair_rows::<T, P, R>(p, axis);
-    each_site::<T, L>(&D1::<T, R> { fd, plus, minus }, &mut out[..p.len()]);
+    each_site::<T, L>(&D1::<T, R> { fd, plus, minus, scale: fd.inv_d1 }, &mut out[..p.len()]);
 }
 
 struct D2<'a, T, const R: usize> {
@@ -277,6 +294,9 @@ impl<T: Real, const R: usize> RowOp<T> for D11<'_, T, R> {
 /// Σ_j c1[R+j] [ Σ_k c1[R+k] (f(+j,+k) − f(+j,−k)) − Σ_k c1[R+k] (f(−j,+k) − f(−j,−k)) ] / (d1 h)².
 #[inline(always)]
 pub fn d11<T: Real, P: Taps<T>, const R: usize, const L: usize>(fd: &Fd<T>, p: &P, a: usize, b: usize, out: &mut [T]) {
+    if a == 0 && d11_x::<T, P, R, L>(fd, p, b, out) {
+        return;
+    }
     // plain loops, not array maps: the set-up is per row, and `map`/`from_fn` of slices did not inline
     let mut rows: [[[&[T]; R]; R]; 4] = [[[&[]; R]; R]; 4];
     for (q, (sj, sk)) in [(1, 1), (1, -1), (-1, 1), (-1, -1)].into_iter().enumerate() {
@@ -287,6 +307,54 @@ pub fn d11<T: Real, P: Taps<T>, const R: usize, const L: usize>(fd: &Fd<T>, p: &
         }
     }
     each_site::<T, L>(&D11::<T, R> { fd, rows }, &mut out[..p.len()]);
+}
+
+/// Longest padded row [`d11_x`] takes (its inner differences live on the stack).
+const MAX_INNER: usize = 256 + 2 * MAX_REACH;
+
+/// ∂_x ∂_b f for the row from its padded rows, when the source has them: the inner differences along b,
+/// I(x′) = Σ_k c1[R+k] (f(x′, +k) − f(x′, −k)), once at every x′ = −R … n1 − 1 + R of the padded row, then
+/// Σ_j c1[R+j] (I(x + j) − I(x − j)) / (d1 h)². Each I(x ± j) is the `plus`/`minus` sum of fd.rs's d11 term for
+/// term (the same start and order; the inner scaling by 1 is exact), so the result is bit for bit `D11`'s, with
+/// 2R + 2R² instead of 4R² taps per site. Returns false (nothing written) where the source has no padded rows.
+#[inline(always)]
+fn d11_x<T: Real, P: Taps<T>, const R: usize, const L: usize>(fd: &Fd<T>, p: &P, b: usize, out: &mut [T]) -> bool {
+    let n1 = p.len();
+    let w = n1 + 2 * R;
+    if w > MAX_INNER {
+        return false;
+    }
+    let (mut plus, mut minus): ([&[T]; R], [&[T]; R]) = ([&[]; R], [&[]; R]);
+    for k in 0..R {
+        let d = along(b, k as isize + 1);
+        let (Some(pr), Some(mr)) = (p.padded(d[1], d[2]), p.padded(-d[1], -d[2])) else { return false };
+        // x′ = −R … n1 − 1 + R
+        plus[k] = &pr[MAX_REACH - R..][..w];
+        minus[k] = &mr[MAX_REACH - R..][..w];
+    }
+    // a stack array about as long as the row (it is zero-filled on every call)
+    match w {
+        0..=40 => d11_x_in::<T, R, L, 40>(fd, plus, minus, out),
+        41..=72 => d11_x_in::<T, R, L, 72>(fd, plus, minus, out),
+        73..=136 => d11_x_in::<T, R, L, 136>(fd, plus, minus, out),
+        _ => d11_x_in::<T, R, L, MAX_INNER>(fd, plus, minus, out),
+    }
+    true
+}
+
+/// [`d11_x`] with the inner differences in a stack array of M ≥ n1 + 2R reals.
+#[inline(always)]
+fn d11_x_in<T: Real, const R: usize, const L: usize, const M: usize>(fd: &Fd<T>, plus: [&[T]; R], minus: [&[T]; R], out: &mut [T]) {
+    let w = plus[0].len();
+    let n1 = w - 2 * R;
+    let mut inner = [T::zero(); M];
+    each_site::<T, L>(&D1::<T, R> { fd, plus, minus, scale: T::one() }, &mut inner[..w]);
+    let (mut ip, mut im): ([&[T]; R], [&[T]; R]) = ([&[]; R], [&[]; R]);
+    for j in 0..R {
+        ip[j] = &inner[R + j + 1..][..n1];
+        im[j] = &inner[R - j - 1..][..n1];
+    }
+    each_site::<T, L>(&D1::<T, R> { fd, plus: ip, minus: im, scale: fd.inv_d11 }, &mut out[..n1]);
 }
 
 struct Ko<'a, T, const K: usize> {
