@@ -4,9 +4,10 @@
 //! in f32 and f64, for both finite-difference orders, with and without Kreiss–Oliger dissipation, every lapse
 //! condition and a non-zero potential, on lattices whose rows are not a whole number of vectors (and on
 //! homogeneous directions, down to one site; short rows go in blocks of rows: the whole lattice below 512
-//! sites, a few rows at a time above). The same for `rhs_all`, the stepper's entry point, which also takes the
-//! per-site path on rows shorter than 4 sites and a stencil-free path on a one-site lattice.
-use cqgrav::backend::cpu::evolve_row::{rhs_rows, Isa};
+//! sites, a few rows at a time above). The same for the gathered kernel (all sites of a lattice in one block, the
+//! taps gathered across rows: the stepper's path below 512 sites) on every lattice, and for `rhs_all`, the
+//! stepper's entry point, which also takes a stencil-free path on a one-site lattice.
+use cqgrav::backend::cpu::evolve_row::{rhs_gathered, rhs_rows, Isa};
 use cqgrav::backend::cpu::evolve_stage::{rhs_all, rhs_all_reference, StageBuffers};
 use cqgrav::backend::cpu::fd::Fd;
 use cqgrav::config::Lapse;
@@ -16,6 +17,9 @@ use cqgrav::numerics::stencil::Stencil;
 use cqgrav::physics::adm_rhs::RhsParams;
 use cqgrav::physics::potential::Polynomial;
 use cqgrav::state::{var, NVARS};
+
+/// `rhs_rows` / `rhs_gathered`.
+type Kernel<T> = fn(Isa, &Fd<T>, &Lattice, &RhsParams<T>, &StageBuffers<T>, &mut Vec<[T; NVARS]>);
 
 /// A deterministic pseudo-random number in [−1, 1) (SplitMix64).
 fn noise(seed: &mut u64) -> f64 {
@@ -76,21 +80,24 @@ fn compare<T: Real>(what: &str) {
                     rhs_all_reference(&fd, &lat, &p, &b, &mut reference);
                     assert!(reference.iter().flatten().all(|x| x.is_finite()), "{what}: the test state must give a finite right-hand side");
                     for isa in Isa::available() {
-                        let mut fast = Vec::new();
-                        rhs_rows(isa, &fd, &lat, &p, &b, &mut fast);
-                        for (i, (f, r)) in fast.iter().zip(&reference).enumerate() {
-                            for v in 0..NVARS {
-                                assert!(
-                                    bytemuck::bytes_of(&f[v]) == bytemuck::bytes_of(&r[v]),
-                                    "{what} {isa:?} shape {shape:?} order {order} σ {dissipation} {lapse:?}: site {i} variable {v}: {:?} (row kernel) ≠ {:?} (reference)",
-                                    f[v],
-                                    r[v]
-                                );
+                        for (kernel, rhs) in [("row kernel", rhs_rows::<T> as Kernel<T>), ("gathered kernel", rhs_gathered::<T>)] {
+                            let mut fast = Vec::new();
+                            rhs(isa, &fd, &lat, &p, &b, &mut fast);
+                            assert_eq!(fast.len(), lat.sites());
+                            for (i, (f, r)) in fast.iter().zip(&reference).enumerate() {
+                                for v in 0..NVARS {
+                                    assert!(
+                                        bytemuck::bytes_of(&f[v]) == bytemuck::bytes_of(&r[v]),
+                                        "{what} {isa:?} shape {shape:?} order {order} σ {dissipation} {lapse:?}: site {i} variable {v}: {:?} ({kernel}) ≠ {:?} (reference)",
+                                        f[v],
+                                        r[v]
+                                    );
+                                }
                             }
+                            checked += 1;
                         }
-                        checked += 1;
                     }
-                    // the stepper's entry point (the row kernel, the per-site path on rows shorter than 4, the one-site path)
+                    // the stepper's entry point (the gathered kernel below 512 sites, the row kernel, the one-site path)
                     let mut used = Vec::new();
                     rhs_all(&fd, &lat, &p, &b, &mut used);
                     for (i, (f, r)) in used.iter().zip(&reference).enumerate() {
@@ -103,7 +110,7 @@ fn compare<T: Real>(what: &str) {
             }
         }
     }
-    assert!(checked >= shapes.len() * 12, "every instruction set was compared");
+    assert!(checked >= shapes.len() * 24, "every instruction set was compared, both kernels");
 }
 
 #[test]

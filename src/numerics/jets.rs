@@ -10,6 +10,7 @@
 //! ω = R_x Ω R_xᵀ = (1/ΔV)(e_φ e_πᵀ − e_π e_φᵀ).
 use super::isa::Isa;
 use super::lattice::Lattice;
+use super::scratch::ScratchPool;
 use super::stencil::Stencil;
 use rayon::prelude::*;
 
@@ -29,6 +30,8 @@ pub struct JetMap {
     taps: Vec<(u32, f64)>,
     per: usize,
     pub cell_volume: f64,
+    /// the work arrays of `apply_rows` (numerics/scratch.rs)
+    scratch: ScratchPool,
 }
 
 /// Rows of a row-major matrix taken together by [`JetMap::apply_rows`]: one block of each column is a few vectors.
@@ -39,7 +42,7 @@ const MAX_TAPS: usize = 4;
 /// The start of Rust's f64 `sum()` (its fold starts from −0.0), so that the blocked loops below add exactly what
 /// the per-row `sum()`s do.
 #[inline(always)]
-fn sum_start() -> f64 {
+pub fn sum_start() -> f64 {
     std::iter::empty::<f64>().sum()
 }
 
@@ -62,7 +65,7 @@ impl JetMap {
             taps.push((x as u32, 1.0));
             taps.push(((n + x) as u32, 1.0));
         }
-        Self { n, taps, per, cell_volume: lat.cell_volume() }
+        Self { n, taps, per, cell_volume: lat.cell_volume(), scratch: ScratchPool::default() }
     }
 
     #[inline(always)]
@@ -130,24 +133,27 @@ impl JetMap {
     pub fn apply_rows_isa(&self, isa: Isa, z: &[Mat5], m: &[f64], out: &mut [f64]) {
         assert!(isa == Isa::detect() || Isa::available().contains(&isa), "instruction set {isa:?} is not available on this CPU");
         let d = 2 * self.n;
-        let mt = transpose(m, d);
-        let block = |b: usize| {
+        let mut mt = self.scratch.zeroed(d * d);
+        transpose_into(m, d, &mut mt);
+        // block b (rows i0..i1) of outᵀ at [i0·d .. i1·d], zero-filled
+        let mut blocks = self.scratch.zeroed(d * d);
+        let block = |(b, ot): (usize, &mut [f64])| {
             let (i0, i1) = (b * ROW_BLOCK, ((b + 1) * ROW_BLOCK).min(d));
             // SAFETY: the CPU has `isa` (asserted above)
             match isa {
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 => unsafe { row_block_avx512(self, z, &mt, i0, i1) },
+                Isa::Avx512 => unsafe { row_block_avx512(self, z, &mt, i0, i1, ot) },
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 => unsafe { row_block_avx2(self, z, &mt, i0, i1) },
-                _ => self.apply_row_block(z, &mt, i0, i1),
+                Isa::Avx2 => unsafe { row_block_avx2(self, z, &mt, i0, i1, ot) },
+                _ => self.apply_row_block(z, &mt, i0, i1, ot),
             }
         };
-        let blocks: Vec<Vec<f64>> = if d * self.n < 1 << 14 {
-            (0..d.div_ceil(ROW_BLOCK)).map(block).collect()
+        if d * self.n < 1 << 14 {
+            blocks.chunks_mut(ROW_BLOCK * d).enumerate().for_each(block);
         } else {
-            (0..d.div_ceil(ROW_BLOCK)).into_par_iter().map(block).collect()
-        };
-        for (b, ot) in blocks.iter().enumerate() {
+            blocks.par_chunks_mut(ROW_BLOCK * d).enumerate().for_each(block);
+        }
+        for (b, ot) in blocks.chunks(ROW_BLOCK * d).enumerate() {
             let i0 = b * ROW_BLOCK;
             let len = ot.len() / d;
             for (q, column) in ot.chunks_exact(len).enumerate() {
@@ -159,15 +165,28 @@ impl JetMap {
     }
 
     /// [`Self::apply_rows`] for the rows i0..i1 of m (mt = mᵀ): the block of outᵀ, column q of the output at
-    /// q·len..(q + 1)·len, len = i1 − i0.
+    /// q·len..(q + 1)·len, len = i1 − i0, added into `ot` (zero-filled by the caller).
     #[inline(always)]
-    fn apply_row_block(&self, z: &[Mat5], mt: &[f64], i0: usize, i1: usize) -> Vec<f64> {
-        let (d, len) = (2 * self.n, i1 - i0);
-        let mut ot = vec![0.0; d * len];
-        let col = |p: usize| i0 + p * d..i1 + p * d;
+    fn apply_row_block(&self, z: &[Mat5], mt: &[f64], i0: usize, i1: usize, ot: &mut [f64]) {
+        // blocks of a few fixed lengths with the length known to the compiler (unrolled, whole vectors)
+        match i1 - i0 {
+            ROW_BLOCK => self.row_block::<ROW_BLOCK, true>(z, mt, i0, i1, ot),
+            32 => self.row_block::<32, true>(z, mt, i0, i1, ot),
+            16 => self.row_block::<16, true>(z, mt, i0, i1, ot),
+            _ => self.row_block::<ROW_BLOCK, false>(z, mt, i0, i1, ot),
+        }
+    }
+
+    /// [`Self::apply_row_block`] for len = i1 − i0 ≤ B rows (exactly B when `EXACT`).
+    #[inline(always)]
+    fn row_block<const B: usize, const EXACT: bool>(&self, z: &[Mat5], mt: &[f64], i0: usize, i1: usize, ot: &mut [f64]) {
+        let d = 2 * self.n;
+        let len = if EXACT { B } else { i1 - i0 };
+        assert!(len <= B && i1 - i0 == len && ot.len() == d * len);
+        let col = |p: usize| i0 + p * d..i0 + p * d + len;
         let out = |p: usize| p * len..(p + 1) * len;
-        let mut y = [[0.0; ROW_BLOCK]; 3];
-        let mut t = [[0.0; ROW_BLOCK]; 5];
+        let mut y = [[0.0; B]; 3];
+        let mut t = [[0.0; B]; 5];
         for x in 0..self.n {
             // Y_x of every row (jets_at)
             for (a, ya) in y.iter_mut().enumerate() {
@@ -197,7 +216,6 @@ impl JetMap {
             ot[out(x)].iter_mut().zip(&t[J_PHI][..len]).for_each(|(o, v)| *o += v);
             ot[out(self.n + x)].iter_mut().zip(&t[J_PI][..len]).for_each(|(o, v)| *o += v);
         }
-        ot
     }
 
     /// R_x Γ R_xᵀ for the row-major (2n × 2n) matrix Γ.
@@ -270,27 +288,25 @@ impl JetMap {
 /// The CPU must have AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn row_block_avx2(j: &JetMap, z: &[Mat5], mt: &[f64], i0: usize, i1: usize) -> Vec<f64> {
-    j.apply_row_block(z, mt, i0, i1)
+unsafe fn row_block_avx2(j: &JetMap, z: &[Mat5], mt: &[f64], i0: usize, i1: usize, ot: &mut [f64]) {
+    j.apply_row_block(z, mt, i0, i1, ot)
 }
 
 /// # Safety
 /// The CPU must have AVX-512 F, VL and DQ.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512dq")]
-unsafe fn row_block_avx512(j: &JetMap, z: &[Mat5], mt: &[f64], i0: usize, i1: usize) -> Vec<f64> {
-    j.apply_row_block(z, mt, i0, i1)
+unsafe fn row_block_avx512(j: &JetMap, z: &[Mat5], mt: &[f64], i0: usize, i1: usize, ot: &mut [f64]) {
+    j.apply_row_block(z, mt, i0, i1, ot)
 }
 
-/// mᵀ of the row-major d × d matrix m.
-fn transpose(m: &[f64], d: usize) -> Vec<f64> {
-    let mut t = vec![0.0; d * d];
+/// t = mᵀ of the row-major d × d matrix m.
+fn transpose_into(m: &[f64], d: usize, t: &mut [f64]) {
     for (i, row) in m.chunks_exact(d).enumerate() {
         for (j, &v) in row.iter().enumerate() {
             t[j * d + i] = v;
         }
     }
-    t
 }
 
 /// 5×5 helpers.
@@ -299,10 +315,9 @@ pub fn mat5_mul(a: &Mat5, b: &Mat5) -> Mat5 {
 }
 #[inline(always)]
 pub fn mat5_axpy(alpha: f64, a: &Mat5, out: &mut Mat5) {
-    for i in 0..5 {
-        for j in 0..5 {
-            out[i][j] += alpha * a[i][j];
-        }
+    // element-wise, as one flat run of 25 (whole vectors)
+    for (o, v) in out.as_flattened_mut().iter_mut().zip(a.as_flattened()) {
+        *o += alpha * v;
     }
 }
 pub fn mat5_transpose(a: &Mat5) -> Mat5 {
@@ -319,10 +334,11 @@ mod tests {
     use super::*;
 
     /// The blocked apply_rows is bit for bit `apply` on each row (same operations per element, in the same
-    /// order), with every instruction set this CPU has, on a lattice with more rows than one block (d = 2·105 > 64) and wrapped 2-site axes.
+    /// order), with every instruction set this CPU has, on a lattice with more rows than one block (d = 2·105 > 64:
+    /// blocks of 64 and 18 rows), on blocks of exactly 16 and 32 rows and one of 12, and wrapped 2-site axes.
     #[test]
     fn apply_rows_is_apply_per_row_bit_for_bit() {
-        for (shape, order) in [([7, 5, 3], 4), ([2, 2, 2], 4), ([6, 1, 1], 2)] {
+        for (shape, order) in [([7, 5, 3], 4), ([2, 2, 2], 4), ([4, 4, 1], 2), ([6, 1, 1], 2)] {
             let lat = Lattice::new(shape, 0.9);
             let jm = JetMap::new(&lat, &Stencil::new(order));
             let d = 2 * lat.sites();

@@ -12,7 +12,7 @@
 //! With these, every Σ_IJ c_IJ A_I (·) A_J of SPEC §4.1 is local (white noise: I, J at the same site):
 //! Σ_IJ c_IJ A_I S A_J = Σ_x R_xᵀ [Σ_IJ c_IJ ã_I (R_x S R_xᵀ) ã_J] R_x.
 use super::tensor::{inverse, Sym, PAIRS, SYM};
-use crate::numerics::jets::{mat5_axpy, mat5_mul, Mat5, J_PHI, J_PI, ZERO5};
+use crate::numerics::jets::{mat5_axpy, mat5_mul, sum_start, Mat5, J_PHI, J_PI, ZERO5};
 
 /// Parameters of the quantum field's dynamics (config [matter] and [cq]).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -68,42 +68,59 @@ pub fn hamiltonian_form(geo: &SiteGeometry, mass: f64, cell_volume: f64) -> Mat5
 }
 
 /// ã_s for the stored components s = (a, b): L̂^ab(x) = ½ Yᵀ ã_s Y.
+#[inline(always)]
 pub fn backreaction_forms(geo: &SiteGeometry, mass: f64) -> [Mat5; 6] {
     let f = geo.lapse * geo.sqrtg;
-    std::array::from_fn(|s| {
-        let (a, b) = PAIRS[s];
-        let gab = geo.gi(a, b);
-        let mut t = ZERO5;
+    // g^ab as a full 3×3 and plain loops (no array maps: they did not inline; the per-stage cost of a small lattice)
+    let gi = full3(&geo.ginv);
+    let mut out = [ZERO5; 6];
+    for (t, &(a, b)) in out.iter_mut().zip(PAIRS.iter()) {
+        let gab = gi[a][b];
         for c in 0..3 {
             for d in 0..3 {
-                let sym = 0.5 * (geo.gi(a, c) * geo.gi(b, d) + geo.gi(b, c) * geo.gi(a, d));
-                t[c][d] = -f * (sym - 0.5 * gab * geo.gi(c, d));
+                let sym = 0.5 * (gi[a][c] * gi[b][d] + gi[b][c] * gi[a][d]);
+                t[c][d] = -f * (sym - 0.5 * gab * gi[c][d]);
             }
         }
         t[J_PHI][J_PHI] = 0.5 * f * gab * mass * mass;
         t[J_PI][J_PI] = -0.5 * geo.lapse * gab / geo.sqrtg;
-        t
-    })
+    }
+    out
+}
+
+/// The stored components (xx, xy, xz, yy, yz, zz) of a symmetric tensor as a full 3×3.
+#[inline(always)]
+fn full3(v: &Sym<f64>) -> [[f64; 3]; 3] {
+    let mut m = [[0.0; 3]; 3];
+    for (a, row) in m.iter_mut().enumerate() {
+        for (b, x) in row.iter_mut().enumerate() {
+            *x = v[SYM[a][b]];
+        }
+    }
+    m
 }
 
 /// 𝒟⁻¹ at one site for white tensor noise (stored components); zero when D2 = 0 (no coupling).
 /// Requires β < 1/3 (config validation refuses β = 1/3 and `trace-only` noise with a quantum field: there the
 /// back-reaction leaves the range of 𝒟 and the decoherence–diffusion trade-off cannot be met).
+#[inline(always)]
 pub fn inverse_diffusion(geo: &SiteGeometry, p: &QuantumParams, cell_volume: f64) -> [[f64; 6]; 6] {
     if p.diffusion == 0.0 {
         return [[0.0; 6]; 6];
     }
-    let g = |a: usize, b: usize| geo.g[SYM[a][b]];
+    let g = full3(&geo.g);
     let w = |s: usize| if PAIRS[s].0 == PAIRS[s].1 { 1.0 } else { 2.0 };
     let tr = p.beta / (1.0 - 3.0 * p.beta);
     let pre = cell_volume / (p.diffusion * geo.lapse * geo.sqrtg);
-    std::array::from_fn(|i| {
-        std::array::from_fn(|j| {
+    let mut out = [[0.0; 6]; 6];
+    for (i, row) in out.iter_mut().enumerate() {
+        for (j, o) in row.iter_mut().enumerate() {
             let (a, b) = PAIRS[i];
             let (c, d) = PAIRS[j];
-            w(i) * w(j) * pre * (0.5 * (g(a, c) * g(b, d) + g(a, d) * g(b, c)) + tr * g(a, b) * g(c, d))
-        })
-    })
+            *o = w(i) * w(j) * pre * (0.5 * (g[a][c] * g[b][d] + g[a][d] * g[b][c]) + tr * g[a][b] * g[c][d]);
+        }
+    }
+    out
 }
 
 /// ω = R_x Ω R_xᵀ: (1/ΔV) at (φ, π), −(1/ΔV) at (π, φ).
@@ -130,6 +147,7 @@ pub struct SiteCoeffs {
 }
 
 impl SiteCoeffs {
+    #[inline(always)]
     pub fn new(geo: SiteGeometry, p: &QuantumParams, cell_volume: f64) -> Self {
         let a = backreaction_forms(&geo, p.mass);
         let dinv = inverse_diffusion(&geo, p, cell_volume);
@@ -155,7 +173,10 @@ impl SiteCoeffs {
     #[inline(always)]
     pub fn dinv_sandwich(&self, s: &Mat5) -> Mat5 {
         let mut out = ZERO5;
-        let sa: [Mat5; 6] = std::array::from_fn(|j| times_jet_form(s, &self.a[j]));
+        let mut sa = [ZERO5; 6];
+        for (saj, aj) in sa.iter_mut().zip(&self.a) {
+            *saj = times_jet_form(s, aj);
+        }
         for i in 0..6 {
             let mut acc = ZERO5;
             let mut any = false;
@@ -191,17 +212,37 @@ impl SiteCoeffs {
 /// (m a)_rc = Σ_{k<3} m_rk a_kc for c < 3, m_rc a_cc for c = φ, π — the nonzero terms of `mat5_mul`, in its order.
 #[inline(always)]
 fn times_jet_form(m: &Mat5, a: &Mat5) -> Mat5 {
-    std::array::from_fn(|r| {
-        std::array::from_fn(|c| if c < 3 { (0..3).map(|k| m[r][k] * a[k][c]).sum() } else { m[r][c] * a[c][c] })
-    })
+    jet_product::<false>(m, a)
 }
 
-/// a·m for a form a of the shape of ã: the nonzero terms of `mat5_mul`, in its order.
+/// a·m for a form a of the shape of ã: (a m)_rc = Σ_{k<3} a_rk m_kc for r < 3, a_rr m_rc for r = φ, π — the
+/// nonzero terms of `mat5_mul`, in its order.
 #[inline(always)]
 fn jet_form_times(a: &Mat5, m: &Mat5) -> Mat5 {
-    std::array::from_fn(|r| {
-        std::array::from_fn(|c| if r < 3 { (0..3).map(|k| a[r][k] * m[k][c]).sum() } else { a[r][r] * m[r][c] })
-    })
+    jet_product::<true>(a, m)
+}
+
+/// p·q where the jet form (shape of ã) is p (`FORM_LEFT`) or q. Plain loops with `sum()`'s start (−0), not
+/// array maps: those did not inline into the per-site forms.
+#[inline(always)]
+fn jet_product<const FORM_LEFT: bool>(p: &Mat5, q: &Mat5) -> Mat5 {
+    let mut out = ZERO5;
+    for r in 0..5 {
+        for c in 0..5 {
+            out[r][c] = if (FORM_LEFT && r < 3) || (!FORM_LEFT && c < 3) {
+                let mut s = sum_start();
+                for k in 0..3 {
+                    s += p[r][k] * q[k][c];
+                }
+                s
+            } else if FORM_LEFT {
+                p[r][r] * q[r][c]
+            } else {
+                p[r][c] * q[c][c]
+            };
+        }
+    }
+    out
 }
 
 /// ½ tr(f c): the expectation of ½ Yᵀ f Y in a state with jet covariance c (second moments).

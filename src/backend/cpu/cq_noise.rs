@@ -17,6 +17,7 @@ use crate::numerics::philox::{self, stream};
 use crate::numerics::real::Real;
 use crate::physics::cq_noise::{site_increment, smoothing_weights, white_tensor, NoiseParams};
 use crate::physics::tensor::{contract, sandwich};
+use crate::numerics::par;
 use crate::state::var;
 use rayon::prelude::*;
 
@@ -57,14 +58,11 @@ pub fn bridge_draw(
     let scale = [1.0 / dv.sqrt(), 1.0 / (2.0 * dv).sqrt()];
     let amp = (params.diffusion * h).sqrt();
     let block = crate::numerics::brownian_bridge::node_block(node);
-    let vals: Vec<[f64; 6]> = (0..n)
-        .into_par_iter()
-        .map(|i| {
-            let (g, lapse) = geometry(i);
-            let zeta = white_tensor(normals6(params.seed, i as u32, block, step, stream::CQ_BRIDGE), scale);
-            site_increment(&g, lapse, amp, params.beta, params.trace_only(), &zeta)
-        })
-        .collect();
+    let vals: Vec<[f64; 6]> = par::map(n, n, |i| {
+        let (g, lapse) = geometry(i);
+        let zeta = white_tensor(normals6(params.seed, i as u32, block, step, stream::CQ_BRIDGE), scale);
+        site_increment(&g, lapse, amp, params.beta, params.trace_only(), &zeta)
+    });
     let mut out = vec![0.0; 6 * n];
     for (i, v) in vals.iter().enumerate() {
         for k in 0..6 {
@@ -83,8 +81,7 @@ pub fn white<T: Real>(seed: u64, step: u64, scale: [T; 2], z: &mut [T]) {
 /// issue 18: the Philox counter is the global site index, so the noise does not depend on the decomposition).
 pub fn white_from<T: Real>(seed: u64, step: u64, scale: [T; 2], sites: SiteNumbering, z: &mut [T]) {
     let n = z.len() / 6;
-    let vals: Vec<[T; 6]> =
-        (0..n).into_par_iter().map(|i| white_tensor(site_normals::<T>(seed, sites.index(i) as u32, step), scale)).collect();
+    let vals: Vec<[T; 6]> = par::map(n, n, |i| white_tensor(site_normals::<T>(seed, sites.index(i) as u32, step), scale));
     for (i, v) in vals.iter().enumerate() {
         for k in 0..6 {
             z[k * n + i] = v[k];
@@ -114,9 +111,7 @@ pub fn smooth_axis<T: Real>(lat: &Lattice, axis: usize, weights: &[T], src: &[T]
 #[allow(clippy::too_many_arguments)]
 pub fn sample<T: Real>(background: &[T; 6], amp: T, beta: T, trace_only: bool, y: &[T], z: &[T], dw: &mut [T], stat: &mut [T]) {
     let n = z.len() / 6;
-    let vals: Vec<([T; 6], [T; NSTAT])> = (0..n)
-        .into_par_iter()
-        .map(|i| {
+    let vals: Vec<([T; 6], [T; NSTAT])> = par::map(n, n, |i| {
             let g: [T; 6] = std::array::from_fn(|k| background[k] + y[(var::G + k) * n + i]);
             let lapse = y[var::LAPSE * n + i];
             let zeta: [T; 6] = std::array::from_fn(|k| z[k * n + i]);
@@ -125,8 +120,7 @@ pub fn sample<T: Real>(background: &[T; 6], amp: T, beta: T, trace_only: bool, y
             let q = contract(&d, &sandwich(&g, &d));
             let w = lapse * crate::physics::tensor::det(&g).sqrt();
             (d, [tau, q, tau * tau, w])
-        })
-        .collect();
+        });
     for (i, (d, s)) in vals.iter().enumerate() {
         for k in 0..6 {
             dw[k * n + i] = d[k];
@@ -140,7 +134,12 @@ pub fn sample<T: Real>(background: &[T; 6], amp: T, beta: T, trace_only: bool, y
 /// Pass 5: π^ab ← π^ab + dW^ab.
 pub fn add<T: Real>(dw: &[T], y: &mut [T]) {
     let n = dw.len() / 6;
-    y[var::PI * n..(var::PI + 6) * n].par_iter_mut().zip(dw.par_iter()).for_each(|(p, d)| *p = *p + *d);
+    let pi = &mut y[var::PI * n..(var::PI + 6) * n];
+    if par::parallel(n) {
+        pi.par_iter_mut().zip(dw.par_iter()).for_each(|(p, d)| *p = *p + *d);
+    } else {
+        pi.iter_mut().zip(dw).for_each(|(p, d)| *p = *p + *d);
+    }
 }
 
 /// The noise buffers and parameters of a CPU stepper.

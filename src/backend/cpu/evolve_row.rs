@@ -13,7 +13,8 @@
 //! build. The binary itself stays baseline (no `target-cpu=native`).
 use super::evolve_stage::StageBuffers;
 use super::fd::Fd;
-use super::fd_row::{self, PaddedRows, MAX_REACH};
+use super::fd_gather::{Gathered, GatheredTaps};
+use super::fd_row::{self, PaddedRows, Taps, MAX_REACH};
 use crate::numerics::lattice::Lattice;
 use crate::numerics::real::Real;
 use crate::numerics::lanes::Lanes;
@@ -60,9 +61,17 @@ pub struct RowInputs<'a, T> {
     pub b: &'a StageBuffers<'a, T>,
 }
 
-/// Per-thread scratch: the padded rows of one field and the columns of a block of rows.
+/// Where a block's taps come from.
+enum Source<T> {
+    /// the padded rows of one field around each row of the block
+    Rows(PaddedRows<T>),
+    /// the block is the whole lattice: its taps gathered (fd_gather.rs)
+    Gathered(Gathered<T>),
+}
+
+/// Per-thread scratch: the taps of one field and the columns of a block of rows.
 pub struct RowScratch<T> {
-    pad: PaddedRows<T>,
+    source: Source<T>,
     cols: Vec<T>,
     stride: usize,
 }
@@ -70,10 +79,13 @@ pub struct RowScratch<T> {
 impl<T: Real> RowScratch<T> {
     /// For blocks of `rows` rows of `lat`.
     pub fn new(lat: &Lattice, rows: usize) -> Self {
-        let n1 = lat.shape[0];
+        Self::with(Source::Rows(PaddedRows::new(lat)), lat.shape[0] * rows)
+    }
+
+    fn with(source: Source<T>, sites: usize) -> Self {
         // the KO columns stay zero when σ = 0; the padding past the block's sites is never used
-        let stride = (n1 * rows).div_ceil(PAD_TO) * PAD_TO;
-        Self { pad: PaddedRows::new(lat), cols: vec![T::zero(); NIN * stride], stride }
+        let stride = sites.div_ceil(PAD_TO) * PAD_TO;
+        Self { source, cols: vec![T::zero(); NIN * stride], stride }
     }
 }
 
@@ -100,8 +112,16 @@ fn row_column<T>(cols: &mut [T], stride: usize, base: usize, j: usize) -> &mut [
 fn block_rhs<T: Real, const R: usize, const K: usize, const L: usize>(c: &RowInputs<T>, row: usize, s: &mut RowScratch<T>, out: &mut [[T; NVARS]]) {
     let n1 = c.lat.shape[0];
     let len = out.len();
-    for j in 0..len / n1 {
-        row_stencils::<T, R, K, L>(c, row + j, s, j * n1);
+    match &mut s.source {
+        Source::Gathered(g) => stencils::<T, R, K, L>(c, g, &mut s.cols, s.stride, 0, 0, len),
+        Source::Rows(pad) => {
+            for j in 0..len / n1 {
+                let [_, n2, _] = c.lat.shape;
+                let r = row + j;
+                let mut nb = RowAt { pad: &mut *pad, y: r % n2, z: r / n2 };
+                stencils::<T, R, K, L>(c, &mut nb, &mut s.cols, s.stride, j * n1, r * n1, n1);
+            }
+        }
     }
     // the pointwise right-hand side, L sites at a time
     let p = splat_params::<T, L>(c.p);
@@ -116,50 +136,95 @@ fn block_rhs<T: Real, const R: usize, const K: usize, const L: usize>(c: &RowInp
     }
 }
 
-/// The values and stencils of row `row` into the columns from `base`.
+/// Where a run of sites gets its fields' taps from: the padded rows around one x-row, or the gathered taps of
+/// a whole small lattice (fd_gather.rs).
+trait Neighbourhood<T: Real> {
+    type Taps<'a>: Taps<T>
+    where
+        Self: 'a;
+    /// The taps of `f` (one field over the whole lattice) out to `cross` along each axis and the corners
+    /// (±j, ±k), j, k ≤ `corner`, of the axis pairs.
+    fn fill<'a>(&'a mut self, f: &'a [T], cross: usize, corner: usize) -> Self::Taps<'a>;
+}
+
+/// The padded rows around the x-row (y, z).
+struct RowAt<'p, T> {
+    pad: &'p mut PaddedRows<T>,
+    y: usize,
+    z: usize,
+}
+
+impl<T: Real> Neighbourhood<T> for RowAt<'_, T> {
+    type Taps<'a>
+        = fd_row::Rows<'a, T>
+    where
+        Self: 'a;
+    #[inline(always)]
+    fn fill<'a>(&'a mut self, f: &'a [T], cross: usize, corner: usize) -> Self::Taps<'a> {
+        self.pad.fill(f, self.y, self.z, cross, corner)
+    }
+}
+
+impl<T: Real> Neighbourhood<T> for Gathered<T> {
+    type Taps<'a>
+        = GatheredTaps<'a, T>
+    where
+        Self: 'a;
+    #[inline(always)]
+    fn fill<'a>(&'a mut self, f: &'a [T], cross: usize, corner: usize) -> Self::Taps<'a> {
+        Gathered::fill(self, f, cross, corner)
+    }
+}
+
+/// The values and stencils of the `len` sites from `site0` (a run whose taps `nb` gives) into the columns from
+/// `base`.
 #[inline(always)]
-fn row_stencils<T: Real, const R: usize, const K: usize, const L: usize>(c: &RowInputs<T>, row: usize, s: &mut RowScratch<T>, base: usize) {
-    let [n1, n2, _] = c.lat.shape;
+fn stencils<T: Real, const R: usize, const K: usize, const L: usize>(
+    c: &RowInputs<T>,
+    nb: &mut impl Neighbourhood<T>,
+    cols: &mut [T],
+    stride: usize,
+    base: usize,
+    site0: usize,
+    len: usize,
+) {
     let n = c.lat.sites();
-    let (y, z) = (row % n2, row / n2);
     let fd = c.fd;
     let ko_on = fd.ko_scale != T::zero();
     let u = c.b.input;
-    let stride = s.stride;
-    let row0 = row * n1;
     for v in 0..NVARS {
-        row_column(&mut s.cols, stride, base, VAL + v)[..n1].copy_from_slice(&u[v * n + row0..][..n1]);
+        row_column(cols, stride, base, VAL + v)[..len].copy_from_slice(&u[v * n + site0..][..len]);
         let metric_like = v < var::G + 6 || v == var::LAPSE; // gradient and Hessian
         let stencilled = metric_like || v == var::PHI;
         if !stencilled && !ko_on {
             continue;
         }
         let reach = if ko_on { K } else { R };
-        let rows = s.pad.fill(&u[v * n..(v + 1) * n], y, z, reach, if metric_like { R } else { 0 });
+        let rows = nb.fill(&u[v * n..(v + 1) * n], reach, if metric_like { R } else { 0 });
         if metric_like {
             let (first, second, step) = if v == var::LAPSE { (DN, DDN, 1) } else { (DG + v, DDG + v, 6) };
             for a in 0..3 {
-                fd_row::d1::<T, R, L>(fd, &rows, a, row_column(&mut s.cols, stride, base, first + step * a));
+                fd_row::d1::<T, _, R, L>(fd, &rows, a, row_column(cols, stride, base, first + step * a));
             }
             for (q, &(a, b)) in PAIRS.iter().enumerate() {
                 if a == b {
-                    fd_row::d2::<T, R, L>(fd, &rows, a, row_column(&mut s.cols, stride, base, second + step * q));
+                    fd_row::d2::<T, _, R, L>(fd, &rows, a, row_column(cols, stride, base, second + step * q));
                 } else {
-                    fd_row::d11::<T, R, L>(fd, &rows, a, b, row_column(&mut s.cols, stride, base, second + step * q));
+                    fd_row::d11::<T, _, R, L>(fd, &rows, a, b, row_column(cols, stride, base, second + step * q));
                 }
             }
         } else if v == var::PHI {
             for a in 0..3 {
-                fd_row::d1::<T, R, L>(fd, &rows, a, row_column(&mut s.cols, stride, base, DPHI + a));
+                fd_row::d1::<T, _, R, L>(fd, &rows, a, row_column(cols, stride, base, DPHI + a));
             }
         }
         if ko_on {
-            fd_row::ko::<T, K, L>(fd, &rows, row_column(&mut s.cols, stride, base, KO + v));
+            fd_row::ko::<T, _, K, L>(fd, &rows, row_column(cols, stride, base, KO + v));
         }
     }
     for a in 0..3 {
-        let rows = s.pad.fill(&c.b.flux[a * n..(a + 1) * n], y, z, R, 0);
-        fd_row::d1::<T, R, L>(fd, &rows, a, row_column(&mut s.cols, stride, base, DFLUX + a));
+        let rows = nb.fill(&c.b.flux[a * n..(a + 1) * n], R, 0);
+        fd_row::d1::<T, _, R, L>(fd, &rows, a, row_column(cols, stride, base, DFLUX + a));
     }
 }
 
@@ -253,6 +318,51 @@ fn row_fn<T: Real, const R: usize, const K: usize>(isa: Isa) -> RowFn<T> {
     }
 }
 
+/// The kernel for `isa` (which must be one of `Isa::available()`) and `fd`'s stencil radii.
+fn kernel<T: Real>(isa: Isa, fd: &Fd<T>) -> RowFn<T> {
+    assert!(isa == Isa::detect() || Isa::available().contains(&isa), "instruction set {isa:?} is not available on this CPU");
+    assert!(fd.ko_radius <= MAX_REACH);
+    match (fd.radius, fd.ko_radius) {
+        (1, 2) => row_fn::<T, 1, 2>(isa),
+        (2, 3) => row_fn::<T, 2, 3>(isa),
+        other => panic!("no row kernel for stencil radii {other:?}"),
+    }
+}
+
+/// The right-hand side of every site of a (small) lattice into `k` (site-major) with the kernel built for
+/// `isa`: all sites in one block, each field's taps gathered over the whole lattice (fd_gather.rs), so the
+/// vectors run across rows — the path of lattices under `PARALLEL_MIN_SITES` sites, whose rows are too short
+/// for the row kernel (a 2³ lattice). Bit for bit `rhs_rows`.
+pub fn rhs_gathered<T: Real>(isa: Isa, fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, b: &StageBuffers<T>, k: &mut Vec<[T; NVARS]>) {
+    thread_local! {
+        /// The last lattice's scratch (its tap index table is built once; a small lattice is stepped by the
+        /// thousand steps on one thread).
+        static SCRATCH: std::cell::RefCell<Option<Box<dyn std::any::Any>>> = const { std::cell::RefCell::new(None) };
+    }
+    let f = kernel(isa, fd);
+    k.resize(lat.sites(), [T::zero(); NVARS]);
+    let (cross, corner) = gathered_reach(fd);
+    SCRATCH.with_borrow_mut(|cached| {
+        let fits = |b: &Box<dyn std::any::Any>| b.downcast_ref::<RowScratch<T>>().is_some_and(|s| matches!(&s.source, Source::Gathered(g) if g.fits(lat, cross, corner)));
+        if !cached.as_ref().is_some_and(fits) {
+            *cached = Some(Box::new(RowScratch::with(Source::Gathered(Gathered::<T>::new(lat, cross, corner)), lat.sites())));
+        }
+        let s = cached.as_mut().and_then(|b| b.downcast_mut::<RowScratch<T>>()).expect("the scratch just made");
+        if fd.ko_scale == T::zero() {
+            // σ = 0 adds the KO columns unwritten: zero them (a previous call may have had σ ≠ 0)
+            s.cols[KO * s.stride..(KO + NVARS) * s.stride].fill(T::zero());
+        }
+        // SAFETY: `f` is built for an instruction set this CPU has (asserted in `kernel`).
+        unsafe { f(&RowInputs { fd, lat, p, b }, 0, s, k) }
+    })
+}
+
+/// The reaches of the gathered taps for `fd`: along the axes the derivative or KO radius, the corners of the
+/// mixed derivatives the derivative radius.
+fn gathered_reach<T>(fd: &Fd<T>) -> (usize, usize) {
+    (fd.ko_radius.max(fd.radius), fd.radius)
+}
+
 /// The right-hand side of every site into `k` (site-major), row by row with the kernel built for `isa`, which
 /// must be one of `Isa::available()`.
 pub fn rhs_rows<T: Real>(isa: Isa, fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, b: &StageBuffers<T>, k: &mut Vec<[T; NVARS]>) {
@@ -262,20 +372,14 @@ pub fn rhs_rows<T: Real>(isa: Isa, fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, 
 /// [`rhs_rows`] of the rows `rows` only (row r: the sites r·N1 … r·N1 + N1 − 1; the owned planes of a z-slab,
 /// parallel/slab_stepper.rs); `k` of the other sites is left as it was.
 pub fn rhs_rows_in<T: Real>(isa: Isa, fd: &Fd<T>, lat: &Lattice, p: &RhsParams<T>, b: &StageBuffers<T>, k: &mut Vec<[T; NVARS]>, rows: std::ops::Range<usize>) {
-    assert!(isa == Isa::detect() || Isa::available().contains(&isa), "instruction set {isa:?} is not available on this CPU");
-    assert!(fd.ko_radius <= MAX_REACH);
+    let f = kernel(isa, fd);
     let n = lat.sites();
     let n1 = lat.shape[0];
     k.resize(n, [T::zero(); NVARS]);
-    let f = match (fd.radius, fd.ko_radius) {
-        (1, 2) => row_fn::<T, 1, 2>(isa),
-        (2, 3) => row_fn::<T, 2, 3>(isa),
-        other => panic!("no row kernel for stencil radii {other:?}"),
-    };
     let c = RowInputs { fd, lat, p, b };
     let per = block_rows(lat);
     let (r0, part) = (rows.start, &mut k[rows.start * n1..rows.end * n1]);
-    // SAFETY: `f` is built for an instruction set this CPU has (asserted above).
+    // SAFETY: `f` is built for an instruction set this CPU has (asserted in `kernel`).
     if n < PARALLEL_MIN_SITES {
         let mut s = RowScratch::new(lat, per);
         part.chunks_mut(n1 * per).enumerate().for_each(|(b, out)| unsafe { f(&c, r0 + b * per, &mut s, out) });
