@@ -22,22 +22,32 @@ pub fn fluctuation_power(fft: &LatticeFft, f: &[f64]) -> Vec<f64> {
 /// Σ over columns of |f̃_k|² for many real fields (columns of `d` in the member-minor layout d[x·M + s], s < M), in
 /// parallel over columns: the ensemble's Σ_s |δ̃_s,k|².
 pub fn column_power_sum(fft: &LatticeFft, d: &[f64], n: usize, m: usize) -> Vec<f64> {
-    (0..m)
+    ordered_sum(m, n, |s, acc| {
+        let col: Vec<f64> = (0..n).map(|x| d[x * m + s]).collect();
+        for (a, c) in acc.iter_mut().zip(transform(fft, &col)) {
+            *a += c.norm_sqr();
+        }
+    })
+}
+
+/// Σ over items i < `count` of the length-`len` vectors that `add(i, acc)` adds into `acc`, in parallel over fixed
+/// groups of items, each group in item order and the groups' sums added in group order: the same bits on every run
+/// and thread count (a rayon `reduce` adds in the order of its splits, which follow the work stealing).
+pub fn ordered_sum(count: usize, len: usize, add: impl Fn(usize, &mut Vec<f64>) + Sync) -> Vec<f64> {
+    const GROUP: usize = 8;
+    let groups: Vec<Vec<f64>> = (0..count.div_ceil(GROUP))
         .into_par_iter()
-        .fold(
-            || vec![0.0; n],
-            |mut acc, s| {
-                let col: Vec<f64> = (0..n).map(|x| d[x * m + s]).collect();
-                for (a, c) in acc.iter_mut().zip(transform(fft, &col)) {
-                    *a += c.norm_sqr();
-                }
-                acc
-            },
-        )
-        .reduce(|| vec![0.0; n], |mut a, b| {
-            a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-            a
+        .map(|g| {
+            let mut acc = vec![0.0; len];
+            (g * GROUP..((g + 1) * GROUP).min(count)).for_each(|i| add(i, &mut acc));
+            acc
         })
+        .collect();
+    let mut total = vec![0.0; len];
+    for g in groups {
+        total.iter_mut().zip(g).for_each(|(t, v)| *t += v);
+    }
+    total
 }
 
 /// The unit vector of the transverse-traceless projection at mode k: the stencil's symbol σ(k) (the lattice
@@ -102,6 +112,20 @@ pub fn tt_power(fft: &LatticeFft, lat: &Lattice, symbols: &[Vec<f64>; 3], f: &[V
 mod tests {
     use super::*;
     use crate::physics::tensor::PAIRS;
+
+    /// The ordered sum gives the same bits on 1 and 3 threads (and the sum to round-off), where the members' power
+    /// sums of the ensemble spectra used a rayon reduce.
+    #[test]
+    fn ordered_sum_is_the_same_on_every_thread_count() {
+        let add = |i: usize, acc: &mut Vec<f64>| acc.iter_mut().enumerate().for_each(|(k, a)| *a += ((i * 31 + k) as f64).sin() * 10f64.powi((i % 7) as i32));
+        let on = |threads: usize| rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| ordered_sum(37, 5, add));
+        let (one, three) = (on(1), on(3));
+        assert!(one.iter().zip(&three).all(|(a, b)| a.to_bits() == b.to_bits()));
+        for (k, v) in one.iter().enumerate() {
+            let exact: f64 = (0..37).map(|i| ((i * 31 + k) as f64).sin() * 10f64.powi((i % 7) as i32)).sum();
+            assert!((v - exact).abs() <= 1e-12 * 1e6 * 37.0, "mode {k}: {v} vs {exact}");
+        }
+    }
 
     /// Λ is a projector onto symmetric, transverse, traceless tensors: a TT tensor keeps its norm, a pure trace or a
     /// longitudinal tensor n̂_a v_b + v_a n̂_b has none.

@@ -8,7 +8,6 @@ use crate::numerics::fft::LatticeFft;
 use crate::numerics::lattice::Lattice;
 use crate::state::QuantumData;
 use num_complex::Complex64;
-use rayon::prelude::*;
 
 /// ⟨|δφ̃_k|²⟩ and ⟨|δπ̃_k|²⟩ per mode (index j1 + N1(j2 + N2 j3)).
 #[derive(Debug, Clone, PartialEq)]
@@ -28,26 +27,16 @@ pub fn dense(lat: &Lattice, gamma: &[f64]) -> anyhow::Result<QuantumPower> {
         (0..na).map(|t| Complex64::from_polar(1.0, 2.0 * std::f64::consts::PI * t as f64 / na as f64)).collect()
     });
     let block = |f: usize| -> Vec<f64> {
-        (0..n)
-            .into_par_iter()
-            .fold(
-                || vec![0.0; n],
-                |mut acc, x| {
-                    let row = &gamma[(f * n + x) * 2 * n + f * n..(f * n + x) * 2 * n + f * n + n];
-                    let ft = super::modes::transform(&fft, row);
-                    let cx = lat.coords(x);
-                    for (k, a) in acc.iter_mut().enumerate() {
-                        let j = lat.coords(k);
-                        let e = phase[0][(j[0] * cx[0]) % lat.shape[0]] * phase[1][(j[1] * cx[1]) % lat.shape[1]] * phase[2][(j[2] * cx[2]) % lat.shape[2]];
-                        *a += (e * ft[k]).re;
-                    }
-                    acc
-                },
-            )
-            .reduce(|| vec![0.0; n], |mut a, b| {
-                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-                a
-            })
+        super::modes::ordered_sum(n, n, |x, acc| {
+            let row = &gamma[(f * n + x) * 2 * n + f * n..(f * n + x) * 2 * n + f * n + n];
+            let ft = super::modes::transform(&fft, row);
+            let cx = lat.coords(x);
+            for (k, a) in acc.iter_mut().enumerate() {
+                let j = lat.coords(k);
+                let e = phase[0][(j[0] * cx[0]) % lat.shape[0]] * phase[1][(j[1] * cx[1]) % lat.shape[1]] * phase[2][(j[2] * cx[2]) % lat.shape[2]];
+                *a += (e * ft[k]).re;
+            }
+        })
     };
     Ok(QuantumPower { phi: block(0), pi: block(1) })
 }
