@@ -94,6 +94,11 @@ pub trait Representation: Sync {
     /// Per-site fluctuation terms (⟨δφ²⟩, renormalised energy density, momentum density) of a stored state; None
     /// without fluctuations.
     fn site_terms(&self, setup: &StepperSetup, state: &State) -> anyhow::Result<Option<Vec<SiteQuantum>>>;
+    /// [`Self::site_terms`] of a state on the `domain`'s local lattice (issue 18: a slab with fresh ghost planes;
+    /// every local site, the owned ones count). Default: the whole lattice's, for the representations not split.
+    fn site_terms_in(&self, setup: &StepperSetup, state: &State, _domain: &dyn SiteDomain) -> anyhow::Result<Option<Vec<SiteQuantum>>> {
+        self.site_terms(setup, state)
+    }
     /// The physicality monitor `state_min_symplectic` of a stored state (NaN without fluctuations): 1 for a pure
     /// state, < 1 when Γ + iΩ/2 ⪰ 0 is violated (docs/quantum.md says what each representation reports).
     fn physicality(&self, setup: &StepperSetup, state: &State) -> f64;
@@ -106,7 +111,7 @@ pub trait Representation: Sync {
     /// fluctuations, or when the state's metric is not valid for them). Default: the whole-lattice evaluations above,
     /// for the representations that are not split over ranks.
     fn quantum_diagnostics(&self, setup: &StepperSetup, state: &State, domain: &dyn SiteDomain) -> Option<QuantumDiagnostics> {
-        let sites = self.site_terms(setup, state).ok().flatten()?;
+        let sites = self.site_terms_in(setup, state, domain).ok().flatten()?;
         let phi2: Vec<f64> = sites.iter().map(|s| s.phi2).collect();
         Some(QuantumDiagnostics {
             phi2_mean: crate::numerics::site_domain::box_means(domain, &[&phi2])[0],

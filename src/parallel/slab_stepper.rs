@@ -83,7 +83,8 @@ impl<T: Real> SlabStepper<T> {
     pub fn new(setup: StepperSetup, state: &State, comm: Rc<dyn Comm>) -> Result<Self> {
         let ghost = halo_of(&setup)?;
         let slab = Slab::new(setup.lattice, ghost, comm.rank(), comm.size())?;
-        let quantum = slab_quantum(&setup, &slab, comm.as_ref(), state)?;
+        assert_eq!(state.background, setup.background, "state and stepper disagree on the background metric");
+        let (quantum, local) = slab_quantum(&setup, &slab, comm.as_ref(), state)?;
         let mut owned_lattice = slab.local;
         owned_lattice.shape[2] = slab.nz;
         let mut s = Self {
@@ -102,8 +103,14 @@ impl<T: Real> SlabStepper<T> {
             slab,
             comm,
         };
-        s.upload(state);
+        s.place(&local);
         Ok(s)
+    }
+
+    /// The fields and the step of a local state ([`Self::local_state`]).
+    fn place(&mut self, local: &State) {
+        self.b.y = local.data.iter().map(|&x| T::c(x)).collect();
+        self.step = local.step;
     }
 
     /// The decomposition (for the run's description and the halo bytes of the bench).
@@ -172,8 +179,9 @@ impl<T: Real> SlabStepper<T> {
     }
 
     /// The local state of `state` (the whole lattice's, or this rank's own planes: a restart's hyperslab, whose
-    /// ghost planes come from the neighbours — a collective), with this rank's planes of the quantum site arrays.
-    fn local_state(slab: &Slab, comm: &dyn Comm, setup: &StepperSetup, state: &State) -> State {
+    /// ghost planes come from the neighbours — a collective), with this rank's planes of the site arrays of the whole
+    /// lattice's `quantum`.
+    fn local_state(slab: &Slab, comm: &dyn Comm, setup: &StepperSetup, state: &State, quantum: &QuantumData) -> State {
         let data = if state.lattice.shape[2] == setup.lattice.shape[2] {
             slab.scatter(&state.data, NVARS)
         } else {
@@ -182,7 +190,8 @@ impl<T: Real> SlabStepper<T> {
             slab.exchange(comm, &mut local, NVARS);
             local
         };
-        State { lattice: slab.local, data, quantum: site_arrays(setup, &state.quantum, |a, f, w| slab.scatter_wide(a, f, w), slab.local), ..state.clone() }
+        let quantum = site_arrays(setup, quantum, |a, f, w| slab.scatter_wide(a, f, w), slab.local);
+        State { lattice: slab.local, data, background: state.background, t: state.t, step: state.step, quantum }
     }
 
     /// Adds the owned sites' noise increments to π^ab (global layout of CpuNoise::add_to, local offsets).
@@ -244,15 +253,15 @@ impl<T: Real> Stepper for SlabStepper<T> {
         let local = self.fresh_local_state();
         let (slab, comm, setup) = (&self.slab, self.comm.as_ref(), &self.setup);
         let rep = representation(setup);
-        let q = rep.quantum_diagnostics(&StepperSetup { lattice: slab.local, ..*setup }, &local, &SlabDomain { slab, comm });
-        let terms: Vec<[f64; 4]> = q.as_ref().map(|q| q.sites.iter().map(|s| s.constraint_terms()).collect()).unwrap_or_default();
+        let q = rep.site_terms_in(&StepperSetup { lattice: slab.local, ..*setup }, &local, &SlabDomain { slab, comm }).ok().flatten();
+        let terms: Vec<[f64; 4]> = q.as_ref().map(|q| q.iter().map(|s| s.constraint_terms()).collect()).unwrap_or_default();
         let fd = Fd::<f64>::new(&setup.stencil, setup.lattice.spacing, 0.0);
         let p = &setup.params;
         let (_, fields) = all_site_values_quantum(&fd, &slab.local, &setup.background, &local.data, p.lambda, p.mass, &p.potential, &terms);
         let r = slab.interior();
         let [ham, mx, my, mz] = fields.map(|f| f[r.clone()].to_vec());
         let mut own = owned_planes_of(slab, setup, self.step, slab.owned_of(&local.data, NVARS), ConstraintFields { ham, mom: [mx, my, mz] });
-        own.phi2 = q.map(|q| q.sites[r].iter().map(|s| s.phi2).collect());
+        own.phi2 = q.map(|q| q[r].iter().map(|s| s.phi2).collect());
         own.site_arrays = rep.site_arrays();
         own.state.quantum = site_arrays(setup, &local.quantum, |a, f, w| slab.owned_of_wide(a, f, w), own.state.lattice);
         Ok(Some(own))
@@ -261,12 +270,11 @@ impl<T: Real> Stepper for SlabStepper<T> {
         assert_eq!(state.background, self.setup.background, "state and stepper disagree on the background metric");
         // the whole state, or the owned planes only (a restart reads each rank's hyperslab of the checkpoint, issue
         // 18; the ghost planes from the neighbours: every rank uploads at construction, a collective)
-        let local = Self::local_state(&self.slab, self.comm.as_ref(), &self.setup, state);
-        self.b.y = local.data.iter().map(|&x| T::c(x)).collect();
+        let local = Self::local_state(&self.slab, self.comm.as_ref(), &self.setup, state, &state.quantum);
+        self.place(&local);
         if !local.quantum.is_empty() {
             self.quantum.restore(&local.quantum).expect("the state's quantum field matches the lattice and representation");
         }
-        self.step = state.step;
     }
     fn setup(&self) -> &StepperSetup {
         &self.setup
@@ -305,19 +313,22 @@ impl<T: Real> Stepper for SlabStepper<T> {
     }
 }
 
-/// The quantum field of a slab: its representation's CPU field on the local lattice, from this rank's planes of
-/// the whole lattice's arrays — the state's, or (a fresh start) those the single-process field starts from, so the
-/// initial samples are those of one process (sampled on the whole lattice by every rank).
-fn slab_quantum(setup: &StepperSetup, slab: &Slab, comm: &dyn Comm, state: &State) -> Result<Box<dyn QuantumField>> {
+/// The quantum field of a slab and the local state it starts from: its representation's CPU field on the local
+/// lattice, from this rank's planes of the whole lattice's arrays — the state's, or (a fresh start) those the
+/// single-process field starts from, so the initial samples are those of one process (sampled on the whole lattice
+/// by every rank).
+fn slab_quantum(setup: &StepperSetup, slab: &Slab, comm: &dyn Comm, state: &State) -> Result<(Box<dyn QuantumField>, State)> {
     let rep = representation(setup);
-    let local_setup = StepperSetup { lattice: slab.local, ..*setup };
-    let mut whole = state.clone();
-    if setup.quantum.is_some() && state.quantum.is_empty() {
+    let fresh;
+    let whole = if setup.quantum.is_some() && state.quantum.is_empty() {
         anyhow::ensure!(state.lattice == setup.lattice, "a fresh quantum field starts from the whole lattice's state");
-        whole.quantum = rep.initial_arrays(setup, state)?;
-    }
-    let local = SlabStepper::<f64>::local_state(slab, comm, setup, &whole);
-    rep.cpu_slab(&local_setup, &local, setup.lattice)
+        fresh = rep.initial_arrays(setup, state)?;
+        &fresh
+    } else {
+        &state.quantum
+    };
+    let local = SlabStepper::<f64>::local_state(slab, comm, setup, state, whole);
+    Ok((rep.cpu_slab(&StepperSetup { lattice: slab.local, ..*setup }, &local, setup.lattice)?, local))
 }
 
 /// `q` with each of its representation's site arrays (shape (fields, N3, N2, N1, width)) mapped by

@@ -148,48 +148,46 @@ impl GaussianModel {
     /// Coefficients at the metric `metric(i)` and lapse `lapse[i]`.
     pub fn coeffs(&self, metric: impl Fn(usize) -> Sym<f64> + Sync, lapse: &[f64]) -> anyhow::Result<Coeffs> {
         let n = self.sites();
-        let dv = self.lattice.cell_volume();
-        let sites: Vec<SiteCoeffs> = par::map(n, n, |i| SiteCoeffs::new(SiteGeometry::new(&metric(i), lapse[i]), &self.params, dv));
-        let vacuum = if self.params.renormalize {
+        self.coeffs_with(metric, lapse, &self.lattice, |sites| {
             let mut gbar = [0.0; 6];
-            for s in &sites {
+            for s in sites {
                 for k in 0..6 {
                     gbar[k] += s.geo.g[k];
                 }
             }
             gbar.iter_mut().for_each(|v| *v /= n as f64);
-            vacuum_jet_covariance(&self.lattice, &self.stencil, &gbar, self.params.mass)?
-        } else {
-            ZERO5
-        };
+            gbar
+        })
+    }
+
+    /// The per-site coefficients and the vacuum subtraction of the lattice `whole` at the box-mean metric that
+    /// `box_mean` takes of the sites (only with renormalisation).
+    fn coeffs_with(
+        &self,
+        metric: impl Fn(usize) -> Sym<f64> + Sync,
+        lapse: &[f64],
+        whole: &Lattice,
+        box_mean: impl FnOnce(&[SiteCoeffs]) -> Sym<f64>,
+    ) -> anyhow::Result<Coeffs> {
+        let n = self.sites();
+        let dv = self.lattice.cell_volume();
+        let sites: Vec<SiteCoeffs> = par::map(n, n, |i| SiteCoeffs::new(SiteGeometry::new(&metric(i), lapse[i]), &self.params, dv));
+        let vacuum = if self.params.renormalize { vacuum_jet_covariance(whole, &self.stencil, &box_mean(&sites), self.params.mass)? } else { ZERO5 };
         Ok(Coeffs { sites, vacuum })
     }
 
     /// Coefficients of a state held as SoA fields (state.rs layout, δg + background).
     pub fn coeffs_of(&self, u: &[f64], background: &[f64; 6]) -> anyhow::Result<Coeffs> {
-        use crate::state::var;
-        let n = self.sites();
-        let metric = |i: usize| -> Sym<f64> { std::array::from_fn(|k| background[k] + u[(var::G + k) * n + i]) };
-        self.coeffs(metric, &u[var::LAPSE * n..(var::LAPSE + 1) * n])
+        let (metric, lapse) = soa_geometry(u, background, self.sites());
+        self.coeffs(metric, lapse)
     }
 
     /// [`Self::coeffs_of`] on a lattice that is the `domain`'s local part (issue 18): the vacuum subtraction at the
     /// box-mean metric of the whole lattice, summed in the domain's plane order ([`SiteDomain::box_sums`]), so one
     /// process and any number of slabs subtract the same vacuum. The ensemble's stages use it.
     pub fn coeffs_in(&self, u: &[f64], background: &[f64; 6], domain: &dyn SiteDomain) -> anyhow::Result<Coeffs> {
-        use crate::state::var;
-        let n = self.sites();
-        let dv = self.lattice.cell_volume();
-        let metric = |i: usize| -> Sym<f64> { std::array::from_fn(|k| background[k] + u[(var::G + k) * n + i]) };
-        let lapse = &u[var::LAPSE * n..(var::LAPSE + 1) * n];
-        let sites: Vec<SiteCoeffs> = par::map(n, n, |i| SiteCoeffs::new(SiteGeometry::new(&metric(i), lapse[i]), &self.params, dv));
-        let vacuum = if self.params.renormalize {
-            let (gbar, _) = box_mean_geometry(&sites, domain);
-            vacuum_jet_covariance(&domain.global(), &self.stencil, &gbar, self.params.mass)?
-        } else {
-            ZERO5
-        };
-        Ok(Coeffs { sites, vacuum })
+        let (metric, lapse) = soa_geometry(u, background, self.sites());
+        self.coeffs_with(metric, lapse, &domain.global(), |sites| box_mean_geometry(sites, domain).0)
     }
 
     fn local_covs(&self, gamma: &[f64]) -> Vec<Mat5> {
@@ -478,6 +476,12 @@ pub fn site_quantum_from_local(c: &Coeffs, loc: &[Mat5]) -> Vec<SiteQuantum> {
 
 /// The conditioning strength of noise forms b_x at the jet covariances Γ_loc(x) ([`GaussianModel::conditioning_strength`]):
 /// (largest |λ|, largest −λ) over sites of the eigenvalues λ of Γ_loc^½ b_x Γ_loc^½.
+/// The metric ḡ + δg of each site and the lapse of a state held as SoA fields over `n` sites (state.rs layout).
+fn soa_geometry<'a>(u: &'a [f64], background: &'a [f64; 6], n: usize) -> (impl Fn(usize) -> Sym<f64> + Sync + 'a, &'a [f64]) {
+    use crate::state::var;
+    (move |i: usize| -> Sym<f64> { std::array::from_fn(|k| background[k] + u[(var::G + k) * n + i]) }, &u[var::LAPSE * n..(var::LAPSE + 1) * n])
+}
+
 /// The box means of the metric and the lapse of per-site coefficients over the `domain`'s whole lattice (plane
 /// order, [`SiteDomain::box_sums`]).
 pub fn box_mean_geometry(sites: &[SiteCoeffs], domain: &dyn SiteDomain) -> (Sym<f64>, f64) {

@@ -133,24 +133,23 @@ impl Representation for Ensemble {
         Ok(Box::new(crate::backend::gpu::ensemble_field::GpuEnsembleField::new(ctx, setup, state, f)?))
     }
     fn site_terms(&self, setup: &StepperSetup, state: &State) -> anyhow::Result<Option<Vec<SiteQuantum>>> {
-        site_terms_in(setup, state, &WholeLattice(setup.lattice))
+        self.site_terms_in(setup, state, &WholeLattice(setup.lattice))
+    }
+    fn site_terms_in(&self, setup: &StepperSetup, state: &State, domain: &dyn SiteDomain) -> anyhow::Result<Option<Vec<SiteQuantum>>> {
+        Ok(evaluate(setup, state, domain)?.map(|e| e.sites))
     }
     /// On the `domain`'s local lattice (issue 18: a slab whose members have fresh ghost planes): the box quantities
     /// in the domain's order, so a slab's row is the single process's bit for bit.
     fn quantum_diagnostics(&self, setup: &StepperSetup, state: &State, domain: &dyn SiteDomain) -> Option<QuantumDiagnostics> {
-        let sites = site_terms_in(setup, state, domain).ok().flatten()?;
-        let model = model_of(setup).ok()?;
-        let d = state.quantum.require("members", model.len()).ok()?;
-        let owned = domain.owned();
-        let dv = setup.lattice.cell_volume();
-        let min = model.local_covs(d)[owned].iter().map(|l| local_symplectic_ratio(l, dv)).fold(f64::INFINITY, f64::min);
-        let c = model.gauss.coeffs_in(&state.data, &state.background, domain).ok()?;
-        let phi2: Vec<f64> = sites.iter().map(|s| s.phi2).collect();
+        let e = evaluate(setup, state, domain).ok().flatten()?;
+        let d = state.quantum.require("members", e.model.len()).ok()?;
+        let min = min_symplectic_ratio(&e.own[domain.owned()], setup.lattice.cell_volume());
+        let phi2: Vec<f64> = e.sites.iter().map(|s| s.phi2).collect();
         Some(QuantumDiagnostics {
             phi2_mean: crate::numerics::site_domain::box_means(domain, &[&phi2])[0],
             min_symplectic: domain.min(min),
-            backreaction_error: model.backreaction_error_in(&c, d, state.quantum.get("shadows"), domain),
-            sites,
+            backreaction_error: e.model.backreaction_error_in(&e.c, d, state.quantum.get("shadows"), domain),
+            sites: e.sites,
         })
     }
     /// The members' own local proxy (a sample covariance, positive semi-definite by construction; the
@@ -158,8 +157,7 @@ impl Representation for Ensemble {
     fn physicality(&self, setup: &StepperSetup, state: &State) -> f64 {
         let Ok(model) = model_of(setup) else { return f64::NAN };
         let Ok(d) = state.quantum.require("members", model.len()) else { return f64::NAN };
-        let dv = setup.lattice.cell_volume();
-        model.local_covs(d).iter().map(|l| local_symplectic_ratio(l, dv)).fold(f64::INFINITY, f64::min)
+        min_symplectic_ratio(&model.local_covs(d), setup.lattice.cell_volume())
     }
     fn physicality_limit(&self, setup: &StepperSetup) -> f64 {
         if setup.ensemble.fluctuation_cutoff > 0.0 {
@@ -195,47 +193,51 @@ pub fn collapse_limit(sites: usize, members: usize) -> f64 {
     (-z / ((members as f64 - 1.0).max(1.0)).sqrt()).exp()
 }
 
-/// Per-site fluctuation terms of a stored ensemble on the `domain`'s local lattice (members with fresh ghost planes):
-/// from the control-variate estimate of the jet covariances, with the vacuum subtraction at the box-mean metric of
-/// the whole lattice, and the non-quadratic potential's terms.
-fn site_terms_in(setup: &StepperSetup, state: &State, domain: &dyn SiteDomain) -> anyhow::Result<Option<Vec<SiteQuantum>>> {
-    if state.quantum.is_empty() {
+/// A stored ensemble evaluated on the `domain`'s local lattice (members with fresh ghost planes): its model, its
+/// coefficients (the vacuum subtraction at the box-mean metric of the whole lattice), the members' own jet
+/// covariances, and the per-site fluctuation terms from the control-variate estimate of them (the members' own,
+/// minus the shadows', plus the exact reference on the whole lattice) with the non-quadratic potential's terms.
+struct Evaluated {
+    model: EnsembleModel,
+    c: Coeffs,
+    own: Vec<Mat5>,
+    sites: Vec<SiteQuantum>,
+}
+
+fn evaluate(setup: &StepperSetup, state: &State, domain: &dyn SiteDomain) -> anyhow::Result<Option<Evaluated>> {
+    let q = &state.quantum;
+    if q.is_empty() {
         return Ok(None);
     }
     let model = model_of(setup)?;
     let c = model.gauss.coeffs_in(&state.data, &state.background, domain)?;
-    let mut q = site_quantum_from_local(&c, &estimated_local_covs_on(&model, &state.quantum, &domain.global())?);
+    let d = q.require("members", model.len())?;
+    let own = model.local_covs(d);
+    let mut estimate = own.clone();
+    if let Some(h) = q.get("shadows") {
+        anyhow::ensure!(h.len() == model.len(), "the ensemble's shadows have {} values, expected {}", h.len(), model.len());
+        let global = domain.global();
+        let reference = ModeCovariance::from_modes(&global, &model.gauss.stencil, model.gauss.params.mass, q.require("reference", 3 * global.sites())?.to_vec())?;
+        control_variate(&mut estimate, &model.local_covs(h), &reference.local_covariance(0));
+    }
+    let mut sites = site_quantum_from_local(&c, &estimate);
     let u = &setup.params.potential;
     if !u.is_zero() {
         // issue 13: the fluctuations' energy and stress of the non-quadratic potential (classical-statistical)
-        let d = state.quantum.require("members", model.len())?;
         let excess = crate::physics::classical_statistical::potential_excess(u, state.field(var::PHI), d, model.members());
-        for ((s, e), c) in q.iter_mut().zip(&excess).zip(&c.sites) {
+        for ((s, e), c) in sites.iter_mut().zip(&excess).zip(&c.sites) {
             s.rho += c.geo.sqrtg * e;
             for k in 0..6 {
                 s.backreaction[k] += 0.5 * c.geo.lapse * c.geo.sqrtg * c.geo.ginv[k] * e;
             }
         }
     }
-    Ok(Some(q))
+    Ok(Some(Evaluated { model, c, own, sites }))
 }
 
-/// The per-site jet covariances of a stored ensemble: the members' own, minus the shadows', plus the exact
-/// reference (the control variate) when the state has them.
-pub fn estimated_local_covs(model: &EnsembleModel, q: &QuantumData) -> anyhow::Result<Vec<Mat5>> {
-    estimated_local_covs_on(model, q, &model.gauss.lattice)
-}
-
-/// [`estimated_local_covs`] of members on a part of the lattice `global` (the reference is per momentum of `global`).
-fn estimated_local_covs_on(model: &EnsembleModel, q: &QuantumData, global: &crate::numerics::lattice::Lattice) -> anyhow::Result<Vec<Mat5>> {
-    let d = q.require("members", model.len())?;
-    let mut loc = model.local_covs(d);
-    if let Some(h) = q.get("shadows") {
-        anyhow::ensure!(h.len() == model.len(), "the ensemble's shadows have {} values, expected {}", h.len(), model.len());
-        let reference = ModeCovariance::from_modes(global, &model.gauss.stencil, model.gauss.params.mass, q.require("reference", 3 * global.sites())?.to_vec())?;
-        control_variate(&mut loc, &model.local_covs(h), &reference.local_covariance(0));
-    }
-    Ok(loc)
+/// The smallest local symplectic ratio of the jet covariances `loc` (the physicality proxy).
+fn min_symplectic_ratio(loc: &[Mat5], cell_volume: f64) -> f64 {
+    loc.iter().map(|l| local_symplectic_ratio(l, cell_volume)).fold(f64::INFINITY, f64::min)
 }
 
 /// loc ← loc − shadows + reference, site by site.
