@@ -136,53 +136,52 @@ fn slabs_on_two_and_three_ranks_equal_one_process() {
     }
 }
 
-/// Acceptance 2 with a quantum field: the localised `ensemble` (data/examples/ensemble_frw.toml on 5 × 5 × 12,
-/// second order, M = 8, c = h, control variate, CQ noise, f64) split over 2 and 3 ranks = one process, bit for bit — timeseries (the
-/// quantum diagnostics and sub-step counts included), snapshots (⟨δφ²⟩, the constraint fields with the quantum terms)
-/// and the checkpoint's members, shadows and reference, which each rank writes to its part files (virtual datasets
-/// over them); and acceptance 3 for it: a 2-rank checkpoint continued on 1 rank, a 1-rank checkpoint on 2 ranks.
+/// Acceptance 2 with a quantum field, in each representation that splits over ranks (data/examples/ensemble_frw.toml
+/// on 5 × 5 × 12, second order, CQ noise, f64):
+/// - the localised `ensemble` (M = 8, c = h, control variate): each rank writes its planes of the members and
+///   shadows to its part files (virtual datasets over them), rank 0 the reference;
+/// - `fourier`: every rank holds the whole Γ_k, which rank 0 writes.
+///
+/// Split over 2 and 3 ranks = one process, bit for bit: timeseries (the quantum diagnostics and sub-step counts
+/// included), snapshots (⟨δφ²⟩, the constraint fields with the quantum terms) and checkpoints. Acceptance 3 for
+/// each: a 2-rank checkpoint continued on 1 rank, a 1-rank checkpoint on 2 ranks.
 #[test]
-fn ensemble_slabs_equal_one_process_and_restart_across_rank_counts() {
+fn quantum_slabs_equal_one_process_and_restart_across_rank_counts() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/data/examples/ensemble_frw.toml");
-    let config = |file: &str, t_end: &str| -> Vec<String> {
-        let sets = [
-            "lattice.shape=[5,5,12]",
-            "gravity.fd_order=2",
-            "matter.members=8",
-            "time.t_end=0.5",
-            "output.snapshot_every=5",
-            "output.checkpoint_every=5",
-            "output.timeseries_every=1",
-            "run.precision=\"f64\"",
-            "run.backend=\"cpu\"",
-        ];
-        let mut v: Vec<String> = vec!["run".into(), example.into(), "--quiet".into()];
-        for s in sets.iter().map(|s| s.to_string()).chain([format!("output.file=\"{file}\"")]).chain((!t_end.is_empty()).then(|| format!("time.t_end={t_end}"))) {
-            v.extend(["--set".to_string(), s]);
-        }
-        v
-    };
-    run_ok(None, d, &strs(&config("whole.h5", "")));
-    for ranks in [2, 3] {
-        let file = format!("slabs{ranks}.h5");
-        let out = run_ok(Some(ranks), d, &strs(&config(&file, "")));
-        assert!(out.contains(&format!("{ranks} z-slabs over MPI ranks")), "not decomposed:\n{out}");
-        // each rank wrote its planes (the members and shadows included) to its own part files
-        for p in 0..ranks {
-            for part in [format!("checkpoint_000010.part{p}of{ranks}.h5"), format!("snapshot_000010.part{p}of{ranks}.h5")] {
-                assert!(d.join(format!("{file}.d")).join(&part).is_file(), "{file}: part {part} is missing");
+    for (rep, extra) in [("ensemble", vec!["matter.members=8"]), ("fourier", vec!["matter.representation=\"fourier\"", "cq.beta=0.1"])] {
+        let config = |file: &str, t_end: &str| -> Vec<String> {
+            let sets = ["lattice.shape=[5,5,12]", "gravity.fd_order=2", "time.t_end=0.5", "output.snapshot_every=5", "output.checkpoint_every=5"];
+            let more = ["output.timeseries_every=1", "run.precision=\"f64\"", "run.backend=\"cpu\""];
+            let mut v: Vec<String> = vec!["run".into(), example.into(), "--quiet".into()];
+            let all = sets.iter().chain(&more).chain(&extra).map(|s| s.to_string());
+            for s in all.chain([format!("output.file=\"{file}\"")]).chain((!t_end.is_empty()).then(|| format!("time.t_end={t_end}"))) {
+                v.extend(["--set".to_string(), s]);
             }
+            v
+        };
+        let whole = format!("{rep}_whole.h5");
+        run_ok(None, d, &strs(&config(&whole, "")));
+        for ranks in [2, 3] {
+            let file = format!("{rep}_slabs{ranks}.h5");
+            let out = run_ok(Some(ranks), d, &strs(&config(&file, "")));
+            assert!(out.contains(&format!("{ranks} z-slabs over MPI ranks")), "{rep}: not decomposed:\n{out}");
+            // each rank wrote its planes (the ensemble's members and shadows included) to its own part files
+            for p in 0..ranks {
+                for part in [format!("checkpoint_000010.part{p}of{ranks}.h5"), format!("snapshot_000010.part{p}of{ranks}.h5")] {
+                    assert!(d.join(format!("{file}.d")).join(&part).is_file(), "{file}: part {part} is missing");
+                }
+            }
+            assert_same_output(d, &whole, &file);
         }
-        assert_same_output(d, "whole.h5", &file);
-    }
-    for (first, then, stem) in [(Some(2), None, "two_then_one"), (None, Some(2), "one_then_two")] {
-        let file = format!("{stem}.h5");
-        run_ok(first, d, &strs(&config(&file, "0.25")));
-        let out = run_ok(then, d, &["run", "--restart", &file, "--set", "time.t_end=0.5", "--quiet"]);
-        assert!(out.contains("restarting"), "{out}");
-        assert_same_output(d, "whole.h5", &file);
+        for (first, then, stem) in [(Some(2), None, "two_then_one"), (None, Some(2), "one_then_two")] {
+            let file = format!("{rep}_{stem}.h5");
+            run_ok(first, d, &strs(&config(&file, "0.25")));
+            let out = run_ok(then, d, &["run", "--restart", &file, "--set", "time.t_end=0.5", "--quiet"]);
+            assert!(out.contains("restarting"), "{rep}: {out}");
+            assert_same_output(d, &whole, &file);
+        }
     }
 }
 

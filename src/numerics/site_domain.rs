@@ -12,12 +12,21 @@ pub trait SiteDomain {
     fn global(&self) -> Lattice;
     /// The local sites whose values are this domain's own (all sites of the whole lattice; a slab's owned planes).
     fn owned(&self) -> Range<usize>;
+    /// The whole lattice's index of local site `i` (a slab's ghost planes wrap around the periodic z axis).
+    fn global_site(&self, i: usize) -> usize;
     /// Refills the ghost planes of `nvars` fields of `width` values per site (field-major, site, then the `width`
     /// values: the members' layout); nothing to do on the whole lattice, whose stencils wrap around.
     fn exchange(&self, u: &mut [f64], nvars: usize, width: usize);
-    /// Σ over the whole lattice of each column (local arrays: the owned sites count), summed plane by plane (each
-    /// plane's sites in order, from 0) and then over the planes in z order (from 0): [`plane_sums`], then [`sum_in_order`].
-    fn box_sums(&self, cols: &[&[f64]]) -> Vec<f64>;
+    /// Per column, the totals of all the whole lattice's planes added in z order (from 0.0): `planes` holds the totals
+    /// of this domain's owned planes, column after column (`ncols` columns).
+    fn sum_planes(&self, planes: &[f64], ncols: usize) -> Vec<f64>;
+    /// Σ over the whole lattice of each column (local arrays: the owned sites count), summed plane by plane
+    /// ([`plane_sums`]) and then over the planes in z order ([`Self::sum_planes`]).
+    fn box_sums(&self, cols: &[&[f64]]) -> Vec<f64> {
+        let (r, plane) = (self.owned(), plane_of(&self.global()));
+        let local: Vec<f64> = cols.iter().flat_map(|c| plane_sums(&c[r.clone()], plane)).collect();
+        self.sum_planes(&local, cols.len())
+    }
     /// The maximum of `v` over the ranks (f64::max: NaN is ignored, as a fold over the sites ignores it).
     fn max(&self, v: f64) -> f64;
     /// The minimum of `v` over the ranks.
@@ -27,6 +36,9 @@ pub trait SiteDomain {
     /// The box reduction of each column (local arrays: the owned sites count) in the 64-wide tree of
     /// backend/cpu/reduce.rs over the whole lattice's site order (the diagnostics' order, the GPU's).
     fn reduce(&self, cols: &[&[f64]], ops: &[Op]) -> Vec<f64>;
+    /// The whole lattice's `nvars` fields (field-major) from the owned sites of the local fields `u` (every rank
+    /// gets all of them: the `fourier` field's transforms of the mean field).
+    fn all_gather(&self, u: &[f64], nvars: usize) -> Vec<f64>;
 }
 
 /// The whole periodic lattice of one process.
@@ -40,10 +52,13 @@ impl SiteDomain for WholeLattice {
     fn owned(&self) -> Range<usize> {
         0..self.0.sites()
     }
+    fn global_site(&self, i: usize) -> usize {
+        i
+    }
     fn exchange(&self, _: &mut [f64], _: usize, _: usize) {}
-    fn box_sums(&self, cols: &[&[f64]]) -> Vec<f64> {
-        let plane = self.0.shape[0] * self.0.shape[1];
-        cols.iter().map(|c| sum_in_order(&plane_sums(c, plane))).collect()
+    fn sum_planes(&self, planes: &[f64], ncols: usize) -> Vec<f64> {
+        let nz = self.0.shape[2];
+        (0..ncols).map(|c| sum_in_order(&planes[c * nz..(c + 1) * nz])).collect()
     }
     fn max(&self, v: f64) -> f64 {
         v
@@ -51,11 +66,58 @@ impl SiteDomain for WholeLattice {
     fn reduce(&self, cols: &[&[f64]], ops: &[Op]) -> Vec<f64> {
         cols.iter().zip(ops).map(|(c, &op)| tree_reduce(c, op)).collect()
     }
+    fn all_gather(&self, u: &[f64], nvars: usize) -> Vec<f64> {
+        u[..nvars * self.0.sites()].to_vec()
+    }
 }
 
-/// The sum of each whole plane of `plane` sites of `values`, each plane's sites in order from 0.0.
+/// Sites of one plane (N1·N2).
+pub fn plane_of(lattice: &Lattice) -> usize {
+    lattice.shape[0] * lattice.shape[1]
+}
+
+/// The pieces a plane's sum is taken in: a plane's sites in chunks of this many, in order (so a large plane's sum
+/// runs in parallel and is still the same on any number of threads and ranks).
+pub const PLANE_CHUNK: usize = 4096;
+
+/// The chunks of the whole `planes` in `sites` (a range of whole planes of `plane` sites): each plane's sites in
+/// pieces of [`PLANE_CHUNK`], plane after plane.
+pub fn plane_chunks(sites: Range<usize>, plane: usize) -> Vec<Range<usize>> {
+    debug_assert!(sites.start % plane == 0 && sites.end % plane == 0, "whole planes");
+    (sites.start / plane..sites.end / plane)
+        .flat_map(|z| (0..plane.div_ceil(PLANE_CHUNK)).map(move |c| z * plane + c * PLANE_CHUNK..z * plane + ((c + 1) * PLANE_CHUNK).min(plane)))
+        .collect()
+}
+
+/// Box sums over the `domain`'s whole lattice of C columns computed chunk by chunk ([`plane_chunks`] of the owned
+/// sites, in parallel): `per_chunk(sites)` returns the sum over the chunk's sites, in order from 0.0, and whatever
+/// else it computes for them. A plane's total is its chunks' sums in order, the box sum the planes' in z order —
+/// the order of [`SiteDomain::box_sums`]. Returns the sums and each chunk's other result with its sites.
+pub fn box_sums_by<const C: usize, R: Send>(
+    domain: &dyn SiteDomain,
+    per_chunk: impl Fn(Range<usize>) -> ([f64; C], R) + Sync,
+) -> ([f64; C], Vec<(Range<usize>, R)>) {
+    use rayon::prelude::*;
+    let plane = plane_of(&domain.global());
+    let owned = domain.owned();
+    let chunks = plane_chunks(owned.clone(), plane);
+    let done: Vec<([f64; C], R)> = chunks.par_iter().map(|r| per_chunk(r.clone())).collect();
+    let nplanes = owned.len() / plane;
+    let mut planes = vec![0.0; C * nplanes];
+    for (r, (s, _)) in chunks.iter().zip(&done) {
+        let z = (r.start - owned.start) / plane;
+        for (c, v) in s.iter().enumerate() {
+            planes[c * nplanes + z] += v;
+        }
+    }
+    let sums = domain.sum_planes(&planes, C);
+    (std::array::from_fn(|c| sums[c]), chunks.into_iter().zip(done.into_iter().map(|(_, r)| r)).collect())
+}
+
+/// The sum of each whole plane of `plane` sites of `values`: its [`PLANE_CHUNK`]s' sums (each in order from 0.0)
+/// added in order from 0.0 (one chunk: the plane's sites in order).
 pub fn plane_sums(values: &[f64], plane: usize) -> Vec<f64> {
-    values.chunks(plane).map(sum_in_order).collect()
+    values.chunks(plane).map(|p| p.chunks(PLANE_CHUNK).map(sum_in_order).fold(0.0, |s, x| s + x)).collect()
 }
 
 /// Σ v in the order given, from 0.0.

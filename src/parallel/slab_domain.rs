@@ -5,7 +5,7 @@ use super::slab::Slab;
 use super::Comm;
 use crate::backend::cpu::reduce::Op;
 use crate::numerics::lattice::Lattice;
-use crate::numerics::site_domain::{plane_sums, sum_in_order, SiteDomain};
+use crate::numerics::site_domain::{sum_in_order, SiteDomain};
 use std::ops::Range;
 
 pub struct SlabDomain<'a> {
@@ -23,20 +23,23 @@ impl SiteDomain for SlabDomain<'_> {
     fn exchange(&self, u: &mut [f64], nvars: usize, width: usize) {
         self.slab.exchange_wide(self.comm, u, &(0..nvars).collect::<Vec<_>>(), width);
     }
-    fn box_sums(&self, cols: &[&[f64]]) -> Vec<f64> {
-        let r = self.slab.interior();
-        let local: Vec<f64> = cols.iter().flat_map(|c| plane_sums(&c[r.clone()], self.slab.plane())).collect();
-        let parts: Vec<Vec<f64>> = self.comm.all_gather_bytes(bytemuck::cast_slice(&local)).iter().map(|b| bytemuck::pod_collect_to_vec(b)).collect();
-        (0..cols.len())
+    fn global_site(&self, i: usize) -> usize {
+        let (plane, n3) = (self.slab.plane(), self.slab.global.shape[2]);
+        let z = (self.slab.z0 + n3 + i / plane - self.slab.ghost) % n3;
+        z * plane + i % plane
+    }
+    fn sum_planes(&self, planes: &[f64], ncols: usize) -> Vec<f64> {
+        let parts: Vec<Vec<f64>> = self.comm.all_gather_bytes(bytemuck::cast_slice(planes)).iter().map(|b| bytemuck::pod_collect_to_vec(b)).collect();
+        (0..ncols)
             .map(|c| {
-                let planes: Vec<f64> = parts
+                let all: Vec<f64> = parts
                     .iter()
                     .flat_map(|p| {
-                        let nz = p.len() / cols.len();
+                        let nz = p.len() / ncols;
                         p[c * nz..(c + 1) * nz].to_vec()
                     })
                     .collect();
-                sum_in_order(&planes)
+                sum_in_order(&all)
             })
             .collect()
     }
@@ -47,6 +50,9 @@ impl SiteDomain for SlabDomain<'_> {
         let r = self.slab.interior();
         let owned: Vec<&[f64]> = cols.iter().map(|c| &c[r.clone()]).collect();
         self.slab.reduce(self.comm, &owned, ops)
+    }
+    fn all_gather(&self, u: &[f64], nvars: usize) -> Vec<f64> {
+        self.slab.all_gather(self.comm, &self.slab.owned_of(u, nvars), nvars)
     }
 }
 
@@ -88,6 +94,8 @@ mod tests {
                                 w[range.clone()].copy_from_slice(&filled[range]);
                             }
                             d.exchange(&mut w, 2, 3);
+                            let placed = (0..nl).all(|i| local[i] == v[d.global_site(i)] && local[nl + i] == v[n + d.global_site(i)]);
+                            assert!(placed && d.all_gather(&local, 2) == *v, "rank {r} of {ranks}: global_site, all_gather");
                             (sums, d.max(r as f64), w == filled, slab.all_gather_wide(&c, &owned, 2, 3) == *wide)
                         })
                     })
@@ -99,6 +107,41 @@ mod tests {
                 assert_eq!(max, (ranks - 1) as f64);
                 assert!(exchanged && gathered, "rank {r} of {ranks}: exchange {exchanged}, gather {gathered}");
             }
+        }
+    }
+
+    /// Chunked box sums (`box_sums_by`, the `fourier` field's) on planes of three chunks (129 × 64 sites) are the
+    /// columns' `box_sums` bit for bit on 1–3 ranks, each chunk's sites are the owned ones in order, and the sum is
+    /// the exact one to round-off.
+    #[test]
+    fn chunked_box_sums_are_the_plane_order_sums() {
+        use crate::numerics::site_domain::{box_sums_by, PLANE_CHUNK};
+        let lat = Lattice::new([129, 64, 3], 0.5);
+        assert!(129 * 64 > 2 * PLANE_CHUNK, "planes of three chunks");
+        let n = lat.sites();
+        let v: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin() * 10f64.powi(i as i32 % 7)).collect();
+        let expected = WholeLattice(lat).box_sums(&[&v])[0];
+        let exact: f64 = v.iter().map(|&x| x as f64).sum();
+        assert!((expected - exact).abs() <= 1e-12 * v.iter().map(|x| x.abs()).sum::<f64>());
+        for ranks in 1..=3 {
+            let v = &v;
+            std::thread::scope(|sc| {
+                for (r, c) in ThreadComm::group(ranks).into_iter().enumerate() {
+                    sc.spawn(move || {
+                        let slab = Slab::new(lat, 1, r, ranks).unwrap();
+                        let d = SlabDomain { slab: &slab, comm: &c };
+                        let local = slab.scatter(v, 1);
+                        let ([s], chunks) = box_sums_by(&d, |sites| ([local[sites.clone()].iter().fold(0.0, |a, x| a + x)], sites.len()));
+                        assert_eq!(s, expected, "rank {r} of {ranks}");
+                        assert_eq!(d.box_sums(&[&local])[0], expected);
+                        let covered: Vec<usize> = chunks.iter().flat_map(|(s, len)| {
+                            assert_eq!(s.len(), *len);
+                            s.clone()
+                        }).collect();
+                        assert_eq!(covered, slab.interior().collect::<Vec<_>>());
+                    });
+                }
+            });
         }
     }
 }

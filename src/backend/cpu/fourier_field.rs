@@ -17,10 +17,11 @@ use super::fd::{d1, gradient, Fd};
 use crate::backend::quantum::{QuantumField, QuantumStepReport, Representation, StageQuantum};
 use crate::backend::StepperSetup;
 use crate::numerics::fft::LatticeFft;
+use crate::numerics::site_domain::{box_sums_by, SiteDomain, WholeLattice};
 use crate::numerics::jets::{Mat5, ZERO5};
 use crate::numerics::rk4::Rk4Stage;
 use crate::physics::fourier_dynamics::{
-    chunked_sums, coeffs_from_sums, min_symplectic_ratio, mode_noise_flow, mode_strength, noise_form, pack_mean, site_terms, unpack_mean, ModeCoeffs,
+    coeffs_from_sums, min_symplectic_ratio, mode_noise_flow, mode_strength, noise_form, pack_mean, site_terms, unpack_mean, ModeCoeffs,
     ModeCovariance, MomentumGrid, MODE, SITE_SUMS,
 };
 use crate::physics::gaussian_dynamics::{check_conditioning, noise_substeps, SiteQuantum};
@@ -40,10 +41,19 @@ impl Representation for Fourier {
     fn name(&self) -> &'static str {
         "fourier"
     }
-    fn slab_halo(&self, _: &StepperSetup) -> Result<usize, String> {
-        Err("matter.representation = \"fourier\": its modes need a distributed FFT, which cqgrav does not have yet; use \
-             \"ensemble\" with matter.localization > 0 to split a quantum field over ranks"
-            .into())
+    /// Issue 18: the per-site passes read the mean field's gradient and the scalar flux's divergence (2r planes);
+    /// the modes Γ_k are held whole by every rank, and the mean field's transforms gather x̄ (docs/mpi.md).
+    fn slab_halo(&self, setup: &StepperSetup) -> Result<usize, String> {
+        Ok(2 * setup.stencil.radius)
+    }
+    fn cpu_slab(&self, setup: &StepperSetup, state: &State, global: crate::numerics::lattice::Lattice) -> anyhow::Result<Box<dyn QuantumField>> {
+        Ok(Box::new(FourierField::new_in(setup, state, global)?))
+    }
+    fn site_terms_in(&self, setup: &StepperSetup, state: &State, domain: &dyn SiteDomain) -> anyhow::Result<Option<Vec<SiteQuantum>>> {
+        let Some(params) = setup.quantum else { return Ok(None) };
+        let Some(modes) = state.quantum.get(GAMMA_K) else { return Ok(None) };
+        let model = FourierModel::new_in(setup, params, true, domain.global());
+        Ok(Some(model.site_quantum(&state.data, &state.background, modes, domain)?))
     }
     fn mode_power(&self, setup: &StepperSetup, state: &State) -> anyhow::Result<Option<crate::spectra::quantum::QuantumPower>> {
         Ok(match state.quantum.get("gamma_k") {
@@ -64,10 +74,7 @@ impl Representation for Fourier {
         crate::backend::gpu::fourier_field::GpuFourierField::new(ctx, setup, state, f)
     }
     fn site_terms(&self, setup: &StepperSetup, state: &State) -> anyhow::Result<Option<Vec<SiteQuantum>>> {
-        let Some(params) = setup.quantum else { return Ok(None) };
-        let Some(modes) = state.quantum.get(GAMMA_K) else { return Ok(None) };
-        let model = FourierModel::new(setup, params, true);
-        Ok(Some(model.site_quantum(&state.data, &state.background, modes)?))
+        self.site_terms_in(setup, state, &WholeLattice(setup.lattice))
     }
     fn physicality(&self, _: &StepperSetup, state: &State) -> f64 {
         match state.quantum.get(GAMMA_K) {
@@ -93,17 +100,25 @@ pub fn host_bytes(n: usize, coupled: bool) -> u64 {
     (15 * n + 8 * n + 7 * n + if coupled { 6 * n } else { 0 }) * 8
 }
 
-/// The box-mean metric of a state held as SoA fields (δg + background).
-pub fn box_mean_metric(u: &[f64], background: &[f64; 6], n: usize) -> Sym<f64> {
-    let s = chunked_sums(n, |i| std::array::from_fn::<f64, 6, _>(|k| background[k] + u[(var::G + k) * n + i]));
-    s.map(|v| v / n as f64)
+/// The box-mean metric over the `domain`'s whole lattice of a state held as SoA fields on its local lattice (δg +
+/// background; the owned sites count, summed in plane order: numerics/site_domain.rs `box_sums_by`).
+pub fn box_mean_metric(u: &[f64], background: &[f64; 6], domain: &dyn SiteDomain) -> Sym<f64> {
+    let n = u.len() / crate::state::NVARS;
+    let (s, _) = box_sums_by(domain, |sites| {
+        let mut s = [0.0; 6];
+        for i in sites {
+            s.iter_mut().enumerate().for_each(|(k, a)| *a += background[k] + u[(var::G + k) * n + i]);
+        }
+        (s, ())
+    });
+    s.map(|v| v / domain.global().sites() as f64)
 }
 
 /// The initial Γ_k of a fourier field: the state's, or the lattice vacuum of its box-mean metric.
 pub fn initial_modes(setup: &StepperSetup, mass: f64, state: &State) -> anyhow::Result<Vec<f64>> {
     let n = setup.lattice.sites();
     if state.quantum.is_empty() {
-        let g = box_mean_metric(&state.data, &state.background, n);
+        let g = box_mean_metric(&state.data, &state.background, &WholeLattice(setup.lattice));
         crate::physics::fourier_dynamics::vacuum_modes(&setup.lattice, &setup.stencil, &g, mass)
     } else {
         Ok(state.quantum.require(GAMMA_K, MODE * n)?.to_vec())
@@ -111,8 +126,11 @@ pub fn initial_modes(setup: &StepperSetup, mass: f64, state: &State) -> anyhow::
 }
 
 /// The lattice model of the fourier field: the per-site and per-momentum passes of a stage, the noise flow.
+/// `setup.lattice` is the lattice of the per-site passes (the whole lattice, or a slab's local lattice: issue 18),
+/// `global` the run's, whose momenta the modes are.
 pub struct FourierModel {
     pub setup: StepperSetup,
+    pub global: crate::numerics::lattice::Lattice,
     pub grid: MomentumGrid,
     pub params: QuantumParams,
     pub fd: Fd<f64>,
@@ -135,12 +153,18 @@ pub struct StagePass {
 
 impl FourierModel {
     pub fn new(setup: &StepperSetup, params: QuantumParams, conditioning: bool) -> Self {
+        Self::new_in(setup, params, conditioning, setup.lattice)
+    }
+
+    /// The model of a field whose per-site passes run on `setup.lattice`, a part of the run's lattice `global`.
+    pub fn new_in(setup: &StepperSetup, params: QuantumParams, conditioning: bool, global: crate::numerics::lattice::Lattice) -> Self {
         Self {
             setup: *setup,
-            grid: MomentumGrid::new(&setup.lattice, &setup.stencil),
+            global,
+            grid: MomentumGrid::new(&global, &setup.stencil),
             params,
             fd: Fd::new(&setup.stencil, setup.lattice.spacing, 0.0),
-            fft: LatticeFft::new(&setup.lattice),
+            fft: LatticeFft::new(&global),
             conditioning,
         }
     }
@@ -150,26 +174,25 @@ impl FourierModel {
     }
 
     /// Γvac_loc of the box-mean metric of u (zero for renormalisation `none`).
-    fn vacuum(&self, u: &[f64], background: &[f64; 6]) -> anyhow::Result<Mat5> {
+    fn vacuum(&self, u: &[f64], background: &[f64; 6], domain: &dyn SiteDomain) -> anyhow::Result<Mat5> {
         if !self.params.renormalize {
             return Ok(ZERO5);
         }
-        let lat = &self.setup.lattice;
-        let g = box_mean_metric(u, background, lat.sites());
-        crate::physics::lattice_vacuum::vacuum_jet_covariance(lat, &self.setup.stencil, &g, self.params.mass)
+        let g = box_mean_metric(u, background, domain);
+        crate::physics::lattice_vacuum::vacuum_jet_covariance(&self.global, &self.setup.stencil, &g, self.params.mass)
     }
 
-    /// The per-site pass of a stage at the classical stage input u (f64 SoA) with the jet covariance `local`.
-    pub fn site_pass(&self, u: &[f64], background: &[f64; 6], local: Mat5) -> anyhow::Result<StagePass> {
+    /// The per-site pass of a stage at the classical stage input u (f64 SoA) with the jet covariance `local`: the
+    /// back-reaction and c_x of the `domain`'s owned sites (zero on a slab's ghost planes, whose right-hand side is
+    /// never read) and the box sums over its whole lattice in plane order.
+    pub fn site_pass(&self, u: &[f64], background: &[f64; 6], local: Mat5, domain: &dyn SiteDomain) -> anyhow::Result<StagePass> {
         let lat = self.setup.lattice;
         let n = lat.sites();
         let dv = lat.cell_volume();
-        let vacuum = self.vacuum(u, background)?;
+        let vacuum = self.vacuum(u, background, domain)?;
         let p = self.params;
         let coupled = self.coupled();
         let phi = &u[var::PHI * n..(var::PHI + 1) * n];
-        let mut br = vec![[0.0; 6]; n];
-        let mut cx = if coupled { vec![0.0; n] } else { Vec::new() };
         let per = |i: usize| -> ([f64; 6], [f64; SITE_SUMS]) {
             let g: Sym<f64> = std::array::from_fn(|k| background[k] + u[(var::G + k) * n + i]);
             let geo = SiteGeometry::new(&g, u[var::LAPSE * n + i]);
@@ -181,47 +204,37 @@ impl FourierModel {
             };
             site_terms(&geo, &p, dv, &local, &vacuum, &y)
         };
-        // fixed chunks: the box sums in the same order on any number of threads
-        const CH: usize = 4096;
-        let parts: Vec<[f64; SITE_SUMS]> = if coupled {
-            br.par_chunks_mut(CH)
-                .zip(cx.par_chunks_mut(CH))
-                .enumerate()
-                .map(|(c, (b, cc))| {
-                    let mut s = [0.0; SITE_SUMS];
-                    for (j, (bj, cj)) in b.iter_mut().zip(cc.iter_mut()).enumerate() {
-                        let (v, t) = per(c * CH + j);
-                        *bj = v;
-                        *cj = t[crate::physics::fourier_dynamics::S_C];
-                        s.iter_mut().zip(t).for_each(|(a, x)| *a += x);
-                    }
-                    s
+        // chunks of whole planes: the box sums in the same order on any number of threads and ranks
+        let (sums, chunks) = box_sums_by(domain, |sites| {
+            let mut s = [0.0; SITE_SUMS];
+            let terms: Vec<([f64; 6], f64)> = sites
+                .map(|i| {
+                    let (v, t) = per(i);
+                    s.iter_mut().zip(t).for_each(|(a, x)| *a += x);
+                    (v, t[crate::physics::fourier_dynamics::S_C])
                 })
-                .collect()
-        } else {
-            br.par_chunks_mut(CH)
-                .enumerate()
-                .map(|(c, b)| {
-                    let mut s = [0.0; SITE_SUMS];
-                    for (j, bj) in b.iter_mut().enumerate() {
-                        let (v, t) = per(c * CH + j);
-                        *bj = v;
-                        s.iter_mut().zip(t).for_each(|(a, x)| *a += x);
-                    }
-                    s
-                })
-                .collect()
-        };
-        let mut sums = [0.0; SITE_SUMS];
-        for s in parts {
-            sums.iter_mut().zip(s).for_each(|(a, x)| *a += x);
+                .collect();
+            (s, terms)
+        });
+        let mut br = vec![[0.0; 6]; n];
+        let mut cx = if coupled { vec![0.0; n] } else { Vec::new() };
+        for (sites, terms) in chunks {
+            for (i, (v, c)) in sites.zip(terms) {
+                br[i] = v;
+                if coupled {
+                    cx[i] = c;
+                }
+            }
         }
-        let coeffs = coeffs_from_sums(&lat, &p, &sums, self.conditioning)?;
+        let coeffs = coeffs_from_sums(&self.global, &p, &sums, self.conditioning)?;
         Ok(StagePass { coeffs, br, cx, local, vacuum })
     }
 
-    /// The transform ẑ of z = φ̄ + iπ̄.
-    pub fn transform_mean(&self, phi: &[f64], pi: &[f64]) -> Vec<Complex64> {
+    /// The transform ẑ of z = φ̄ + iπ̄ over the whole lattice, from x̄ (φ̄ then π̄) on the `domain`'s local lattice
+    /// (a slab's owned planes are gathered from every rank).
+    pub fn transform_mean(&self, xbar: &[f64], domain: &dyn SiteDomain) -> Vec<Complex64> {
+        let whole = domain.all_gather(xbar, 2);
+        let (phi, pi) = whole.split_at(whole.len() / 2);
         let mut z: Vec<Complex64> = phi.iter().zip(pi).map(|(a, b)| Complex64::new(*a, *b)).collect();
         self.fft.forward(&mut z);
         z
@@ -229,18 +242,21 @@ impl FourierModel {
 
     /// The stage's right-hand side: Γ_k's (into `modes`' rate) and the mean field's ∂t x̄ (2n) and the fluctuation
     /// back-reaction per site. Returns the stage's coefficients.
-    pub fn stage(&self, index: usize, u: &[f64], background: &[f64; 6], modes: &mut ModeCovariance, dx: &mut [f64], br: &mut Vec<[f64; 6]>) -> anyhow::Result<ModeCoeffs> {
+    /// On a slab (`domain`) the modes are the whole lattice's (every rank evolves all of them from the same
+    /// coefficients) and x̄'s transforms gather it; ∂t x̄ and the back-reaction are those of the owned sites.
+    #[allow(clippy::too_many_arguments)]
+    pub fn stage(&self, index: usize, u: &[f64], background: &[f64; 6], modes: &mut ModeCovariance, dx: &mut [f64], br: &mut Vec<[f64; 6]>, domain: &dyn SiteDomain) -> anyhow::Result<ModeCoeffs> {
         let lat = self.setup.lattice;
         let n = lat.sites();
         let dv = lat.cell_volume();
         let local = modes.local_covariance(index);
-        let pass = self.site_pass(u, background, local)?;
+        let pass = self.site_pass(u, background, local, domain)?;
         let phi = &u[var::PHI * n..(var::PHI + 1) * n];
         let pi = &u[var::PI_PHI * n..(var::PI_PHI + 1) * n];
         // the circulant part of dx̄/dt (k-space), with the conditioning
         let circ = if pass.coeffs.conditioned() {
-            let z = self.transform_mean(phi, pi);
-            let mut w = vec![Complex64::default(); n];
+            let z = self.transform_mean(&u[var::PHI * n..(var::PI_PHI + 1) * n], domain);
+            let mut w = vec![Complex64::default(); self.global.sites()];
             modes.stage(index, &pass.coeffs, Some(&z), Some(&mut w));
             self.fft.inverse(&mut w);
             Some(w)
@@ -252,8 +268,9 @@ impl FourierModel {
         let mut flux = vec![0.0; 3 * n];
         super::scalar_flux::scalar_flux(&self.fd, &lat, background, u, &mut flux);
         let mass = self.params.mass;
-        let inv_n = 1.0 / n as f64;
+        let inv_n = 1.0 / self.global.sites() as f64;
         let (dphi, dpi) = dx.split_at_mut(n);
+        let global_site: Vec<usize> = (0..n).map(|i| domain.global_site(i)).collect();
         dphi.par_iter_mut().zip(dpi.par_iter_mut()).enumerate().for_each(|(i, (a, b))| {
             let g: Sym<f64> = std::array::from_fn(|k| background[k] + u[(var::G + k) * n + i]);
             let (_, det) = crate::physics::tensor::inverse(&g);
@@ -265,8 +282,9 @@ impl FourierModel {
                 fb -= pass.cx[i] / dv * pi[i];
             }
             if let Some(w) = &circ {
-                fa += w[i].re * inv_n;
-                fb += w[i].im * inv_n;
+                let x = global_site[i];
+                fa += w[x].re * inv_n;
+                fb += w[x].im * inv_n;
             }
             *a = fa;
             *b = fb;
@@ -275,22 +293,30 @@ impl FourierModel {
         Ok(pass.coeffs)
     }
 
-    /// The box sum Σ_x dW(x) of the increments (component-major 6n).
-    pub fn increment_sum(&self, dw: &[f64]) -> [f64; 6] {
+    /// The box sum Σ_x dW(x) of the increments (component-major 6n on the `domain`'s local lattice; plane order).
+    pub fn increment_sum(&self, dw: &[f64], domain: &dyn SiteDomain) -> [f64; 6] {
         let n = self.setup.lattice.sites();
-        chunked_sums(n, |x| std::array::from_fn::<f64, 6, _>(|c| dw[c * n + x]))
+        box_sums_by(domain, |sites| {
+            let mut s = [0.0; 6];
+            for x in sites {
+                s.iter_mut().enumerate().for_each(|(c, a)| *a += dw[c * n + x]);
+            }
+            (s, ())
+        })
+        .0
     }
 
     /// The noise flow of a step (docs/quantum.md F1–F8) with the coefficients of the step's start and the increments dW
     /// (component-major 6n) on x̄ (2n) and Γ_k; returns the number of RK4 sub-steps (0: no conditioning).
-    pub fn noise_flow(&self, c: &ModeCoeffs, dw: &[f64], xbar: &mut [f64], modes: &mut [f64]) -> anyhow::Result<u32> {
+    /// On a slab (`domain`) every rank flows all the modes and the owned and ghost sites of x̄.
+    pub fn noise_flow(&self, c: &ModeCoeffs, dw: &[f64], xbar: &mut [f64], modes: &mut [f64], domain: &dyn SiteDomain) -> anyhow::Result<u32> {
         if !c.conditioned() {
             return Ok(0);
         }
         let lat = self.setup.lattice;
         let n = lat.sites();
         let grid = &self.grid;
-        let b = noise_form(c, &self.increment_sum(dw));
+        let b = noise_form(c, &self.increment_sum(dw, domain));
         let (size, escape) = modes
             .par_chunks(MODE)
             .enumerate()
@@ -298,10 +324,10 @@ impl FourierModel {
             .reduce(|| (0.0, 0.0), |a, b| (a.0.max(b.0), a.1.max(b.1)));
         check_conditioning(escape)?;
         let m = noise_substeps(size);
+        let z = self.transform_mean(xbar, domain);
         let (phi, pi) = xbar.split_at_mut(n);
-        let z = self.transform_mean(phi, pi);
         let dv = lat.cell_volume();
-        let mut dz = vec![Complex64::default(); n];
+        let mut dz = vec![Complex64::default(); self.global.sites()];
         modes.par_chunks_mut(MODE).zip(dz.par_iter_mut()).enumerate().for_each(|(k, (g, d))| {
             let x0 = unpack_mean(&z, k, grid.negative(k));
             let mut x = x0;
@@ -309,8 +335,10 @@ impl FourierModel {
             *d = pack_mean(&std::array::from_fn(|i| x[i] - x0[i]));
         });
         self.fft.inverse(&mut dz);
-        let inv_n = 1.0 / n as f64;
-        phi.par_iter_mut().zip(pi.par_iter_mut()).zip(dz.par_iter()).for_each(|((a, b), d)| {
+        let inv_n = 1.0 / self.global.sites() as f64;
+        let global_site: Vec<usize> = (0..n).map(|i| domain.global_site(i)).collect();
+        phi.par_iter_mut().zip(pi.par_iter_mut()).enumerate().for_each(|(i, (a, b))| {
+            let d = dz[global_site[i]];
             *a += d.re * inv_n;
             *b += d.im * inv_n;
         });
@@ -319,12 +347,14 @@ impl FourierModel {
 
     /// Per-site diagnostics of the fluctuations (SPEC §5, §6): ⟨δφ²⟩ = Γ_loc,φφ, the renormalised energy density
     /// ½tr(e_x(Γ_loc − Γvac)) with the local form e_x, and ⟨π_φ∂_aφ⟩ − π̄∂_aφ̄ = Γ_loc,πa − Γvac,πa (zero by parity).
-    pub fn site_quantum(&self, u: &[f64], background: &[f64; 6], modes: &[f64]) -> anyhow::Result<Vec<SiteQuantum>> {
+    /// On the `domain`'s local lattice (the vacuum at the whole lattice's box-mean metric, plane order).
+    pub fn site_quantum(&self, u: &[f64], background: &[f64; 6], modes: &[f64], domain: &dyn SiteDomain) -> anyhow::Result<Vec<SiteQuantum>> {
         let lat = self.setup.lattice;
         let n = lat.sites();
-        anyhow::ensure!(modes.len() == MODE * n, "the fourier state has {} values, expected {}", modes.len(), MODE * n);
+        let nk = self.global.sites();
+        anyhow::ensure!(modes.len() == MODE * nk, "the fourier state has {} values, expected {}", modes.len(), MODE * nk);
         let local = crate::physics::fourier_dynamics::local_covariance(&self.grid, modes);
-        let c = crate::physics::gaussian_dynamics::GaussianModel::new(lat, self.setup.stencil, self.params).coeffs_of(u, background)?;
+        let c = crate::physics::gaussian_dynamics::GaussianModel::new(lat, self.setup.stencil, self.params).coeffs_in(u, background, domain)?;
         Ok(crate::physics::gaussian_dynamics::site_quantum_from_local(&c, &vec![local; n]))
     }
 
@@ -345,7 +375,7 @@ impl FourierModel {
                     1 | 3 => &u1,
                     _ => &u2,
                 };
-                self.stage(st.index, input, background, modes, &mut k, &mut br)?
+                self.stage(st.index, input, background, modes, &mut k, &mut br, &WholeLattice(self.setup.lattice))?
             };
             if st.index == 0 {
                 start = Some(c);
@@ -355,7 +385,7 @@ impl FourierModel {
             modes.combine(&st, dt);
         }
         if let (Some(dw), Some(c)) = (dw, start) {
-            self.noise_flow(&c, dw, &mut u[r], modes.modes_mut())?;
+            self.noise_flow(&c, dw, &mut u[r], modes.modes_mut(), &WholeLattice(self.setup.lattice))?;
         }
         Ok(())
     }
@@ -374,16 +404,27 @@ impl FourierField {
     pub fn new(setup: &StepperSetup, state: &State) -> anyhow::Result<Self> {
         let q = setup.quantum.ok_or_else(|| anyhow::anyhow!("the fourier representation needs the quantum field's parameters"))?;
         let m0 = initial_modes(setup, q.mass, state)?;
-        let modes = ModeCovariance::from_modes(&setup.lattice, &setup.stencil, q.mass, m0)?;
-        Ok(Self { model: FourierModel::new(setup, q, true), modes, start: None, report: QuantumStepReport::default() })
+        Self::with_modes(setup, m0, setup.lattice)
+    }
+
+    /// The field of one rank's slab (issue 18): `setup` on its local lattice, `state` its local state holding the
+    /// whole lattice's Γ_k, `global` the run's lattice.
+    pub fn new_in(setup: &StepperSetup, state: &State, global: crate::numerics::lattice::Lattice) -> anyhow::Result<Self> {
+        Self::with_modes(setup, state.quantum.require(GAMMA_K, MODE * global.sites())?.to_vec(), global)
+    }
+
+    fn with_modes(setup: &StepperSetup, m0: Vec<f64>, global: crate::numerics::lattice::Lattice) -> anyhow::Result<Self> {
+        let q = setup.quantum.ok_or_else(|| anyhow::anyhow!("the fourier representation needs the quantum field's parameters"))?;
+        let modes = ModeCovariance::from_modes(&global, &setup.stencil, q.mass, m0)?;
+        Ok(Self { model: FourierModel::new_in(setup, q, true, global), modes, start: None, report: QuantumStepReport::default() })
     }
 }
 
 impl QuantumField for FourierField {
-    fn stage(&mut self, index: usize, u: &[f64], background: &[f64; 6], _: &dyn crate::numerics::site_domain::SiteDomain) -> anyhow::Result<Option<StageQuantum>> {
+    fn stage(&mut self, index: usize, u: &[f64], background: &[f64; 6], domain: &dyn SiteDomain) -> anyhow::Result<Option<StageQuantum>> {
         let n = self.model.setup.lattice.sites();
         let mut q = StageQuantum { dx: vec![0.0; 2 * n], br: Vec::new() };
-        let c = self.model.stage(index, u, background, &mut self.modes, &mut q.dx, &mut q.br)?;
+        let c = self.model.stage(index, u, background, &mut self.modes, &mut q.dx, &mut q.br, domain)?;
         if index == 0 {
             self.start = Some(c);
         }
@@ -394,14 +435,14 @@ impl QuantumField for FourierField {
         self.modes.combine(st, dt);
     }
 
-    fn condition(&mut self, noise: &crate::backend::quantum::StepNoise<'_>, xbar: &mut [f64], _: &dyn crate::numerics::site_domain::SiteDomain) -> anyhow::Result<()> {
+    fn condition(&mut self, noise: &crate::backend::quantum::StepNoise<'_>, xbar: &mut [f64], domain: &dyn SiteDomain) -> anyhow::Result<()> {
         let c = self.start.as_ref().expect("condition() after a step's stage 0");
-        self.report.substeps = self.model.noise_flow(c, noise.increments, xbar, self.modes.modes_mut())?;
+        self.report.substeps = self.model.noise_flow(c, noise.increments, xbar, self.modes.modes_mut(), domain)?;
         Ok(())
     }
 
     fn save(&self) -> QuantumData {
-        modes_data(self.modes.modes().to_vec(), self.model.setup.lattice.shape)
+        modes_data(self.modes.modes().to_vec(), self.model.global.shape)
     }
 
     fn restore(&mut self, q: &QuantumData) -> anyhow::Result<()> {
