@@ -25,7 +25,7 @@ pub enum Command {
     /// Run a simulation from a TOML config (SPEC §10); without CONFIG, runs the built-in default example.
     ///
     /// Built with the cargo feature `mpi` and started by `mpirun -np P`, it spreads `--realizations` over the ranks,
-    /// or, without it, splits the lattice in z-slabs over them (each rank on its GPU or CPU as run.backend chooses; the classical field, and on the CPU the localised ensemble; docs/mpi.md).
+    /// or, without it, splits the lattice in z-slabs over them (each rank on its GPU or CPU as run.backend chooses; the classical field, and on the CPU the localised ensemble and fourier; docs/mpi.md).
     Run {
         /// TOML configuration file (see docs/config.md).
         config: Option<PathBuf>,
