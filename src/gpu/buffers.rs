@@ -222,6 +222,17 @@ impl GpuContext {
         buffer: &wgpu::Buffer,
         regions: &[std::ops::Range<usize>],
     ) -> Result<Vec<T>, GpuError> {
+        self.read_regions_via(buffer, regions, &mut None)
+    }
+
+    /// [`Self::read_regions`] through the caller's staging buffer `staging`, created on the first call and
+    /// replaced only when a read needs more room (the halo exchange of every RK stage reuses one).
+    pub fn read_regions_via<T: Pod>(
+        &self,
+        buffer: &wgpu::Buffer,
+        regions: &[std::ops::Range<usize>],
+        staging: &mut Option<wgpu::Buffer>,
+    ) -> Result<Vec<T>, GpuError> {
         let size = std::mem::size_of::<T>() as u64;
         if size % ALIGN != 0 {
             return Err(buffer_err(&label_of(buffer), format!("regions of {size}-byte elements are not copy-aligned")));
@@ -233,12 +244,17 @@ impl GpuContext {
                 format!("read of bytes {}..{} is outside the buffer ({} bytes)", r.start, r.end, buffer.size()),
             ));
         }
-        Ok(bytemuck::pod_collect_to_vec(&self.read_byte_ranges(buffer, &bytes)?))
+        Ok(bytemuck::pod_collect_to_vec(&self.read_byte_ranges_via(buffer, &bytes, staging)?))
     }
 
     /// The bytes of the aligned `ranges` of `buffer`, concatenated. Blocks until all previously submitted work
     /// is done.
     fn read_byte_ranges(&self, buffer: &wgpu::Buffer, ranges: &[std::ops::Range<u64>]) -> Result<Vec<u8>, GpuError> {
+        self.read_byte_ranges_via(buffer, ranges, &mut None)
+    }
+
+    /// [`Self::read_byte_ranges`] through `staging` (kept when large enough, else replaced by a new one).
+    fn read_byte_ranges_via(&self, buffer: &wgpu::Buffer, ranges: &[std::ops::Range<u64>], staging: &mut Option<wgpu::Buffer>) -> Result<Vec<u8>, GpuError> {
         let total: u64 = ranges.iter().map(|r| r.end - r.start).sum();
         if total == 0 {
             return Ok(Vec::new());
@@ -250,14 +266,17 @@ impl GpuContext {
             ));
         }
         let staging_size = round_up(total, ALIGN);
-        let staging = self.create_checked("readback staging", staging_size, || {
-            self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("cqgrav readback"),
-                size: staging_size,
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            })
-        })?;
+        if staging.as_ref().is_none_or(|b| b.size() < staging_size) {
+            *staging = Some(self.create_checked("readback staging", staging_size, || {
+                self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("cqgrav readback"),
+                    size: staging_size,
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                })
+            })?);
+        }
+        let staging = staging.as_ref().expect("created above");
         let mut encoder = self.encoder("cqgrav readback");
         let mut at = 0;
         for r in ranges.iter().filter(|r| r.end > r.start) {
@@ -267,7 +286,7 @@ impl GpuContext {
         self.submit(encoder);
 
         let (tx, rx) = std::sync::mpsc::channel();
-        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+        staging.slice(..staging_size).map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
         self.wait()?;
@@ -276,7 +295,7 @@ impl GpuContext {
             .map_err(|e| buffer_err("readback staging", format!("mapping for read failed: {e}")))?;
         let out = {
             let view = staging
-                .slice(..)
+                .slice(..staging_size)
                 .get_mapped_range()
                 .map_err(|e| buffer_err("readback staging", format!("mapped range: {e}")))?;
             view[..total as usize].to_vec()

@@ -80,6 +80,8 @@ pub struct GpuSlabStepper<T: Real> {
     stencil_fields: Vec<usize>,
     /// wall time in the halo exchanges (read-back, exchange, write) and the health check's agreement
     comm_time: std::time::Duration,
+    /// the halo exchange's read-back buffer, kept between exchanges
+    staging: Option<wgpu::Buffer>,
     _real: PhantomData<T>,
 }
 
@@ -115,6 +117,7 @@ impl<T: Real> GpuSlabStepper<T> {
             step: state.step,
             first_nonfinite: None,
             comm_time: Default::default(),
+            staging: None,
             _real: PhantomData,
         };
         if ghosts_missing {
@@ -127,9 +130,10 @@ impl<T: Real> GpuSlabStepper<T> {
     /// from the neighbours' owned planes.
     fn exchange(&mut self, which: Buffer, fields: &[usize]) -> Result<()> {
         let t = std::time::Instant::now();
+        let mut staging = self.staging.take();
         let (ctx, buf) = (self.gpu.context(), self.buffer(which));
         let sent: Vec<_> = (0..2).flat_map(|side| fields.iter().map(move |&v| (side, v))).map(|(side, v)| self.slab.sent_planes(v)[side].clone()).collect();
-        let packed: Vec<T> = ctx.read_regions(buf, &sent)?;
+        let packed: Vec<T> = ctx.read_regions_via(buf, &sent, &mut staging)?;
         let (to_next, to_prev) = packed.split_at(packed.len() / 2);
         let (from_prev, from_next) = self.slab.swap_halos(self.comm.as_ref(), to_next, to_prev);
         let g = self.slab.ghost * self.slab.plane();
@@ -139,6 +143,7 @@ impl<T: Real> GpuSlabStepper<T> {
             ctx.write_buffer(buf, lower.start as u64 * bytes, &from_prev[j * g..(j + 1) * g])?;
             ctx.write_buffer(buf, upper.start as u64 * bytes, &from_next[j * g..(j + 1) * g])?;
         }
+        self.staging = staging;
         self.comm_time += t.elapsed();
         Ok(())
     }
