@@ -305,12 +305,17 @@ impl MemberOps {
     ///   w(f, i, s)    = α_w Σ_j ρ_ij Σ_g C^{h̄(s)}_fg(i, j) (Ω⁻¹δ_s)(g, j),  (Ω⁻¹δ)_φ = −ΔV δ_π, (Ω⁻¹δ)_π = ΔV δ_φ
     ///   out(f, i, s) (= or, with `add`, +=) α_u Σ_j ρ_ij Σ_g C^{h̄(s)}_fg(i, j) u_s(g, j)
     /// (w overwritten) — the same as `gram` + `Blocks::taper` + `combine` of those products with one-site blocks.
+    /// Only the sites i in `sites` (whole planes; all sites on one process, a slab's owned planes: issue 18) are
+    /// computed; w and out keep their values elsewhere.
     #[allow(clippy::too_many_arguments)]
-    pub fn pair_products(&self, pairs: &SitePairs, d: &[f64], u: &[f64], dv: f64, alpha_w: f64, w: &mut [f64], alpha_u: f64, out: &mut [f64], add: bool) {
+    pub fn pair_products(&self, pairs: &SitePairs, d: &[f64], u: &[f64], dv: f64, alpha_w: f64, w: &mut [f64], alpha_u: f64, out: &mut [f64], add: bool, sites: std::ops::Range<usize>) {
         let (n, m) = (self.n, self.m);
-        let [nx, ny, nz] = pairs.shape;
+        let [nx, ny, _] = pairs.shape;
         let (wphi, wpi) = w.split_at_mut(n * m);
         let (ophi, opi) = out.split_at_mut(n * m);
+        let (first, nz) = (sites.start, sites.len().div_ceil(nx * ny));
+        let r = sites.start * m..sites.end * m;
+        let (wphi, wpi, ophi, opi) = (&mut wphi[r.clone()], &mut wpi[r.clone()], &mut ophi[r.clone()], &mut opi[r]);
         // cache blocking: contiguous slabs of whole z-planes (rows when the lattice is one plane), each visited with y
         // outermost, so the rows the support reaches (3 × 3 rows of d and u around a row) are reused from cache
         let tasks = 4 * rayon::current_num_threads();
@@ -327,7 +332,7 @@ impl MemberOps {
                     let planes = if sites % plane == 0 { sites / plane } else { 1 };
                     let local = (0..ny).flat_map(|y| (0..planes).map(move |z| z * plane + y * nx)).filter(|&r| r < sites);
                     for k in local.flat_map(|r| r..(r + nx).min(sites)) {
-                        let i = t * slab + k;
+                        let i = first + t * slab + k;
                         acc.iter_mut().for_each(|v| *v = 0.0);
                         for (j, rho) in pairs.around(i) {
                             let c = self.pair_gram(d, i, j);
@@ -367,10 +372,13 @@ impl MemberOps {
 
     /// out(f, i) = α Σ_j ρ_ij Σ_g (C^A + C^B)_fg(i, j) v(g, j) for a vector v (2n; overwrites out; twin:
     /// ensemble_pairs.wgsl, mode 1) — the same as `gram_vec` + `Blocks::taper` + `combine_vec` with one-site blocks.
-    pub fn pair_vec(&self, pairs: &SitePairs, d: &[f64], v: &[f64], alpha: f64, out: &mut [f64]) {
+    /// Only the sites in `sites` are computed (as [`Self::pair_products`]).
+    pub fn pair_vec(&self, pairs: &SitePairs, d: &[f64], v: &[f64], alpha: f64, out: &mut [f64], sites: std::ops::Range<usize>) {
         let n = self.n;
         let (ophi, opi) = out.split_at_mut(n);
-        ophi.par_iter_mut().zip(opi.par_iter_mut()).enumerate().for_each(|(i, (of, op))| {
+        let first = sites.start;
+        ophi[sites.clone()].par_iter_mut().zip(opi[sites].par_iter_mut()).enumerate().for_each(|(i, (of, op))| {
+            let i = first + i;
             let (mut a0, mut a1) = (0.0, 0.0);
             for (j, rho) in pairs.around(i) {
                 let c = self.pair_gram(d, i, j);

@@ -131,8 +131,14 @@ impl EnsembleModel {
 
     /// out = Γ_ρ v (v, out: 2n).
     pub fn cov_apply(&self, d: &[f64], v: &[f64], out: &mut [f64]) {
+        self.cov_apply_in(d, v, out, &WholeLattice(self.gauss.lattice))
+    }
+
+    /// [`Self::cov_apply`] on the `domain`'s local lattice: by site pairs, out is computed at the owned sites only
+    /// (elsewhere it keeps its values; issue 18: a slab's ghost planes, which the next exchange refills).
+    pub fn cov_apply_in(&self, d: &[f64], v: &[f64], out: &mut [f64], domain: &dyn SiteDomain) {
         if let Some(pairs) = &self.pairs {
-            return self.ops.pair_vec(pairs, d, v, self.norm(), out);
+            return self.ops.pair_vec(pairs, d, v, self.norm(), out, domain.owned());
         }
         let w = self.members() * self.blocks.len();
         let mut g = self.ops.scratch.zeroed(w);
@@ -146,6 +152,13 @@ impl EnsembleModel {
     /// out = G_X δ_s = ½(Ω X Γ_ρ Ω⁻¹ δ_s − Γ_ρ X δ_s) for every member, X = Σ_x R_xᵀ z_x R_x, with Γ_ρ the localised
     /// covariance of the other half (overwrites out).
     pub fn symplectic_generator(&self, z: &[Mat5], d: &[f64], out: &mut [f64]) {
+        self.symplectic_generator_in(z, d, out, &WholeLattice(self.gauss.lattice))
+    }
+
+    /// [`Self::symplectic_generator`] on the `domain`'s local lattice. By site pairs (issue 18) the products are
+    /// taken at the owned sites only and w's ghost planes come from the neighbours (an exchange of 2M values per
+    /// site instead of recomputing the products on S + 2r ghost planes per side); out is right at the owned sites.
+    pub fn symplectic_generator_in(&self, z: &[Mat5], d: &[f64], out: &mut [f64], domain: &dyn SiteDomain) {
         let (m, nb, dv) = (self.members(), self.blocks.len(), self.cell_volume());
         let nm = self.sites() * m;
         let mut u = self.ops.scratch.zeroed(d.len());
@@ -153,7 +166,8 @@ impl EnsembleModel {
         if let Some(pairs) = &self.pairs {
             // w = Γ_ρ Ω⁻¹ δ and out = −½ Γ_ρ X δ by site pairs, then out += ½ Ω X w
             let mut w = self.ops.scratch.zeroed(d.len());
-            self.ops.pair_products(pairs, d, &u, dv, self.half_norm(), &mut w, -0.5 * self.half_norm(), out, false);
+            self.ops.pair_products(pairs, d, &u, dv, self.half_norm(), &mut w, -0.5 * self.half_norm(), out, false, domain.owned());
+            domain.exchange(&mut w, 2, m);
             self.ops.apply_forms(z, &w, &mut u);
             let (phi, pi) = out.split_at_mut(nm);
             phi.par_iter_mut().zip(&u[nm..]).for_each(|(o, v)| *o += 0.5 * v / dv);
@@ -210,6 +224,23 @@ impl EnsembleModel {
         dd: &mut [f64],
         br: &mut [[f64; 6]],
     ) {
+        self.drift_in(c, xbar, d, loc, br_loc, dx, dd, br, &WholeLattice(self.gauss.lattice))
+    }
+
+    /// [`Self::drift`] on the `domain`'s local lattice (issue 18): right at the owned sites.
+    #[allow(clippy::too_many_arguments)]
+    pub fn drift_in(
+        &self,
+        c: &Coeffs,
+        xbar: &[f64],
+        d: &[f64],
+        loc: &[Mat5],
+        br_loc: &[Mat5],
+        dx: &mut [f64],
+        dd: &mut [f64],
+        br: &mut [[f64; 6]],
+        domain: &dyn SiteDomain,
+    ) {
         let n = self.sites();
         let dv = self.cell_volume();
         let coupled = self.gauss.params.diffusion != 0.0;
@@ -231,11 +262,11 @@ impl EnsembleModel {
             let p: Vec<Mat5> = per.iter().map(|q| q.1).collect();
             self.ops.apply_forms_vec(&p, xbar, &mut v);
             let mut gv = vec![0.0; 2 * n];
-            self.cov_apply(d, &v, &mut gv);
+            self.cov_apply_in(d, &v, &mut gv, domain);
             dx.iter_mut().zip(&gv).for_each(|(a, b)| *a -= b);
             let sigma: Vec<Mat5> = per.iter().map(|q| q.2).collect();
             let mut g = self.ops.scratch.zeroed(d.len());
-            self.symplectic_generator(&sigma, d, &mut g);
+            self.symplectic_generator_in(&sigma, d, &mut g, domain);
             dd.par_iter_mut().zip(&g[..]).for_each(|(a, b)| *a += b);
         }
     }
@@ -280,9 +311,9 @@ impl EnsembleModel {
                 }
                 mid.par_iter_mut().zip(d0.par_iter().zip(d.par_iter())).for_each(|(m, (a, b))| *m = 0.5 * (a + b));
                 xm.iter_mut().zip(x0.iter().zip(xbar.iter())).for_each(|(m, (a, b))| *m = 0.5 * (a + b));
-                self.symplectic_generator(&b, &mid, &mut g);
+                self.symplectic_generator_in(&b, &mid, &mut g, domain);
                 self.ops.apply_forms_vec(&b, &xm, &mut v);
-                self.cov_apply(&mid, &v, &mut gv);
+                self.cov_apply_in(&mid, &v, &mut gv, domain);
                 d.par_iter_mut().zip(d0.par_iter().zip(g.par_iter())).for_each(|(o, (a, gg))| *o = a + h * gg);
                 xbar.iter_mut().zip(x0.iter().zip(gv.iter())).for_each(|(o, (a, gg))| *o = a - h * gg);
             }
