@@ -110,7 +110,7 @@ fn symplectic_maps_reproduce_the_dense_vector_fields() {
         dense.drift(&c, &xbar, &graw, &mut dx, &mut dg, &mut br);
         let (mut ex, mut el, mut eb) = (vec![0.0; d], vec![0.0; d * m], vec![[0.0; 6]; n]);
         let loc = model.local_covs(&l);
-        model.drift(&c, &xbar, &l, &loc, &loc, &mut ex, &mut el, &mut eb);
+        model.drift(&c, &xbar, &l, &loc, &loc, &mut ex, &mut el, &mut eb, &cqgrav::numerics::site_domain::WholeLattice(model.gauss.lattice));
         let eg: Vec<f64> = ensemble_cov(&l, &el, d, m).transpose().iter().cloned().collect();
         let (rx, rg) = (rel(&ex, &dx), rel(&eg, &dg));
         let rb = rel(&eb.concat(), &br.concat());

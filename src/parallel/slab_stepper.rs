@@ -477,22 +477,28 @@ mod tests {
     /// The localised ensemble with CQ noise on a perturbed lattice: members sampled from the exact lattice vacuum
     /// of the inhomogeneous metric, M = 8.
     fn ensemble_setup(shape: [usize; 3], precision: Precision, order: u32, dissipation: f64, localization: f64, control_variate: bool) -> (StepperSetup, State) {
+        let mut cfg = quantum_config(shape, Representation::Ensemble, order, dissipation);
+        cfg.matter.members = 8;
+        cfg.matter.localization = localization;
+        cfg.matter.control_variate = control_variate;
+        cfg.cq.decoherence_excess = 0.0;
+        cfg.run.precision = precision;
+        perturbed(&cfg)
+    }
+
+    /// A quantum field `representation` with CQ noise (D2 = 1, m = 1, φ̄ = 1) on a lattice of spacing 2.
+    fn quantum_config(shape: [usize; 3], representation: Representation, order: u32, dissipation: f64) -> Config {
         let mut cfg = Config::default();
         cfg.lattice.shape = shape;
         cfg.lattice.spacing = 2.0;
         cfg.time.dt = Some(0.025);
-        cfg.matter.representation = Representation::Ensemble;
-        cfg.matter.members = 8;
+        cfg.matter.representation = representation;
         cfg.matter.mass = 1.0;
         cfg.initial.phi = 1.0;
-        cfg.matter.localization = localization;
-        cfg.matter.control_variate = control_variate;
         cfg.cq.diffusion = 1.0;
-        cfg.cq.decoherence_excess = 0.0;
         cfg.gravity.fd_order = order;
         cfg.gravity.dissipation = dissipation;
-        cfg.run.precision = precision;
-        perturbed(&cfg)
+        cfg
     }
 
     /// Issue 18: the localised ensemble on 1, 2 and 3 ranks = the CPU backend on one process, bit for bit — the
@@ -524,17 +530,8 @@ mod tests {
     fn fourier_slabs_are_the_cpu_backend_bit_for_bit() {
         let cases = [([5, 4, 6], 2, 0.0, true, vec![1, 2, 3]), ([6, 5, 12], 4, 0.1, true, vec![2, 3]), ([4, 5, 8], 2, 0.0, false, vec![2])];
         for (shape, order, dissipation, renormalize, ranks) in cases {
-            let mut cfg = Config::default();
-            cfg.lattice.shape = shape;
-            cfg.lattice.spacing = 2.0;
-            cfg.time.dt = Some(0.025);
-            cfg.matter.representation = Representation::Fourier;
-            cfg.matter.mass = 1.0;
-            cfg.initial.phi = 1.0;
-            cfg.cq.diffusion = 1.0;
+            let mut cfg = quantum_config(shape, Representation::Fourier, order, dissipation);
             cfg.cq.beta = 0.1;
-            cfg.gravity.fd_order = order;
-            cfg.gravity.dissipation = dissipation;
             if !renormalize {
                 cfg.matter.renormalization = crate::config::Renormalization::None;
             }

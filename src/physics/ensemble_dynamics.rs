@@ -212,24 +212,9 @@ impl EnsembleModel {
     /// ⟨L̂_I⟩_ren − ½x̄ᵀA_Ix̄ per site into `br`, evaluated with the jet covariances `br_loc` (the members' own, or
     /// the control-variate estimate).
     /// `loc` = [`Self::local_covs`] of `d`.
+    /// On the `domain`'s local lattice (the whole lattice on one process; issue 18: right at a slab's owned sites).
     #[allow(clippy::too_many_arguments)]
     pub fn drift(
-        &self,
-        c: &Coeffs,
-        xbar: &[f64],
-        d: &[f64],
-        loc: &[Mat5],
-        br_loc: &[Mat5],
-        dx: &mut [f64],
-        dd: &mut [f64],
-        br: &mut [[f64; 6]],
-    ) {
-        self.drift_in(c, xbar, d, loc, br_loc, dx, dd, br, &WholeLattice(self.gauss.lattice))
-    }
-
-    /// [`Self::drift`] on the `domain`'s local lattice (issue 18): right at the owned sites.
-    #[allow(clippy::too_many_arguments)]
-    pub fn drift_in(
         &self,
         c: &Coeffs,
         xbar: &[f64],

@@ -355,7 +355,7 @@ impl QuantumField for EnsembleField {
             control_variate(&mut br_loc, &self.model.local_covs(h), &reference);
         }
         let mut q = StageQuantum { dx: vec![0.0; 2 * n], br: vec![[0.0; 6]; n] };
-        self.model.drift_in(&c, xbar, d, &loc, &br_loc, &mut q.dx, &mut self.dd, &mut q.br, domain);
+        self.model.drift(&c, xbar, d, &loc, &br_loc, &mut q.dx, &mut self.dd, &mut q.br, domain);
         let u = &self.setup.params.potential;
         if !u.is_zero() {
             // issue 13: the non-quadratic potential moves the members non-linearly (classical-statistical approximation)
