@@ -185,6 +185,19 @@ fn quantum_slabs_equal_one_process_and_restart_across_rank_counts() {
     }
 }
 
+/// The MPI build started without a launcher does not start MPI (no MPI_Init: Open MPI's singleton start would spawn
+/// a process manager for every `check` or `info`) and says so; under mpirun every rank reports its rank.
+#[test]
+fn mpi_starts_only_under_a_launcher() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_ok(None, dir.path(), &["info"]);
+    assert!(out.contains("MPI: built in, not started (no MPI launcher in the environment): rank 0 of 1"), "{out}");
+    let out = run_ok(Some(2), dir.path(), &["info"]);
+    for r in 0..2 {
+        assert!(out.contains(&format!("MPI: started, rank {r} of 2")), "rank {r}:\n{out}");
+    }
+}
+
 /// Acceptance 3: a 2-rank checkpoint (per-rank part files joined by a virtual dataset) continued on 1 rank and
 /// on 2 ranks, and a 1-rank checkpoint continued on 2 ranks, = the uninterrupted run, bit for bit (timeseries,
 /// snapshots, final checkpoint). The 2-rank → 2-rank continuation runs in another directory than the one its

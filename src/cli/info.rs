@@ -112,5 +112,6 @@ pub fn info() -> anyhow::Result<()> {
         "CPU backend: {} rayon threads (set RAYON_NUM_THREADS to change)",
         rayon::current_num_threads()
     );
+    println!("{}", crate::parallel::describe_mpi());
     Ok(())
 }
