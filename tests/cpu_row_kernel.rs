@@ -6,10 +6,13 @@
 //! homogeneous directions, down to one site; short rows go in blocks of rows: the whole lattice below 512
 //! sites, a few rows at a time above). The same for the gathered kernel (all sites of a lattice in one block, the
 //! taps gathered across rows: the stepper's path below 512 sites) on every lattice, and for `rhs_all`, the
-//! stepper's entry point, which also takes a stencil-free path on a one-site lattice.
+//! stepper's entry point, which also takes a stencil-free path on a one-site lattice. The same for the row-wise
+//! scalar flux (flux_row.rs) against its per-site reference.
 use cqgrav::backend::cpu::evolve_row::{rhs_gathered, rhs_rows, Isa};
 use cqgrav::backend::cpu::evolve_stage::{rhs_all, rhs_all_reference, StageBuffers};
 use cqgrav::backend::cpu::fd::Fd;
+use cqgrav::backend::cpu::flux_row::scalar_flux_rows;
+use cqgrav::backend::cpu::scalar_flux::{scalar_flux, scalar_flux_reference};
 use cqgrav::config::Lapse;
 use cqgrav::numerics::lattice::Lattice;
 use cqgrav::numerics::real::Real;
@@ -121,6 +124,51 @@ fn row_kernel_is_the_per_site_reference_bit_for_bit_f64() {
 #[test]
 fn row_kernel_is_the_per_site_reference_bit_for_bit_f32() {
     compare::<f32>("f32");
+}
+
+/// The row-wise scalar flux (flux_row.rs) is bit for bit the per-site `scalar_flux_reference` (fd.rs stencils,
+/// one site at a time) on every instruction set, f32 and f64, both orders, on rows that are and are not a whole
+/// number of vectors (and one-site rows); so is `scalar_flux`, the stepper's entry point.
+fn compare_flux<T: Real>(what: &str) {
+    let shapes = [[9, 7, 8], [13, 2, 3], [1, 9, 1], [32, 3, 1], [16, 4, 9], [21, 5, 6], [5, 11, 12], [3, 4, 5]];
+    let mut checked = 0;
+    for (si, shape) in shapes.into_iter().enumerate() {
+        let lat = Lattice::new(shape, 0.37);
+        let (u, _) = state::<T>(&lat, 91 + si as u64);
+        let background = [1.0, 0.0, 0.0, 1.0, 0.0, 1.0].map(T::c);
+        for order in [2, 4] {
+            let fd = Fd::<T>::new(&Stencil::new(order), lat.spacing, 0.0);
+            let mut reference = vec![T::zero(); 3 * lat.sites()];
+            scalar_flux_reference(&fd, &lat, &background, &u, &mut reference);
+            assert!(reference.iter().all(|x| x.is_finite() && *x != T::zero()), "{what}: the test state must give a finite, non-zero flux");
+            let mut runs: Vec<(String, Vec<T>)> = Vec::new();
+            for isa in Isa::available() {
+                let mut fast = vec![T::zero(); 3 * lat.sites()];
+                scalar_flux_rows(isa, &fd, &lat, &background, &u, &mut fast);
+                runs.push((format!("rows {isa:?}"), fast));
+            }
+            let mut used = vec![T::zero(); 3 * lat.sites()];
+            scalar_flux(&fd, &lat, &background, &u, &mut used);
+            runs.push(("scalar_flux".into(), used));
+            for (name, fast) in &runs {
+                for (i, (f, r)) in fast.iter().zip(&reference).enumerate() {
+                    assert!(bytemuck::bytes_of(f) == bytemuck::bytes_of(r), "{what} {name} shape {shape:?} order {order}: F^{} at site {}: {f:?} ≠ {r:?} (reference)", i / lat.sites(), i % lat.sites());
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= shapes.len() * 2 * 2, "every instruction set was compared");
+}
+
+#[test]
+fn row_flux_is_the_per_site_reference_bit_for_bit_f64() {
+    compare_flux::<f64>("f64");
+}
+
+#[test]
+fn row_flux_is_the_per_site_reference_bit_for_bit_f32() {
+    compare_flux::<f32>("f32");
 }
 
 /// The detected instruction set is one of the available ones, and on x86-64 the baseline is always there.

@@ -18,3 +18,4 @@ pub mod stability;
 pub mod stencil;
 pub mod substep;
 pub mod symplectic;
+pub mod unroll;

@@ -9,6 +9,7 @@ use super::tensor::{contract, inverse, sandwich, Sym};
 use super::{gauge, scalar_field};
 use crate::config::Lapse;
 use crate::numerics::lanes::Arith;
+use crate::numerics::unroll::unroll;
 use crate::state::{var, NVARS};
 
 /// Physical parameters entering the right-hand side.
@@ -59,9 +60,10 @@ pub struct SiteData<T> {
 #[inline(always)]
 pub fn lapse_hessian<T: Arith>(gam: &[Sym<T>; 3], dlapse: &[T; 3], ddlapse: &Sym<T>) -> Sym<T> {
     let mut h = [T::zero(); 6];
-    for k in 0..6 {
+    // written out (numerics/unroll.rs): as a loop on lanes, LLVM vectorised it across k with gathers
+    unroll!(k in 0..6 => {
         h[k] = ddlapse[k] - gam[0][k] * dlapse[0] - gam[1][k] * dlapse[1] - gam[2][k] * dlapse[2];
-    }
+    });
     h
 }
 
@@ -91,14 +93,15 @@ pub fn adm_rhs<T: Arith>(s: &SiteData<T>, p: &RhsParams<T>) -> [T; NVARS] {
 
     let mut out = [T::zero(); NVARS];
     let kin = half * n * isg * (pipi - half * trpi * trpi);
-    for k in 0..6 {
+    // written out (numerics/unroll.rs), as lapse_hessian's loop
+    unroll!(k in 0..6 => {
         out[var::G + k] = two * n * isg * (pi_low[k] - half * s.g[k] * trpi);
         out[var::PI + k] = -n * sqrtg * (ric_up[k] - half * ginv[k] * r_scalar) - n * sqrtg * p.lambda * ginv[k]
             + kin * ginv[k]
             - two * n * isg * (pgp[k] - half * trpi * s.pi[k])
             + sqrtg * (hess_up[k] - ginv[k] * lap_n)
             + half * n * sqrtg * stress[k];
-    }
+    });
     let trace_k = -half * trpi * isg;
     out[var::LAPSE] = gauge::lapse_rhs(p.lapse, n, trace_k);
     let (dphi, dpiphi) = scalar_field::rhs(n, sqrtg, s.phi, s.pi_phi, s.div_flux, p.mass, &p.potential);

@@ -4,6 +4,7 @@
 //! with ∂_m Γ^k_ij = g^kl ∂_m Γ_lij − g^ka g^lb ∂_m g_ab Γ_lij. Twin: shaders/ricci.wgsl.
 use super::tensor::{Sym, PAIRS, SYM};
 use crate::numerics::lanes::Arith;
+use crate::numerics::unroll::unroll;
 
 /// First and second coordinate derivatives of a symmetric tensor field at one site:
 /// `d[k][ab] = ∂_k g_ab`, `dd[SYM[k][l]][ab] = ∂_k ∂_l g_ab`.
@@ -30,11 +31,12 @@ pub fn christoffel_first<T: Arith>(dg: &[Sym<T>; 3]) -> [Sym<T>; 3] {
 #[inline(always)]
 pub fn raise_first<T: Arith>(ginv: &Sym<T>, first: &[Sym<T>; 3]) -> [Sym<T>; 3] {
     let mut gam = [[T::zero(); 6]; 3];
-    for k in 0..3 {
-        for s in 0..6 {
+    // written out (numerics/unroll.rs): as a loop on lanes, LLVM vectorised it across k with gathers
+    unroll!(k in 0..3 => {
+        unroll!(s in 0..6 => {
             gam[k][s] = ginv[SYM[k][0]] * first[0][s] + ginv[SYM[k][1]] * first[1][s] + ginv[SYM[k][2]] * first[2][s];
-        }
-    }
+        })
+    });
     gam
 }
 

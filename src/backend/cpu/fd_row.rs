@@ -179,7 +179,7 @@ impl<T: Real> Taps<T> for Rows<'_, T> {
 
 /// W consecutive values of a row from site i.
 #[inline(always)]
-fn load<T: Real, const W: usize>(row: &[T], i: usize) -> Lanes<T, W> {
+pub(super) fn load<T: Real, const W: usize>(row: &[T], i: usize) -> Lanes<T, W> {
     Lanes(<[T; W]>::try_from(&row[i..i + W]).expect("W lanes"))
 }
 

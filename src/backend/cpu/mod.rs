@@ -10,6 +10,7 @@ pub mod evolve_stage;
 pub mod fd;
 pub mod fd_gather; // the taps of a whole small lattice (issue 17)
 pub mod fd_row;
+pub mod flux_row;
 pub mod health; // the health check of every step (issue 15)
 pub mod fourier_field;
 pub mod scalar_flux;

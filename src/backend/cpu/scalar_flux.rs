@@ -7,9 +7,22 @@ use crate::physics::{scalar_field, tensor::inverse};
 use crate::state::var;
 use rayon::prelude::*;
 
+/// Rows shorter than this take the per-site path (a row kernel's vectors would be mostly empty).
+const ROW_MIN_LEN: usize = 4;
+
 /// flux[a·n + i] = F^a(i) computed from the state `u` (structure of arrays).
 /// The metric slots of `u` hold δg_ab; `background` is ḡ_ab.
+/// Row by row (backend/cpu/flux_row.rs) on a lattice of `PARALLEL_MIN_SITES` sites or more, per site otherwise;
+/// either is bit for bit `scalar_flux_reference`.
 pub fn scalar_flux<T: Real>(fd: &Fd<T>, lat: &Lattice, background: &[T; 6], u: &[T], flux: &mut [T]) {
+    if super::evolve_stage::parallel(lat.sites()) && lat.shape[0] >= ROW_MIN_LEN {
+        return super::flux_row::scalar_flux_rows(crate::numerics::isa::Isa::detect(), fd, lat, background, u, flux);
+    }
+    scalar_flux_reference(fd, lat, background, u, flux)
+}
+
+/// [`scalar_flux`] one site at a time, with the per-site stencils of fd.rs: the reference of the row path.
+pub fn scalar_flux_reference<T: Real>(fd: &Fd<T>, lat: &Lattice, background: &[T; 6], u: &[T], flux: &mut [T]) {
     let n = lat.sites();
     let phi = &u[var::PHI * n..(var::PHI + 1) * n];
     let (fx, rest) = flux.split_at_mut(n);
