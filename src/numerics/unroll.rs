@@ -22,8 +22,6 @@ pub(crate) use unroll;
 
 #[cfg(test)]
 mod tests {
-    use super::unroll;
-
     /// The bodies run once per index, in order.
     #[test]
     fn unroll_runs_every_index_in_order() {

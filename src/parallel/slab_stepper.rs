@@ -612,7 +612,7 @@ mod tests {
 
     #[test]
     fn quantum_fields_that_cannot_be_split_are_refused() {
-        let (mut setup, state) = classical_noise_setup([4, 4, 8], Precision::F64, 2);
+        let (mut setup, _) = classical_noise_setup([4, 4, 8], Precision::F64, 2);
         setup.representation = Representation::Fourier;
         assert_eq!(unsupported(&setup), None);
         setup.representation = Representation::Dense;
