@@ -37,8 +37,8 @@ pub trait SiteDomain {
     /// backend/cpu/reduce.rs over the whole lattice's site order (the diagnostics' order, the GPU's).
     fn reduce(&self, cols: &[&[f64]], ops: &[Op]) -> Vec<f64>;
     /// The whole lattice's `nvars` fields (field-major) from the owned sites of the local fields `u` (every rank
-    /// gets all of them: the `fourier` field's transforms of the mean field).
-    fn all_gather(&self, u: &[f64], nvars: usize) -> Vec<f64>;
+    /// gets all of them: the `fourier` field's transforms of the mean field; the whole lattice lends `u` itself).
+    fn all_gather<'a>(&self, u: &'a [f64], nvars: usize) -> std::borrow::Cow<'a, [f64]>;
 }
 
 /// The whole periodic lattice of one process.
@@ -66,8 +66,8 @@ impl SiteDomain for WholeLattice {
     fn reduce(&self, cols: &[&[f64]], ops: &[Op]) -> Vec<f64> {
         cols.iter().zip(ops).map(|(c, &op)| tree_reduce(c, op)).collect()
     }
-    fn all_gather(&self, u: &[f64], nvars: usize) -> Vec<f64> {
-        u[..nvars * self.0.sites()].to_vec()
+    fn all_gather<'a>(&self, u: &'a [f64], nvars: usize) -> std::borrow::Cow<'a, [f64]> {
+        std::borrow::Cow::Borrowed(&u[..nvars * self.0.sites()])
     }
 }
 

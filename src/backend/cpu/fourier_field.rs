@@ -259,7 +259,7 @@ impl FourierModel {
             let mut w = vec![Complex64::default(); self.global.sites()];
             modes.stage(index, &pass.coeffs, Some(&z), Some(&mut w));
             self.fft.inverse(&mut w);
-            Some(w)
+            Some((w, global_sites(domain, n)))
         } else {
             modes.stage(index, &pass.coeffs, None, None);
             None
@@ -270,7 +270,6 @@ impl FourierModel {
         let mass = self.params.mass;
         let inv_n = 1.0 / self.global.sites() as f64;
         let (dphi, dpi) = dx.split_at_mut(n);
-        let global_site: Vec<usize> = (0..n).map(|i| domain.global_site(i)).collect();
         dphi.par_iter_mut().zip(dpi.par_iter_mut()).enumerate().for_each(|(i, (a, b))| {
             let g: Sym<f64> = std::array::from_fn(|k| background[k] + u[(var::G + k) * n + i]);
             let (_, det) = crate::physics::tensor::inverse(&g);
@@ -281,7 +280,7 @@ impl FourierModel {
                 fa -= pass.cx[i] / dv * phi[i];
                 fb -= pass.cx[i] / dv * pi[i];
             }
-            if let Some(w) = &circ {
+            if let Some((w, global_site)) = &circ {
                 let x = global_site[i];
                 fa += w[x].re * inv_n;
                 fb += w[x].im * inv_n;
@@ -336,7 +335,7 @@ impl FourierModel {
         });
         self.fft.inverse(&mut dz);
         let inv_n = 1.0 / self.global.sites() as f64;
-        let global_site: Vec<usize> = (0..n).map(|i| domain.global_site(i)).collect();
+        let global_site = global_sites(domain, n);
         phi.par_iter_mut().zip(pi.par_iter_mut()).enumerate().for_each(|(i, (a, b))| {
             let d = dz[global_site[i]];
             *a += d.re * inv_n;
@@ -389,6 +388,12 @@ impl FourierModel {
         }
         Ok(())
     }
+}
+
+/// The whole lattice's index of each of the `n` local sites of `domain` (read by the parallel per-site loops, which
+/// cannot hold the domain itself).
+fn global_sites(domain: &dyn SiteDomain, n: usize) -> Vec<usize> {
+    (0..n).map(|i| domain.global_site(i)).collect()
 }
 
 /// The fourier field of a CPU stepper.
