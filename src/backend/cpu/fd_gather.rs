@@ -1,5 +1,6 @@
 //! The stencil taps of a whole small lattice, gathered: for each displacement d an operator reads, one
-//! contiguous array holding f at every site displaced by d (periodically wrapped), so that the operators of
+//! contiguous array holding f at every site displaced by d (periodically wrapped; displacements that wrap onto
+//! the same sites, as ±1 and ±2 on a 2-site axis, share one array, gathered once), so that the operators of
 //! fd_row.rs run over all sites of the lattice a vector at a time — the small-lattice path of the CPU step
 //! (backend/cpu/evolve_row.rs). On a lattice of a few sites the x-rows are too short to fill a vector (a 2³
 //! lattice has 2-site rows); here the vectors run across rows and planes instead.
@@ -15,12 +16,18 @@ pub struct Gathered<T> {
     shape: [usize; 3],
     /// the reaches of `new`
     reach: (usize, usize),
-    /// the gathered displacements: (slot, nonzero components, reach), the slot of d being `cube(d)`
+    /// the distinct wrapped displacements gathered, each once: (slot, the smallest reach along one axis and of a
+    /// corner among the displacements that wrap to it — `fill(cross, corner)` gathers it when one of them is asked
+    /// for); displacements that wrap to the centre (d ≡ 0 on a lattice of ≤ |d| sites) are not here
     taps: Vec<(usize, usize, usize)>,
     /// the site displaced by the k-th tap's d from every site i, at [k·n + i] (computed once)
     index: Vec<u32>,
-    /// slot s = cube(d): f at every site displaced by d, at [s·n …] (the centre, s = cube(0), is f itself; slots
-    /// of displacements not gathered are never touched)
+    /// the data slot of displacement d at [cube(d)]: displacements that the periodic wrap maps to the same sites
+    /// (d and d' with d ≡ d' mod the shape) share one slot, gathered once — on a 2³ lattice 8 slots for the 60
+    /// displacements of the order-4 operators; the centre's slot is cube(0)
+    slot: Vec<u32>,
+    /// slot s: f at every site displaced by one of its displacements, at [s·n …] (the centre, s = cube(0), is f
+    /// itself; slots of displacements not gathered are never touched)
     data: Vec<T>,
 }
 
@@ -48,8 +55,27 @@ impl<T: Real> Gathered<T> {
         let ds: Vec<[isize; 3]> = all.filter(|&d| within(d, cross, corner)).collect();
         let [n1, n2, n3] = lat.shape;
         let wrap = lat.shape.map(wrap_table);
+        // the displacement d modulo the shape, and the slot of the first displacement with it (the centre's for 0)
+        let wrapped = |d: [isize; 3]| -> [usize; 3] { std::array::from_fn(|a| d[a].rem_euclid(lat.shape[a] as isize) as usize) };
+        let mut slot: Vec<u32> = (0..SIDE * SIDE * SIDE).map(|s| s as u32).collect();
+        let mut first: Vec<([usize; 3], usize)> = vec![([0; 3], cube([0; 3]))];
+        let mut taps: Vec<(usize, usize, usize)> = Vec::new();
         let mut index = Vec::with_capacity(ds.len() * lat.sites());
         for d in &ds {
+            let nonzero = d.iter().filter(|&&x| x != 0).count();
+            let reach = d.iter().map(|x| x.unsigned_abs()).max().unwrap_or(0);
+            let (cross_reach, corner_reach) = if nonzero == 1 { (reach, usize::MAX) } else { (usize::MAX, reach) };
+            let w = wrapped(*d);
+            if let Some(&(_, s)) = first.iter().find(|f| f.0 == w) {
+                slot[cube(*d)] = s as u32;
+                if let Some(t) = taps.iter_mut().find(|t| t.0 == s) {
+                    t.1 = t.1.min(cross_reach);
+                    t.2 = t.2.min(corner_reach);
+                }
+                continue;
+            }
+            first.push((w, cube(*d)));
+            taps.push((cube(*d), cross_reach, corner_reach));
             let at = |axis: usize, c: usize| wrap[axis][c * SIDE + (d[axis] + m) as usize];
             for z in 0..n3 {
                 for y in 0..n2 {
@@ -57,8 +83,7 @@ impl<T: Real> Gathered<T> {
                 }
             }
         }
-        let taps = ds.iter().map(|&d| (cube(d), d.iter().filter(|&&x| x != 0).count(), d.iter().map(|x| x.unsigned_abs()).max().unwrap_or(0))).collect();
-        Self { shape: lat.shape, reach: (cross, corner), taps, index, data: vec![T::zero(); SIDE * SIDE * SIDE * lat.sites()] }
+        Self { shape: lat.shape, reach: (cross, corner), taps, index, slot, data: vec![T::zero(); SIDE * SIDE * SIDE * lat.sites()] }
     }
 
     /// Whether this is `new(lat, cross, corner)`.
@@ -73,28 +98,29 @@ impl<T: Real> Gathered<T> {
         let n = f.len();
         assert_eq!(n, self.shape.iter().product::<usize>(), "a field of the lattice of Gathered::new");
         self.data[cube([0; 3]) * n..][..n].copy_from_slice(f);
-        for (&(slot, kind, reach), idx) in self.taps.iter().zip(self.index.chunks_exact(n)) {
-            if reach <= if kind == 1 { cross } else { corner } {
+        for (&(slot, cross_reach, corner_reach), idx) in self.taps.iter().zip(self.index.chunks_exact(n)) {
+            if cross_reach <= cross || corner_reach <= corner {
                 for (o, &j) in self.data[slot * n..][..n].iter_mut().zip(idx) {
                     // SAFETY: every entry of `index` is a site of the lattice (< n = f.len(), asserted above)
                     *o = unsafe { *f.get_unchecked(j as usize) };
                 }
             }
         }
-        GatheredTaps { data: &self.data, n }
+        GatheredTaps { data: &self.data, slot: &self.slot, n }
     }
 }
 
 /// The taps `Gathered::fill` prepared.
 pub struct GatheredTaps<'a, T> {
     data: &'a [T],
+    slot: &'a [u32],
     n: usize,
 }
 
 impl<T: Real> Taps<T> for GatheredTaps<'_, T> {
     #[inline(always)]
     fn at(&self, d: [isize; 3]) -> &[T] {
-        &self.data[cube(d) * self.n..][..self.n]
+        &self.data[self.slot[cube(d)] as usize * self.n..][..self.n]
     }
 
     #[inline(always)]
