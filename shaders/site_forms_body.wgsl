@@ -5,7 +5,8 @@
 //   qrhs[s·n + x] = ⟨L̂_s⟩ − ½x̄ᵀA_sx̄ − vacuum = ½tr(ã_s Γ_loc) − ½tr(ã_s Γvac)   (subtracted from ∂t π^ab)
 // where the back-reaction reads Γ_loc from `br_loc` (the same buffer as `loc` for dense; the ensemble's
 // control-variate estimate, src/physics/gaussian_dynamics.rs `site_forms`)
-//   forms[x·75 ..]: k | p = Σ(𝒟⁻¹)_IJ ã_I Γ_loc ã_J | σ = Σ(𝒟⁻¹)_IJ ã_I (Γ_loc + yyᵀ) ã_J,  y = R_x x̄
+//   forms[x·75 ..]: k | p = Σ(𝒟⁻¹)_IJ ã_I Γ_loc ã_J | σ = Σ(𝒟⁻¹)_IJ ã_I (Γ_loc + yyᵀ) ã_J = p + Σ(𝒟⁻¹)_IJ (ã_I y)(ã_J y)ᵀ,
+//   y = R_x x̄
 // (p = σ = 0 without CQ coupling).
 // Include-only file: include after lattice.wgsl, site_coeffs_layout.wgsl and jets.wgsl; the including kernel declares
 // `pu`, `pr`, `u_in`, `loc`, `forms`, `qrhs` and `br_loc` (gaussian_site_forms.wgsl: c read from the stored block;
@@ -59,6 +60,41 @@ fn dinv_sandwich(c: ptr<function, array<real, SC>>, s: array<real, 25>) -> array
     return out;
 }
 
+// Σ_IJ (𝒟⁻¹)_IJ (ã_I y)(ã_J y)ᵀ: dinv_sandwich of the rank-one y yᵀ (physics/gaussian_forms.rs `dinv_outer`).
+fn dinv_outer(c: ptr<function, array<real, SC>>, y: array<real, 5>) -> array<real, 25> {
+    var u: array<real, 30>;
+    for (var i = 0u; i < 6u; i++) {
+        for (var r = 0u; r < 5u; r++) {
+            var t = real(0.0);
+            for (var q = 0u; q < 5u; q++) {
+                t = t + (*c)[i * 25u + r * 5u + q] * y[q];
+            }
+            u[i * 5u + r] = t;
+        }
+    }
+    var v: array<real, 30>;
+    for (var i = 0u; i < 6u; i++) {
+        for (var r = 0u; r < 5u; r++) {
+            var t = real(0.0);
+            for (var j = 0u; j < 6u; j++) {
+                t = t + (*c)[SC_DINV + i * 6u + j] * u[j * 5u + r];
+            }
+            v[i * 5u + r] = t;
+        }
+    }
+    var out: array<real, 25>;
+    for (var r = 0u; r < 5u; r++) {
+        for (var q = 0u; q < 5u; q++) {
+            var t = real(0.0);
+            for (var i = 0u; i < 6u; i++) {
+                t = t + u[i * 5u + r] * v[i * 5u + q];
+            }
+            out[r * 5u + q] = t;
+        }
+    }
+    return out;
+}
+
 fn write_site_forms(x: u32, c: ptr<function, array<real, SC>>) {
     let n = n_sites();
     let vac = pu[8];
@@ -100,16 +136,11 @@ fn write_site_forms(x: u32, c: ptr<function, array<real, SC>>) {
     }
     y[J_PHI] = u_in[V_PHI * n + x];
     y[J_PI] = u_in[V_PIPHI * n + x];
-    var sfull = gl;
-    for (var i = 0u; i < 5u; i++) {
-        for (var j = 0u; j < 5u; j++) {
-            sfull[i * 5u + j] = sfull[i * 5u + j] + y[i] * y[j];
-        }
-    }
+    // σ = p + Σ(𝒟⁻¹)_IJ (ã_I y)(ã_J y)ᵀ
     let p = dinv_sandwich(c, gl);
-    let sg = dinv_sandwich(c, sfull);
+    let sy = dinv_outer(c, y);
     for (var e = 0u; e < 25u; e++) {
         forms[out + 25u + e] = p[e];
-        forms[out + 50u + e] = sg[e];
+        forms[out + 50u + e] = sy[e] + p[e];
     }
 }

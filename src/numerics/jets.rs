@@ -25,10 +25,11 @@ pub const J_PI: usize = 4;
 #[derive(Debug, Clone)]
 pub struct JetMap {
     pub n: usize,
-    /// Per site: 2·radius taps (site, weight) for each axis, D_aφ(x) = Σ w φ(site), then (x, 1) and (n + x, 1)
-    /// (the functionals φ(x) and π_φ(x)).
+    /// Per site: the taps (site, weight) of each axis, D_aφ(x) = Σ w φ(site), then (x, 1) and (n + x, 1) (the
+    /// functionals φ(x) and π_φ(x)).
     taps: Vec<(u32, f64)>,
-    per: usize,
+    /// functional k of site x: taps[start[5x + k] .. start[5x + k + 1]]
+    start: Vec<u32>,
     pub cell_volume: f64,
     /// the work arrays of `apply_rows` (numerics/scratch.rs)
     scratch: ScratchPool,
@@ -47,42 +48,72 @@ pub fn sum_start() -> f64 {
 }
 
 impl JetMap {
+    /// The taps of the stencil as they are: 2·radius per axis, a site the periodic wrap reaches twice listed
+    /// twice (the order of the classical stencils, which the ensemble's member products keep on every slab).
     pub fn new(lat: &Lattice, stencil: &Stencil) -> Self {
+        Self::build(lat, stencil, false)
+    }
+
+    /// The same functionals with the taps that the periodic wrap puts on one site added into one (in the
+    /// stencil's order) and taps of zero total weight dropped: on an axis of N ≤ 2·radius sites fewer taps, and
+    /// none on an axis of 1 or 2 sites, where the centred difference vanishes identically (D_a = 0: the weights
+    /// ±w of the wrapped pairs cancel exactly). Equal to [`Self::new`] up to the order of the additions.
+    pub fn merged(lat: &Lattice, stencil: &Stencil) -> Self {
+        Self::build(lat, stencil, true)
+    }
+
+    fn build(lat: &Lattice, stencil: &Stencil, merge: bool) -> Self {
         let n = lat.sites();
         let r = stencil.radius;
-        let per = 2 * r;
         let inv = 1.0 / (stencil.d1 * lat.spacing);
-        let mut taps = Vec::with_capacity(n * (3 * per + 2));
+        let mut taps: Vec<(u32, f64)> = Vec::with_capacity(n * (6 * r + 2));
+        let mut start = Vec::with_capacity(5 * n + 1);
         for x in 0..n {
             let c = lat.coords(x);
             for axis in 0..3 {
+                start.push(taps.len() as u32);
+                let first = taps.len();
                 for k in 1..=r {
                     let w = stencil.c1[r + k] * inv;
-                    taps.push((lat.shifted(c, axis, k as isize) as u32, w));
-                    taps.push((lat.shifted(c, axis, -(k as isize)) as u32, -w));
+                    for (p, w) in [(lat.shifted(c, axis, k as isize) as u32, w), (lat.shifted(c, axis, -(k as isize)) as u32, -w)] {
+                        match taps[first..].iter_mut().find(|t| merge && t.0 == p) {
+                            Some(t) => t.1 += w,
+                            None => taps.push((p, w)),
+                        }
+                    }
+                }
+                if merge {
+                    let kept: Vec<(u32, f64)> = taps.drain(first..).filter(|t| t.1 != 0.0).collect();
+                    taps.extend(kept);
                 }
             }
+            start.push(taps.len() as u32);
             taps.push((x as u32, 1.0));
+            start.push(taps.len() as u32);
             taps.push(((n + x) as u32, 1.0));
         }
-        Self { n, taps, per, cell_volume: lat.cell_volume(), scratch: ScratchPool::default() }
+        start.push(taps.len() as u32);
+        Self { n, taps, start, cell_volume: lat.cell_volume(), scratch: ScratchPool::default() }
+    }
+
+    /// Which jets of site x have taps: the gradient jets of an axis whose taps all merged away are identically
+    /// zero ([`Self::merged`]); φ and π always have theirs.
+    #[inline(always)]
+    fn live(&self, x: usize) -> [bool; 5] {
+        let s = &self.start[5 * x..5 * x + 4];
+        [s[1] > s[0], s[2] > s[1], s[3] > s[2], true, true]
     }
 
     #[inline(always)]
     pub fn axis_taps(&self, x: usize, axis: usize) -> &[(u32, f64)] {
-        let s = x * (3 * self.per + 2) + axis * self.per;
-        &self.taps[s..s + self.per]
+        self.functional_taps(x, axis)
     }
 
     /// The nonzero entries (index into R^{2n}, weight) of the jet functional k at site x, without allocating.
     #[inline(always)]
     pub fn functional_taps(&self, x: usize, k: usize) -> &[(u32, f64)] {
-        let s = x * (3 * self.per + 2);
-        match k {
-            0..=2 => self.axis_taps(x, k),
-            J_PHI => &self.taps[s + 3 * self.per..][..1],
-            _ => &self.taps[s + 3 * self.per + 1..][..1],
-        }
+        let i = 5 * x + k;
+        &self.taps[self.start[i] as usize..self.start[i + 1] as usize]
     }
 
     /// Y_x of the vector v = (φ, π) (length 2n).
@@ -108,7 +139,9 @@ impl JetMap {
         for x in 0..self.n {
             let y = self.jets_at(v, x);
             let zx = &z[x];
-            let t: [f64; 5] = std::array::from_fn(|a| (0..5).map(|b| zx[a][b] * y[b]).sum());
+            // a gradient jet with no taps (merged map, 1- or 2-site axis) is zero: its terms are skipped
+            let live = self.live(x);
+            let t: [f64; 5] = std::array::from_fn(|a| if live[a] { (0..5).filter(|&b| live[b]).map(|b| zx[a][b] * y[b]).sum() } else { 0.0 });
             for (a, ta) in t.iter().take(3).enumerate() {
                 for &(p, w) in self.axis_taps(x, a) {
                     out[p as usize] += w * ta;
@@ -197,12 +230,13 @@ impl JetMap {
                 }
             }
             let (yphi, ypi) = (&mt[col(x)], &mt[col(self.n + x)]);
-            // t = z_x Y_x
+            // t = z_x Y_x (the terms of gradient jets with no taps skipped, as in `apply`)
             let zx = &z[x];
-            for (a, ta) in t.iter_mut().enumerate() {
+            let live = self.live(x);
+            for (a, ta) in t.iter_mut().enumerate().filter(|(a, _)| live[*a]) {
                 let ta = &mut ta[..len];
                 ta.fill(sum_start());
-                for (b, yb) in [&y[0][..len], &y[1][..len], &y[2][..len], yphi, ypi].into_iter().enumerate() {
+                for (b, yb) in [&y[0][..len], &y[1][..len], &y[2][..len], yphi, ypi].into_iter().enumerate().filter(|(b, _)| live[*b]) {
                     let zab = zx[a][b];
                     ta.iter_mut().zip(yb).for_each(|(o, v)| *o += zab * v);
                 }
@@ -338,9 +372,9 @@ mod tests {
     /// blocks of 64 and 18 rows), on blocks of exactly 16 and 32 rows and one of 12, and wrapped 2-site axes.
     #[test]
     fn apply_rows_is_apply_per_row_bit_for_bit() {
-        for (shape, order) in [([7, 5, 3], 4), ([2, 2, 2], 4), ([4, 4, 1], 2), ([6, 1, 1], 2)] {
+        for ((shape, order), merged) in [([7, 5, 3], 4), ([2, 2, 2], 4), ([4, 4, 1], 2), ([6, 1, 1], 2), ([3, 4, 2], 4)].into_iter().flat_map(|c| [(c, false), (c, true)]) {
             let lat = Lattice::new(shape, 0.9);
-            let jm = JetMap::new(&lat, &Stencil::new(order));
+            let jm = if merged { JetMap::merged(&lat, &Stencil::new(order)) } else { JetMap::new(&lat, &Stencil::new(order)) };
             let d = 2 * lat.sites();
             let mut seed = 7u64;
             let mut rnd = || {
@@ -356,7 +390,7 @@ mod tests {
                 for i in 0..d {
                     jm.apply(&z, &m[i * d..(i + 1) * d], &mut one);
                     for j in 0..d {
-                        assert_eq!(rows[i * d + j].to_bits(), one[j].to_bits(), "{shape:?} {isa:?}: ({i}, {j})");
+                        assert_eq!(rows[i * d + j].to_bits(), one[j].to_bits(), "{shape:?} merged {merged} {isa:?}: ({i}, {j})");
                     }
                 }
             }
@@ -364,11 +398,36 @@ mod tests {
     }
 
     /// apply, apply_rows, local_cov and scatter_omega against the explicit dense matrix of R (built from
-    /// `functional`), on a lattice with a wrapped 2-site axis.
+    /// `functional`), on a lattice with a wrapped 2-site axis, with the stencil's taps and with the merged ones.
     #[test]
     fn jet_forms_match_dense_matrices() {
+        for merged in [false, true] {
+            jet_forms_match_dense_matrices_of(merged);
+        }
+    }
+
+    /// The merged map's taps: fewer on the wrapped axes (none on the 2-site one, where D_2 vanishes), the same
+    /// functionals (its dense R is the stencil's to round-off).
+    #[test]
+    fn merged_taps_are_the_same_functionals() {
         let lat = Lattice::new([5, 2, 3], 0.7);
-        let jm = JetMap::new(&lat, &Stencil::new(4));
+        let (plain, merged) = (JetMap::new(&lat, &Stencil::new(4)), JetMap::merged(&lat, &Stencil::new(4)));
+        let n = lat.sites();
+        for x in 0..n {
+            assert_eq!((plain.axis_taps(x, 0).len(), plain.axis_taps(x, 1).len(), plain.axis_taps(x, 2).len()), (4, 4, 4));
+            assert_eq!((merged.axis_taps(x, 0).len(), merged.axis_taps(x, 1).len(), merged.axis_taps(x, 2).len()), (4, 0, 2));
+            for k in 0..5 {
+                let mut row = vec![0.0; 2 * n];
+                plain.functional(x, k).into_iter().for_each(|(p, w)| row[p] += w);
+                merged.functional(x, k).into_iter().for_each(|(p, w)| row[p] -= w);
+                assert!(row.iter().all(|v| v.abs() < 1e-14), "site {x}, jet {k}: {row:?}");
+            }
+        }
+    }
+
+    fn jet_forms_match_dense_matrices_of(merged: bool) {
+        let lat = Lattice::new([5, 2, 3], 0.7);
+        let jm = if merged { JetMap::merged(&lat, &Stencil::new(4)) } else { JetMap::new(&lat, &Stencil::new(4)) };
         let n = lat.sites();
         let d = 2 * n;
         let mut r = vec![vec![0.0; d]; 5 * n]; // rows (x, k)

@@ -57,11 +57,11 @@ impl MemberOps {
             count[p + 1] += count[p];
         }
         let mut fill = count.clone();
-        let mut keyed = vec![(0usize, (0u32, 0u32, 0.0)); count[n]];
+        let mut keyed = vec![((0usize, 0usize), (0u32, 0u32, 0.0)); count[n]];
         for x in 0..n {
             for a in 0..3 {
                 for (j, &(p, w)) in jets.axis_taps(x, a).iter().enumerate() {
-                    keyed[fill[p as usize]] = (a * jets.axis_taps(x, a).len() + j, (x as u32, a as u32, w));
+                    keyed[fill[p as usize]] = ((a, j), (x as u32, a as u32, w));
                     fill[p as usize] += 1;
                 }
             }

@@ -18,10 +18,11 @@ use crate::numerics::site_domain::SiteDomain;
 use super::gaussian_forms::{expectation, QuantumParams, SiteCoeffs, SiteGeometry};
 use super::lattice_vacuum::vacuum_jet_covariance;
 use super::tensor::Sym;
-use crate::numerics::jets::{JetMap, Mat5, J_PI, ZERO5};
+use crate::numerics::jets::{mat5_axpy, JetMap, Mat5, J_PI, ZERO5};
 use crate::numerics::lattice::Lattice;
 use crate::numerics::stencil::Stencil;
-use ndarray::ArrayView2;
+use crate::numerics::matmul::matmul_into;
+use crate::numerics::psd_factor::psd_factor;
 use crate::numerics::isa::Isa;
 use crate::numerics::par;
 use crate::numerics::scratch::ScratchPool;
@@ -121,14 +122,6 @@ fn sym_add_transpose(m: &mut [f64], d: usize, scale: f64) {
     }
 }
 
-/// out = a·b for row-major square matrices (matrixmultiply through ndarray, into a given array).
-fn matmul_into(a: &[f64], b: &[f64], d: usize, out: &mut [f64]) {
-    let a = ArrayView2::from_shape((d, d), a).expect("square");
-    let b = ArrayView2::from_shape((d, d), b).expect("square");
-    let mut c = ndarray::ArrayViewMut2::from_shape((d, d), out).expect("square");
-    ndarray::linalg::general_mat_mul(1.0, &a, &b, 0.0, &mut c);
-}
-
 fn matvec(a: &[f64], v: &[f64], out: &mut [f64]) {
     let d = v.len();
     par::chunks(d / 2, out, 1, |i, o| o[0] = a[i * d..(i + 1) * d].iter().zip(v).map(|(x, y)| x * y).sum());
@@ -136,7 +129,7 @@ fn matvec(a: &[f64], v: &[f64], out: &mut [f64]) {
 
 impl GaussianModel {
     pub fn new(lattice: Lattice, stencil: Stencil, params: QuantumParams) -> Self {
-        Self { jets: JetMap::new(&lattice, &stencil), lattice, stencil, params, scratch: ScratchPool::default() }
+        Self { jets: JetMap::merged(&lattice, &stencil), lattice, stencil, params, scratch: ScratchPool::default() }
     }
     pub fn sites(&self) -> usize {
         self.lattice.sites()
@@ -217,14 +210,11 @@ impl GaussianModel {
         if self.params.diffusion == 0.0 {
             return (b, ZERO5, ZERO5);
         }
-        let y = self.jets.jets_at(xbar, x);
-        let mut sfull = loc[x];
-        for i in 0..5 {
-            for j in 0..5 {
-                sfull[i][j] += y[i] * y[j];
-            }
-        }
-        (b, s.dinv_sandwich(&loc[x]), s.dinv_sandwich(&sfull))
+        // σ = Σ(𝒟⁻¹)_IJ ã_I (Γ_loc + y yᵀ) ã_J = p + Σ(𝒟⁻¹)_IJ (ã_I y)(ã_J y)ᵀ
+        let p = s.dinv_sandwich(&loc[x]);
+        let mut sigma = s.dinv_outer(&self.jets.jets_at(xbar, x));
+        mat5_axpy(1.0, &p, &mut sigma);
+        (b, p, sigma)
     }
 
     /// The Stratonovich drift of (x̄, Γ) into (dx, dg), and the fluctuation back-reaction ⟨L̂_I⟩_ren − ½x̄ᵀA_Ix̄
@@ -474,8 +464,6 @@ pub fn site_quantum_from_local(c: &Coeffs, loc: &[Mat5]) -> Vec<SiteQuantum> {
         .collect()
 }
 
-/// The conditioning strength of noise forms b_x at the jet covariances Γ_loc(x) ([`GaussianModel::conditioning_strength`]):
-/// (largest |λ|, largest −λ) over sites of the eigenvalues λ of Γ_loc^½ b_x Γ_loc^½.
 /// The metric ḡ + δg of each site and the lapse of a state held as SoA fields over `n` sites (state.rs layout).
 fn soa_geometry<'a>(u: &'a [f64], background: &'a [f64; 6], n: usize) -> (impl Fn(usize) -> Sym<f64> + Sync + 'a, &'a [f64]) {
     use crate::state::var;
@@ -491,18 +479,65 @@ pub fn box_mean_geometry(sites: &[SiteCoeffs], domain: &dyn SiteDomain) -> (Sym<
     (std::array::from_fn(|k| m[k]), m[6])
 }
 
+/// The conditioning strength of noise forms b_x at the jet covariances Γ_loc(x) ([`GaussianModel::conditioning_strength`]):
+/// (largest |λ|, largest −λ) over sites of the eigenvalues λ of Γ_loc^½ b_x Γ_loc^½.
+/// With Γ_loc = L Lᵀ (numerics/psd_factor.rs) these are the eigenvalues of Lᵀ b_x L: L = Γ_loc^½ Q with Q
+/// orthogonal, so Lᵀ b L = Qᵀ (Γ_loc^½ b Γ_loc^½) Q — one factorisation and one symmetric eigenvalue problem per site.
 pub fn conditioning_strength_local(b: &[Mat5], loc: &[Mat5]) -> (f64, f64) {
     use nalgebra::Matrix5;
     par::map(loc.len(), loc.len(), |x| {
-        let g = Matrix5::from_fn(|i, j| loc[x][i][j]);
-        let e = nalgebra::SymmetricEigen::new(g);
-        let h = e.eigenvectors * Matrix5::from_diagonal(&e.eigenvalues.map(|l| l.max(0.0).sqrt())) * e.eigenvectors.transpose();
-        let s = h * Matrix5::from_fn(|i, j| b[x][i][j]) * h;
-        let ev = nalgebra::SymmetricEigen::new((s + s.transpose()) * 0.5).eigenvalues;
+        let l = psd_factor(&loc[x]);
+        let l = Matrix5::from_fn(|i, j| l[i][j]);
+        let s = l.transpose() * Matrix5::from_fn(|i, j| b[x][i][j]) * l;
+        let ev = ((s + s.transpose()) * 0.5).symmetric_eigenvalues();
         let lo = ev.iter().cloned().fold(f64::INFINITY, f64::min);
         let hi = ev.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         (lo.abs().max(hi.abs()), (-lo).max(0.0))
     })
     .into_iter()
     .fold((0.0, 0.0), |a, b| (a.0.max(b.0), a.1.max(b.1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nalgebra::Matrix5;
+
+    /// The reference: the eigenvalues of Γ^½ b Γ^½ with Γ^½ from the eigen-decomposition of Γ (negative round-off
+    /// eigenvalues clamped).
+    fn strength_by_square_root(b: &Mat5, g: &Mat5) -> (f64, f64) {
+        let e = nalgebra::SymmetricEigen::new(Matrix5::from_fn(|i, j| g[i][j]));
+        let h = e.eigenvectors * Matrix5::from_diagonal(&e.eigenvalues.map(|l| l.max(0.0).sqrt())) * e.eigenvectors.transpose();
+        let s = h * Matrix5::from_fn(|i, j| b[i][j]) * h;
+        let ev = nalgebra::SymmetricEigen::new((s + s.transpose()) * 0.5).eigenvalues;
+        let lo = ev.iter().cloned().fold(f64::INFINITY, f64::min);
+        let hi = ev.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        (lo.abs().max(hi.abs()), (-lo).max(0.0))
+    }
+
+    /// The factorised strength equals the square-root formula on a positive-definite Γ_loc and on a singular one
+    /// whose gradient rows vanish (a 2³ lattice), with an indefinite b.
+    #[test]
+    fn factorised_strength_is_the_square_root_formula() {
+        let mut seed = 11u64;
+        let mut rnd = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((seed >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+        };
+        let vs: Vec<[f64; 5]> = (0..7).map(|_| std::array::from_fn(|_| rnd())).collect();
+        let pd: Mat5 = std::array::from_fn(|i| std::array::from_fn(|j| vs.iter().map(|v| v[i] * v[j]).sum()));
+        let mut singular = ZERO5;
+        for i in 3..5 {
+            for j in 3..5 {
+                singular[i][j] = pd[i][j];
+            }
+        }
+        let r: Mat5 = std::array::from_fn(|_| std::array::from_fn(|_| rnd()));
+        let b: Mat5 = std::array::from_fn(|i| std::array::from_fn(|j| r[i][j] + r[j][i]));
+        for g in [pd, singular] {
+            let (want, got) = (strength_by_square_root(&b, &g), conditioning_strength_local(&[b], &[g]));
+            assert!(want.0 > 0.05 && want.1 > 0.0, "the test needs an indefinite b: {want:?}");
+            assert!((got.0 - want.0).abs() <= 1e-12 * want.0 && (got.1 - want.1).abs() <= 1e-12 * want.0, "{got:?} vs {want:?}");
+        }
+    }
 }
