@@ -16,7 +16,14 @@
 //! Smoothed noise (ℓ > 0): ζ is drawn on the local lattice by global index and smoothed there by the device's
 //! own passes, so the halo is max(G, R) planes, R = ⌈4ℓ/h⌉ the smoothing radius.
 //!
-//! Scope: the classical field with CQ noise ([`gpu_unsupported`]); the CPU slabs also take the localised ensemble.
+//! The quantum field: the representations whose GPU field splits over slabs (`Representation::gpu_slab`: `fourier`)
+//! are built on the local lattice with the slab as their site domain, and record each stage through
+//! `GpuStepper::record_stage_in`: the field submits and gathers from every rank inside it (backend/gpu/fourier_field.rs:
+//! Γ_k whole on every rank, the box sums' partials and the fields its transforms read gathered). Its diagnostics,
+//! snapshot fields and constraint terms are the host evaluation one GPU makes, on the local state (no gather).
+//!
+//! Scope: the classical field with CQ noise and `fourier` ([`gpu_unsupported`]); the CPU slabs also take the
+//! localised ensemble.
 use super::slab::{OwnedPlanes, Slab};
 use super::slab_domain::SlabDomain;
 use super::slab_stepper::{describe, halo_of, noise_diagnostics_of, owned_planes_in, owned_planes_of, quantum_diagnostics_in, stencil_fields, unsupported};

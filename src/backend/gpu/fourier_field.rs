@@ -14,6 +14,17 @@
 //! the host reads the two strengths back (the one read-back of a noisy step), refuses a too strong step as the CPU does
 //! (`gaussian_dynamics::check_conditioning`) and records fourier_noise_flow with `noise_substeps(size)` RK4 sub-steps per
 //! momentum, the inverse transform of the change of x̂ added to x̄ (fourier_dft × 3), and the copy of x̄ back.
+//!
+//! On a rank's z-slab (issue 18, parallel/gpu_slab_stepper.rs; `FieldBuffers::domain` a slab's) the per-site kernels
+//! (scalar_flux, fourier_site_forms, fourier_mean_rhs, fourier_noise_sums) run on the local lattice with its own
+//! parameter block, and the momentum kernels over the whole lattice's momenta with the whole lattice's: Γ_k, its RK4
+//! copies and the transforms are held whole and evolved identically on every rank's device. The host steps in where a
+//! momentum kernel reads what the sites of every rank give ([`SlabPart`]): the owned planes of g_ab (Γvac's box-mean
+//! metric, `vacuum` scheme) and of x̄ (the forward transforms) are gathered into whole-lattice copies before a stage
+//! and after the noise; the per-site passes' partial sums of the owned 64-site groups are gathered into the whole
+//! lattice's partials, which fourier_sum_partials then finishes as on one GPU. The inverse transform w and the noise
+//! flow's x̄ are whole: each local site copies its own. Every rank therefore runs one GPU's kernels on one GPU's
+//! numbers, so the slabs are one GPU bit for bit.
 use super::dense_field::dense_params_r;
 use super::params::params_u;
 use super::quantum::{record_ops, xbar_bytes, FieldBuffers, GpuQuantumField, KernelOp};
