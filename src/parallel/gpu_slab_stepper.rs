@@ -400,18 +400,9 @@ mod tests {
             };
             let serial = outcome(&mut GpuStepper::with_context(ctx, setup, &state).unwrap(), 3);
             for ranks in [2, 3] {
-                let state = &state;
-                let results: Vec<_> = std::thread::scope(|sc| {
-                    let handles: Vec<_> = ThreadComm::group(ranks)
-                        .into_iter()
-                        .map(|c| {
-                            sc.spawn(move || {
-                                let ctx = GpuContext::new(precision).unwrap();
-                                outcome(gpu_slab_stepper(ctx, setup, state, Rc::new(c)).unwrap().as_mut(), 3)
-                            })
-                        })
-                        .collect();
-                    handles.into_iter().map(|h| h.join().unwrap()).collect()
+                let results = ThreadComm::on_ranks(ranks, |c| {
+                    let ctx = GpuContext::new(precision).unwrap();
+                    outcome(gpu_slab_stepper(ctx, setup, &state, Rc::new(c)).unwrap().as_mut(), 3)
                 });
                 for (r, got) in results.iter().enumerate() {
                     let first = got.0.iter().zip(&serial.0).position(|(a, b)| a != b);
