@@ -381,14 +381,20 @@ mod tests {
     /// sub-steps) and the noise increments after 3 steps of drift, back-reaction, the mean field's circulant
     /// coupling and the conditioning on the box-summed record (D2 = 1). f64 with 4th-order stencils, dissipation and
     /// the vacuum subtraction (the metric gathered for Γvac; a halo of 4 planes, as thick as the slabs on 3 ranks);
-    /// f32 with 2nd order, no dissipation, renormalisation `none`. The box sums reordered, a stale x̄ or w read at
-    /// the wrong sites changes bits.
+    /// f32 with 2nd order, no dissipation, renormalisation `none`; and without CQ coupling (D2 = 0: no noise, no
+    /// conditioning, no transforms; only the box sums travel). The box sums reordered, a stale x̄ or w read at the
+    /// wrong sites changes bits.
     #[test]
     fn fourier_gpu_slabs_are_one_gpu_bit_for_bit() {
-        let cases = [([8, 8, 12], Precision::F64, 4, 0.1, true), ([4, 16, 6], Precision::F32, 2, 0.0, false)];
-        for (shape, precision, order, dissipation, renormalize) in cases {
+        let cases = [
+            ([8, 8, 12], Precision::F64, 4, 0.1, true, 1.0),
+            ([4, 16, 6], Precision::F32, 2, 0.0, false, 1.0),
+            ([8, 8, 6], Precision::F64, 2, 0.0, true, 0.0),
+        ];
+        for (shape, precision, order, dissipation, renormalize, diffusion) in cases {
             let mut cfg = quantum_config(shape, Representation::Fourier, order, dissipation);
             cfg.cq.beta = 0.1;
+            cfg.cq.diffusion = diffusion;
             cfg.run.precision = precision;
             if !renormalize {
                 cfg.matter.renormalization = Renormalization::None;
@@ -410,7 +416,7 @@ mod tests {
                     assert!(got.1 == serial.1, "{shape:?} {precision:?}: rank {r} of {ranks}: diagnostics differ");
                     assert!(got.2 == serial.2, "{shape:?} {precision:?}: rank {r} of {ranks}: noise increments differ");
                 }
-                println!("fourier {shape:?} {precision:?}: {ranks} GPU slabs = one GPU, bit for bit");
+                println!("fourier {shape:?} {precision:?} D2 = {diffusion}: {ranks} GPU slabs = one GPU, bit for bit");
             }
         }
     }

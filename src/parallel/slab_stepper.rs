@@ -457,8 +457,8 @@ pub(crate) mod tests {
         (StepperSetup::from_config(cfg).with_background_of(&state), state)
     }
 
-    /// State (with its quantum arrays), diagnostics (as bits: NaN columns compare equal) and noise increments
-    /// after `steps` steps.
+    /// State (with its quantum arrays), diagnostics (as bits: NaN columns compare equal) and noise increments (none
+    /// without noise) after `steps` steps.
     pub(crate) fn outcome(st: &mut dyn Stepper, steps: u64) -> (Vec<u64>, Vec<u64>, Vec<u64>) {
         st.advance(steps).unwrap();
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
@@ -466,7 +466,7 @@ pub(crate) mod tests {
         let s = st.download().unwrap();
         let quantum = s.quantum.arrays.iter().flat_map(|a| a.shape.iter().map(|&k| k as f64).chain(a.data.iter().copied()));
         let s: Vec<f64> = s.data.iter().copied().chain(quantum).collect();
-        (bits(&s), bits(&d), bits(&st.noise_increments().unwrap().unwrap()))
+        (bits(&s), bits(&d), bits(&st.noise_increments().unwrap().unwrap_or_default()))
     }
 
     /// `outcome` of the slab stepper on 1, 2, … `ranks` ranks (threads), asserting each equals `serial`.
