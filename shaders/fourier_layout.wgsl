@@ -7,7 +7,8 @@
 //   Mode sums (fourier_mode_sums.wgsl): σσΓφφ (6) | Γφφ | Γφπ | Γππ.
 //   Box block of a stage (fourier_coeffs.wgsl): m̄ (9) | ā_c (6 × 9) | P̄ = 𝒟_tot⁻¹ (36, row-major) | z̄ (9) | c̄.
 //   pu: the lattice block (lattice.wgsl, 8) | 8 = offset of Γvac in `vac` (0) | 9 = 1 when the box-mean conditioning is
-//   on (D2 ≠ 0) | 10 = number of 64-thread groups of an n-thread dispatch (partial sums).
+//   on (D2 ≠ 0) | 10 = number of 64-thread groups of an n-thread dispatch (partial sums) | 11 = sites of the whole box
+//   (the lattice block's on one GPU; on a rank's z-slab the per-site kernels run on the local lattice, issue 18).
 //   pr: the dense kernels' real block (jets.wgsl: lattice block, ΔV, m, D2, β, ε, renormalise, coupled, …).
 const S_G: u32 = 0u;
 const S_N: u32 = 6u;
@@ -29,6 +30,11 @@ fn conditioned() -> bool {
 
 fn partial_groups() -> u32 {
     return pu[10];
+}
+
+// The sites of the whole box, n of the box means (= n_sites() on one GPU).
+fn box_sites() -> u32 {
+    return pu[11];
 }
 
 // Σ_ab σ_aσ_b grad_ab over the nine pairs (grad stored as six components) + the φφ entry: a mode form's φφ symbol.

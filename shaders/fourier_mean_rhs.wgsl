@@ -2,7 +2,8 @@
 // src/backend/cpu/fourier_field.rs `FourierModel::stage`): the classical field equations (the scalar flux F^a of
 // scalar_flux.wgsl and its divergence, as evolve_stage.wgsl), the local Lindblad term −(c_x/ΔV) x̄(x) with CQ coupling,
 // and with the conditioning the circulant part (the inverse transform of fourier_mode_drift.wgsl's ŵ, /n):
-//   qrhs[6n + x] = N π̄/√g − (c_x/ΔV) φ̄ + Re w(x)/n,   qrhs[7n + x] = ∂_aF^a − N√g m² φ̄ − (c_x/ΔV) π̄ + Im w(x)/n.
+//   qrhs[6n + x] = N π̄/√g − (c_x/ΔV) φ̄ + Re w(x)/n_box,   qrhs[7n + x] = ∂_aF^a − N√g m² φ̄ − (c_x/ΔV) π̄ + Im w(x)/n_box
+// (n the sites of the kernel's lattice, n_box the box's: on a rank's slab w holds the local sites' values, issue 18).
 //#include "lattice.wgsl"
 //#include "site_metric.wgsl"
 //#include "tensor.wgsl"
@@ -57,7 +58,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         fb = fb - cx / dv * pi;
     }
     if conditioned() {
-        let inv_n = real(1.0) / real(n);
+        let inv_n = real(1.0) / real(box_sites());
         fa = fa + wx[2u * x] * inv_n;
         fb = fb + wx[2u * x + 1u] * inv_n;
     }

@@ -4,7 +4,7 @@
 // and the site's columns of the box sums (fourier_layout.wgsl): g_ab | N | with CQ coupling 𝒟_x = D2 s_x/ΔV |
 // z_x = Σ_ij C_ij ã_i (Γ_loc + y yᵀ) ã_j (gradient block, φφ, φπ, ππ; C = (1+ε)¼𝒟⁻¹_x, y = R_x x̄) |
 // c_x = ((1+ε)/(8ΔV)) Σ_ij (𝒟⁻¹_x)_ij α_i β_j, summed per workgroup. Γ_loc = (momentum sums)/n, Γvac from
-// vacuum_jets.wgsl (zero block for renormalisation `none`).
+// vacuum_jets.wgsl (zero block for renormalisation `none`). n: the sites of the kernel's (local) lattice.
 //#include "lattice.wgsl"
 //#include "site_metric.wgsl"
 //#include "stencil.wgsl"
@@ -46,7 +46,7 @@ fn site(x: u32, n: u32) {
     let dv = pr[P_DV];
     let mass = pr[P_QMASS];
     // Γ_loc − Γvac (5×5, row-major)
-    let nf = real(n);
+    let nf = real(box_sites());
     var lv: array<real, 25>;
     for (var e = 0u; e < 25u; e++) {
         lv[e] = real(0.0);

@@ -143,19 +143,10 @@ fn gpu_slabs_on_two_and_three_ranks_equal_one_gpu() {
         let Some(mut one) = gpu_stepper(setup, &init) else { return };
         let serial = outcome(&mut one, 3);
         for ranks in [2, 3] {
-            let init = &init;
-            let results: Vec<Outcome> = std::thread::scope(|sc| {
-                let handles: Vec<_> = ThreadComm::group(ranks)
-                    .into_iter()
-                    .map(|c| {
-                        sc.spawn(move || {
-                            let comm: Rc<dyn Comm> = Rc::new(c);
-                            let ctx = GpuContext::new(precision).unwrap();
-                            outcome(gpu_slab_stepper(ctx, setup, init, comm).unwrap().as_mut(), 3)
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            let results: Vec<Outcome> = ThreadComm::on_ranks(ranks, |c| {
+                let comm: Rc<dyn Comm> = Rc::new(c);
+                let ctx = GpuContext::new(precision).unwrap();
+                outcome(gpu_slab_stepper(ctx, setup, &init, comm).unwrap().as_mut(), 3)
             });
             for (r, got) in results.iter().enumerate() {
                 for (what, a, b) in [("state", &got.0, &serial.0), ("diagnostics", &got.1, &serial.1), ("constraint fields", &got.2, &serial.2), ("noise", &got.3, &serial.3)] {

@@ -140,7 +140,10 @@ fn slabs_on_two_and_three_ranks_equal_one_process() {
 /// on 5 × 5 × 12, second order, CQ noise, f64):
 /// - the localised `ensemble` (M = 8, c = h, control variate): each rank writes its planes of the members and
 ///   shadows to its part files (virtual datasets over them), rank 0 the reference;
-/// - `fourier`: every rank holds the whole Γ_k, which rank 0 writes.
+/// - `fourier`: every rank holds the whole Γ_k, which rank 0 writes;
+/// - `fourier` on the GPU slabs (8 × 8 × 12: whole 64-site groups per plane; a wgpu device per rank, lavapipe
+///   when there is no GPU) = one GPU: Γ_k whole on every rank's device, the box sums and the mean field's
+///   transforms gathered from every rank between the kernels.
 ///
 /// Split over 2 and 3 ranks = one process, bit for bit: timeseries (the quantum diagnostics and sub-step counts
 /// included), snapshots (⟨δφ²⟩, the constraint fields with the quantum terms) and checkpoints. Acceptance 3 for
@@ -150,10 +153,17 @@ fn quantum_slabs_equal_one_process_and_restart_across_rank_counts() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/data/examples/ensemble_frw.toml");
-    for (rep, extra) in [("ensemble", vec!["matter.members=8"]), ("fourier", vec!["matter.representation=\"fourier\"", "cq.beta=0.1"])] {
+    let fourier = ["matter.representation=\"fourier\"", "cq.beta=0.1"];
+    let cases = [
+        ("ensemble", "[5,5,12]", "cpu", vec!["matter.members=8"]),
+        ("fourier", "[5,5,12]", "cpu", fourier.to_vec()),
+        ("fourier_gpu", "[8,8,12]", "gpu", fourier.to_vec()),
+    ];
+    for (rep, shape, backend, extra) in cases {
         let config = |file: &str, t_end: &str| -> Vec<String> {
-            let sets = ["lattice.shape=[5,5,12]", "gravity.fd_order=2", "time.t_end=0.5", "output.snapshot_every=5", "output.checkpoint_every=5"];
-            let more = ["output.timeseries_every=1", "run.precision=\"f64\"", "run.backend=\"cpu\""];
+            let (shape, backend) = (format!("lattice.shape={shape}"), format!("run.backend=\"{backend}\""));
+            let sets = [shape.as_str(), "gravity.fd_order=2", "time.t_end=0.5", "output.snapshot_every=5", "output.checkpoint_every=5"];
+            let more = ["output.timeseries_every=1", "run.precision=\"f64\"", backend.as_str()];
             let mut v: Vec<String> = vec!["run".into(), example.into(), "--quiet".into()];
             let all = sets.iter().chain(&more).chain(&extra).map(|s| s.to_string());
             for s in all.chain([format!("output.file=\"{file}\"")]).chain((!t_end.is_empty()).then(|| format!("time.t_end={t_end}"))) {
@@ -166,7 +176,7 @@ fn quantum_slabs_equal_one_process_and_restart_across_rank_counts() {
         for ranks in [2, 3] {
             let file = format!("{rep}_slabs{ranks}.h5");
             let out = run_ok(Some(ranks), d, &strs(&config(&file, "")));
-            assert!(out.contains(&format!("{ranks} z-slabs over MPI ranks")), "{rep}: not decomposed:\n{out}");
+            assert!(out.contains(&format!("{backend} ({ranks} z-slabs over MPI ranks")), "{rep}: not decomposed on the {backend}:\n{out}");
             // each rank wrote its planes (the ensemble's members and shadows included) to its own part files
             for p in 0..ranks {
                 for part in [format!("checkpoint_000010.part{p}of{ranks}.h5"), format!("snapshot_000010.part{p}of{ranks}.h5")] {
@@ -314,7 +324,7 @@ fn unsupported_decompositions_are_clear_errors() {
     let (ok, out) = cqgrav_on(Some(2), d, &strs(&ensemble("cpu", "0.0", "unlocalised.h5")));
     assert!(!ok && out.contains("matter.localization = 0") && out.contains("couples every pair of sites"), "{out}");
     let (ok, out) = cqgrav_on(Some(2), d, &strs(&ensemble("gpu", "1.0", "gpu.h5")));
-    assert!(!ok && out.contains("the GPU slabs take the classical field only"), "{out}");
+    assert!(!ok && out.contains("the GPU slabs take the classical field and \"fourier\""), "{out}");
     assert!(!d.join("unlocalised.h5").exists() && !d.join("gpu.h5").exists(), "a refused run wrote its output");
     let (ok, out) = cqgrav_on(Some(3), d, &strs(&args(&["--set", "lattice.shape=[8,8,8]", "--set", "run.backend=\"cpu\""], "thin.h5")));
     assert!(!ok && out.contains("fewer than the stencil's reach of 4 planes"), "{out}");

@@ -144,6 +144,11 @@ pub trait Representation: Sync {
     fn cpu_slab(&self, _setup: &StepperSetup, _state: &State, _global: crate::numerics::lattice::Lattice) -> anyhow::Result<Box<dyn QuantumField>> {
         anyhow::bail!("the \"{}\" representation is not domain-decomposed", self.name())
     }
+    /// Issue 18: whether [`Self::gpu`] builds the field on a rank's z-slab (`FieldBuffers::domain` a slab's, the
+    /// state its local state with the whole lattice's fluctuations; the halo is [`Self::slab_halo`]'s). Default: no.
+    fn gpu_slab(&self) -> bool {
+        false
+    }
     /// The fluctuations' per-mode powers ⟨|δφ̃_k|²⟩, ⟨|δπ̃_k|²⟩ of a stored state (the spectra, SPEC §11;
     /// spectra/quantum.rs); None without fluctuations.
     fn mode_power(&self, _setup: &StepperSetup, _state: &State) -> anyhow::Result<Option<crate::spectra::quantum::QuantumPower>> {
@@ -205,5 +210,8 @@ impl Representation for Classical {
     }
     fn cpu_slab(&self, setup: &StepperSetup, state: &State, _: crate::numerics::lattice::Lattice) -> anyhow::Result<Box<dyn QuantumField>> {
         self.cpu(setup, state)
+    }
+    fn gpu_slab(&self) -> bool {
+        true
     }
 }

@@ -39,6 +39,9 @@ pub trait SiteDomain {
     /// The whole lattice's `nvars` fields (field-major) from the owned sites of the local fields `u` (every rank
     /// gets all of them: the `fourier` field's transforms of the mean field; the whole lattice lends `u` itself).
     fn all_gather<'a>(&self, u: &'a [f64], nvars: usize) -> std::borrow::Cow<'a, [f64]>;
+    /// Every rank's `owned` bytes (values of its owned sites, or of their 64-site groups), in rank order: the order
+    /// of the whole lattice's sites (the GPU `fourier` field's host round-trips on a slab; the whole lattice: `owned`).
+    fn all_gather_bytes(&self, owned: &[u8]) -> Vec<Vec<u8>>;
 }
 
 /// The whole periodic lattice of one process.
@@ -68,6 +71,9 @@ impl SiteDomain for WholeLattice {
     }
     fn all_gather<'a>(&self, u: &'a [f64], nvars: usize) -> std::borrow::Cow<'a, [f64]> {
         std::borrow::Cow::Borrowed(&u[..nvars * self.0.sites()])
+    }
+    fn all_gather_bytes(&self, owned: &[u8]) -> Vec<Vec<u8>> {
+        vec![owned.to_vec()]
     }
 }
 

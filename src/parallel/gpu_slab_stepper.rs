@@ -16,21 +16,30 @@
 //! Smoothed noise (ℓ > 0): ζ is drawn on the local lattice by global index and smoothed there by the device's
 //! own passes, so the halo is max(G, R) planes, R = ⌈4ℓ/h⌉ the smoothing radius.
 //!
-//! Scope: the classical field with CQ noise ([`gpu_unsupported`]); the CPU slabs also take the localised ensemble.
+//! The quantum field: the representations whose GPU field splits over slabs (`Representation::gpu_slab`: `fourier`)
+//! are built on the local lattice with the slab as their site domain, and record each stage through
+//! `GpuStepper::record_stage_in`: the field submits and gathers from every rank inside it (backend/gpu/fourier_field.rs:
+//! Γ_k whole on every rank, the box sums' partials and the fields its transforms read gathered). Its diagnostics,
+//! snapshot fields and constraint terms are the host evaluation one GPU makes, on the local state (no gather).
+//!
+//! Scope: the classical field with CQ noise and `fourier` ([`gpu_unsupported`]); the CPU slabs also take the
+//! localised ensemble.
 use super::slab::{OwnedPlanes, Slab};
-use super::slab_stepper::{describe, noise_diagnostics_of, owned_planes_of, stencil_fields, stencil_reach, unsupported};
+use super::slab_domain::SlabDomain;
+use super::slab_stepper::{describe, halo_of, noise_diagnostics_of, owned_planes_in, owned_planes_of, quantum_diagnostics_in, stencil_fields, unsupported};
 use super::Comm;
 use crate::backend::cpu::diagnostics::{NCOL, OPS};
 use crate::backend::cpu::reduce::finish_tree;
 use crate::backend::gpu::noise::{SiteNumbering, NSTAT};
 use crate::backend::gpu::GpuStepper;
+use crate::backend::quantum::representation;
 use crate::backend::{Stepper, StepperSetup};
 use crate::config::Precision;
 use crate::diagnostics::{finish, ConstraintFields, Diagnostics, NoiseDiagnostics};
 use crate::gpu::GpuContext;
 use crate::numerics::real::Real;
 use crate::physics::cq_noise::smoothing_radius;
-use crate::state::{State, NVARS};
+use crate::state::{QuantumData, State, NVARS};
 use anyhow::{bail, Result};
 use std::marker::PhantomData;
 use std::rc::Rc;
@@ -40,10 +49,10 @@ pub fn gpu_unsupported(setup: &StepperSetup) -> Option<String> {
     if let Some(why) = unsupported(setup) {
         return Some(why);
     }
-    if setup.quantum.is_some() {
+    if !representation(setup).gpu_slab() {
         return Some(format!(
-            "matter.representation = \"{}\": the GPU slabs take the classical field only; run.backend = \"cpu\" splits the \
-             ensemble over the ranks' CPUs",
+            "matter.representation = \"{}\": the GPU slabs take the classical field and \"fourier\"; run.backend = \"cpu\" \
+             splits the ensemble over the ranks' CPUs",
             setup.representation.name()
         ));
     }
@@ -89,7 +98,7 @@ impl<T: Real> GpuSlabStepper<T> {
     pub fn new(ctx: GpuContext, setup: StepperSetup, state: &State, comm: Rc<dyn Comm>) -> Result<Self> {
         // the stencil's reach, and for smoothed noise its radius R: the device smooths ζ on the local lattice, so an
         // owned site's smoothing must not reach past the ghost planes (ζ of a ghost site is drawn by its global index)
-        let stencil = stencil_reach(&setup);
+        let stencil = halo_of(&setup)?;
         let noise_radius = if setup.noise.is_active() && setup.noise.correlation_length > 0.0 {
             smoothing_radius(setup.noise.correlation_length, setup.lattice.spacing)
         } else {
@@ -102,12 +111,20 @@ impl<T: Real> GpuSlabStepper<T> {
                 e
             }
         })?;
-        let (local, ghosts_missing) = local_state(&slab, &setup, state);
+        // the quantum field's fluctuations, held whole on every rank: the state's, or (a fresh start) those one GPU
+        // starts from, computed from the whole lattice's state
+        let quantum = if setup.quantum.is_some() && state.quantum.is_empty() {
+            anyhow::ensure!(state.lattice == setup.lattice, "a fresh quantum field starts from the whole lattice's state");
+            representation(&setup).initial_arrays(&setup, state)?
+        } else {
+            state.quantum.clone()
+        };
+        let (local, ghosts_missing) = local_state(&slab, &setup, state, quantum);
         let mut local_setup = setup;
         local_setup.lattice = slab.local;
         // local site 0 is global site (z0 − G)·N1·N2, wrapped
         let sites = SiteNumbering { first: slab.first_site(), global: setup.lattice.sites() }.before(slab.ghost * slab.plane());
-        let gpu = GpuStepper::with_sites(ctx, local_setup, &local, sites)?;
+        let gpu = GpuStepper::with_sites(ctx, local_setup, &local, sites, &SlabDomain { slab: &slab, comm: comm.as_ref() })?;
         let mut s = Self {
             stencil_fields: stencil_fields(&setup),
             setup,
@@ -167,15 +184,29 @@ impl<T: Real> GpuSlabStepper<T> {
         Ok(self.slab.all_gather(self.comm.as_ref(), &owned, nvars).iter().map(|x| x.as_f64()).collect())
     }
 
+    /// This rank's slab as the quantum field's site domain.
+    fn domain(&self) -> SlabDomain<'_> {
+        SlabDomain { slab: &self.slab, comm: self.comm.as_ref() }
+    }
+
+    /// The local state now in f64 (y's ghost planes are fresh after every step) with the quantum field's
+    /// fluctuations (whole), as one GPU's `download` converts them.
+    fn local_state_now(&mut self) -> Result<State> {
+        let mut local = self.gpu.download()?;
+        (local.t, local.step) = (self.setup.time_at(self.step), self.step);
+        Ok(local)
+    }
+
     /// One step: the noise increments, stage 0 (its input is y, whose ghosts are fresh), stages 1–3 each after
-    /// the exchange of its input's halo, the noise added, then y's halo; the health check.
+    /// the exchange of its input's halo, the noise added (and the quantum field conditioned on it), then y's halo;
+    /// the health check. A quantum field's stage submits and gathers from every rank inside (`record_stage_in`).
     fn one_step(&mut self) -> Result<bool> {
         let ctx = self.gpu.context();
         let mut encoder = ctx.encoder("slab step: noise, stage 0");
         self.gpu.record_step_start(&mut encoder);
         let stages = self.gpu.has_stages();
         if stages {
-            self.gpu.record_stage(&mut encoder, 0);
+            self.gpu.record_stage_in(&mut encoder, 0, &self.domain())?;
         }
         ctx.submit(encoder);
         if stages {
@@ -184,14 +215,21 @@ impl<T: Real> GpuSlabStepper<T> {
                 self.exchange(Buffer::StageInput(s), &fields)?;
                 let ctx = self.gpu.context();
                 let mut encoder = ctx.encoder("slab step: stage");
-                self.gpu.record_stage(&mut encoder, s);
+                self.gpu.record_stage_in(&mut encoder, s, &self.domain())?;
                 ctx.submit(encoder);
             }
         }
         let ctx = self.gpu.context();
         let mut encoder = ctx.encoder("slab step: noise added");
         self.gpu.record_step_end(&mut encoder);
+        let conditions = self.gpu.conditions();
+        if conditions {
+            self.gpu.record_conditioning_in(&mut encoder, &self.domain())?;
+        }
         ctx.submit(encoder);
+        if conditions {
+            self.gpu.condition(self.step)?;
+        }
         self.exchange(Buffer::State, &(0..NVARS).collect::<Vec<_>>())?;
         self.step += 1;
         // health: this rank's local state (owned + fresh ghosts) on its device, then agreed by all ranks
@@ -215,8 +253,9 @@ enum Buffer {
 
 /// The local state of `slab` on the local lattice from the global state (owned and ghost planes), or from this
 /// rank's own planes only (a restart reads each rank's hyperslab of the checkpoint): then the ghost planes are
-/// zero and the second value is true — the caller fills them from the neighbours (a collective).
-fn local_state(slab: &Slab, setup: &StepperSetup, state: &State) -> (State, bool) {
+/// zero and the second value is true — the caller fills them from the neighbours (a collective). `quantum`: the
+/// whole lattice's fluctuations (the GPU slabs' fields hold them whole).
+fn local_state(slab: &Slab, setup: &StepperSetup, state: &State, quantum: QuantumData) -> (State, bool) {
     assert_eq!(state.background, setup.background, "state and stepper disagree on the background metric");
     let whole = state.lattice.shape[2] == setup.lattice.shape[2];
     let data = if whole {
@@ -225,7 +264,7 @@ fn local_state(slab: &Slab, setup: &StepperSetup, state: &State) -> (State, bool
         assert_eq!(state.lattice.shape[2], slab.nz, "a state of some planes must be this rank's planes");
         slab.place_owned(&state.data, NVARS)
     };
-    let local = State { lattice: slab.local, data, background: state.background, t: state.t, step: state.step, quantum: Default::default() };
+    let local = State { lattice: slab.local, data, background: state.background, t: state.t, step: state.step, quantum };
     (local, !whole)
 }
 
@@ -250,11 +289,11 @@ impl<T: Real> Stepper for GpuSlabStepper<T> {
             background: self.setup.background,
             t: self.setup.time_at(self.step),
             step: self.step,
-            quantum: Default::default(),
+            quantum: self.gpu.quantum_data()?,
         })
     }
     fn upload(&mut self, state: &State) {
-        let (local, ghosts_missing) = local_state(&self.slab, &self.setup, state);
+        let (local, ghosts_missing) = local_state(&self.slab, &self.setup, state, state.quantum.clone());
         self.gpu.upload(&local);
         if ghosts_missing {
             self.exchange(Buffer::State, &(0..NVARS).collect::<Vec<_>>()).expect("halo exchange of the uploaded planes");
@@ -264,6 +303,10 @@ impl<T: Real> Stepper for GpuSlabStepper<T> {
     /// The owned planes for the rank's part files (issue 18): the state and the device's constraint fields at the
     /// owned sites (y's ghost planes are fresh after every step), as one GPU's `download` and `constraint_fields`.
     fn owned_planes(&mut self) -> Result<Option<OwnedPlanes>> {
+        if self.setup.quantum.is_some() {
+            let local = self.local_state_now()?;
+            return Ok(Some(owned_planes_in(&self.slab, self.comm.as_ref(), &self.setup, &local)));
+        }
         let diag = self.gpu.diagnostics_kernels();
         diag.site_pass(self.gpu.context());
         let f64s = |v: Vec<T>| -> Vec<f64> { v.into_iter().map(|x| x.as_f64()).collect() };
@@ -277,6 +320,14 @@ impl<T: Real> Stepper for GpuSlabStepper<T> {
         &self.setup
     }
     fn diagnostics(&mut self) -> Result<Diagnostics> {
+        if self.setup.quantum.is_some() {
+            // as one GPU: evaluated on the host from the state in f64 and Γ_k (here the local state: no gather)
+            let local = self.local_state_now()?;
+            let mut d = quantum_diagnostics_in(&self.slab, self.comm.as_ref(), &self.setup, &local);
+            d.noise = self.noise_diagnostics()?;
+            d.quantum_substeps = self.gpu.quantum_report().substeps as f64;
+            return Ok(d);
+        }
         let diag = self.gpu.diagnostics_kernels();
         diag.site_pass(self.gpu.context());
         // the owned blocks of each column's first pass (column c's block b at c·⌈n/64⌉ + b)
@@ -290,6 +341,9 @@ impl<T: Real> Stepper for GpuSlabStepper<T> {
         Ok(d)
     }
     fn constraint_fields(&mut self) -> Result<ConstraintFields> {
+        if self.setup.quantum.is_some() {
+            return crate::backend::host_constraint_fields(self); // as one GPU: the quantum terms need Γ_k
+        }
         let diag = self.gpu.diagnostics_kernels();
         diag.site_pass(self.gpu.context());
         let v = self.gathered(diag.constraint_buffer(), 4)?;
@@ -306,8 +360,64 @@ impl<T: Real> Stepper for GpuSlabStepper<T> {
         let stat = self.owned_of(nz.stat_buffer(), NSTAT)?;
         Ok(noise_diagnostics_of(&self.slab, self.comm.as_ref(), &stat, &self.setup))
     }
+    fn quantum_report(&mut self) -> crate::backend::quantum::QuantumStepReport {
+        self.gpu.quantum_report()
+    }
     fn description(&self) -> String {
         let detail = format!("{}, halos staged through the host", self.gpu.context().describe());
         describe::<T>("gpu", &detail, &self.slab, self.stencil_fields.len(), self.comm_time)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Renormalization, Representation};
+    use crate::parallel::slab_stepper::tests::{outcome, perturbed, quantum_config};
+    use crate::parallel::threads::ThreadComm;
+
+    /// Issue 18: the `fourier` field on GPU slabs over 2 and 3 ranks (threads, a device each) = one GPU, bit for bit:
+    /// the state, Γ_k, every diagnostic (⟨δφ²⟩, the renormalised energy, the physicality monitor, the noise flow's
+    /// sub-steps) and the noise increments after 3 steps of drift, back-reaction, the mean field's circulant
+    /// coupling and the conditioning on the box-summed record (D2 = 1). f64 with 4th-order stencils, dissipation and
+    /// the vacuum subtraction (the metric gathered for Γvac; a halo of 4 planes, as thick as the slabs on 3 ranks);
+    /// f32 with 2nd order, no dissipation, renormalisation `none`; and without CQ coupling (D2 = 0: no noise, no
+    /// conditioning, no transforms; only the box sums travel). The box sums reordered, a stale x̄ or w read at the
+    /// wrong sites changes bits.
+    #[test]
+    fn fourier_gpu_slabs_are_one_gpu_bit_for_bit() {
+        let cases = [
+            ([8, 8, 12], Precision::F64, 4, 0.1, true, 1.0),
+            ([4, 16, 6], Precision::F32, 2, 0.0, false, 1.0),
+            ([8, 8, 6], Precision::F64, 2, 0.0, true, 0.0),
+        ];
+        for (shape, precision, order, dissipation, renormalize, diffusion) in cases {
+            let mut cfg = quantum_config(shape, Representation::Fourier, order, dissipation);
+            cfg.cq.beta = 0.1;
+            cfg.cq.diffusion = diffusion;
+            cfg.run.precision = precision;
+            if !renormalize {
+                cfg.matter.renormalization = Renormalization::None;
+            }
+            let (setup, state) = perturbed(&cfg);
+            let Ok(ctx) = GpuContext::new(precision) else {
+                eprintln!("no GPU device with {precision:?}: skipped");
+                return;
+            };
+            let serial = outcome(&mut GpuStepper::with_context(ctx, setup, &state).unwrap(), 3);
+            for ranks in [2, 3] {
+                let results = ThreadComm::on_ranks(ranks, |c| {
+                    let ctx = GpuContext::new(precision).unwrap();
+                    outcome(gpu_slab_stepper(ctx, setup, &state, Rc::new(c)).unwrap().as_mut(), 3)
+                });
+                for (r, got) in results.iter().enumerate() {
+                    let first = got.0.iter().zip(&serial.0).position(|(a, b)| a != b);
+                    assert!(got.0.len() == serial.0.len() && first.is_none(), "{shape:?} {precision:?}: rank {r} of {ranks}: state or Γ_k differ (first at {first:?})");
+                    assert!(got.1 == serial.1, "{shape:?} {precision:?}: rank {r} of {ranks}: diagnostics differ");
+                    assert!(got.2 == serial.2, "{shape:?} {precision:?}: rank {r} of {ranks}: noise increments differ");
+                }
+                println!("fourier {shape:?} {precision:?} D2 = {diffusion}: {ranks} GPU slabs = one GPU, bit for bit");
+            }
+        }
     }
 }

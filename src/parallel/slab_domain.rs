@@ -54,6 +54,9 @@ impl SiteDomain for SlabDomain<'_> {
     fn all_gather<'a>(&self, u: &'a [f64], nvars: usize) -> std::borrow::Cow<'a, [f64]> {
         std::borrow::Cow::Owned(self.slab.all_gather(self.comm, &self.slab.owned_of(u, nvars), nvars))
     }
+    fn all_gather_bytes(&self, owned: &[u8]) -> Vec<Vec<u8>> {
+        self.comm.all_gather_bytes(owned)
+    }
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ pub fn unsupported(setup: &StepperSetup) -> Option<String> {
 }
 
 /// The planes of halo a slab of `setup` needs: the stencils' reach, or the quantum field's when it is larger.
-fn halo_of(setup: &StepperSetup) -> Result<usize> {
+pub(super) fn halo_of(setup: &StepperSetup) -> Result<usize> {
     let quantum = representation(setup).slab_halo(setup).map_err(anyhow::Error::msg)?;
     Ok(stencil_reach(setup).max(quantum))
 }
@@ -150,9 +150,7 @@ impl<T: Real> SlabStepper<T> {
     /// values, the box quantities in the single-process order), so nothing is gathered but block and plane sums.
     fn quantum_diagnostics(&mut self) -> Result<Diagnostics> {
         let state = self.fresh_local_state();
-        let (slab, comm) = (&self.slab, self.comm.as_ref());
-        let local_setup = StepperSetup { lattice: slab.local, ..self.setup };
-        let mut d = crate::diagnostics::diagnostics_in(&state, &local_setup, &SlabDomain { slab, comm });
+        let mut d = quantum_diagnostics_in(&self.slab, self.comm.as_ref(), &self.setup, &state);
         d.noise = self.noise_diagnostics()?;
         d.quantum_substeps = self.quantum.report().substeps as f64;
         Ok(d)
@@ -251,20 +249,7 @@ impl<T: Real> Stepper for SlabStepper<T> {
     /// f64), on the local lattice after a halo exchange: each owned site reads the values one process reads.
     fn owned_planes(&mut self) -> Result<Option<OwnedPlanes>> {
         let local = self.fresh_local_state();
-        let (slab, comm, setup) = (&self.slab, self.comm.as_ref(), &self.setup);
-        let rep = representation(setup);
-        let q = rep.site_terms_in(&StepperSetup { lattice: slab.local, ..*setup }, &local, &SlabDomain { slab, comm }).ok().flatten();
-        let terms: Vec<[f64; 4]> = q.as_ref().map(|q| q.iter().map(|s| s.constraint_terms()).collect()).unwrap_or_default();
-        let fd = Fd::<f64>::new(&setup.stencil, setup.lattice.spacing, 0.0);
-        let p = &setup.params;
-        let (_, fields) = all_site_values_quantum(&fd, &slab.local, &setup.background, &local.data, p.lambda, p.mass, &p.potential, &terms);
-        let r = slab.interior();
-        let [ham, mx, my, mz] = fields.map(|f| f[r.clone()].to_vec());
-        let mut own = owned_planes_of(slab, setup, self.step, slab.owned_of(&local.data, NVARS), ConstraintFields { ham, mom: [mx, my, mz] });
-        own.phi2 = q.map(|q| q[r].iter().map(|s| s.phi2).collect());
-        own.site_arrays = rep.site_arrays();
-        own.state.quantum = site_arrays(setup, &local.quantum, |a, f, w| slab.owned_of_wide(a, f, w), own.state.lattice);
-        Ok(Some(own))
+        Ok(Some(owned_planes_in(&self.slab, self.comm.as_ref(), &self.setup, &local)))
     }
     fn upload(&mut self, state: &State) {
         assert_eq!(state.background, self.setup.background, "state and stepper disagree on the background metric");
@@ -371,6 +356,34 @@ pub(super) fn owned_planes_of(slab: &Slab, setup: &StepperSetup, step: u64, data
     OwnedPlanes { z0: slab.z0, rank: slab.rank, ranks: slab.ranks, global: setup.lattice, state, constraints, site_arrays: &[], phi2: None }
 }
 
+/// A timeseries row of a run with a quantum field (without its noise columns and sub-steps) from the rank's `local`
+/// state (f64, fresh ghost planes, its planes of the quantum site arrays): the single-process evaluation on the local
+/// lattice with the slab as its domain (`diagnostics_in`: the same per-site values, the box quantities in the
+/// single-process order), so nothing is gathered but block and plane sums.
+pub(super) fn quantum_diagnostics_in(slab: &Slab, comm: &dyn Comm, setup: &StepperSetup, local: &State) -> Diagnostics {
+    crate::diagnostics::diagnostics_in(local, &StepperSetup { lattice: slab.local, ..*setup }, &SlabDomain { slab, comm })
+}
+
+/// The owned planes for the rank's part files (issue 18) from its `local` state (f64, fresh ghost planes, its planes
+/// of the quantum site arrays, the others whole) at `local.step`: the state, 𝓗, 𝓗_a with the fluctuations' terms and
+/// ⟨δφ²⟩, evaluated on the local lattice as `constraint_field_values` evaluates them on the downloaded state (the CPU
+/// twin in f64): each owned site reads the values one process reads.
+pub(super) fn owned_planes_in(slab: &Slab, comm: &dyn Comm, setup: &StepperSetup, local: &State) -> OwnedPlanes {
+    let rep = representation(setup);
+    let q = rep.site_terms_in(&StepperSetup { lattice: slab.local, ..*setup }, local, &SlabDomain { slab, comm }).ok().flatten();
+    let terms: Vec<[f64; 4]> = q.as_ref().map(|q| q.iter().map(|s| s.constraint_terms()).collect()).unwrap_or_default();
+    let fd = Fd::<f64>::new(&setup.stencil, setup.lattice.spacing, 0.0);
+    let p = &setup.params;
+    let (_, fields) = all_site_values_quantum(&fd, &slab.local, &setup.background, &local.data, p.lambda, p.mass, &p.potential, &terms);
+    let r = slab.interior();
+    let [ham, mx, my, mz] = fields.map(|f| f[r.clone()].to_vec());
+    let mut own = owned_planes_of(slab, setup, local.step, slab.owned_of(&local.data, NVARS), ConstraintFields { ham, mom: [mx, my, mz] });
+    own.phi2 = q.map(|q| q[r].iter().map(|s| s.phi2).collect());
+    own.site_arrays = rep.site_arrays();
+    own.state.quantum = site_arrays(setup, &local.quantum, |a, f, w| slab.owned_of_wide(a, f, w), own.state.lattice);
+    own
+}
+
 /// The fields whose ghost planes a stage reads: all with Kreiss–Oliger dissipation or a quantum field (whose
 /// operators read g_ab, N, φ and π_φ around a site), else g_ab, N and φ (the others are read at the site only).
 pub(super) fn stencil_fields(setup: &StepperSetup) -> Vec<usize> {
@@ -403,7 +416,7 @@ pub(super) fn describe<T: Real>(backend: &str, detail: &str, slab: &Slab, fields
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::Config;
     use crate::parallel::Single;
@@ -426,7 +439,7 @@ mod tests {
 
     /// The initial state of `cfg` with smooth, fully 3-D perturbations of δg, N, φ, π_φ (every field and every
     /// stencil direction matters), and its setup.
-    fn perturbed(cfg: &Config) -> (StepperSetup, State) {
+    pub(crate) fn perturbed(cfg: &Config) -> (StepperSetup, State) {
         let mut state = crate::cosmology::initial::initial_state(cfg).unwrap();
         // smooth, fully 3-D perturbations of δg, N, φ, π_φ: every field and every stencil direction matters
         let lat = state.lattice;
@@ -444,16 +457,16 @@ mod tests {
         (StepperSetup::from_config(cfg).with_background_of(&state), state)
     }
 
-    /// State (with its quantum arrays), diagnostics (as bits: NaN columns compare equal) and noise increments
-    /// after `steps` steps.
-    fn outcome(st: &mut dyn Stepper, steps: u64) -> (Vec<u64>, Vec<u64>, Vec<u64>) {
+    /// State (with its quantum arrays), diagnostics (as bits: NaN columns compare equal) and noise increments (none
+    /// without noise) after `steps` steps.
+    pub(crate) fn outcome(st: &mut dyn Stepper, steps: u64) -> (Vec<u64>, Vec<u64>, Vec<u64>) {
         st.advance(steps).unwrap();
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         let d: Vec<f64> = st.diagnostics().unwrap().columns().iter().map(|c| c.1).collect();
         let s = st.download().unwrap();
         let quantum = s.quantum.arrays.iter().flat_map(|a| a.shape.iter().map(|&k| k as f64).chain(a.data.iter().copied()));
         let s: Vec<f64> = s.data.iter().copied().chain(quantum).collect();
-        (bits(&s), bits(&d), bits(&st.noise_increments().unwrap().unwrap()))
+        (bits(&s), bits(&d), bits(&st.noise_increments().unwrap().unwrap_or_default()))
     }
 
     /// `outcome` of the slab stepper on 1, 2, … `ranks` ranks (threads), asserting each equals `serial`.
@@ -487,7 +500,7 @@ mod tests {
     }
 
     /// A quantum field `representation` with CQ noise (D2 = 1, m = 1, φ̄ = 1) on a lattice of spacing 2.
-    fn quantum_config(shape: [usize; 3], representation: Representation, order: u32, dissipation: f64) -> Config {
+    pub(crate) fn quantum_config(shape: [usize; 3], representation: Representation, order: u32, dissipation: f64) -> Config {
         let mut cfg = Config::default();
         cfg.lattice.shape = shape;
         cfg.lattice.spacing = 2.0;

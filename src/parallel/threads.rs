@@ -24,6 +24,15 @@ impl ThreadComm {
         (0..size).map(|rank| ThreadComm { rank, size, shared: shared.clone() }).collect()
     }
 
+    /// `f` run on `size` ranks, each on its own thread with its communicator; the results in rank order.
+    pub fn on_ranks<R: Send>(size: usize, f: impl Fn(ThreadComm) -> R + Sync) -> Vec<R> {
+        std::thread::scope(|sc| {
+            let f = &f;
+            let handles: Vec<_> = Self::group(size).into_iter().map(|c| sc.spawn(move || f(c))).collect();
+            handles.into_iter().map(|h| h.join().expect("a rank panicked")).collect()
+        })
+    }
+
     /// Puts this rank's messages, waits for all, reads with `f`, waits again (the slots are then free).
     fn round<R>(&self, put: [Vec<u8>; 3], f: impl FnOnce(&[[Vec<u8>; 3]]) -> R) -> R {
         self.shared.slots.lock().expect("no rank panicked")[self.rank] = put;

@@ -49,6 +49,11 @@ impl Representation for Fourier {
     fn cpu_slab(&self, setup: &StepperSetup, state: &State, global: crate::numerics::lattice::Lattice) -> anyhow::Result<Box<dyn QuantumField>> {
         Ok(Box::new(FourierField::new_in(setup, state, global)?))
     }
+    /// Issue 18: the GPU field too — Γ_k whole on every rank's device, the per-site kernels on the slab
+    /// (backend/gpu/fourier_field.rs).
+    fn gpu_slab(&self) -> bool {
+        true
+    }
     fn site_terms_in(&self, setup: &StepperSetup, state: &State, domain: &dyn SiteDomain) -> anyhow::Result<Option<Vec<SiteQuantum>>> {
         let Some(params) = setup.quantum else { return Ok(None) };
         let Some(modes) = state.quantum.get(GAMMA_K) else { return Ok(None) };

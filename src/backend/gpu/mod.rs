@@ -60,12 +60,19 @@ impl GpuStepper {
 
     pub fn with_context(ctx: GpuContext, setup: StepperSetup, state: &State) -> anyhow::Result<Self> {
         let n = setup.lattice.sites();
-        Self::with_sites(ctx, setup, state, noise::SiteNumbering::whole(n))
+        Self::with_sites(ctx, setup, state, noise::SiteNumbering::whole(n), &crate::numerics::site_domain::WholeLattice(setup.lattice))
     }
 
-    /// A stepper whose lattice is numbered `sites` in the noise's Philox counters (a z-slab of a
-    /// domain-decomposed run, parallel/gpu_slab_stepper.rs; [`Self::with_context`] for a whole lattice).
-    pub fn with_sites(ctx: GpuContext, setup: StepperSetup, state: &State, sites: noise::SiteNumbering) -> anyhow::Result<Self> {
+    /// A stepper whose lattice is numbered `sites` in the noise's Philox counters and sits in the run's lattice as
+    /// `domain` says (a z-slab of a domain-decomposed run, parallel/gpu_slab_stepper.rs: `state` its local state with
+    /// the whole lattice's fluctuations; [`Self::with_context`] for a whole lattice).
+    pub fn with_sites(
+        ctx: GpuContext,
+        setup: StepperSetup,
+        state: &State,
+        sites: noise::SiteNumbering,
+        domain: &dyn crate::numerics::site_domain::SiteDomain,
+    ) -> anyhow::Result<Self> {
         let p = setup.precision;
         let n = setup.lattice.sites();
         let real_bytes = if p == Precision::F64 { 8 } else { 4 } as u64;
@@ -80,11 +87,13 @@ impl GpuStepper {
         let flux = ctx.storage_buffer_zeroed("scalar flux", 3 * n as u64 * real_bytes)?;
         let noise = if setup.noise.is_active() { Some(noise::GpuNoise::new(&ctx, &setup, &y, state.step, sites)?) } else { None };
         // the quantum field's representation, whose right-hand side evolve_stage reads (binding 7)
-        let quantum = super::quantum::representation(&setup).gpu(
+        let rep = super::quantum::representation(&setup);
+        anyhow::ensure!(domain.owned() == (0..n) || rep.gpu_slab(), "the GPU \"{}\" field is not domain-decomposed", rep.name());
+        let quantum = rep.gpu(
             &ctx,
             &setup,
             state,
-            quantum::FieldBuffers { inputs: [&u2, &u1, &u2, &u1], dw: noise.as_ref().map(|nz| nz.increments_buffer()) },
+            quantum::FieldBuffers { inputs: [&u2, &u1, &u2, &u1], dw: noise.as_ref().map(|nz| nz.increments_buffer()), domain },
         )?;
         let no_qrhs = ctx.storage_buffer_zeroed("no quantum rhs", 8)?;
         let qrhs = quantum.qrhs().unwrap_or(&no_qrhs);
@@ -158,9 +167,22 @@ impl GpuStepper {
     }
 
     /// RK4 stage `s` (0..4) of a step: it reads [`Self::stage_input`]`(s)`.
-    pub(crate) fn record_stage(&self, encoder: &mut wgpu::CommandEncoder, s: usize) {
-        let n = self.setup.lattice.sites() as u32;
+    fn record_stage(&self, encoder: &mut wgpu::CommandEncoder, s: usize) {
         self.quantum.record_stage_pre(encoder, s); // back-reaction and ∂t x̄ for this stage
+        self.record_stage_fields(encoder, s);
+    }
+
+    /// [`Self::record_stage`] on the stepper's `domain` (a rank's z-slab, issue 18): the quantum field may submit
+    /// `encoder` to gather every rank's values and go on in a fresh one.
+    pub(crate) fn record_stage_in(&self, encoder: &mut wgpu::CommandEncoder, s: usize, domain: &dyn crate::numerics::site_domain::SiteDomain) -> anyhow::Result<()> {
+        self.quantum.stage_pre_in(&self.ctx, encoder, s, domain)?;
+        self.record_stage_fields(encoder, s);
+        Ok(())
+    }
+
+    /// The field kernels of RK4 stage `s` and the quantum field's stage after them.
+    fn record_stage_fields(&self, encoder: &mut wgpu::CommandEncoder, s: usize) {
+        let n = self.setup.lattice.sites() as u32;
         self.flux_kernel.dispatch(encoder, &self.flux_groups[s], n);
         self.stage_kernel.dispatch(encoder, &self.stage_groups[s], n);
         self.quantum.record_stage_post(encoder, s); // the fluctuations' stage and RK4 combination
@@ -198,9 +220,30 @@ impl GpuStepper {
         self.record_step(&mut encoder);
         self.quantum.record_conditioning_prep(&mut encoder, &self.y);
         self.ctx.submit(encoder);
-        self.quantum.condition(&self.ctx, &self.y, self.step).map_err(|e| e.context(format!("at step {} → {}", self.step, self.step + 1)))?;
+        self.condition(self.step)?;
         self.step += 1;
         Ok(())
+    }
+
+    /// Whether a step's quantum conditioning needs the host (see [`Self::conditioned_step`]).
+    pub(crate) fn conditions(&self) -> bool {
+        self.quantum.conditions() && self.noise.is_some()
+    }
+
+    /// Issue 18: the conditioning's preparation after the noise is added (recorded into `encoder` after
+    /// [`Self::record_step_end`]) on the stepper's `domain`, with the quantum field's host round-trips.
+    pub(crate) fn record_conditioning_in(&self, encoder: &mut wgpu::CommandEncoder, domain: &dyn crate::numerics::site_domain::SiteDomain) -> anyhow::Result<()> {
+        self.quantum.conditioning_prep_in(&self.ctx, encoder, &self.y, domain)
+    }
+
+    /// The quantum conditioning of step `step` → `step` + 1, once its preparation has been submitted.
+    pub(crate) fn condition(&mut self, step: u64) -> anyhow::Result<()> {
+        self.quantum.condition(&self.ctx, &self.y, step).map_err(|e| e.context(format!("at step {step} → {}", step + 1)))
+    }
+
+    /// The quantum field's fluctuations in f64 (checkpoint arrays; on a slab the whole lattice's).
+    pub(crate) fn quantum_data(&self) -> anyhow::Result<crate::state::QuantumData> {
+        self.quantum.download(&self.ctx)
     }
 
     /// The CQ noise increments dW^ab on the device (6 components SoA, the run's precision; see
@@ -346,7 +389,7 @@ impl Stepper for GpuStepper {
             background: self.setup.background,
             t: self.setup.time_at(self.step),
             step: self.step,
-            quantum: self.quantum.download(&self.ctx)?,
+            quantum: self.quantum_data()?,
         })
     }
 

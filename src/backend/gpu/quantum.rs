@@ -3,6 +3,7 @@
 //! representation's right-hand side from `qrhs` (binding 7) when the run has a quantum field (pu[7] ≠ 0).
 use crate::config::Precision;
 use crate::gpu::{GpuContext, Kernel};
+use crate::numerics::site_domain::SiteDomain;
 use crate::state::QuantumData;
 
 /// The stepper's buffers a representation reads or writes.
@@ -11,6 +12,10 @@ pub struct FieldBuffers<'a> {
     pub inputs: [&'a wgpu::Buffer; 4],
     /// the CQ noise increments dW^ab (None: no noise)
     pub dw: Option<&'a wgpu::Buffer>,
+    /// where the stepper's lattice sits in the run's (numerics/site_domain.rs): the whole lattice on one GPU, a
+    /// rank's z-slab in a domain-decomposed run (issue 18; only the representations that split on the GPU,
+    /// `Representation::gpu_slab`, are built on one)
+    pub domain: &'a dyn SiteDomain,
 }
 
 pub trait GpuQuantumField {
@@ -19,6 +24,14 @@ pub trait GpuQuantumField {
     fn qrhs(&self) -> Option<&wgpu::Buffer>;
     /// Stage s before the field kernels (the back-reaction and ∂t x̄ into qrhs).
     fn record_stage_pre(&self, encoder: &mut wgpu::CommandEncoder, s: usize);
+    /// Issue 18: stage s before the field kernels on the `domain` the field was built on. A field split over z-slabs
+    /// submits `encoder` where its passes need every rank's values (box sums, the mean field's transforms), gathers
+    /// them through `domain` and goes on recording into a fresh encoder. Default (a field on the whole lattice):
+    /// [`Self::record_stage_pre`].
+    fn stage_pre_in(&self, _ctx: &GpuContext, encoder: &mut wgpu::CommandEncoder, s: usize, _domain: &dyn SiteDomain) -> anyhow::Result<()> {
+        self.record_stage_pre(encoder, s);
+        Ok(())
+    }
     /// Stage s after the field kernels (the fluctuations' own stage and RK4 combination).
     fn record_stage_post(&self, encoder: &mut wgpu::CommandEncoder, s: usize);
     /// Whether the conditioning on a step's noise needs the host between steps (then every noisy step is submitted
@@ -27,6 +40,12 @@ pub trait GpuQuantumField {
     /// After the noise is added to π^ab (state buffer `y`): what the conditioning needs recorded in the step's
     /// command buffer.
     fn record_conditioning_prep(&self, encoder: &mut wgpu::CommandEncoder, y: &wgpu::Buffer);
+    /// Issue 18: [`Self::record_conditioning_prep`] on the `domain` the field was built on, with the host round-trips
+    /// of a field split over z-slabs (as [`Self::stage_pre_in`]). Default: [`Self::record_conditioning_prep`].
+    fn conditioning_prep_in(&self, _ctx: &GpuContext, encoder: &mut wgpu::CommandEncoder, y: &wgpu::Buffer, _domain: &dyn SiteDomain) -> anyhow::Result<()> {
+        self.record_conditioning_prep(encoder, y);
+        Ok(())
+    }
     /// The conditioning of step `step` just submitted (may read back a few numbers and submit more work).
     fn condition(&mut self, ctx: &GpuContext, y: &wgpu::Buffer, step: u64) -> anyhow::Result<()>;
     /// What the last step's quantum update did (backend/quantum.rs).
