@@ -26,7 +26,7 @@
 //! localised ensemble.
 use super::slab::{OwnedPlanes, Slab};
 use super::slab_domain::SlabDomain;
-use super::slab_stepper::{describe, halo_of, noise_diagnostics_of, owned_planes_in, owned_planes_of, quantum_diagnostics_in, stencil_fields, unsupported};
+use super::slab_stepper::{describe, halo_of, noise_diagnostics_of, owned_planes_in, owned_planes_of, quantum_diagnostics_in, site_arrays, stencil_fields, unsupported};
 use super::Comm;
 use crate::backend::cpu::diagnostics::{NCOL, OPS};
 use crate::backend::cpu::reduce::finish_tree;
@@ -194,6 +194,10 @@ impl<T: Real> GpuSlabStepper<T> {
     fn local_state_now(&mut self) -> Result<State> {
         let mut local = self.gpu.download()?;
         (local.t, local.step) = (self.setup.time_at(self.step), self.step);
+        let names = representation(&self.setup).site_arrays();
+        for a in local.quantum.arrays.iter_mut().filter(|a| names.contains(&a.name.as_str())) {
+            self.slab.exchange_wide(self.comm.as_ref(), &mut a.data, &(0..a.shape[0]).collect::<Vec<_>>(), a.shape[4]);
+        }
         Ok(local)
     }
 
@@ -228,7 +232,7 @@ impl<T: Real> GpuSlabStepper<T> {
         }
         ctx.submit(encoder);
         if conditions {
-            self.gpu.condition(self.step)?;
+            self.gpu.condition_in(self.step, &SlabDomain { slab: &self.slab, comm: self.comm.as_ref() })?;
         }
         self.exchange(Buffer::State, &(0..NVARS).collect::<Vec<_>>())?;
         self.step += 1;
@@ -264,6 +268,7 @@ fn local_state(slab: &Slab, setup: &StepperSetup, state: &State, quantum: Quantu
         assert_eq!(state.lattice.shape[2], slab.nz, "a state of some planes must be this rank's planes");
         slab.place_owned(&state.data, NVARS)
     };
+    let quantum = site_arrays(setup, &quantum, |a, f, w| slab.scatter_wide(a, f, w), slab.local);
     let local = State { lattice: slab.local, data, background: state.background, t: state.t, step: state.step, quantum };
     (local, !whole)
 }
@@ -289,7 +294,11 @@ impl<T: Real> Stepper for GpuSlabStepper<T> {
             background: self.setup.background,
             t: self.setup.time_at(self.step),
             step: self.step,
-            quantum: self.gpu.quantum_data()?,
+            quantum: {
+                let (slab, comm) = (&self.slab, self.comm.as_ref());
+                let gather = |a: &[f64], f: usize, w: usize| slab.all_gather_wide(comm, &slab.owned_of_wide(a, f, w), f, w);
+                site_arrays(&self.setup, &self.gpu.quantum_data()?, gather, self.setup.lattice)
+            },
         })
     }
     fn upload(&mut self, state: &State) {
@@ -373,7 +382,7 @@ impl<T: Real> Stepper for GpuSlabStepper<T> {
 mod tests {
     use super::*;
     use crate::config::{Renormalization, Representation};
-    use crate::parallel::slab_stepper::tests::{outcome, perturbed, quantum_config};
+    use crate::parallel::slab_stepper::tests::{ensemble_setup, outcome, perturbed, quantum_config};
     use crate::parallel::threads::ThreadComm;
 
     /// Issue 18: the `fourier` field on GPU slabs over 2 and 3 ranks (threads, a device each) = one GPU, bit for bit:
@@ -417,6 +426,43 @@ mod tests {
                     assert!(got.2 == serial.2, "{shape:?} {precision:?}: rank {r} of {ranks}: noise increments differ");
                 }
                 println!("fourier {shape:?} {precision:?} D2 = {diffusion}: {ranks} GPU slabs = one GPU, bit for bit");
+            }
+        }
+    }
+
+    /// Issue 18: the localised `ensemble` (site pairs, c = h, M = 8) on GPU slabs over 2 and 3 ranks (threads, a
+    /// device each) = one GPU, bit for bit: the state, the members, every diagnostic (⟨δφ²⟩, the renormalised energy,
+    /// the physicality monitor, the back-reaction error, the noise flow's sub-steps) and the noise increments after 3
+    /// steps of drift, back-reaction, the coupling's G_σ δ and the conditioning's implicit-midpoint noise flow
+    /// (D2 = 1). f64 with the vacuum subtraction (the metric gathered for Γvac) on 8×8×8 over 2 ranks; f32 with
+    /// dissipation and renormalisation `none` on 4×16×12 over 3 ranks (2nd order: a halo of S + 2r = 4 planes, as
+    /// thick as the slabs). A member array whose ghost planes are not refilled — the stage
+    /// input, w between the two passes of G_σ δ, the members or x̄ of a noise-flow pass — changes bits.
+    #[test]
+    fn ensemble_gpu_slabs_are_one_gpu_bit_for_bit() {
+        let cases = [([8, 8, 8], Precision::F64, 2, 0.0, true, vec![2]), ([4, 16, 12], Precision::F32, 2, 0.1, false, vec![3])];
+        for (shape, precision, order, dissipation, renormalize, ranks) in cases {
+            let (mut setup, state) = ensemble_setup(shape, precision, order, dissipation, 1.0, false);
+            if !renormalize {
+                setup.quantum.as_mut().unwrap().renormalize = false;
+            }
+            let Ok(ctx) = GpuContext::new(precision) else {
+                eprintln!("no GPU device with {precision:?}: skipped");
+                return;
+            };
+            let serial = outcome(&mut GpuStepper::with_context(ctx, setup, &state).unwrap(), 3);
+            for ranks in ranks {
+                let results = ThreadComm::on_ranks(ranks, |c| {
+                    let ctx = GpuContext::new(precision).unwrap();
+                    outcome(gpu_slab_stepper(ctx, setup, &state, Rc::new(c)).unwrap().as_mut(), 3)
+                });
+                for (r, got) in results.iter().enumerate() {
+                    let first = got.0.iter().zip(&serial.0).position(|(a, b)| a != b);
+                    assert!(got.0.len() == serial.0.len() && first.is_none(), "{shape:?} {precision:?}: rank {r} of {ranks}: state or members differ (first at {first:?})");
+                    assert!(got.1 == serial.1, "{shape:?} {precision:?}: rank {r} of {ranks}: diagnostics differ");
+                    assert!(got.2 == serial.2, "{shape:?} {precision:?}: rank {r} of {ranks}: noise increments differ");
+                }
+                println!("ensemble {shape:?} {precision:?}: {ranks} GPU slabs = one GPU, bit for bit");
             }
         }
     }

@@ -117,6 +117,10 @@ impl Representation for Ensemble {
         };
         Ok(ensemble_data(d, cv, setup.lattice.shape, setup.ensemble.members))
     }
+    /// Issue 18: the GPU field splits over slabs too (without the control variate, backend/gpu/ensemble_field.rs).
+    fn gpu_slab(&self) -> bool {
+        true
+    }
     fn cpu_slab(&self, setup: &StepperSetup, state: &State, global: crate::numerics::lattice::Lattice) -> anyhow::Result<Box<dyn QuantumField>> {
         Ok(Box::new(EnsembleField::new_in(setup, state, global)?))
     }
