@@ -158,6 +158,7 @@ fn quantum_slabs_equal_one_process_and_restart_across_rank_counts() {
         ("ensemble", "[5,5,12]", "cpu", vec!["matter.members=8"]),
         ("fourier", "[5,5,12]", "cpu", fourier.to_vec()),
         ("fourier_gpu", "[8,8,12]", "gpu", fourier.to_vec()),
+        ("ensemble_gpu", "[8,8,12]", "gpu", vec!["matter.members=8", "matter.control_variate=false"]),
     ];
     for (rep, shape, backend, extra) in cases {
         let config = |file: &str, t_end: &str| -> Vec<String> {
@@ -304,7 +305,7 @@ fn two_rank_output_is_one_virtual_dataset_and_a_missing_part_is_an_error() {
 }
 
 /// What the decomposition cannot do yet is refused on every rank with a message, never a hang: the dense quantum
-/// field (the default example), the ensemble without localisation, the ensemble on the GPU slabs, slabs thinner
+/// field (the default example), the ensemble without localisation, the ensemble's control variate on the GPU slabs, slabs thinner
 /// than the stencil's reach.
 #[test]
 fn unsupported_decompositions_are_clear_errors() {
@@ -324,7 +325,7 @@ fn unsupported_decompositions_are_clear_errors() {
     let (ok, out) = cqgrav_on(Some(2), d, &strs(&ensemble("cpu", "0.0", "unlocalised.h5")));
     assert!(!ok && out.contains("matter.localization = 0") && out.contains("couples every pair of sites"), "{out}");
     let (ok, out) = cqgrav_on(Some(2), d, &strs(&ensemble("gpu", "1.0", "gpu.h5")));
-    assert!(!ok && out.contains("the GPU slabs take the classical field and \"fourier\""), "{out}");
+    assert!(!ok && out.contains("matter.control_variate = true") && out.contains("run.backend = \"cpu\", whose slabs take it"), "{out}");
     assert!(!d.join("unlocalised.h5").exists() && !d.join("gpu.h5").exists(), "a refused run wrote its output");
     let (ok, out) = cqgrav_on(Some(3), d, &strs(&args(&["--set", "lattice.shape=[8,8,8]", "--set", "run.backend=\"cpu\""], "thin.h5")));
     assert!(!ok && out.contains("fewer than the stencil's reach of 4 planes"), "{out}");

@@ -49,12 +49,15 @@ pub fn gpu_unsupported(setup: &StepperSetup) -> Option<String> {
     if let Some(why) = unsupported(setup) {
         return Some(why);
     }
-    if !representation(setup).gpu_slab() {
+    let rep = representation(setup);
+    if !rep.gpu_slab() {
         return Some(format!(
-            "matter.representation = \"{}\": the GPU slabs take the classical field and \"fourier\"; run.backend = \"cpu\" \
-             splits the ensemble over the ranks' CPUs",
+            "matter.representation = \"{}\": the GPU slabs take the classical field, \"fourier\" and the localised \"ensemble\"",
             setup.representation.name()
         ));
+    }
+    if let Some(why) = rep.gpu_slab_refusal(setup) {
+        return Some(why);
     }
     let plane = setup.lattice.shape[0] * setup.lattice.shape[1];
     (plane % 64 != 0).then(|| {

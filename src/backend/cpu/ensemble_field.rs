@@ -117,9 +117,16 @@ impl Representation for Ensemble {
         };
         Ok(ensemble_data(d, cv, setup.lattice.shape, setup.ensemble.members))
     }
-    /// Issue 18: the GPU field splits over slabs too (without the control variate, backend/gpu/ensemble_field.rs).
+    /// Issue 18: the GPU field splits over slabs too (backend/gpu/ensemble_field.rs), without the control variate.
     fn gpu_slab(&self) -> bool {
         true
+    }
+    fn gpu_slab_refusal(&self, setup: &StepperSetup) -> Option<String> {
+        setup.ensemble.control_variate.then(|| {
+            "matter.control_variate = true: the GPU slabs do not take the ensemble's control variate in this version (its \
+             shadows and reference); set matter.control_variate = false, or run.backend = \"cpu\", whose slabs take it"
+                .to_string()
+        })
     }
     fn cpu_slab(&self, setup: &StepperSetup, state: &State, global: crate::numerics::lattice::Lattice) -> anyhow::Result<Box<dyn QuantumField>> {
         Ok(Box::new(EnsembleField::new_in(setup, state, global)?))

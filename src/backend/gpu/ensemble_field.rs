@@ -181,11 +181,10 @@ impl GpuEnsembleField {
         let global = f.domain.global();
         let split = f.domain.owned() != (0..n);
         if split {
-            anyhow::ensure!(
-                !cv,
-                "matter.control_variate = true: the GPU slabs do not take the ensemble's control variate in this version \
-                 (its shadows and reference); set matter.control_variate = false, or run.backend = \"cpu\", whose slabs take it"
-            );
+            use crate::backend::quantum::Representation;
+            if let Some(why) = crate::backend::cpu::ensemble_field::Ensemble.gpu_slab_refusal(setup) {
+                anyhow::bail!(why);
+            }
             anyhow::ensure!(pairs.is_some(), "the GPU slabs take the ensemble localised by site pairs only (matter.localization below 8 spacings)");
         }
         let member = 2 * n * m;
