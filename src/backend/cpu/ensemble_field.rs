@@ -121,10 +121,19 @@ impl Representation for Ensemble {
     fn gpu_slab(&self) -> bool {
         true
     }
+    /// The control variate, and smoothed noise (the noise flow reads dW S + r planes into the ghost planes, where the
+    /// device's smoothing of the local lattice is not the whole lattice's; the CPU slabs exchange dW).
     fn gpu_slab_refusal(&self, setup: &StepperSetup) -> Option<String> {
-        setup.ensemble.control_variate.then(|| {
-            "matter.control_variate = true: the GPU slabs do not take the ensemble's control variate in this version (its \
-             shadows and reference); set matter.control_variate = false, or run.backend = \"cpu\", whose slabs take it"
+        if setup.ensemble.control_variate {
+            return Some(
+                "matter.control_variate = true: the GPU slabs do not take the ensemble's control variate in this version (its \
+                 shadows and reference); set matter.control_variate = false, or run.backend = \"cpu\", whose slabs take it"
+                    .into(),
+            );
+        }
+        (setup.noise.is_active() && setup.noise.correlation_length > 0.0).then(|| {
+            "cq.correlation_length > 0: the GPU slabs take the ensemble with white CQ noise only in this version; set \
+             cq.correlation_length = 0, or run.backend = \"cpu\", whose slabs take smoothed noise"
                 .to_string()
         })
     }

@@ -19,6 +19,12 @@
 //! the strengths back (as dense), refuses a too strong step with the CPU's check, and records the CPU's
 //! `flow_substeps` × `midpoint_iterations` passes of the implicit-midpoint noise flow (axpby, the G_B map,
 //! jet_forms_apply + jet_transpose + ensemble_vec for Γ_ρ B x̄).
+//!
+//! On a rank's z-slab (issue 18, parallel/gpu_slab_stepper.rs; `FieldBuffers::domain` a slab's; localised by site
+//! pairs, no control variate) every kernel runs on the local lattice, whose halo S + 2r (`Ensemble::slab_halo`) covers
+//! what an owned site reads; the host refills the ghost planes of the members before each stage and before the
+//! conditioning's covariance, of the members and x̄ before every noise-flow pass ([`SlabPlanes::exchange`]), gathers
+//! the metric for Γvac, and takes the strengths' maximum over the owned sites of every rank (docs/mpi.md).
 use super::dense_field::dense_params_r;
 use super::params::params_u;
 use super::quantum::{flush, gather_regions, FieldBuffers, GpuQuantumField};
