@@ -230,9 +230,7 @@ impl EnsembleModel {
         let dv = self.cell_volume();
         let coupled = self.gauss.params.diffusion != 0.0;
         let per = self.gauss.site_forms(c, loc, br_loc, xbar);
-        for (b, p) in br.iter_mut().zip(&per) {
-            *b = p.0;
-        }
+        br.copy_from_slice(&per.br);
         let k: Vec<Mat5> = c.sites.iter().map(|s| s.k).collect();
         // x̄: Ω Rᵀk R x̄ − Γ_ρ Rᵀp R x̄
         let mut v = vec![0.0; 2 * n];
@@ -244,14 +242,12 @@ impl EnsembleModel {
         // members: (K + G_σ) δ_s
         self.hamiltonian_flow(&k, d, dd);
         if coupled {
-            let p: Vec<Mat5> = per.iter().map(|q| q.1).collect();
-            self.ops.apply_forms_vec(&p, xbar, &mut v);
+            self.ops.apply_forms_vec(&per.p, xbar, &mut v);
             let mut gv = vec![0.0; 2 * n];
             self.cov_apply_in(d, &v, &mut gv, domain);
             dx.iter_mut().zip(&gv).for_each(|(a, b)| *a -= b);
-            let sigma: Vec<Mat5> = per.iter().map(|q| q.2).collect();
             let mut g = self.ops.scratch.zeroed(d.len());
-            self.symplectic_generator_in(&sigma, d, &mut g, domain);
+            self.symplectic_generator_in(&per.sigma, d, &mut g, domain);
             dd.par_iter_mut().zip(&g[..]).for_each(|(a, b)| *a += b);
         }
     }

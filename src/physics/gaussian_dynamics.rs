@@ -16,7 +16,7 @@
 //! − (vacuum scheme) ½tr(ã_I Γvac_loc(ḡ)), Γvac_loc the lattice vacuum's jet covariance for the box-mean metric.
 use crate::numerics::site_domain::SiteDomain;
 use super::gaussian_forms::{expectation, QuantumParams, SiteCoeffs, SiteGeometry};
-use super::lattice_vacuum::vacuum_jet_covariance;
+use super::lattice_vacuum::{vacuum_jet_covariance, vacuum_jet_covariance_of};
 use super::tensor::Sym;
 use crate::numerics::jets::{mat5_axpy, JetMap, Mat5, J_PI, ZERO5};
 use crate::numerics::lattice::Lattice;
@@ -59,6 +59,8 @@ pub struct GaussianModel {
     pub params: QuantumParams,
     /// the Γ-sized work arrays of the drift and the noise flow, reused (numerics/scratch.rs)
     pub scratch: ScratchPool,
+    /// the stencil's symbols σ_a of this lattice (physics/lattice_vacuum.rs), for the vacuum subtraction of every stage
+    vacuum_symbols: [Vec<f64>; 3],
 }
 
 /// The per-site coefficients at one metric, and the vacuum subtraction.
@@ -74,8 +76,19 @@ pub struct Coeffs {
 pub struct DriftForms {
     /// Γ_loc = R_xΓR_xᵀ
     pub loc: Vec<Mat5>,
-    /// (back-reaction, p, σ) per site ([`GaussianModel::site_forms`])
-    pub per: Vec<([f64; 6], Mat5, Mat5)>,
+    /// back-reaction, p and σ per site ([`GaussianModel::site_forms`])
+    pub per: SiteForms,
+}
+
+/// The per-site forms of [`GaussianModel::site_forms`], each an array over the sites (as the jet maps take them).
+#[derive(Debug, Clone, Default)]
+pub struct SiteForms {
+    /// ⟨L̂_I⟩_ren − ½x̄ᵀA_Ix̄ (stored components)
+    pub br: Vec<[f64; 6]>,
+    /// p = Σ(𝒟⁻¹)_IJ ã_I Γ_loc ã_J
+    pub p: Vec<Mat5>,
+    /// σ = Σ(𝒟⁻¹)_IJ ã_I (Γ_loc + y yᵀ) ã_J
+    pub sigma: Vec<Mat5>,
 }
 
 /// A conditioning prepared at one Γ ([`GaussianModel::conditioning`]).
@@ -129,7 +142,8 @@ fn matvec(a: &[f64], v: &[f64], out: &mut [f64]) {
 
 impl GaussianModel {
     pub fn new(lattice: Lattice, stencil: Stencil, params: QuantumParams) -> Self {
-        Self { jets: JetMap::merged(&lattice, &stencil), lattice, stencil, params, scratch: ScratchPool::default() }
+        let vacuum_symbols = crate::physics::lattice_vacuum::symbols(&lattice, &stencil);
+        Self { jets: JetMap::merged(&lattice, &stencil), lattice, stencil, params, scratch: ScratchPool::default(), vacuum_symbols }
     }
     pub fn sites(&self) -> usize {
         self.lattice.sites()
@@ -165,7 +179,11 @@ impl GaussianModel {
         let n = self.sites();
         let dv = self.lattice.cell_volume();
         let sites: Vec<SiteCoeffs> = par::map(n, n, |i| SiteCoeffs::new(SiteGeometry::new(&metric(i), lapse[i]), &self.params, dv));
-        let vacuum = if self.params.renormalize { vacuum_jet_covariance(whole, &self.stencil, &box_mean(&sites), self.params.mass)? } else { ZERO5 };
+        let vacuum = match (self.params.renormalize, *whole == self.lattice) {
+            (false, _) => ZERO5,
+            (true, true) => vacuum_jet_covariance_of(whole, &self.vacuum_symbols, &box_mean(&sites), self.params.mass)?,
+            (true, false) => vacuum_jet_covariance(whole, &self.stencil, &box_mean(&sites), self.params.mass)?,
+        };
         Ok(Coeffs { sites, vacuum })
     }
 
@@ -190,16 +208,27 @@ impl GaussianModel {
     /// The per-site forms of the drift at the jet covariances `loc` (Γ_loc = R_xΓR_xᵀ): the fluctuation
     /// back-reaction ½tr(ã_I Γ_loc) − vacuum computed from `br_loc` (the same as `loc`, or a better estimate of it),
     /// and p = Σ(𝒟⁻¹)_IJ ã_I Γ_loc ã_J, σ = Σ(𝒟⁻¹)_IJ ã_I (Γ_loc + y yᵀ) ã_J with y = R_x x̄ (zero without coupling).
-    pub fn site_forms(&self, c: &Coeffs, loc: &[Mat5], br_loc: &[Mat5], xbar: &[f64]) -> Vec<([f64; 6], Mat5, Mat5)> {
+    pub fn site_forms(&self, c: &Coeffs, loc: &[Mat5], br_loc: &[Mat5], xbar: &[f64]) -> SiteForms {
         let isa = Isa::detect();
-        par::map(self.sites(), self.sites(), |x| match isa {
-            // SAFETY: the CPU has the detected instruction set
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => unsafe { site_form_avx512(self, c, loc, br_loc, xbar, x) },
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => unsafe { site_form_avx2(self, c, loc, br_loc, xbar, x) },
-            _ => self.site_form(c, loc, br_loc, xbar, x),
-        })
+        let n = self.sites();
+        let mut f = SiteForms { br: vec![[0.0; 6]; n], p: vec![ZERO5; n], sigma: vec![ZERO5; n] };
+        let form = |(x, ((b, p), s)): (usize, ((&mut [f64; 6], &mut Mat5), &mut Mat5))| {
+            (*b, *p, *s) = match isa {
+                // SAFETY: the CPU has the detected instruction set
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => unsafe { site_form_avx512(self, c, loc, br_loc, xbar, x) },
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => unsafe { site_form_avx2(self, c, loc, br_loc, xbar, x) },
+                _ => self.site_form(c, loc, br_loc, xbar, x),
+            }
+        };
+        if par::parallel(n) {
+            use rayon::prelude::*;
+            f.br.par_iter_mut().zip(f.p.par_iter_mut()).zip(f.sigma.par_iter_mut()).enumerate().for_each(form);
+        } else {
+            f.br.iter_mut().zip(f.p.iter_mut()).zip(f.sigma.iter_mut()).enumerate().for_each(form);
+        }
+        f
     }
 
     /// [`Self::site_forms`] at site x (built for each instruction set: numerics/isa.rs).
@@ -239,10 +268,7 @@ impl GaussianModel {
         let dv = self.lattice.cell_volume();
         let eps = self.params.decoherence_excess;
         let coupled = self.params.diffusion != 0.0;
-        let per = &f.per;
-        for (x, p) in per.iter().enumerate() {
-            br[x] = p.0;
-        }
+        br.copy_from_slice(&f.per.br);
         let k: Vec<Mat5> = c.sites.iter().map(|s| s.k).collect();
         // x̄: Ω Rᵀk R x̄ − Γ Rᵀp R x̄
         let mut v = vec![0.0; d];
@@ -252,8 +278,7 @@ impl GaussianModel {
             dx[n + i] = -v[i] / dv;
         }
         if coupled {
-            let p: Vec<Mat5> = per.iter().map(|q| q.1).collect();
-            self.jets.apply(&p, xbar, &mut v);
+            self.jets.apply(&f.per.p, xbar, &mut v);
             let mut gv = vec![0.0; d];
             matvec(gamma, &v, &mut gv);
             for i in 0..d {
@@ -272,10 +297,10 @@ impl GaussianModel {
         });
         sym_add_transpose(dg, d, 1.0);
         if coupled {
-            let sigma: Vec<Mat5> = per.iter().map(|q| q.2).collect();
-            self.jets.scatter_omega(&sigma, 0.25 * (1.0 + eps), dg);
+            let sigma = &f.per.sigma;
+            self.jets.scatter_omega(sigma, 0.25 * (1.0 + eps), dg);
             let mut zs = self.scratch.zeroed(d * d);
-            self.jets.apply_rows(&sigma, gamma, &mut zs);
+            self.jets.apply_rows(sigma, gamma, &mut zs);
             let mut t3 = self.scratch.zeroed(d * d);
             matmul_into(&zs, gamma, d, &mut t3);
             sym_add_transpose(&mut t3, d, 0.5);
@@ -336,8 +361,7 @@ impl GaussianModel {
         if self.params.diffusion == 0.0 {
             return 0.0;
         }
-        let sigma: Vec<Mat5> = f.per.iter().map(|p| p.2).collect();
-        conditioning_strength_local(&sigma, &f.loc).0
+        conditioning_strength_local(&f.per.sigma, &f.loc).0
     }
 
     /// The conditioning on the increments `dw` at Γ: the noise forms b_x and their strength (largest |λ|, largest

@@ -12,7 +12,7 @@
 //! With these, every Σ_IJ c_IJ A_I (·) A_J of SPEC §4.1 is local (white noise: I, J at the same site):
 //! Σ_IJ c_IJ A_I S A_J = Σ_x R_xᵀ [Σ_IJ c_IJ ã_I (R_x S R_xᵀ) ã_J] R_x.
 use super::tensor::{inverse, Sym, PAIRS, SYM};
-use crate::numerics::jets::{mat5_axpy, mat5_mul, sum_start, Mat5, J_PHI, J_PI, ZERO5};
+use crate::numerics::jets::{mat5_axpy, mat5_mul, Mat5, J_PHI, J_PI, ZERO5};
 
 /// Parameters of the quantum field's dynamics (config [matter] and [cq]).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -174,82 +174,55 @@ impl SiteCoeffs {
         Self { geo, a, dinv, dinv_pre, dinv_trace: p.beta / (1.0 - 3.0 * p.beta), mass: p.mass, k, e: energy_density_form(&geo, p.mass) }
     }
 
-    /// The forms ã with their tensor indices lowered, ã_ab = g_ac g_bd ã^cd, for the stored components ab, and
-    /// their trace T = g_ab ã^ab (sums over all a, b), from `backreaction_forms`' closed form:
-    ///   ã_ab = −N√g [½(δ_ac δ_bd + δ_ad δ_bc) − ½ g_ab g^cd] (gradient block c, d), ½N√g m² g_ab (φφ), −½N g_ab/√g (ππ)
-    ///   T = ½N√g g^cd (gradient block), (3/2)N√g m² (φφ), −(3/2)N/√g (ππ).
-    #[inline(always)]
-    fn lowered_forms(&self, mass: f64) -> ([Mat5; 6], Mat5) {
-        let geo = &self.geo;
-        let f = geo.lapse * geo.sqrtg;
-        let (g, gi) = (full3(&geo.g), full3(&geo.ginv));
-        let mut low = [ZERO5; 6];
-        for (t, &(a, b)) in low.iter_mut().zip(PAIRS.iter()) {
-            for c in 0..3 {
-                for d in 0..3 {
-                    let delta = 0.5 * (((a == c) & (b == d)) as u8 as f64 + ((a == d) & (b == c)) as u8 as f64);
-                    t[c][d] = -f * (delta - 0.5 * g[a][b] * gi[c][d]);
-                }
-            }
-            t[J_PHI][J_PHI] = 0.5 * f * g[a][b] * mass * mass;
-            t[J_PI][J_PI] = -0.5 * geo.lapse * g[a][b] / geo.sqrtg;
-        }
-        let mut trace = ZERO5;
-        for c in 0..3 {
-            for d in 0..3 {
-                trace[c][d] = 0.5 * f * gi[c][d];
-            }
-        }
-        trace[J_PHI][J_PHI] = 1.5 * f * mass * mass;
-        trace[J_PI][J_PI] = -1.5 * geo.lapse / geo.sqrtg;
-        (low, trace)
-    }
-
-    /// Σ_IJ (𝒟⁻¹)_IJ ã_I s ã_J (symmetric for symmetric s). With 𝒟⁻¹ = w_I w_J pre [½(g_ac g_bd + g_ad g_bc) +
-    /// τ g_ab g_cd] and ã^ab symmetric in ab, the sum over the stored I, J with weights w is the sum over all a, b,
-    /// c, d, and the metric lowers indices:
-    ///   Σ_IJ (𝒟⁻¹)_IJ ã_I s ã_J = pre [Σ_ab ã^ab s ã_ab + τ T s T],  Σ_ab = Σ_I w_I over the stored components,
-    /// seven sandwiches instead of thirty-six products (`lowered_forms`; tested against the products with 𝒟⁻¹).
+    /// Σ_IJ (𝒟⁻¹)_IJ ã_I s ã_J (symmetric for symmetric s), in closed form. With 𝒟⁻¹ = w_I w_J pre [½(g_ac g_bd +
+    /// g_ad g_bc) + τ g_ab g_cd] and ã^ab symmetric in ab, the weighted sum over the stored I, J is the sum over all
+    /// a, b, c, d, and the metric lowers indices: pre [Σ_ab ã^ab s ã_ab + τ T s T], T = g_ab ã^ab. The forms are
+    /// block diagonal — `backreaction_forms`: gradient block G^ab = −f(S^ab − ½g^ab K), S^ab_cd = ½(g^ac g^bd +
+    /// g^ad g^bc), K = g^cd, f = N√g; φφ entry P g^ab, P = ½f m²; ππ entry Q g^ab, Q = −N/(2√g) — so the sums over
+    /// a, b reduce to K (Σ g_ab S^ab = K, Σ_ab S^ab X Δ_ab = ½(K Xᵀ K + tr(XK) K), Σ g_ab g^ab = 3). With s in
+    /// blocks X (gradient), u = s_gφ, v = s_gπ, u′ = s_φg, v′ = s_πg and c = 1 + 3τ:
+    ///   gradient block  f² [½ K Xᵀ K + ½ tr(XK) K + ¼(τ − 1) K X K]
+    ///   g–φ, g–π        ½ f P c K u,  ½ f Q c K v       (and u′K, v′K on the φ–g, π–g side)
+    ///   φφ, φπ, ππ      3P² c s_φφ,  3PQ c s_φπ (and s_πφ),  3Q² c s_ππ
+    /// all times pre (tested against the 36 products with 𝒟⁻¹, symmetric and antisymmetric s).
     #[inline(always)]
     pub fn dinv_sandwich(&self, s: &Mat5) -> Mat5 {
         if self.dinv_pre == 0.0 {
             return ZERO5;
         }
-        let (low, trace) = self.lowered_forms(self.mass);
+        let geo = &self.geo;
+        let f = geo.lapse * geo.sqrtg;
+        let k = full3(&geo.ginv);
+        let (p, q, tau) = (0.5 * f * self.mass * self.mass, -0.5 * geo.lapse / geo.sqrtg, self.dinv_trace);
+        let (pre, c) = (self.dinv_pre, 1.0 + 3.0 * tau);
+        let mul3 = |a: &[[f64; 3]; 3], b: &[[f64; 3]; 3]| -> [[f64; 3]; 3] { std::array::from_fn(|i| std::array::from_fn(|j| (0..3).map(|m| a[i][m] * b[m][j]).sum())) };
+        let x: [[f64; 3]; 3] = std::array::from_fn(|i| std::array::from_fn(|j| s[i][j]));
+        let xt: [[f64; 3]; 3] = std::array::from_fn(|i| std::array::from_fn(|j| s[j][i]));
+        let (kxk, kxtk) = (mul3(&mul3(&k, &x), &k), mul3(&mul3(&k, &xt), &k));
+        let tr: f64 = (0..3).map(|i| (0..3).map(|j| x[i][j] * k[j][i]).sum::<f64>()).sum();
         let mut out = ZERO5;
-        for (i, (up, low)) in self.a.iter().zip(&low).enumerate() {
-            let w = if PAIRS[i].0 == PAIRS[i].1 { 1.0 } else { 2.0 };
-            mat5_axpy(w, &jet_form_times(up, &times_jet_form(s, low)), &mut out);
+        for i in 0..3 {
+            for j in 0..3 {
+                out[i][j] = pre * f * f * (0.5 * kxtk[i][j] + 0.5 * tr * k[i][j] + 0.25 * (tau - 1.0) * kxk[i][j]);
+            }
+            let (ku, kv): (f64, f64) = ((0..3).map(|m| k[i][m] * s[m][J_PHI]).sum(), (0..3).map(|m| k[i][m] * s[m][J_PI]).sum());
+            let (uk, vk): (f64, f64) = ((0..3).map(|m| s[J_PHI][m] * k[m][i]).sum(), (0..3).map(|m| s[J_PI][m] * k[m][i]).sum());
+            out[i][J_PHI] = pre * 0.5 * f * p * c * ku;
+            out[i][J_PI] = pre * 0.5 * f * q * c * kv;
+            out[J_PHI][i] = pre * 0.5 * f * p * c * uk;
+            out[J_PI][i] = pre * 0.5 * f * q * c * vk;
         }
-        mat5_axpy(self.dinv_trace, &jet_form_times(&trace, &times_jet_form(s, &trace)), &mut out);
-        out.iter_mut().for_each(|r| r.iter_mut().for_each(|v| *v *= self.dinv_pre));
+        out[J_PHI][J_PHI] = pre * 3.0 * p * p * c * s[J_PHI][J_PHI];
+        out[J_PHI][J_PI] = pre * 3.0 * p * q * c * s[J_PHI][J_PI];
+        out[J_PI][J_PHI] = pre * 3.0 * p * q * c * s[J_PI][J_PHI];
+        out[J_PI][J_PI] = pre * 3.0 * q * q * c * s[J_PI][J_PI];
         out
     }
 
-    /// Σ_IJ (𝒟⁻¹)_IJ ã_I y yᵀ ã_J = pre [Σ_ab (ã^ab y)(ã_ab y)ᵀ + τ (T y)(T y)ᵀ]: [`Self::dinv_sandwich`] of the
-    /// rank-one y yᵀ as outer products of 5-vectors.
+    /// Σ_IJ (𝒟⁻¹)_IJ ã_I y yᵀ ã_J: [`Self::dinv_sandwich`] of the rank-one s = y yᵀ.
     #[inline(always)]
     pub fn dinv_outer(&self, y: &[f64; 5]) -> Mat5 {
-        if self.dinv_pre == 0.0 {
-            return ZERO5;
-        }
-        let (low, trace) = self.lowered_forms(self.mass);
-        let times = |m: &Mat5| -> [f64; 5] { std::array::from_fn(|r| (0..5).map(|c| m[r][c] * y[c]).sum()) };
-        let mut out = ZERO5;
-        let mut add = |w: f64, u: [f64; 5], v: [f64; 5]| {
-            for r in 0..5 {
-                for c in 0..5 {
-                    out[r][c] += w * u[r] * v[c];
-                }
-            }
-        };
-        for (i, (up, low)) in self.a.iter().zip(&low).enumerate() {
-            add(if PAIRS[i].0 == PAIRS[i].1 { 1.0 } else { 2.0 }, times(up), times(low));
-        }
-        let t = times(&trace);
-        add(self.dinv_trace, t, t);
-        out.iter_mut().for_each(|r| r.iter_mut().for_each(|v| *v *= self.dinv_pre));
-        out
+        self.dinv_sandwich(&std::array::from_fn(|i| std::array::from_fn(|j| y[i] * y[j])))
     }
 
     /// ξ = 𝒟⁻¹ dW at this site.
@@ -265,43 +238,6 @@ impl SiteCoeffs {
         }
         b
     }
-}
-
-/// m·a for a form a of the shape of ã (`backreaction_forms`: nonzero only in the gradient block and at φφ, ππ):
-/// (m a)_rc = Σ_{k<3} m_rk a_kc for c < 3, m_rc a_cc for c = φ, π — the nonzero terms of `mat5_mul`, in its order.
-#[inline(always)]
-fn times_jet_form(m: &Mat5, a: &Mat5) -> Mat5 {
-    jet_product::<false>(m, a)
-}
-
-/// a·m for a form a of the shape of ã: (a m)_rc = Σ_{k<3} a_rk m_kc for r < 3, a_rr m_rc for r = φ, π — the
-/// nonzero terms of `mat5_mul`, in its order.
-#[inline(always)]
-fn jet_form_times(a: &Mat5, m: &Mat5) -> Mat5 {
-    jet_product::<true>(a, m)
-}
-
-/// p·q where the jet form (shape of ã) is p (`FORM_LEFT`) or q. Plain loops with `sum()`'s start (−0), not
-/// array maps: those did not inline into the per-site forms.
-#[inline(always)]
-fn jet_product<const FORM_LEFT: bool>(p: &Mat5, q: &Mat5) -> Mat5 {
-    let mut out = ZERO5;
-    for r in 0..5 {
-        for c in 0..5 {
-            out[r][c] = if (FORM_LEFT && r < 3) || (!FORM_LEFT && c < 3) {
-                let mut s = sum_start();
-                for k in 0..3 {
-                    s += p[r][k] * q[k][c];
-                }
-                s
-            } else if FORM_LEFT {
-                p[r][r] * q[r][c]
-            } else {
-                p[r][c] * q[c][c]
-            };
-        }
-    }
-    out
 }
 
 /// ½ tr(f c): the expectation of ½ Yᵀ f Y in a state with jet covariance c (second moments).
@@ -336,44 +272,32 @@ mod tests {
         }
     }
 
-    /// dinv_sandwich (the metric's closed form of 𝒟⁻¹, lowered forms) equals Σ_IJ (𝒟⁻¹)_IJ ã_I s ã_J with full 5×5
-    /// products and the 6 × 6 matrix 𝒟⁻¹ of `inverse_diffusion` (to round-off), on an anisotropic metric, β ≠ 0.
+    /// dinv_sandwich (the closed form in the metric) equals Σ_IJ (𝒟⁻¹)_IJ ã_I s ã_J with full 5×5
+    /// products and the 6 × 6 matrix 𝒟⁻¹ of `inverse_diffusion` (to round-off), on an anisotropic metric, β ≠ 0, for
+    /// a symmetric s, a general one and the antisymmetric ω the regime estimate sandwiches (physics/cq_regime.rs).
     #[test]
     fn dinv_sandwich_equals_the_full_products() {
         let geo = SiteGeometry::new(&[1.3, 0.2, -0.1, 0.8, 0.15, 1.7], 0.7);
         let p = QuantumParams { mass: 1.1, diffusion: 2.5, beta: 0.1, decoherence_excess: 0.0, renormalize: true };
         let c = SiteCoeffs::new(geo, &p, 0.3);
-        let s: Mat5 = std::array::from_fn(|i| std::array::from_fn(|j| 0.3 + 0.1 * (i * j) as f64 - 0.05 * (i + j) as f64));
-        let mut want = ZERO5;
-        for i in 0..6 {
-            let mut acc = ZERO5;
-            for j in 0..6 {
-                mat5_axpy(c.dinv[i][j], &mat5_mul(&s, &c.a[j]), &mut acc);
+        let symmetric: Mat5 = std::array::from_fn(|i| std::array::from_fn(|j| 0.3 + 0.1 * (i * j) as f64 - 0.05 * (i + j) as f64));
+        let general: Mat5 = std::array::from_fn(|i| std::array::from_fn(|j| ((3 * i + 7 * j) % 5) as f64 - 1.7 + 0.1 * i as f64));
+        for s in [symmetric, general, omega_jet(0.3)] {
+            let mut want = ZERO5;
+            for i in 0..6 {
+                let mut acc = ZERO5;
+                for j in 0..6 {
+                    mat5_axpy(c.dinv[i][j], &mat5_mul(&s, &c.a[j]), &mut acc);
+                }
+                mat5_axpy(1.0, &mat5_mul(&c.a[i], &acc), &mut want);
             }
-            mat5_axpy(1.0, &mat5_mul(&c.a[i], &acc), &mut want);
+            let got = c.dinv_sandwich(&s);
+            let scale = want.as_flattened().iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            assert!(scale > 0.1, "the test must see a non-trivial form ({scale})");
+            for (w, g) in want.as_flattened().iter().zip(got.as_flattened()) {
+                assert!((w - g).abs() <= 1e-13 * scale, "{w} vs {g}");
+            }
         }
-        let got = c.dinv_sandwich(&s);
-        let scale = want.as_flattened().iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        assert!(scale > 0.1, "the test must see a non-trivial form ({scale})");
-        for (w, g) in want.as_flattened().iter().zip(got.as_flattened()) {
-            assert!((w - g).abs() <= 1e-13 * scale, "{w} vs {g}");
-        }
-    }
-
-    /// dinv_outer(y) is dinv_sandwich(y yᵀ) (to round-off), on an anisotropic metric with β ≠ 0.
-    #[test]
-    fn dinv_outer_is_the_sandwich_of_the_outer_product() {
-        let geo = SiteGeometry::new(&[1.3, 0.2, -0.1, 0.8, 0.15, 1.7], 0.7);
-        let p = QuantumParams { mass: 1.1, diffusion: 2.5, beta: 0.1, decoherence_excess: 0.0, renormalize: true };
-        let c = SiteCoeffs::new(geo, &p, 0.3);
-        let y = [0.3, -0.7, 0.4, 1.1, -0.6];
-        let yy: Mat5 = std::array::from_fn(|i| std::array::from_fn(|j| y[i] * y[j]));
-        let (want, got) = (c.dinv_sandwich(&yy), c.dinv_outer(&y));
-        let scale = want.as_flattened().iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        for (w, g) in want.as_flattened().iter().zip(got.as_flattened()) {
-            assert!((w - g).abs() <= 1e-13 * scale, "{w} vs {g}");
-        }
-        assert!(scale > 0.1, "the test must see a non-trivial form ({scale})");
     }
 
     /// ½YᵀãY reproduces L̂^ab of SPEC §4 at a random jet, and Σ_ab (9-sum) g_ab L̂^ab matches the trace form.

@@ -29,6 +29,13 @@ pub fn symbols(lat: &Lattice, stencil: &Stencil) -> [Vec<f64>; 3] {
 /// ω_k for all n modes (index j1 + N1(j2 + N2 j3)) and the per-axis symbols σ_a. Errors if some ω_k² ≤ 0 (m = 0 has
 /// a zero mode).
 pub fn frequencies(lat: &Lattice, stencil: &Stencil, g: &Sym<f64>, mass: f64) -> anyhow::Result<(Vec<f64>, [Vec<f64>; 3])> {
+    let sig = symbols(lat, stencil);
+    Ok((frequencies_of(lat, &sig, g, mass)?, sig))
+}
+
+/// ω_k of [`frequencies`] from the lattice's symbols `sig` ([`symbols`], computed once by a caller that needs the
+/// frequencies at every stage).
+pub fn frequencies_of(lat: &Lattice, sig: &[Vec<f64>; 3], g: &Sym<f64>, mass: f64) -> anyhow::Result<Vec<f64>> {
     // Sylvester: the (box-mean) metric must be positive definite for a vacuum to exist
     let minor2 = g[0] * g[3] - g[1] * g[1];
     let det = super::tensor::det(g);
@@ -41,7 +48,6 @@ pub fn frequencies(lat: &Lattice, stencil: &Stencil, g: &Sym<f64>, mass: f64) ->
         );
     }
     let (gi, _) = super::tensor::inverse(g);
-    let sig = symbols(lat, stencil);
     let [n1, n2, _] = lat.shape;
     let w = (0..lat.sites())
         .map(|k| {
@@ -62,13 +68,18 @@ pub fn frequencies(lat: &Lattice, stencil: &Stencil, g: &Sym<f64>, mass: f64) ->
              field (matter.mass = 0) has a zero mode with no Fock vacuum; use matter.mass > 0"
         );
     }
-    Ok((w.into_iter().map(f64::sqrt).collect(), sig))
+    Ok(w.into_iter().map(f64::sqrt).collect())
 }
 
 /// The 5×5 jet covariance of the lattice vacuum for a homogeneous metric g (the `vacuum` renormalisation's
 /// subtraction, SPEC §4).
 pub fn vacuum_jet_covariance(lat: &Lattice, stencil: &Stencil, g: &Sym<f64>, mass: f64) -> anyhow::Result<Mat5> {
-    let (w, sig) = frequencies(lat, stencil, g, mass)?;
+    vacuum_jet_covariance_of(lat, &symbols(lat, stencil), g, mass)
+}
+
+/// [`vacuum_jet_covariance`] from the lattice's symbols `sig` ([`symbols`]).
+pub fn vacuum_jet_covariance_of(lat: &Lattice, sig: &[Vec<f64>; 3], g: &Sym<f64>, mass: f64) -> anyhow::Result<Mat5> {
+    let w = frequencies_of(lat, sig, g, mass)?;
     let sqrtg = super::tensor::det(g).sqrt();
     let dv = lat.cell_volume();
     let [n1, n2, _] = lat.shape;

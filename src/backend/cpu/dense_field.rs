@@ -127,21 +127,21 @@ impl DenseField {
     pub fn stage_rhs(&mut self, index: usize, u: &[f64], background: &[f64; 6]) -> anyhow::Result<StageQuantum> {
         let n = self.model.sites();
         let c = self.model.coeffs_of(u, background)?;
-        let xbar: Vec<f64> = u[crate::state::var::PHI * n..(crate::state::var::PI_PHI + 1) * n].to_vec();
+        let xbar = &u[crate::state::var::PHI * n..(crate::state::var::PI_PHI + 1) * n];
         let gamma: &[f64] = match index {
             0 => &self.gy,
             1 | 3 => &self.gu1,
             _ => &self.gu2,
         };
         let mut q = StageQuantum { dx: vec![0.0; 2 * n], br: vec![[0.0; 6]; n] };
-        let forms = self.model.drift_forms(&c, &xbar, gamma);
-        self.model.drift_with(&forms, &c, &xbar, gamma, &mut q.dx, &mut self.dg, &mut q.br);
+        let forms = self.model.drift_forms(&c, xbar, gamma);
+        self.model.drift_with(&forms, &c, xbar, gamma, &mut q.dx, &mut self.dg, &mut q.br);
         if index == 0 {
             if self.noise.is_active() {
                 // the step's start, in case the controller refines the step (numerics/substep.rs): the drift
                 // stiffness of (x̄, Γ) = (xbar, gy), from the forms the drift has just used
                 self.rho0 = self.model.stiffness_of(&forms);
-                self.x_step.copy_from_slice(&xbar);
+                self.x_step.copy_from_slice(xbar);
                 self.g_step.copy_from_slice(&self.gy);
             }
             self.start = Some(c);
