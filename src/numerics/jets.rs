@@ -181,7 +181,7 @@ impl JetMap {
                 _ => self.apply_row_block(z, &mt, i0, i1, ot),
             }
         };
-        if d * self.n < 1 << 14 {
+        if !super::par::parallel_work(d * self.n) {
             blocks.chunks_mut(ROW_BLOCK * d).enumerate().for_each(block);
         } else {
             blocks.par_chunks_mut(ROW_BLOCK * d).enumerate().for_each(block);

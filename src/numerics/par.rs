@@ -12,6 +12,15 @@ pub fn parallel(sites: usize) -> bool {
     sites >= PARALLEL_MIN_SITES
 }
 
+/// The fewest elements of work (array entries, or entries × taps) a flat pass hands to the thread pool: below it
+/// rayon's splitting costs more than the pass (a toy lattice's Γ has a few hundred entries).
+pub const PARALLEL_MIN_WORK: usize = 1 << 14;
+
+/// Whether a flat pass of `work` elements runs in parallel.
+pub fn parallel_work(work: usize) -> bool {
+    work >= PARALLEL_MIN_WORK
+}
+
 /// `(0..len).map(f).collect()`, in parallel when the lattice of `sites` sites is large enough.
 pub fn map<T: Send>(sites: usize, len: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
     if parallel(sites) {

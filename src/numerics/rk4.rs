@@ -22,13 +22,12 @@ pub const STAGES: [Rk4Stage; 4] = [
 
 /// The combination of one stage for a flat f64 array (pointwise; the same arithmetic as the fused field kernels):
 /// acc ← (first ? y : acc) + w·dt·k, next ← y + c·dt·k; the last stage writes y ← acc + w·dt·k and ignores `next`.
-/// Arrays shorter than `PARALLEL_MIN_LEN` are combined on the calling thread (rayon's splitting costs more than
-/// the work: a toy lattice's Γ has a few hundred entries).
+/// Short arrays are combined on the calling thread (`par::parallel_work`).
 pub fn combine_f64(st: &Rk4Stage, dt: f64, k: &[f64], y: &mut [f64], acc: &mut [f64], next: &mut [f64]) {
     use rayon::prelude::*;
     let wdt = st.w * dt;
     let cdt = st.c * dt;
-    let parallel = k.len() >= PARALLEL_MIN_LEN;
+    let parallel = super::par::parallel_work(k.len());
     if st.is_last() {
         let f = |(y, (a, k)): (&mut f64, (&f64, &f64))| *y = a + wdt * k;
         if parallel {
@@ -50,9 +49,6 @@ pub fn combine_f64(st: &Rk4Stage, dt: f64, k: &[f64], y: &mut [f64], acc: &mut [
         acc.iter_mut().zip(next.iter_mut()).zip(y.iter().zip(k)).for_each(f);
     }
 }
-
-/// The shortest array [`combine_f64`] hands to the thread pool.
-const PARALLEL_MIN_LEN: usize = 1 << 14;
 
 impl Rk4Stage {
     pub fn is_first(&self) -> bool {

@@ -100,6 +100,14 @@ fn full3(v: &Sym<f64>) -> [[f64; 3]; 3] {
     m
 }
 
+/// The factors of 𝒟⁻¹ = w_I w_J pre [½(g_ac g_bd + g_ad g_bc) + τ g_ab g_cd]: (pre = ΔV/(D2 N√g), τ = β/(1 − 3β)),
+/// pre = 0 without coupling (D2 = 0).
+#[inline(always)]
+pub fn inverse_diffusion_factors(geo: &SiteGeometry, p: &QuantumParams, cell_volume: f64) -> (f64, f64) {
+    let pre = if p.diffusion == 0.0 { 0.0 } else { cell_volume / (p.diffusion * geo.lapse * geo.sqrtg) };
+    (pre, p.beta / (1.0 - 3.0 * p.beta))
+}
+
 /// 𝒟⁻¹ at one site for white tensor noise (stored components); zero when D2 = 0 (no coupling).
 /// Requires β < 1/3 (config validation refuses β = 1/3 and `trace-only` noise with a quantum field: there the
 /// back-reaction leaves the range of 𝒟 and the decoherence–diffusion trade-off cannot be met).
@@ -110,8 +118,7 @@ pub fn inverse_diffusion(geo: &SiteGeometry, p: &QuantumParams, cell_volume: f64
     }
     let g = full3(&geo.g);
     let w = |s: usize| if PAIRS[s].0 == PAIRS[s].1 { 1.0 } else { 2.0 };
-    let tr = p.beta / (1.0 - 3.0 * p.beta);
-    let pre = cell_volume / (p.diffusion * geo.lapse * geo.sqrtg);
+    let (pre, tr) = inverse_diffusion_factors(geo, p, cell_volume);
     let mut out = [[0.0; 6]; 6];
     for (i, row) in out.iter_mut().enumerate() {
         for (j, o) in row.iter_mut().enumerate() {
@@ -139,8 +146,7 @@ pub struct SiteCoeffs {
     pub a: [Mat5; 6],
     /// 𝒟⁻¹ (zero without coupling)
     pub dinv: [[f64; 6]; 6],
-    /// the factors of 𝒟⁻¹ = w_I w_J pre [½(g_ac g_bd + g_ad g_bc) + τ g_ab g_cd] ([`inverse_diffusion`]): pre =
-    /// ΔV/(D2 N√g) (0 without coupling) and τ = β/(1 − 3β)
+    /// the factors (pre, τ) of 𝒟⁻¹ ([`inverse_diffusion_factors`])
     pub dinv_pre: f64,
     pub dinv_trace: f64,
     /// m (the φφ entries of the forms)
@@ -170,8 +176,8 @@ impl SiteCoeffs {
                 }
             }
         }
-        let dinv_pre = if p.diffusion == 0.0 { 0.0 } else { cell_volume / (p.diffusion * geo.lapse * geo.sqrtg) };
-        Self { geo, a, dinv, dinv_pre, dinv_trace: p.beta / (1.0 - 3.0 * p.beta), mass: p.mass, k, e: energy_density_form(&geo, p.mass) }
+        let (dinv_pre, dinv_trace) = inverse_diffusion_factors(&geo, p, cell_volume);
+        Self { geo, a, dinv, dinv_pre, dinv_trace, mass: p.mass, k, e: energy_density_form(&geo, p.mass) }
     }
 
     /// Σ_IJ (𝒟⁻¹)_IJ ã_I s ã_J (symmetric for symmetric s), in closed form. With 𝒟⁻¹ = w_I w_J pre [½(g_ac g_bd +

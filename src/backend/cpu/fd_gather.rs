@@ -41,9 +41,13 @@ fn cube(d: [isize; 3]) -> usize {
 /// Whether `fill(cross, corner)` gathers displacement d: one nonzero component up to `cross`, or two up to
 /// `corner`.
 fn within(d: [isize; 3], cross: usize, corner: usize) -> bool {
-    let nonzero = d.iter().filter(|&&x| x != 0).count();
-    let reach = d.iter().map(|x| x.unsigned_abs()).max().unwrap_or(0);
+    let (nonzero, reach) = shape(d);
     (nonzero == 1 && reach <= cross) || (nonzero == 2 && reach <= corner)
+}
+
+/// (number of nonzero components, largest |component|) of displacement d.
+fn shape(d: [isize; 3]) -> (usize, usize) {
+    (d.iter().filter(|&&x| x != 0).count(), d.iter().map(|x| x.unsigned_abs()).max().unwrap_or(0))
 }
 
 impl<T: Real> Gathered<T> {
@@ -62,8 +66,7 @@ impl<T: Real> Gathered<T> {
         let mut taps: Vec<(usize, usize, usize)> = Vec::new();
         let mut index = Vec::with_capacity(ds.len() * lat.sites());
         for d in &ds {
-            let nonzero = d.iter().filter(|&&x| x != 0).count();
-            let reach = d.iter().map(|x| x.unsigned_abs()).max().unwrap_or(0);
+            let (nonzero, reach) = shape(*d);
             let (cross_reach, corner_reach) = if nonzero == 1 { (reach, usize::MAX) } else { (usize::MAX, reach) };
             let w = wrapped(*d);
             if let Some(&(_, s)) = first.iter().find(|f| f.0 == w) {
