@@ -77,12 +77,13 @@ fn run_pair(s: StepperSetup, init: &State, steps: u64) -> Option<(State, State)>
 
 /// Noise on, metric and lapse (1+log) evolving: GPU f64 = CPU f64 to ≤ 1e-9 relative over 20 steps — on 6×4×3
 /// with M = 8, the control variate and localisation c = 1.5h (one-site blocks, the taper on all three axes; K = 60
-/// sites in its support > 4M: block Gram matrices) and c = h (K = 27: site pairs, ensemble_pairs.wgsl), and on
+/// sites in its support > 4M: block Gram matrices) and c = h (K = 27: site pairs, ensemble_pairs.wgsl), on 4×3×3
+/// with M = 66 and c = h (site pairs over two 64-member chunks, each thread's members strided by 64), and on
 /// 5×4×1 with M = 16, no control variate and no localisation (one block: the Gram sums over all sites).
 #[test]
 fn gpu_f64_ensemble_matches_cpu_with_noise() {
     let q = QuantumParams { mass: 1.0, diffusion: 3.0, beta: 0.1, decoherence_excess: 0.0, renormalize: true };
-    for (shape, m, loc, cv, pairs) in [([6, 4, 3], 8, 1.5, true, false), ([6, 4, 3], 8, 1.0, true, true), ([5, 4, 1], 16, 0.0, false, false)] {
+    for (shape, m, loc, cv, pairs) in [([6, 4, 3], 8, 1.5, true, false), ([6, 4, 3], 8, 1.0, true, true), ([4, 3, 3], 66, 1.0, false, true), ([5, 4, 1], 16, 0.0, false, false)] {
         let lat = Lattice::new(shape, 1.0);
         assert_eq!(Blocks::new(&lat, loc).site_pairs(m).is_some(), pairs, "the scheme of the localised products");
         let init = initial(lat);

@@ -42,6 +42,10 @@ pub trait SiteDomain {
     /// Every rank's `owned` bytes (values of its owned sites, or of their 64-site groups), in rank order: the order
     /// of the whole lattice's sites (the GPU `fourier` field's host round-trips on a slab; the whole lattice: `owned`).
     fn all_gather_bytes(&self, owned: &[u8]) -> Vec<Vec<u8>>;
+    /// The ring exchange of a slab's packed halo planes as bytes (those sent to rank + 1, to rank − 1): returns
+    /// (from rank − 1, from rank + 1); the GPU ensemble's host round-trips (issue 18). The whole lattice is its own
+    /// neighbour.
+    fn swap_halo_bytes(&self, to_next: &[u8], to_prev: &[u8]) -> (Vec<u8>, Vec<u8>);
 }
 
 /// The whole periodic lattice of one process.
@@ -74,6 +78,9 @@ impl SiteDomain for WholeLattice {
     }
     fn all_gather_bytes(&self, owned: &[u8]) -> Vec<Vec<u8>> {
         vec![owned.to_vec()]
+    }
+    fn swap_halo_bytes(&self, to_next: &[u8], to_prev: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        (to_next.to_vec(), to_prev.to_vec())
     }
 }
 

@@ -16,17 +16,21 @@
 //! Smoothed noise (ℓ > 0): ζ is drawn on the local lattice by global index and smoothed there by the device's
 //! own passes, so the halo is max(G, R) planes, R = ⌈4ℓ/h⌉ the smoothing radius.
 //!
-//! The quantum field: the representations whose GPU field splits over slabs (`Representation::gpu_slab`: `fourier`)
+//! The quantum field: the representations whose GPU field splits over slabs (`Representation::gpu_slab`: `fourier`,
+//! the localised `ensemble`)
 //! are built on the local lattice with the slab as their site domain, and record each stage through
 //! `GpuStepper::record_stage_in`: the field submits and gathers from every rank inside it (backend/gpu/fourier_field.rs:
-//! Γ_k whole on every rank, the box sums' partials and the fields its transforms read gathered). Its diagnostics,
-//! snapshot fields and constraint terms are the host evaluation one GPU makes, on the local state (no gather).
+//! Γ_k whole on every rank, the box sums' partials and the fields its transforms read gathered;
+//! backend/gpu/ensemble_field.rs: the members on the local lattice, their ghost planes exchanged through the host
+//! between passes). Its site arrays (`Representation::site_arrays`: the members) are scattered to the local lattice
+//! and gathered from the owned planes as the CPU slabs do. Its diagnostics, snapshot fields and constraint terms are
+//! the host evaluation one GPU makes, on the local state (the site arrays' ghost planes exchanged; no gather).
 //!
-//! Scope: the classical field with CQ noise and `fourier` ([`gpu_unsupported`]); the CPU slabs also take the
-//! localised ensemble.
+//! Scope: the classical field with CQ noise, `fourier` and the localised ensemble without its control variate, with
+//! white noise ([`gpu_unsupported`], `Representation::gpu_slab_refusal`); the CPU slabs take the rest of the ensemble.
 use super::slab::{OwnedPlanes, Slab};
 use super::slab_domain::SlabDomain;
-use super::slab_stepper::{describe, halo_of, noise_diagnostics_of, owned_planes_in, owned_planes_of, quantum_diagnostics_in, stencil_fields, unsupported};
+use super::slab_stepper::{describe, halo_of, noise_diagnostics_of, owned_planes_in, owned_planes_of, quantum_diagnostics_in, site_arrays, stencil_fields, unsupported};
 use super::Comm;
 use crate::backend::cpu::diagnostics::{NCOL, OPS};
 use crate::backend::cpu::reduce::finish_tree;
@@ -49,12 +53,15 @@ pub fn gpu_unsupported(setup: &StepperSetup) -> Option<String> {
     if let Some(why) = unsupported(setup) {
         return Some(why);
     }
-    if !representation(setup).gpu_slab() {
+    let rep = representation(setup);
+    if !rep.gpu_slab() {
         return Some(format!(
-            "matter.representation = \"{}\": the GPU slabs take the classical field and \"fourier\"; run.backend = \"cpu\" \
-             splits the ensemble over the ranks' CPUs",
+            "matter.representation = \"{}\": the GPU slabs take the classical field, \"fourier\" and the localised \"ensemble\"",
             setup.representation.name()
         ));
+    }
+    if let Some(why) = rep.gpu_slab_refusal(setup) {
+        return Some(why);
     }
     let plane = setup.lattice.shape[0] * setup.lattice.shape[1];
     (plane % 64 != 0).then(|| {
@@ -194,6 +201,10 @@ impl<T: Real> GpuSlabStepper<T> {
     fn local_state_now(&mut self) -> Result<State> {
         let mut local = self.gpu.download()?;
         (local.t, local.step) = (self.setup.time_at(self.step), self.step);
+        let names = representation(&self.setup).site_arrays();
+        for a in local.quantum.arrays.iter_mut().filter(|a| names.contains(&a.name.as_str())) {
+            self.slab.exchange_wide(self.comm.as_ref(), &mut a.data, &(0..a.shape[0]).collect::<Vec<_>>(), a.shape[4]);
+        }
         Ok(local)
     }
 
@@ -228,7 +239,7 @@ impl<T: Real> GpuSlabStepper<T> {
         }
         ctx.submit(encoder);
         if conditions {
-            self.gpu.condition(self.step)?;
+            self.gpu.condition_in(self.step, &SlabDomain { slab: &self.slab, comm: self.comm.as_ref() })?;
         }
         self.exchange(Buffer::State, &(0..NVARS).collect::<Vec<_>>())?;
         self.step += 1;
@@ -264,6 +275,7 @@ fn local_state(slab: &Slab, setup: &StepperSetup, state: &State, quantum: Quantu
         assert_eq!(state.lattice.shape[2], slab.nz, "a state of some planes must be this rank's planes");
         slab.place_owned(&state.data, NVARS)
     };
+    let quantum = site_arrays(setup, &quantum, |a, f, w| slab.scatter_wide(a, f, w), slab.local);
     let local = State { lattice: slab.local, data, background: state.background, t: state.t, step: state.step, quantum };
     (local, !whole)
 }
@@ -289,7 +301,11 @@ impl<T: Real> Stepper for GpuSlabStepper<T> {
             background: self.setup.background,
             t: self.setup.time_at(self.step),
             step: self.step,
-            quantum: self.gpu.quantum_data()?,
+            quantum: {
+                let (slab, comm) = (&self.slab, self.comm.as_ref());
+                let gather = |a: &[f64], f: usize, w: usize| slab.all_gather_wide(comm, &slab.owned_of_wide(a, f, w), f, w);
+                site_arrays(&self.setup, &self.gpu.quantum_data()?, gather, self.setup.lattice)
+            },
         })
     }
     fn upload(&mut self, state: &State) {
@@ -373,8 +389,33 @@ impl<T: Real> Stepper for GpuSlabStepper<T> {
 mod tests {
     use super::*;
     use crate::config::{Renormalization, Representation};
-    use crate::parallel::slab_stepper::tests::{outcome, perturbed, quantum_config};
+    use crate::parallel::slab_stepper::tests::{ensemble_setup, outcome, perturbed, quantum_config};
     use crate::parallel::threads::ThreadComm;
+
+    /// `outcome` of `setup` from `state` after 3 steps on GPU slabs over each of `ranks` ranks (threads, a device each)
+    /// asserted equal to one GPU's, bit for bit (the state with its quantum arrays, the diagnostics, the noise
+    /// increments). False when there is no device with the precision (skipped).
+    fn assert_gpu_slabs_equal_one_gpu(setup: StepperSetup, state: &State, ranks: &[usize], what: &str) -> bool {
+        let Ok(ctx) = GpuContext::new(setup.precision) else {
+            eprintln!("no GPU device with {:?}: skipped", setup.precision);
+            return false;
+        };
+        let serial = outcome(&mut GpuStepper::with_context(ctx, setup, state).unwrap(), 3);
+        for &ranks in ranks {
+            let results = ThreadComm::on_ranks(ranks, |c| {
+                let ctx = GpuContext::new(setup.precision).unwrap();
+                outcome(gpu_slab_stepper(ctx, setup, state, Rc::new(c)).unwrap().as_mut(), 3)
+            });
+            for (r, got) in results.iter().enumerate() {
+                let first = got.0.iter().zip(&serial.0).position(|(a, b)| a != b);
+                assert!(got.0.len() == serial.0.len() && first.is_none(), "{what}: rank {r} of {ranks}: state or quantum arrays differ (first at {first:?})");
+                assert!(got.1 == serial.1, "{what}: rank {r} of {ranks}: diagnostics differ");
+                assert!(got.2 == serial.2, "{what}: rank {r} of {ranks}: noise increments differ");
+            }
+            println!("{what}: {ranks} GPU slabs = one GPU, bit for bit");
+        }
+        true
+    }
 
     /// Issue 18: the `fourier` field on GPU slabs over 2 and 3 ranks (threads, a device each) = one GPU, bit for bit:
     /// the state, Γ_k, every diagnostic (⟨δφ²⟩, the renormalised energy, the physicality monitor, the noise flow's
@@ -400,23 +441,30 @@ mod tests {
                 cfg.matter.renormalization = Renormalization::None;
             }
             let (setup, state) = perturbed(&cfg);
-            let Ok(ctx) = GpuContext::new(precision) else {
-                eprintln!("no GPU device with {precision:?}: skipped");
+            if !assert_gpu_slabs_equal_one_gpu(setup, &state, &[2, 3], &format!("fourier {shape:?} {precision:?} D2 = {diffusion}")) {
                 return;
-            };
-            let serial = outcome(&mut GpuStepper::with_context(ctx, setup, &state).unwrap(), 3);
-            for ranks in [2, 3] {
-                let results = ThreadComm::on_ranks(ranks, |c| {
-                    let ctx = GpuContext::new(precision).unwrap();
-                    outcome(gpu_slab_stepper(ctx, setup, &state, Rc::new(c)).unwrap().as_mut(), 3)
-                });
-                for (r, got) in results.iter().enumerate() {
-                    let first = got.0.iter().zip(&serial.0).position(|(a, b)| a != b);
-                    assert!(got.0.len() == serial.0.len() && first.is_none(), "{shape:?} {precision:?}: rank {r} of {ranks}: state or Γ_k differ (first at {first:?})");
-                    assert!(got.1 == serial.1, "{shape:?} {precision:?}: rank {r} of {ranks}: diagnostics differ");
-                    assert!(got.2 == serial.2, "{shape:?} {precision:?}: rank {r} of {ranks}: noise increments differ");
-                }
-                println!("fourier {shape:?} {precision:?} D2 = {diffusion}: {ranks} GPU slabs = one GPU, bit for bit");
+            }
+        }
+    }
+
+    /// Issue 18: the localised `ensemble` (site pairs, c = h, M = 8) on GPU slabs (threads, a device each) = one GPU,
+    /// bit for bit: the state, the members, every diagnostic (⟨δφ²⟩, the renormalised energy, the physicality
+    /// monitor, the back-reaction error, the noise flow's sub-steps) and the noise increments after 3 steps of drift,
+    /// back-reaction, the coupling's G_σ δ and the conditioning's implicit-midpoint noise flow (D2 = 1). f64 with the
+    /// vacuum subtraction (the metric gathered for Γvac) on 8×8×8 over 2 ranks; f32 with dissipation and
+    /// renormalisation `none` on 4×16×12 over 3 ranks (2nd order: a halo of S + 2r = 3 planes, slabs of 4). Leaving out the exchange of the stage input's members fails it.
+    #[test]
+    fn ensemble_gpu_slabs_are_one_gpu_bit_for_bit() {
+        let cases = [([8, 8, 8], Precision::F64, 2, 0.0, true, 2), ([4, 16, 12], Precision::F32, 2, 0.1, false, 3)];
+        for (shape, precision, order, dissipation, renormalize, ranks) in cases {
+            let (mut setup, mut state) = ensemble_setup(shape, precision, order, dissipation, 1.0, false);
+            if !renormalize {
+                setup.quantum.as_mut().unwrap().renormalize = false;
+            }
+            // the members sampled once (the exact lattice vacuum of the perturbed metric), not by every rank
+            state.quantum = representation(&setup).initial_arrays(&setup, &state).unwrap();
+            if !assert_gpu_slabs_equal_one_gpu(setup, &state, &[ranks], &format!("ensemble {shape:?} {precision:?}")) {
+                return;
             }
         }
     }

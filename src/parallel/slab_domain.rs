@@ -57,6 +57,9 @@ impl SiteDomain for SlabDomain<'_> {
     fn all_gather_bytes(&self, owned: &[u8]) -> Vec<Vec<u8>> {
         self.comm.all_gather_bytes(owned)
     }
+    fn swap_halo_bytes(&self, to_next: &[u8], to_prev: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        self.slab.swap_halos(self.comm, to_next, to_prev)
+    }
 }
 
 #[cfg(test)]

@@ -318,7 +318,7 @@ fn slab_quantum(setup: &StepperSetup, slab: &Slab, comm: &dyn Comm, state: &Stat
 
 /// `q` with each of its representation's site arrays (shape (fields, N3, N2, N1, width)) mapped by
 /// `f(array, fields, width)` to the lattice `to` (a slab's planes, or the whole lattice's); the others as they are.
-fn site_arrays(setup: &StepperSetup, q: &QuantumData, f: impl Fn(&[f64], usize, usize) -> Vec<f64>, to: Lattice) -> QuantumData {
+pub(super) fn site_arrays(setup: &StepperSetup, q: &QuantumData, f: impl Fn(&[f64], usize, usize) -> Vec<f64>, to: Lattice) -> QuantumData {
     let names = representation(setup).site_arrays();
     let arrays = q
         .arrays
@@ -489,7 +489,7 @@ pub(crate) mod tests {
 
     /// The localised ensemble with CQ noise on a perturbed lattice: members sampled from the exact lattice vacuum
     /// of the inhomogeneous metric, M = 8.
-    fn ensemble_setup(shape: [usize; 3], precision: Precision, order: u32, dissipation: f64, localization: f64, control_variate: bool) -> (StepperSetup, State) {
+    pub(crate) fn ensemble_setup(shape: [usize; 3], precision: Precision, order: u32, dissipation: f64, localization: f64, control_variate: bool) -> (StepperSetup, State) {
         let mut cfg = quantum_config(shape, Representation::Ensemble, order, dissipation);
         cfg.matter.members = 8;
         cfg.matter.localization = localization;

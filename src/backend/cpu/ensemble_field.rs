@@ -117,6 +117,26 @@ impl Representation for Ensemble {
         };
         Ok(ensemble_data(d, cv, setup.lattice.shape, setup.ensemble.members))
     }
+    /// Issue 18: the GPU field splits over slabs too (backend/gpu/ensemble_field.rs), without the control variate.
+    fn gpu_slab(&self) -> bool {
+        true
+    }
+    /// The control variate, and smoothed noise (the noise flow reads dW S + r planes into the ghost planes, where the
+    /// device's smoothing of the local lattice is not the whole lattice's; the CPU slabs exchange dW).
+    fn gpu_slab_refusal(&self, setup: &StepperSetup) -> Option<String> {
+        if setup.ensemble.control_variate {
+            return Some(
+                "matter.control_variate = true: the GPU slabs do not take the ensemble's control variate in this version (its \
+                 shadows and reference); set matter.control_variate = false, or run.backend = \"cpu\", whose slabs take it"
+                    .into(),
+            );
+        }
+        (setup.noise.is_active() && setup.noise.correlation_length > 0.0).then(|| {
+            "cq.correlation_length > 0: the GPU slabs take the ensemble with white CQ noise only in this version; set \
+             cq.correlation_length = 0, or run.backend = \"cpu\", whose slabs take smoothed noise"
+                .to_string()
+        })
+    }
     fn cpu_slab(&self, setup: &StepperSetup, state: &State, global: crate::numerics::lattice::Lattice) -> anyhow::Result<Box<dyn QuantumField>> {
         Ok(Box::new(EnsembleField::new_in(setup, state, global)?))
     }

@@ -19,19 +19,28 @@
 //! the strengths back (as dense), refuses a too strong step with the CPU's check, and records the CPU's
 //! `flow_substeps` × `midpoint_iterations` passes of the implicit-midpoint noise flow (axpby, the G_B map,
 //! jet_forms_apply + jet_transpose + ensemble_vec for Γ_ρ B x̄).
+//!
+//! On a rank's z-slab (issue 18, parallel/gpu_slab_stepper.rs; `FieldBuffers::domain` a slab's; localised by site
+//! pairs, no control variate) every kernel runs on the local lattice, whose halo S + 2r (`Ensemble::slab_halo`) covers
+//! what an owned site reads; the host refills the ghost planes of the members before each stage and before the
+//! conditioning's covariance, of the members and x̄ before every noise-flow pass ([`SlabPlanes::exchange`]), gathers
+//! the metric for Γvac, and takes the strengths' maximum over the owned sites of every rank (docs/mpi.md).
 use super::dense_field::dense_params_r;
 use super::params::params_u;
-use super::quantum::{FieldBuffers, GpuQuantumField};
+use super::quantum::{flush, gather_regions, FieldBuffers, GpuQuantumField};
 use super::to_device;
 use crate::backend::cpu::ensemble_field::{ensemble_data, initial_control_variate, initial_members};
 use crate::backend::StepperSetup;
 use crate::config::Precision;
 use crate::gpu::{Binding, GpuContext, GpuError, Kernel};
+use crate::numerics::lattice::Lattice;
 use crate::numerics::localization::Blocks;
+use crate::numerics::site_domain::{SiteDomain, WholeLattice};
 use crate::numerics::rk4::STAGES;
 use crate::physics::ensemble_dynamics::{flow_substeps, midpoint_iterations};
 use crate::physics::gaussian_dynamics::check_conditioning;
 use crate::state::{var, QuantumData, State};
+use std::ops::Range;
 
 /// Reals per site of the drift forms (k | p | σ).
 const FORMS: usize = 75;
@@ -77,16 +86,59 @@ enum K {
     SumPartials,
 }
 
-struct Op {
-    kernel: K,
-    group: wgpu::BindGroup,
-    threads: u32,
+/// What the field records: a kernel dispatch, or on a rank's z-slab (issue 18) a host round-trip between two of
+/// them — the halo exchange of a member-layout array of `width` values per site (2 fields), or the gather of the
+/// stage input's metric for Γvac.
+enum Op {
+    Kernel { kernel: K, group: wgpu::BindGroup, threads: u32 },
+    Halo(wgpu::Buffer, usize),
+    GatherMetric(wgpu::Buffer),
+}
+
+/// A rank's z-slab of the run's lattice (issue 18): where the local lattice's owned and ghost planes lie, for the
+/// host halo exchanges of the member arrays, and the whole lattice's metric gathered for Γvac.
+struct SlabPlanes {
+    /// the owned local sites, and the sites of one plane, of the local lattice and of its ghost planes per side
+    owned: Range<usize>,
+    plane: usize,
+    sites: usize,
+    ghost: usize,
+    real_bytes: u64,
+    /// the whole lattice's g_ab (6 fields; `vacuum` scheme)
+    metric: wgpu::Buffer,
+}
+
+impl SlabPlanes {
+    /// Fills the ghost planes of the 2 fields of `width` values per site in `buf` from the neighbours' owned planes
+    /// (as the CPU's `SiteDomain::exchange`): `encoder` submitted, the sent planes read back, swapped over the ring,
+    /// written back.
+    fn exchange(&self, ctx: &GpuContext, encoder: &mut wgpu::CommandEncoder, buf: &wgpu::Buffer, width: usize, domain: &dyn SiteDomain) -> anyhow::Result<()> {
+        flush(ctx, encoder);
+        let (n, g, p) = (self.sites * width, self.ghost * self.plane * width, self.plane * width);
+        let nz = self.owned.len() / self.plane;
+        let w = (self.real_bytes / 4) as usize;
+        // to rank + 1 the last `ghost` owned planes, to rank − 1 the first, field after field
+        let sent = |start: usize| (0..2).map(move |v| (v * n + start) * w..(v * n + start + g) * w);
+        let words: Vec<Range<usize>> = sent(nz * p).chain(sent(g)).collect();
+        let packed: Vec<u32> = ctx.read_regions(buf, &words)?;
+        let bytes: &[u8] = bytemuck::cast_slice(&packed);
+        let (to_next, to_prev) = bytes.split_at(bytes.len() / 2);
+        let (from_prev, from_next) = domain.swap_halo_bytes(to_next, to_prev);
+        let (gb, rb) = (g * self.real_bytes as usize, self.real_bytes);
+        for v in 0..2 {
+            ctx.write_buffer::<u8>(buf, (v * n) as u64 * rb, &from_prev[v * gb..(v + 1) * gb])?;
+            ctx.write_buffer::<u8>(buf, (v * n + (self.ghost + nz) * p) as u64 * rb, &from_next[v * gb..(v + 1) * gb])?;
+        }
+        Ok(())
+    }
 }
 
 pub struct GpuEnsembleField {
     n: usize,
     m: usize,
-    shape: [usize; 3],
+    lattice: Lattice,
+    /// a rank's z-slab (issue 18; None: the whole lattice)
+    slab: Option<SlabPlanes>,
     precision: Precision,
     control_variate: bool,
     kernels: Vec<Kernel>,
@@ -131,6 +183,16 @@ impl GpuEnsembleField {
         let pairs = blocks.site_pairs(m);
         let gram_blocks = if pairs.is_some() { 0 } else { nb };
         let rb = if p == Precision::F64 { 8u64 } else { 4 };
+        // issue 18: on a rank's z-slab (Representation::slab_halo: localised on single sites, a halo of S + 2r)
+        let global = f.domain.global();
+        let split = f.domain.owned() != (0..n);
+        if split {
+            use crate::backend::quantum::Representation;
+            if let Some(why) = crate::backend::cpu::ensemble_field::Ensemble.gpu_slab_refusal(setup) {
+                anyhow::bail!(why);
+            }
+            anyhow::ensure!(pairs.is_some(), "the GPU slabs take the ensemble localised by site pairs only (matter.localization below 8 spacings)");
+        }
         let member = 2 * n * m;
         let need = device_bytes(n, m, gram_blocks, cv, p);
         let explain = |e: GpuError| {
@@ -177,9 +239,22 @@ impl GpuEnsembleField {
         // pu[9], pu[10] of the shared block belong to the fourier kernels, so it gets its own block
         let pu_strength = ctx.storage_buffer("ensemble pu (noise forms)", &[&pu[..], &[25, 0]].concat())?;
         let pu = ctx.storage_buffer("ensemble pu", &pu)?;
+        // Γvac over the whole lattice: on a slab its own lattice block (the whole lattice's, writing at 25·n of loc)
+        let pu_vac = match split {
+            true => ctx.storage_buffer("ensemble pu (Γvac)", &[&params_u(&StepperSetup { lattice: global, ..*setup }, &STAGES[0])[..], &[(25 * n) as u32]].concat())?,
+            false => pu.clone(),
+        };
+        let slab = split.then(|| -> anyhow::Result<SlabPlanes> {
+            let plane = lat.shape[0] * lat.shape[1];
+            let owned = f.domain.owned();
+            let metric = zeros("whole lattice's metric (ensemble slab)", if q.renormalize { 6 * global.sites() } else { 0 })?;
+            Ok(SlabPlanes { ghost: owned.start / plane, owned, plane, sites: n, real_bytes: rb, metric })
+        });
+        let slab = slab.transpose()?;
         let pr = reals("ensemble pr", &dense_params_r(setup, &q))?;
         let eu = ku("ensemble eu", &[m as u32, nb as u32, blocks.counts[0] as u32, blocks.counts[1] as u32, blocks.counts[2] as u32])?;
-        let sig: Vec<f64> = crate::physics::lattice_vacuum::symbols(&lat, &setup.stencil).concat();
+        // the stencil's symbols of the whole lattice's momenta (Γvac; the control variate's modes)
+        let sig: Vec<f64> = crate::physics::lattice_vacuum::symbols(&global, &setup.stencil).concat();
         let sig = reals("stencil symbols", &sig)?;
         let start = ku("block starts", &blocks.start.iter().map(|&v| v as u32).collect::<Vec<_>>())?;
         let sites = ku("block sites", &blocks.sites)?;
@@ -254,7 +329,13 @@ impl GpuEnsembleField {
 
         let coupled = q.diffusion != 0.0;
         let kk = |k: K| &kernels[k as usize];
-        let op = |kernel: K, bufs: &[&wgpu::Buffer], threads: usize| Op { kernel, group: kk(kernel).bind(ctx, bufs), threads: threads as u32 };
+        let op = |kernel: K, bufs: &[&wgpu::Buffer], threads: usize| Op::Kernel { kernel, group: kk(kernel).bind(ctx, bufs), threads: threads as u32 };
+        // on a slab: the ghost planes of a member-layout array refilled from the neighbours (nothing on one GPU)
+        let halo = |ops: &mut Vec<Op>, b: &wgpu::Buffer, width: usize| {
+            if split {
+                ops.push(Op::Halo(b.clone(), width));
+            }
+        };
         let nn = n as u32;
         let scal = |label: &str, v: &[f64]| reals(label, v);
         let r_norm = scal("1/(M−2)", &[norm])?;
@@ -316,6 +397,9 @@ impl GpuEnsembleField {
                 // w = Γ_ρ Ω⁻¹ δ, out (=|+=) −½ Γ_ρ X δ by site pairs, then out += ½ Ω X w
                 let mode = if add { &pairs_add } else { &pairs_set };
                 ops.push(op(K::Pairs, &[&pu, &pr, &eu, mode, &r_pairs, &pband, &pbandr, d, &uscr, &wscr, out], pair_threads));
+                // on a slab w needs no exchange (unlike the CPU's, computed at the owned sites only): its products read
+                // the members alone, which are fresh S + 2r planes deep, so w is right 2r planes into the ghosts, as
+                // far as Ω X w reads it
                 ops.push(op(K::Forms, &[&pu, &pr, &eu, omega_add, &r_half, formsb, &wscr, out], n * m));
                 return;
             }
@@ -348,13 +432,20 @@ impl GpuEnsembleField {
             let u = f.inputs[s];
             let d = din[s];
             let mut pre = Vec::new();
+            halo(&mut pre, d, m);
             if let (0, Some(dw)) = (s, f.dw) {
                 // the noise forms with the step-start coefficients: dW is drawn at t_n (before stage 0), so the
                 // noise flow needs only these forms, not the coefficients
                 pre.push(op(K::NoiseForms, &[&pu, &pr, u, dw, &fb], n));
             }
             if q.renormalize {
-                pre.push(op(K::Vacuum, &[&pu, &pr, u, &sig, &loc], 64));
+                match &slab {
+                    Some(sp) => {
+                        pre.push(Op::GatherMetric(u.clone()));
+                        pre.push(op(K::Vacuum, &[&pu_vac, &pr, &sp.metric, &sig, &loc], 64));
+                    }
+                    None => pre.push(op(K::Vacuum, &[&pu, &pr, u, &sig, &loc], 64)),
+                }
             }
             pre.push(op(K::LocalCov, &[&pu, &pr, &eu, &loc_members, &r_norm, d, &dummy, &dummy, &loc], n));
             let mut br = &loc;
@@ -398,6 +489,7 @@ impl GpuEnsembleField {
         let flow_h = [zeros("1 h", 2)?, zeros("1 −h", 2)?];
         let (mut cond_pre, mut pass) = (Vec::new(), Vec::new());
         if f.dw.is_some() {
+            halo(&mut cond_pre, &dy, m);
             cond_pre.push(op(K::LocalCov, &[&pu, &pr, &eu, &loc_members, &r_norm, &dy, &dummy, &dummy, &loc], n));
             cond_pre.push(op(K::Strength, &[&pu_strength, &loc, &fb, &strength], n));
             // one fixed-point pass: mid = ½(d₀ + d), x_m = ½(x₀ + x̄); g = G_B(mid) mid; d = d₀ + h g; x̄ = x₀ − h Γ_ρ(mid) B x_m
@@ -416,7 +508,8 @@ impl GpuEnsembleField {
         Ok(Self {
             n,
             m,
-            shape: lat.shape,
+            lattice: lat,
+            slab,
             precision: p,
             control_variate: cv,
             kernels,
@@ -437,9 +530,41 @@ impl GpuEnsembleField {
         })
     }
 
+    /// Records the kernels of `ops` (on one GPU there is nothing else).
     fn record(&self, encoder: &mut wgpu::CommandEncoder, ops: &[Op]) {
+        debug_assert!(self.slab.is_none(), "a slab's passes need the host between them (record_in)");
         for o in ops {
-            self.kernels[o.kernel as usize].dispatch(encoder, &o.group, o.threads);
+            if let Op::Kernel { kernel, group, threads } = o {
+                self.kernels[*kernel as usize].dispatch(encoder, group, *threads);
+            }
+        }
+    }
+
+    /// Records `ops` on the `domain` the field was built on: on a slab the host round-trips between the kernels.
+    fn record_in(&self, ctx: &GpuContext, encoder: &mut wgpu::CommandEncoder, ops: &[Op], domain: &dyn SiteDomain) -> anyhow::Result<()> {
+        let Some(sp) = &self.slab else {
+            self.record(encoder, ops);
+            return Ok(());
+        };
+        for o in ops {
+            match o {
+                Op::Kernel { kernel, group, threads } => self.kernels[*kernel as usize].dispatch(encoder, group, *threads),
+                Op::Halo(b, width) => sp.exchange(ctx, encoder, b, *width, domain)?,
+                Op::GatherMetric(u) => {
+                    flush(ctx, encoder);
+                    let fields: Vec<Range<usize>> = (var::G..var::G + 6).map(|v| v * self.n + sp.owned.start..v * self.n + sp.owned.end).collect();
+                    gather_regions(ctx, domain, u, &fields, sp.real_bytes, &sp.metric)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// On a slab: the ghost planes of `buf` (2 fields of `width` values per site) refilled (nothing on one GPU).
+    fn halo(&self, ctx: &GpuContext, encoder: &mut wgpu::CommandEncoder, buf: &wgpu::Buffer, width: usize, domain: &dyn SiteDomain) -> anyhow::Result<()> {
+        match &self.slab {
+            Some(sp) => sp.exchange(ctx, encoder, buf, width, domain),
+            None => Ok(()),
         }
     }
 
@@ -469,8 +594,18 @@ impl GpuQuantumField for GpuEnsembleField {
         self.record(encoder, &self.drift_pre[s]);
     }
 
+    /// On a slab: the stage input's members get fresh ghost planes first (and the metric is gathered for Γvac).
+    fn stage_pre_in(&self, ctx: &GpuContext, encoder: &mut wgpu::CommandEncoder, s: usize, domain: &dyn SiteDomain) -> anyhow::Result<()> {
+        self.record_in(ctx, encoder, &self.drift_pre[s], domain)
+    }
+
     fn record_stage_post(&self, encoder: &mut wgpu::CommandEncoder, s: usize) {
         self.record(encoder, &self.drift_post[s]);
+    }
+
+    /// On a slab: w = Γ_ρ Ω⁻¹ δ of the coupling's G_σ δ gets fresh ghost planes between its two passes.
+    fn stage_post_in(&self, ctx: &GpuContext, encoder: &mut wgpu::CommandEncoder, s: usize, domain: &dyn SiteDomain) -> anyhow::Result<()> {
+        self.record_in(ctx, encoder, &self.drift_post[s], domain)
     }
 
     fn conditions(&self) -> bool {
@@ -483,11 +618,26 @@ impl GpuQuantumField for GpuEnsembleField {
         self.record(encoder, &self.cond_pre);
     }
 
+    /// On a slab: the members' ghost planes refilled before their covariance.
+    fn conditioning_prep_in(&self, ctx: &GpuContext, encoder: &mut wgpu::CommandEncoder, y: &wgpu::Buffer, domain: &dyn SiteDomain) -> anyhow::Result<()> {
+        let (off, len) = self.xbar_bytes();
+        encoder.copy_buffer_to_buffer(y, off, &self.xy, 0, len);
+        self.record_in(ctx, encoder, &self.cond_pre, domain)
+    }
+
+    fn condition(&mut self, ctx: &GpuContext, y: &wgpu::Buffer, step: u64) -> anyhow::Result<()> {
+        self.condition_in(ctx, y, step, &WholeLattice(self.lattice))
+    }
+
     /// The noise flow (after [`Self::record_conditioning_prep`] has run): the strengths read back and checked as
-    /// on the CPU, then `flow_substeps` sub-steps of `midpoint_iterations` fixed-point passes each.
-    fn condition(&mut self, ctx: &GpuContext, y: &wgpu::Buffer, _step: u64) -> anyhow::Result<()> {
+    /// on the CPU (the largest over the owned sites of every rank), then `flow_substeps` sub-steps of
+    /// `midpoint_iterations` fixed-point passes each; on a slab the members' and x̄'s ghost planes are refilled
+    /// before every pass (as `EnsembleModel::noise_flow_in`).
+    fn condition_in(&mut self, ctx: &GpuContext, y: &wgpu::Buffer, _step: u64, domain: &dyn SiteDomain) -> anyhow::Result<()> {
         let v = ctx.read_reals(&self.strength, 2 * self.n, self.precision)?;
-        let (size, escape) = v.chunks(2).fold((0.0f64, 0.0f64), |a, c| (a.0.max(c[0]), a.1.max(c[1])));
+        let owned = domain.owned();
+        let (size, escape) = v[2 * owned.start..2 * owned.end].chunks(2).fold((0.0f64, 0.0f64), |a, c| (a.0.max(c[0]), a.1.max(c[1])));
+        let (size, escape) = (domain.max(size), domain.max(escape));
         anyhow::ensure!(
             size.is_finite() && escape.is_finite(),
             "the conditioning strength of this step is not finite ({size:e}): the state has blown up"
@@ -503,10 +653,14 @@ impl GpuQuantumField for GpuEnsembleField {
         let mb = self.member_reals() as u64 * self.real_bytes();
         let xb = (2 * self.n) as u64 * self.real_bytes();
         for _ in 0..steps {
-            encoder.copy_buffer_to_buffer(&self.dy, 0, &self.du1, 0, mb);
-            encoder.copy_buffer_to_buffer(&self.xy, 0, &self.x0, 0, xb);
-            for _ in 0..iters {
-                self.record(&mut encoder, &self.pass);
+            for it in 0..iters {
+                self.halo(ctx, &mut encoder, &self.dy, self.m, domain)?;
+                self.halo(ctx, &mut encoder, &self.xy, 1, domain)?;
+                if it == 0 {
+                    encoder.copy_buffer_to_buffer(&self.dy, 0, &self.du1, 0, mb);
+                    encoder.copy_buffer_to_buffer(&self.xy, 0, &self.x0, 0, xb);
+                }
+                self.record_in(ctx, &mut encoder, &self.pass, domain)?;
             }
         }
         let (off, len) = self.xbar_bytes();
@@ -526,7 +680,7 @@ impl GpuQuantumField for GpuEnsembleField {
             (Some(h), Some(g)) => Some((ctx.read_reals(h, self.member_reals(), p)?, ctx.read_reals(g, 3 * self.n, p)?)),
             _ => None,
         };
-        Ok(ensemble_data(d, cv, self.shape, self.m))
+        Ok(ensemble_data(d, cv, self.lattice.shape, self.m))
     }
 
     fn upload(&self, ctx: &GpuContext, q: &QuantumData) -> anyhow::Result<()> {

@@ -27,7 +27,7 @@
 //! numbers, so the slabs are one GPU bit for bit.
 use super::dense_field::dense_params_r;
 use super::params::params_u;
-use super::quantum::{record_ops, xbar_bytes, FieldBuffers, GpuQuantumField, KernelOp};
+use super::quantum::{flush, gather_regions, record_ops, xbar_bytes, FieldBuffers, GpuQuantumField, KernelOp};
 use super::to_device;
 use crate::backend::StepperSetup;
 use crate::config::Precision;
@@ -136,23 +136,9 @@ struct SlabPart {
 }
 
 impl SlabPart {
-    /// Every rank's owned `regions` (reals) of `src` written to `dst` from real 0: region j of every rank in rank
-    /// order (the whole lattice's order), then region j + 1.
+    /// Every rank's owned `regions` (reals) of `src` written to `dst` from real 0 ([`gather_regions`]).
     fn gather(&self, ctx: &GpuContext, domain: &dyn SiteDomain, src: &wgpu::Buffer, regions: &[Range<usize>], dst: &wgpu::Buffer) -> anyhow::Result<()> {
-        let w = (self.real_bytes / 4) as usize;
-        let words: Vec<Range<usize>> = regions.iter().map(|r| r.start * w..r.end * w).collect();
-        let mine: Vec<u32> = ctx.read_regions(src, &words)?;
-        let all = domain.all_gather_bytes(bytemuck::cast_slice(&mine));
-        let k = regions.len();
-        let mut out = Vec::with_capacity(all.iter().map(Vec::len).sum());
-        for j in 0..k {
-            for b in &all {
-                let len = b.len() / k;
-                out.extend_from_slice(&b[j * len..(j + 1) * len]);
-            }
-        }
-        ctx.write_buffer::<u8>(dst, 0, &out)?;
-        Ok(())
+        gather_regions(ctx, domain, src, regions, self.real_bytes, dst)
     }
 
     /// The owned 64-site groups' partial sums of `cols` columns into the whole lattice's.
@@ -176,12 +162,6 @@ impl SlabPart {
             encoder.copy_buffer_to_buffer(src, (from + g * width) as u64 * b, dst, (to + l * width) as u64 * b, (len * width) as u64 * b);
         }
     }
-}
-
-/// Submits what `encoder` holds and replaces it by a fresh one (a slab's host round-trip comes next).
-fn flush(ctx: &GpuContext, encoder: &mut wgpu::CommandEncoder) {
-    let done = std::mem::replace(encoder, ctx.encoder("fourier field (slab)"));
-    ctx.submit(done);
 }
 
 /// (l, g, len) runs of the `domain`'s local sites (planes of `plane` sites, `planes` of them) that are consecutive

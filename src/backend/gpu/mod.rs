@@ -170,6 +170,7 @@ impl GpuStepper {
     fn record_stage(&self, encoder: &mut wgpu::CommandEncoder, s: usize) {
         self.quantum.record_stage_pre(encoder, s); // back-reaction and ∂t x̄ for this stage
         self.record_stage_fields(encoder, s);
+        self.quantum.record_stage_post(encoder, s); // the fluctuations' stage and RK4 combination
     }
 
     /// [`Self::record_stage`] on the stepper's `domain` (a rank's z-slab, issue 18): the quantum field may submit
@@ -177,15 +178,14 @@ impl GpuStepper {
     pub(crate) fn record_stage_in(&self, encoder: &mut wgpu::CommandEncoder, s: usize, domain: &dyn crate::numerics::site_domain::SiteDomain) -> anyhow::Result<()> {
         self.quantum.stage_pre_in(&self.ctx, encoder, s, domain)?;
         self.record_stage_fields(encoder, s);
-        Ok(())
+        self.quantum.stage_post_in(&self.ctx, encoder, s, domain)
     }
 
-    /// The field kernels of RK4 stage `s` and the quantum field's stage after them.
+    /// The field kernels of RK4 stage `s`.
     fn record_stage_fields(&self, encoder: &mut wgpu::CommandEncoder, s: usize) {
         let n = self.setup.lattice.sites() as u32;
         self.flux_kernel.dispatch(encoder, &self.flux_groups[s], n);
         self.stage_kernel.dispatch(encoder, &self.stage_groups[s], n);
-        self.quantum.record_stage_post(encoder, s); // the fluctuations' stage and RK4 combination
     }
 
     /// The end of a step: the CQ noise added to π^ab.
@@ -239,6 +239,11 @@ impl GpuStepper {
     /// The quantum conditioning of step `step` → `step` + 1, once its preparation has been submitted.
     pub(crate) fn condition(&mut self, step: u64) -> anyhow::Result<()> {
         self.quantum.condition(&self.ctx, &self.y, step).map_err(|e| e.context(format!("at step {step} → {}", step + 1)))
+    }
+
+    /// [`Self::condition`] on the stepper's `domain` (a rank's z-slab, issue 18).
+    pub(crate) fn condition_in(&mut self, step: u64, domain: &dyn crate::numerics::site_domain::SiteDomain) -> anyhow::Result<()> {
+        self.quantum.condition_in(&self.ctx, &self.y, step, domain).map_err(|e| e.context(format!("at step {step} → {}", step + 1)))
     }
 
     /// The quantum field's fluctuations in f64 (checkpoint arrays; on a slab the whole lattice's).

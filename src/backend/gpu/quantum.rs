@@ -34,6 +34,12 @@ pub trait GpuQuantumField {
     }
     /// Stage s after the field kernels (the fluctuations' own stage and RK4 combination).
     fn record_stage_post(&self, encoder: &mut wgpu::CommandEncoder, s: usize);
+    /// Issue 18: [`Self::record_stage_post`] on the `domain` the field was built on, with the host round-trips of a
+    /// field split over z-slabs (as [`Self::stage_pre_in`]). Default: [`Self::record_stage_post`].
+    fn stage_post_in(&self, _ctx: &GpuContext, encoder: &mut wgpu::CommandEncoder, s: usize, _domain: &dyn SiteDomain) -> anyhow::Result<()> {
+        self.record_stage_post(encoder, s);
+        Ok(())
+    }
     /// Whether the conditioning on a step's noise needs the host between steps (then every noisy step is submitted
     /// on its own and [`Self::condition`] is called after it).
     fn conditions(&self) -> bool;
@@ -48,6 +54,11 @@ pub trait GpuQuantumField {
     }
     /// The conditioning of step `step` just submitted (may read back a few numbers and submit more work).
     fn condition(&mut self, ctx: &GpuContext, y: &wgpu::Buffer, step: u64) -> anyhow::Result<()>;
+    /// Issue 18: [`Self::condition`] on the `domain` the field was built on (a field split over z-slabs reduces its
+    /// strengths over the ranks and exchanges halos between its passes). Default: [`Self::condition`].
+    fn condition_in(&mut self, ctx: &GpuContext, y: &wgpu::Buffer, step: u64, _domain: &dyn SiteDomain) -> anyhow::Result<()> {
+        self.condition(ctx, y, step)
+    }
     /// What the last step's quantum update did (backend/quantum.rs).
     fn report(&self) -> crate::backend::quantum::QuantumStepReport {
         Default::default()
@@ -94,6 +105,31 @@ pub fn record_ops(kernels: &[Kernel], encoder: &mut wgpu::CommandEncoder, ops: &
     for o in ops {
         kernels[o.kernel].dispatch(encoder, &o.group, o.threads);
     }
+}
+
+/// Submits what `encoder` holds and replaces it by a fresh one (a slab's host round-trip comes next).
+pub fn flush(ctx: &GpuContext, encoder: &mut wgpu::CommandEncoder) {
+    let done = std::mem::replace(encoder, ctx.encoder("quantum field (slab)"));
+    ctx.submit(done);
+}
+
+/// Every rank's owned `regions` (reals of `real_bytes` bytes) of `src` written to `dst` from real 0: region j of
+/// every rank in rank order (the whole lattice's order), then region j + 1 (issue 18: a slab's gathers).
+pub fn gather_regions(ctx: &GpuContext, domain: &dyn SiteDomain, src: &wgpu::Buffer, regions: &[std::ops::Range<usize>], real_bytes: u64, dst: &wgpu::Buffer) -> anyhow::Result<()> {
+    let w = (real_bytes / 4) as usize;
+    let words: Vec<std::ops::Range<usize>> = regions.iter().map(|r| r.start * w..r.end * w).collect();
+    let mine: Vec<u32> = ctx.read_regions(src, &words)?;
+    let all = domain.all_gather_bytes(bytemuck::cast_slice(&mine));
+    let k = regions.len();
+    let mut out = Vec::with_capacity(all.iter().map(Vec::len).sum());
+    for j in 0..k {
+        for b in &all {
+            let len = b.len() / k;
+            out.extend_from_slice(&b[j * len..(j + 1) * len]);
+        }
+    }
+    ctx.write_buffer::<u8>(dst, 0, &out)?;
+    Ok(())
 }
 
 /// Byte offset and length of the mean field x̄ = (φ̄, π̄_φ) (two SoA slots) in the state buffer of n sites.
