@@ -31,6 +31,7 @@
 use super::slab::{OwnedPlanes, Slab};
 use super::slab_domain::SlabDomain;
 use super::slab_stepper::{describe, halo_of, noise_diagnostics_of, owned_planes_in, owned_planes_of, quantum_diagnostics_in, site_arrays, stencil_fields, unsupported};
+use super::timed_comm::TimedComm;
 use super::Comm;
 use crate::backend::cpu::diagnostics::{NCOL, OPS};
 use crate::backend::cpu::reduce::finish_tree;
@@ -87,15 +88,16 @@ pub fn gpu_slab_stepper(ctx: GpuContext, setup: StepperSetup, state: &State, com
 pub struct GpuSlabStepper<T: Real> {
     setup: StepperSetup,
     slab: Slab,
-    comm: Rc<dyn Comm>,
+    comm: Rc<TimedComm>,
     /// the GPU stepper of the local lattice (its own diagnostics and health are replaced by the slab's)
     gpu: GpuStepper,
     step: u64,
     first_nonfinite: Option<u64>,
     /// the fields whose ghost planes a stage reads (as the CPU slabs: all with dissipation, else g_ab, N, φ)
     stencil_fields: Vec<usize>,
-    /// wall time in the halo exchanges (read-back, exchange, write) and the health check's agreement
-    comm_time: std::time::Duration,
+    /// wall time copying the state's halo planes between the device and the host (the exchange's read-back and
+    /// writes; its MPI part is the communicator's)
+    staging_time: std::time::Duration,
     /// the halo exchange's read-back buffer, kept between exchanges
     staging: Option<wgpu::Buffer>,
     _real: PhantomData<T>,
@@ -103,6 +105,7 @@ pub struct GpuSlabStepper<T: Real> {
 
 impl<T: Real> GpuSlabStepper<T> {
     pub fn new(ctx: GpuContext, setup: StepperSetup, state: &State, comm: Rc<dyn Comm>) -> Result<Self> {
+        let comm = Rc::new(TimedComm::new(comm));
         // the stencil's reach, and for smoothed noise its radius R: the device smooths ζ on the local lattice, so an
         // owned site's smoothing must not reach past the ghost planes (ζ of a ghost site is drawn by its global index)
         let stencil = halo_of(&setup)?;
@@ -140,7 +143,7 @@ impl<T: Real> GpuSlabStepper<T> {
             gpu,
             step: state.step,
             first_nonfinite: None,
-            comm_time: Default::default(),
+            staging_time: Default::default(),
             staging: None,
             _real: PhantomData,
         };
@@ -153,7 +156,7 @@ impl<T: Real> GpuSlabStepper<T> {
     /// Fills the ghost planes of `fields` of the device buffer `buf` (structure of arrays over the local lattice)
     /// from the neighbours' owned planes.
     fn exchange(&mut self, which: Buffer, fields: &[usize]) -> Result<()> {
-        let t = std::time::Instant::now();
+        let (t, mpi) = (std::time::Instant::now(), self.comm.spent());
         let mut staging = self.staging.take();
         let (ctx, buf) = (self.gpu.context(), self.buffer(which));
         let sent: Vec<_> = (0..2).flat_map(|side| fields.iter().map(move |&v| (side, v))).map(|(side, v)| self.slab.sent_planes(v)[side].clone()).collect();
@@ -168,7 +171,7 @@ impl<T: Real> GpuSlabStepper<T> {
             ctx.write_buffer(buf, upper.start as u64 * bytes, &from_next[j * g..(j + 1) * g])?;
         }
         self.staging = staging;
-        self.comm_time += t.elapsed();
+        self.staging_time += t.elapsed() - (self.comm.spent() - mpi);
         Ok(())
     }
 
@@ -249,9 +252,7 @@ impl<T: Real> GpuSlabStepper<T> {
         self.gpu.health().record(&mut encoder, 0);
         ctx.submit(encoder);
         let bad = self.gpu.health().first_nonfinite(ctx, 1)?.is_some();
-        let t = std::time::Instant::now();
         let any_bad = self.comm.all_gather_bytes(&[bad as u8]).iter().any(|b| b[0] != 0);
-        self.comm_time += t.elapsed();
         Ok(!any_bad)
     }
 }
@@ -381,7 +382,7 @@ impl<T: Real> Stepper for GpuSlabStepper<T> {
     }
     fn description(&self) -> String {
         let detail = format!("{}, halos staged through the host", self.gpu.context().describe());
-        describe::<T>("gpu", &detail, &self.slab, self.stencil_fields.len(), self.comm_time)
+        describe::<T>("gpu", &detail, &self.slab, self.stencil_fields.len(), self.comm.spent(), Some(self.staging_time))
     }
 }
 

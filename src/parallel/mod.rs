@@ -6,6 +6,7 @@
 //!   threading Funneled before any wgpu device; only the main thread calls MPI, rayon threads never do).
 //! - [`world`]: the communicator of this process, installed once by [`init`] (`cqgrav`'s `main`).
 //! - [`threads::ThreadComm`]: ranks simulated by threads, for the test suite without MPI.
+//! - [`timed_comm::TimedComm`]: a communicator counting the time of its collectives (the steppers' report).
 //! - [`realizations`]: which rank runs which realisation (`cqgrav run --realizations R` under `mpirun`).
 //! - [`slab`]: the lattice split in z-slabs over ranks, the halo exchange and the rank-count-independent
 //!   reductions of the domain-decomposed CPU stepper ([`slab_stepper`]) and GPU stepper ([`gpu_slab_stepper`]).
@@ -17,6 +18,7 @@ pub mod slab;
 pub mod slab_domain;
 pub mod slab_stepper;
 pub mod threads;
+pub mod timed_comm;
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -14,6 +14,7 @@
 //! the single-process order; `download` gathers the whole state on every rank (spectra, the location of a
 //! non-finite value).
 use super::slab::{OwnedPlanes, Slab};
+use super::timed_comm::TimedComm;
 use super::Comm;
 use crate::backend::cpu::cq_noise::{CpuNoise, NSTAT};
 use crate::backend::cpu::diagnostics::{all_site_values, all_site_values_quantum, NCOL, OPS};
@@ -62,7 +63,7 @@ pub fn slab_stepper(setup: StepperSetup, state: &State, comm: Rc<dyn Comm>) -> R
 pub struct SlabStepper<T: Real> {
     setup: StepperSetup,
     slab: Slab,
-    comm: Rc<dyn Comm>,
+    comm: Rc<TimedComm>,
     /// the state and RK4 scratch on the local lattice (owned + ghost planes), as backend/cpu
     b: Rk4Buffers<T>,
     /// the owned part of y (the noise's input)
@@ -75,12 +76,11 @@ pub struct SlabStepper<T: Real> {
     /// the fields whose ghost planes a stage reads: all with Kreiss–Oliger dissipation, else g_ab, N and φ (the
     /// other fields are read at the site itself only)
     stencil_fields: Vec<usize>,
-    /// wall time in the halo exchanges and the health check's reduction of every step (benches/mpi_scaling.sh)
-    comm_time: std::time::Duration,
 }
 
 impl<T: Real> SlabStepper<T> {
     pub fn new(setup: StepperSetup, state: &State, comm: Rc<dyn Comm>) -> Result<Self> {
+        let comm = Rc::new(TimedComm::new(comm));
         let ghost = halo_of(&setup)?;
         let slab = Slab::new(setup.lattice, ghost, comm.rank(), comm.size())?;
         assert_eq!(state.background, setup.background, "state and stepper disagree on the background metric");
@@ -97,7 +97,6 @@ impl<T: Real> SlabStepper<T> {
                 .then(|| CpuNoise::new(setup.noise, owned_lattice, setup.background, setup.dt).in_slab(slab.first_site(), setup.lattice.sites())),
             first_nonfinite: None,
             quantum,
-            comm_time: Default::default(),
             stencil_fields: stencil_fields(&setup),
             setup,
             slab,
@@ -120,9 +119,7 @@ impl<T: Real> SlabStepper<T> {
 
     fn rk4_step(&mut self) -> Result<()> {
         for st in STAGES {
-            let t = std::time::Instant::now();
             self.slab.exchange_fields(self.comm.as_ref(), self.b.input_mut(st.index), &self.stencil_fields);
-            self.comm_time += t.elapsed();
             // the right-hand side of the owned sites only (the ghosts' k is never read: their values are refilled
             // by the next exchange before anything reads them)
             self.b.rhs(&self.slab.local, st.index, Some(self.slab.interior()));
@@ -218,9 +215,7 @@ impl<T: Real> Stepper for SlabStepper<T> {
             self.condition()?;
             self.step += 1;
             // the health check of every step, on the whole state (identical on every rank)
-            let t = std::time::Instant::now();
             let sum = self.slab.state_sum(self.comm.as_ref(), &self.b.y, NVARS);
-            self.comm_time += t.elapsed();
             if !sum.is_finite() {
                 self.first_nonfinite = Some(self.step);
                 return Ok(());
@@ -294,7 +289,7 @@ impl<T: Real> Stepper for SlabStepper<T> {
     }
     fn description(&self) -> String {
         let threads = format!("{} threads each", rayon::current_num_threads());
-        describe::<T>("cpu", &threads, &self.slab, self.stencil_fields.len(), self.comm_time)
+        describe::<T>("cpu", &threads, &self.slab, self.stencil_fields.len(), self.comm.spent(), None)
     }
 }
 
@@ -404,15 +399,17 @@ pub(super) fn noise_diagnostics_of<T: Real>(slab: &Slab, comm: &dyn Comm, stat: 
 }
 
 /// The run's description of a slab stepper on `backend`.
-pub(super) fn describe<T: Real>(backend: &str, detail: &str, slab: &Slab, fields: usize, comm_time: std::time::Duration) -> String {
-    let comm = comm_time.as_secs_f64();
-    format!(
-        "{backend} ({} z-slabs over MPI ranks, {detail}, {}; halo {} planes of {fields} fields{})",
-        slab.ranks,
-        std::any::type_name::<T>(),
-        slab.ghost,
-        if comm > 0.0 { format!("; rank 0 spent {comm:.3} s in halo exchanges and the health check's reduction") } else { String::new() }
-    )
+/// The decomposed run's description: the slabs, the halo, and (once it has stepped) the wall time rank 0 spent in
+/// the communicator's collectives (the step's halo swaps and health check, the quantum field's exchanges, box sums
+/// and gathers, the output's gathers: [`TimedComm`]) and, on the GPU, in copying halo planes between the device and
+/// the host (`staging`).
+pub(super) fn describe<T: Real>(backend: &str, detail: &str, slab: &Slab, fields: usize, mpi: std::time::Duration, staging: Option<std::time::Duration>) -> String {
+    let spent = match (mpi.as_secs_f64(), staging.map(|d| d.as_secs_f64())) {
+        (0.0, None | Some(0.0)) => String::new(),
+        (m, None) => format!("; rank 0 spent {m:.3} s in MPI collectives (halos, reductions, gathers)"),
+        (m, Some(h)) => format!("; rank 0 spent {m:.3} s in MPI collectives (halos, reductions, gathers) and {h:.3} s staging the state's halos through the host"),
+    };
+    format!("{backend} ({} z-slabs over MPI ranks, {detail}, {}; halo {} planes of {fields} fields{spent})", slab.ranks, std::any::type_name::<T>(), slab.ghost)
 }
 
 #[cfg(test)]
