@@ -4,7 +4,7 @@
 //   loc[ku[0] + x·25 ..] = base[x·25 ..] − kr[0] Σ_s Y_x,s Y_x,sᵀ + Γref
 // (d = the shadow members, base = the members' own covariances, Γref the exact homogeneous jet covariance from the
 // momentum sums `reference` of fourier_mode_sums + fourier_sum_partials: σσΓφφ (6 stored components) | Γφφ | Γφπ | Γππ,
-// divided by n).
+// divided by the box's sites ku[2] (the local lattice's n on one GPU; the whole lattice's on a rank's z-slab, issue 18).
 //#include "lattice.wgsl"
 //#include "tensor.wgsl"
 //#include "jets.wgsl"
@@ -55,7 +55,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     // Γref from the momentum sums
     var gref: array<real, 25>;
     if ku[1] == 1u {
-        let inv = real(1.0) / real(n);
+        let inv = real(1.0) / real(ku[2]);
         for (var e = 0u; e < 25u; e++) {
             gref[e] = real(0.0);
         }

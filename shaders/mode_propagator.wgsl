@@ -1,7 +1,8 @@
 // The control variate's homogeneous reference (SPEC §4.2; twin: src/physics/fourier_dynamics.rs `ModeCovariance`
 // `unitary_stage`, and backend/cpu/ensemble_field.rs `box_mean` with physics/gaussian_forms.rs `hamiltonian_form`),
 // two entry modes (ku[0]):
-//   0 (one workgroup): the box means ḡ_ab, N̄ of the stage input u_in → box[0..6], box[6]; and the homogeneous form
+//   0 (one workgroup): the box means ḡ_ab, N̄ of the stage input u_in (N at the field slot ku[1]: V_LAPSE, or 6 in a
+//     rank's gathered whole-lattice metric, issue 18) → box[0..6], box[6]; and the homogeneous form
 //     k̄ = ΔV N̄ [√ḡ ḡ^ab ⊕ √ḡ m² ⊕ 1/√ḡ] → box[8 .. 33] (the shadows' operator ΩRᵀk̄R, ensemble_forms.wgsl)
 //   1 (per momentum k): dΓ_k = KΓ_k + Γ_kKᵀ,  K = [[0, a], [b, 0]], a = N̄/√ḡ, b = −N̄√ḡ ω_k², ω_k² = ḡ^ab σ_aσ_b + m²:
 //     (dΓφφ, dΓφπ, dΓππ) = (2aΓφπ, aΓππ + bΓφφ, 2bΓφπ)  (gam, dg: 3 reals per momentum)
@@ -54,7 +55,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         for (var k = 0u; k < 6u; k++) {
             part[lid][k] = part[lid][k] + (pr[P_BG + k] + u_in[(V_G + k) * n + x]);
         }
-        part[lid][6] = part[lid][6] + u_in[V_LAPSE * n + x];
+        part[lid][6] = part[lid][6] + u_in[ku[1] * n + x];
     }
     for (var stride = 32u; stride > 0u; stride = stride / 2u) {
         workgroupBarrier();

@@ -149,11 +149,6 @@ pub trait Representation: Sync {
     fn gpu_slab(&self) -> bool {
         false
     }
-    /// Issue 18: why the GPU slabs cannot take this field with `setup` although [`Self::gpu_slab`] (a part of it
-    /// they do not split yet); None: they can.
-    fn gpu_slab_refusal(&self, _setup: &StepperSetup) -> Option<String> {
-        None
-    }
     /// The fluctuations' per-mode powers ⟨|δφ̃_k|²⟩, ⟨|δπ̃_k|²⟩ of a stored state (the spectra, SPEC §11;
     /// spectra/quantum.rs); None without fluctuations.
     fn mode_power(&self, _setup: &StepperSetup, _state: &State) -> anyhow::Result<Option<crate::spectra::quantum::QuantumPower>> {

@@ -108,7 +108,7 @@ pub fn initial_fluctuations(cfg: &Config, setup: &StepperSetup, state: &State) -
                 }
             }
             // at the start the shadows are the members themselves
-            Ok(ensemble_data(d.clone(), cv.map(|r| (d, r)), lat.shape, members))
+            Ok(ensemble_data(d.clone(), cv.map(|r| (d, r)), lat.shape, lat.shape, members))
         }
     }
 }

@@ -22,12 +22,13 @@
 //! `GpuStepper::record_stage_in`: the field submits and gathers from every rank inside it (backend/gpu/fourier_field.rs:
 //! Γ_k whole on every rank, the box sums' partials and the fields its transforms read gathered;
 //! backend/gpu/ensemble_field.rs: the members on the local lattice, their ghost planes exchanged through the host
-//! between passes). Its site arrays (`Representation::site_arrays`: the members) are scattered to the local lattice
+//! between passes). Its site arrays (`Representation::site_arrays`: the members, the shadows) are scattered to the local lattice
 //! and gathered from the owned planes as the CPU slabs do. Its diagnostics, snapshot fields and constraint terms are
 //! the host evaluation one GPU makes, on the local state (the site arrays' ghost planes exchanged; no gather).
 //!
-//! Scope: the classical field with CQ noise, `fourier` and the localised ensemble without its control variate, with
-//! white noise ([`gpu_unsupported`], `Representation::gpu_slab_refusal`); the CPU slabs take the rest of the ensemble.
+//! Scope: the classical field with CQ noise, `fourier` and the localised ensemble (with its control variate; its dW
+//! exchanged, so also with smoothed noise, which the configuration still refuses with a quantum field) on lattices
+//! with N1·N2 a multiple of 64 ([`gpu_unsupported`]).
 use super::slab::{OwnedPlanes, Slab};
 use super::slab_domain::SlabDomain;
 use super::slab_stepper::{describe, halo_of, noise_diagnostics_of, owned_planes_in, owned_planes_of, quantum_diagnostics_in, site_arrays, stencil_fields, unsupported};
@@ -60,9 +61,6 @@ pub fn gpu_unsupported(setup: &StepperSetup) -> Option<String> {
             "matter.representation = \"{}\": the GPU slabs take the classical field, \"fourier\" and the localised \"ensemble\"",
             setup.representation.name()
         ));
-    }
-    if let Some(why) = rep.gpu_slab_refusal(setup) {
-        return Some(why);
     }
     let plane = setup.lattice.shape[0] * setup.lattice.shape[1];
     (plane % 64 != 0).then(|| {
@@ -393,19 +391,19 @@ mod tests {
     use crate::parallel::slab_stepper::tests::{ensemble_setup, outcome, perturbed, quantum_config};
     use crate::parallel::threads::ThreadComm;
 
-    /// `outcome` of `setup` from `state` after 3 steps on GPU slabs over each of `ranks` ranks (threads, a device each)
-    /// asserted equal to one GPU's, bit for bit (the state with its quantum arrays, the diagnostics, the noise
+    /// `outcome` of `setup` from `state` after `steps` steps on GPU slabs over each of `ranks` ranks (threads, a device
+    /// each) asserted equal to one GPU's, bit for bit (the state with its quantum arrays, the diagnostics, the noise
     /// increments). False when there is no device with the precision (skipped).
-    fn assert_gpu_slabs_equal_one_gpu(setup: StepperSetup, state: &State, ranks: &[usize], what: &str) -> bool {
+    fn assert_gpu_slabs_equal_one_gpu(setup: StepperSetup, state: &State, steps: u64, ranks: &[usize], what: &str) -> bool {
         let Ok(ctx) = GpuContext::new(setup.precision) else {
             eprintln!("no GPU device with {:?}: skipped", setup.precision);
             return false;
         };
-        let serial = outcome(&mut GpuStepper::with_context(ctx, setup, state).unwrap(), 3);
+        let serial = outcome(&mut GpuStepper::with_context(ctx, setup, state).unwrap(), steps);
         for &ranks in ranks {
             let results = ThreadComm::on_ranks(ranks, |c| {
                 let ctx = GpuContext::new(setup.precision).unwrap();
-                outcome(gpu_slab_stepper(ctx, setup, state, Rc::new(c)).unwrap().as_mut(), 3)
+                outcome(gpu_slab_stepper(ctx, setup, state, Rc::new(c)).unwrap().as_mut(), steps)
             });
             for (r, got) in results.iter().enumerate() {
                 let first = got.0.iter().zip(&serial.0).position(|(a, b)| a != b);
@@ -442,7 +440,7 @@ mod tests {
                 cfg.matter.renormalization = Renormalization::None;
             }
             let (setup, state) = perturbed(&cfg);
-            if !assert_gpu_slabs_equal_one_gpu(setup, &state, &[2, 3], &format!("fourier {shape:?} {precision:?} D2 = {diffusion}")) {
+            if !assert_gpu_slabs_equal_one_gpu(setup, &state, 3, &[2, 3], &format!("fourier {shape:?} {precision:?} D2 = {diffusion}")) {
                 return;
             }
         }
@@ -453,18 +451,35 @@ mod tests {
     /// monitor, the back-reaction error, the noise flow's sub-steps) and the noise increments after 3 steps of drift,
     /// back-reaction, the coupling's G_σ δ and the conditioning's implicit-midpoint noise flow (D2 = 1). f64 with the
     /// vacuum subtraction (the metric gathered for Γvac) on 8×8×8 over 2 ranks; f32 with dissipation and
-    /// renormalisation `none` on 4×16×12 over 3 ranks (2nd order: a halo of S + 2r = 3 planes, slabs of 4). Leaving out the exchange of the stage input's members fails it.
+    /// renormalisation `none` on 4×16×12 over 3 ranks (2nd order: a halo of S + 2r = 3 planes, slabs of 4). Leaving out
+    /// the exchange of the stage input's members fails it. Then 2 steps in f32 on 4×16×6 over 2 ranks (slabs of 3 =
+    /// the halo; D2 = 10, whose weaker conditioning takes fewer noise-flow passes on lavapipe): the control variate
+    /// with the vacuum subtraction (the shadows with their ghost planes, the reference Γ_k whole on every rank, its
+    /// box means from the gathered metric and lapse; the shadows, the reference and the estimate's diagnostics
+    /// compared too; leaving out the shadows' exchange fails it), and smoothed noise, ℓ = h/2 (R = 2: the device's
+    /// local smoothing is one GPU's only in the first ghost plane, the noise flow reads S + r = 2; leaving out the
+    /// exchange of dW fails it).
     #[test]
     fn ensemble_gpu_slabs_are_one_gpu_bit_for_bit() {
-        let cases = [([8, 8, 8], Precision::F64, 2, 0.0, true, 2), ([4, 16, 12], Precision::F32, 2, 0.1, false, 3)];
-        for (shape, precision, order, dissipation, renormalize, ranks) in cases {
-            let (mut setup, mut state) = ensemble_setup(shape, precision, order, dissipation, 1.0, false);
+        // (shape, precision, dissipation, renormalisation, ranks, control variate, ℓ, D2, steps)
+        let cases = [
+            ([8, 8, 8], Precision::F64, 0.0, true, 2, false, 0.0, 1.0, 3),
+            ([4, 16, 12], Precision::F32, 0.1, false, 3, false, 0.0, 1.0, 3),
+            ([4, 16, 6], Precision::F32, 0.0, true, 2, true, 0.0, 10.0, 2),
+            ([4, 16, 6], Precision::F32, 0.0, false, 2, false, 1.0, 10.0, 2),
+        ];
+        for (shape, precision, dissipation, renormalize, ranks, cv, ell, diffusion, steps) in cases {
+            let (mut setup, mut state) = ensemble_setup(shape, precision, 2, dissipation, 1.0, cv);
             if !renormalize {
                 setup.quantum.as_mut().unwrap().renormalize = false;
             }
+            setup.noise.correlation_length = ell;
+            setup.noise.diffusion = diffusion;
+            setup.quantum.as_mut().unwrap().diffusion = diffusion;
             // the members sampled once (the exact lattice vacuum of the perturbed metric), not by every rank
             state.quantum = representation(&setup).initial_arrays(&setup, &state).unwrap();
-            if !assert_gpu_slabs_equal_one_gpu(setup, &state, &[ranks], &format!("ensemble {shape:?} {precision:?}")) {
+            let what = format!("ensemble {shape:?} {precision:?}, control variate {cv}, ℓ = {ell}");
+            if !assert_gpu_slabs_equal_one_gpu(setup, &state, steps, &[ranks], &what) {
                 return;
             }
         }

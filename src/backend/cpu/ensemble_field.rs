@@ -30,14 +30,16 @@ fn model_of(setup: &StepperSetup) -> anyhow::Result<EnsembleModel> {
 }
 
 /// The checkpoint arrays: `members` (and with the control variate `shadows`), shape (2, N3, N2, N1, M) (field φ/π,
-/// site, member); `reference` (N3, N2, N1, 3), the control variate's per-momentum covariance (φφ, φπ, ππ).
-pub fn ensemble_data(d: Vec<f64>, cv: Option<(Vec<f64>, Vec<f64>)>, shape: [usize; 3], members: usize) -> QuantumData {
+/// site, member) on the lattice of `shape`; `reference` (N3, N2, N1, 3) on the run's lattice of `global` (a slab's
+/// field holds it whole, issue 18), the control variate's per-momentum covariance (φφ, φπ, ππ).
+pub fn ensemble_data(d: Vec<f64>, cv: Option<(Vec<f64>, Vec<f64>)>, shape: [usize; 3], global: [usize; 3], members: usize) -> QuantumData {
     let [n1, n2, n3] = shape;
     let member_shape = vec![2, n3, n2, n1, members];
     let mut arrays = vec![QuantumArray { name: "members".into(), shape: member_shape.clone(), data: d }];
     if let Some((h, r)) = cv {
+        let [g1, g2, g3] = global;
         arrays.push(QuantumArray { name: "shadows".into(), shape: member_shape, data: h });
-        arrays.push(QuantumArray { name: "reference".into(), shape: vec![n3, n2, n1, 3], data: r });
+        arrays.push(QuantumArray { name: "reference".into(), shape: vec![g3, g2, g1, 3], data: r });
     }
     QuantumData { representation: "ensemble".into(), arrays }
 }
@@ -115,27 +117,12 @@ impl Representation for Ensemble {
             true => Some(initial_control_variate(setup, state, &d).map(|(h, r)| (h, r.modes().to_vec()))?),
             false => None,
         };
-        Ok(ensemble_data(d, cv, setup.lattice.shape, setup.ensemble.members))
+        Ok(ensemble_data(d, cv, setup.lattice.shape, setup.lattice.shape, setup.ensemble.members))
     }
-    /// Issue 18: the GPU field splits over slabs too (backend/gpu/ensemble_field.rs), without the control variate.
+    /// Issue 18: the GPU field splits over slabs too (backend/gpu/ensemble_field.rs), with the control variate and
+    /// smoothed noise.
     fn gpu_slab(&self) -> bool {
         true
-    }
-    /// The control variate, and smoothed noise (the noise flow reads dW S + r planes into the ghost planes, where the
-    /// device's smoothing of the local lattice is not the whole lattice's; the CPU slabs exchange dW).
-    fn gpu_slab_refusal(&self, setup: &StepperSetup) -> Option<String> {
-        if setup.ensemble.control_variate {
-            return Some(
-                "matter.control_variate = true: the GPU slabs do not take the ensemble's control variate in this version (its \
-                 shadows and reference); set matter.control_variate = false, or run.backend = \"cpu\", whose slabs take it"
-                    .into(),
-            );
-        }
-        (setup.noise.is_active() && setup.noise.correlation_length > 0.0).then(|| {
-            "cq.correlation_length > 0: the GPU slabs take the ensemble with white CQ noise only in this version; set \
-             cq.correlation_length = 0, or run.backend = \"cpu\", whose slabs take smoothed noise"
-                .to_string()
-        })
     }
     fn cpu_slab(&self, setup: &StepperSetup, state: &State, global: crate::numerics::lattice::Lattice) -> anyhow::Result<Box<dyn QuantumField>> {
         Ok(Box::new(EnsembleField::new_in(setup, state, global)?))
@@ -405,13 +392,7 @@ impl QuantumField for EnsembleField {
 
     fn save(&self) -> QuantumData {
         let cv = self.shadows.as_ref().map(|sh| (sh.hy.clone(), sh.reference.modes().to_vec()));
-        let mut q = ensemble_data(self.dy.clone(), cv, self.setup.lattice.shape, self.setup.ensemble.members);
-        if let Some(r) = q.arrays.iter_mut().find(|a| a.name == "reference") {
-            // per momentum of the whole lattice, also on a slab
-            let [n1, n2, n3] = self.global.shape;
-            r.shape = vec![n3, n2, n1, 3];
-        }
-        q
+        ensemble_data(self.dy.clone(), cv, self.setup.lattice.shape, self.global.shape, self.setup.ensemble.members)
     }
 
     fn restore(&mut self, q: &QuantumData) -> anyhow::Result<()> {

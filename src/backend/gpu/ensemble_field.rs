@@ -21,10 +21,14 @@
 //! jet_forms_apply + jet_transpose + ensemble_vec for Γ_ρ B x̄).
 //!
 //! On a rank's z-slab (issue 18, parallel/gpu_slab_stepper.rs; `FieldBuffers::domain` a slab's; localised by site
-//! pairs, no control variate) every kernel runs on the local lattice, whose halo S + 2r (`Ensemble::slab_halo`) covers
-//! what an owned site reads; the host refills the ghost planes of the members before each stage and before the
-//! conditioning's covariance, of the members and x̄ before every noise-flow pass ([`SlabPlanes::exchange`]), gathers
-//! the metric for Γvac, and takes the strengths' maximum over the owned sites of every rank (docs/mpi.md).
+//! pairs) every per-site kernel runs on the local lattice, whose halo S + 2r (`Ensemble::slab_halo`) covers what an
+//! owned site reads; the host refills the ghost planes of the members (and the control variate's shadows) before each
+//! stage, of dW before stage 0 with smoothed noise, of the members before the conditioning's covariance, of the
+//! members and x̄ before every noise-flow pass ([`SlabPlanes::exchange`]), gathers the metric (and with the control
+//! variate the lapse) of the whole lattice for Γvac and the box means, and takes the strengths' maximum over the owned
+//! sites of every rank. The control variate's reference Γ_k is the whole lattice's on every rank's device, its
+//! momentum kernels run with the whole lattice's parameter block, so every rank evolves it as one GPU does
+//! (docs/mpi.md).
 use super::dense_field::dense_params_r;
 use super::params::params_u;
 use super::quantum::{flush, gather_regions, FieldBuffers, GpuQuantumField};
@@ -87,16 +91,17 @@ enum K {
 }
 
 /// What the field records: a kernel dispatch, or on a rank's z-slab (issue 18) a host round-trip between two of
-/// them — the halo exchange of a member-layout array of `width` values per site (2 fields), or the gather of the
-/// stage input's metric for Γvac.
+/// them — the halo exchange of an array of `fields` fields of `width` values per site (the member layout: 2 fields
+/// of M; the noise increments: 6 of 1), or the gather of the stage input's metric (and lapse) for Γvac and the
+/// control variate's box means.
 enum Op {
     Kernel { kernel: K, group: wgpu::BindGroup, threads: u32 },
-    Halo(wgpu::Buffer, usize),
+    Halo { buf: wgpu::Buffer, fields: usize, width: usize },
     GatherMetric(wgpu::Buffer),
 }
 
 /// A rank's z-slab of the run's lattice (issue 18): where the local lattice's owned and ghost planes lie, for the
-/// host halo exchanges of the member arrays, and the whole lattice's metric gathered for Γvac.
+/// host halo exchanges of the member arrays, and the whole lattice's metric gathered for Γvac and the box means.
 struct SlabPlanes {
     /// the owned local sites, and the sites of one plane, of the local lattice and of its ghost planes per side
     owned: Range<usize>,
@@ -104,28 +109,30 @@ struct SlabPlanes {
     sites: usize,
     ghost: usize,
     real_bytes: u64,
-    /// the whole lattice's g_ab (6 fields; `vacuum` scheme)
+    /// the state fields gathered whole (g_ab for Γvac, `vacuum` scheme; g_ab and N for the control variate's box
+    /// means) and their whole lattice's values, field after field
+    gathered: Vec<usize>,
     metric: wgpu::Buffer,
 }
 
 impl SlabPlanes {
-    /// Fills the ghost planes of the 2 fields of `width` values per site in `buf` from the neighbours' owned planes
-    /// (as the CPU's `SiteDomain::exchange`): `encoder` submitted, the sent planes read back, swapped over the ring,
-    /// written back.
-    fn exchange(&self, ctx: &GpuContext, encoder: &mut wgpu::CommandEncoder, buf: &wgpu::Buffer, width: usize, domain: &dyn SiteDomain) -> anyhow::Result<()> {
+    /// Fills the ghost planes of the `fields` fields of `width` values per site in `buf` from the neighbours' owned
+    /// planes (as the CPU's `SiteDomain::exchange`): `encoder` submitted, the sent planes read back, swapped over the
+    /// ring, written back.
+    fn exchange(&self, ctx: &GpuContext, encoder: &mut wgpu::CommandEncoder, buf: &wgpu::Buffer, fields: usize, width: usize, domain: &dyn SiteDomain) -> anyhow::Result<()> {
         flush(ctx, encoder);
         let (n, g, p) = (self.sites * width, self.ghost * self.plane * width, self.plane * width);
         let nz = self.owned.len() / self.plane;
         let w = (self.real_bytes / 4) as usize;
         // to rank + 1 the last `ghost` owned planes, to rank − 1 the first, field after field
-        let sent = |start: usize| (0..2).map(move |v| (v * n + start) * w..(v * n + start + g) * w);
+        let sent = |start: usize| (0..fields).map(move |v| (v * n + start) * w..(v * n + start + g) * w);
         let words: Vec<Range<usize>> = sent(nz * p).chain(sent(g)).collect();
         let packed: Vec<u32> = ctx.read_regions(buf, &words)?;
         let bytes: &[u8] = bytemuck::cast_slice(&packed);
         let (to_next, to_prev) = bytes.split_at(bytes.len() / 2);
         let (from_prev, from_next) = domain.swap_halo_bytes(to_next, to_prev);
         let (gb, rb) = (g * self.real_bytes as usize, self.real_bytes);
-        for v in 0..2 {
+        for v in 0..fields {
             ctx.write_buffer::<u8>(buf, (v * n) as u64 * rb, &from_prev[v * gb..(v + 1) * gb])?;
             ctx.write_buffer::<u8>(buf, (v * n + (self.ghost + nz) * p) as u64 * rb, &from_next[v * gb..(v + 1) * gb])?;
         }
@@ -137,6 +144,8 @@ pub struct GpuEnsembleField {
     n: usize,
     m: usize,
     lattice: Lattice,
+    /// the run's lattice (the control variate's reference Γ_k is its, whole on every rank's device)
+    global: Lattice,
     /// a rank's z-slab (issue 18; None: the whole lattice)
     slab: Option<SlabPlanes>,
     precision: Precision,
@@ -185,12 +194,10 @@ impl GpuEnsembleField {
         let rb = if p == Precision::F64 { 8u64 } else { 4 };
         // issue 18: on a rank's z-slab (Representation::slab_halo: localised on single sites, a halo of S + 2r)
         let global = f.domain.global();
+        let global_setup = StepperSetup { lattice: global, ..*setup };
+        let ng = global.sites();
         let split = f.domain.owned() != (0..n);
         if split {
-            use crate::backend::quantum::Representation;
-            if let Some(why) = crate::backend::cpu::ensemble_field::Ensemble.gpu_slab_refusal(setup) {
-                anyhow::bail!(why);
-            }
             anyhow::ensure!(pairs.is_some(), "the GPU slabs take the ensemble localised by site pairs only (matter.localization below 8 spacings)");
         }
         let member = 2 * n * m;
@@ -239,16 +246,19 @@ impl GpuEnsembleField {
         // pu[9], pu[10] of the shared block belong to the fourier kernels, so it gets its own block
         let pu_strength = ctx.storage_buffer("ensemble pu (noise forms)", &[&pu[..], &[25, 0]].concat())?;
         let pu = ctx.storage_buffer("ensemble pu", &pu)?;
-        // Γvac over the whole lattice: on a slab its own lattice block (the whole lattice's, writing at 25·n of loc)
+        // Γvac and the control variate's modes over the whole lattice: on a slab their own lattice block (the whole
+        // lattice's, Γvac writing at 25·n of loc)
         let pu_vac = match split {
-            true => ctx.storage_buffer("ensemble pu (Γvac)", &[&params_u(&StepperSetup { lattice: global, ..*setup }, &STAGES[0])[..], &[(25 * n) as u32]].concat())?,
+            true => ctx.storage_buffer("ensemble pu (Γvac)", &[&params_u(&global_setup, &STAGES[0])[..], &[(25 * n) as u32]].concat())?,
             false => pu.clone(),
         };
         let slab = split.then(|| -> anyhow::Result<SlabPlanes> {
             let plane = lat.shape[0] * lat.shape[1];
             let owned = f.domain.owned();
-            let metric = zeros("whole lattice's metric (ensemble slab)", if q.renormalize { 6 * global.sites() } else { 0 })?;
-            Ok(SlabPlanes { ghost: owned.start / plane, owned, plane, sites: n, real_bytes: rb, metric })
+            let metric_fields = if q.renormalize || cv { 6 } else { 0 };
+            let gathered: Vec<usize> = (var::G..var::G + metric_fields).chain(cv.then_some(var::LAPSE)).collect();
+            let metric = zeros("whole lattice's metric (ensemble slab)", gathered.len() * ng)?;
+            Ok(SlabPlanes { ghost: owned.start / plane, owned, plane, sites: n, real_bytes: rb, gathered, metric })
         });
         let slab = slab.transpose()?;
         let pr = reals("ensemble pr", &dense_params_r(setup, &q))?;
@@ -298,11 +308,12 @@ impl GpuEnsembleField {
         let wscr = zeros("members Γ Ω⁻¹ δ", member)?;
         let (mut hy, mut hbufs, mut gy, mut gbufs) = (None, None, None, None);
         if cv {
-            let (h0, reference) = initial_control_variate(setup, state, &d0)?;
+            // on a slab the state's shadows are the local lattice's, its reference Γ_k the whole lattice's (as the CPU's)
+            let (h0, reference) = initial_control_variate(&global_setup, state, &d0)?;
             hy = Some(reals("shadows", &h0)?);
             hbufs = Some([zeros("shadows acc", member)?, zeros("shadows stage input", member)?, zeros("shadows rhs", member)?]);
             gy = Some(reals("reference Γ_k", reference.modes())?);
-            gbufs = Some([zeros("Γ_k acc", 3 * n)?, zeros("Γ_k u1", 3 * n)?, zeros("Γ_k u2", 3 * n)?, zeros("dΓ_k", 3 * n)?]);
+            gbufs = Some([zeros("Γ_k acc", 3 * ng)?, zeros("Γ_k u1", 3 * ng)?, zeros("Γ_k u2", 3 * ng)?, zeros("dΓ_k", 3 * ng)?]);
         }
         let loc = zeros("local covariance", n * 25 + 25)?;
         let brloc = zeros("control-variate covariance", if cv { n * 25 } else { 0 })?;
@@ -318,22 +329,24 @@ impl GpuEnsembleField {
         let (gvec, gvt) = (zeros("Gram vector", gram_blocks * m)?, zeros("Gram vector taper", gram_blocks * m)?);
         let boxb = zeros("box means", 40)?;
         let reference = zeros("reference momentum sums", 9)?;
-        let groups = n.div_ceil(64);
+        let groups = ng.div_ceil(64);
         let partials = zeros("momentum partial sums", groups * 9)?;
-        // the fourier kernels' u32 block (fourier_layout.wgsl): the lattice block, then 0, 0, the number of groups
-        let mut fpu = params_u(setup, &STAGES[0]).to_vec();
+        // the fourier kernels' u32 block (fourier_layout.wgsl) over the whole lattice's momenta: the lattice block,
+        // then 0, 0, the number of groups
+        let mut fpu = params_u(&global_setup, &STAGES[0]).to_vec();
         fpu.extend_from_slice(&[0, 0, groups as u32]);
         let fpu = ctx.storage_buffer("fourier pu", &fpu)?;
         let ku_msum = ctx.storage_buffer("sum momenta", &[groups as u32, 9, 0, 0])?;
         let dummy = zeros("unused", 1)?;
 
         let coupled = q.diffusion != 0.0;
+        let smoothed = setup.noise.correlation_length > 0.0;
         let kk = |k: K| &kernels[k as usize];
         let op = |kernel: K, bufs: &[&wgpu::Buffer], threads: usize| Op::Kernel { kernel, group: kk(kernel).bind(ctx, bufs), threads: threads as u32 };
         // on a slab: the ghost planes of a member-layout array refilled from the neighbours (nothing on one GPU)
-        let halo = |ops: &mut Vec<Op>, b: &wgpu::Buffer, width: usize| {
+        let halo = |ops: &mut Vec<Op>, b: &wgpu::Buffer, fields: usize, width: usize| {
             if split {
-                ops.push(Op::Halo(b.clone(), width));
+                ops.push(Op::Halo { buf: b.clone(), fields, width });
             }
         };
         let nn = n as u32;
@@ -344,7 +357,7 @@ impl GpuEnsembleField {
         let r_mix = scal("1/(M/2−1)", &[half_norm])?;
         let r_mixm = scal("−½/(M/2−1)", &[-0.5 * half_norm])?;
         let loc_members = ku("local cov members", &[0, 0, 0])?;
-        let loc_cv = ku("local cov control variate", &[0, 1, 0])?;
+        let loc_cv = ku("local cov control variate", &[0, 1, ng as u32])?;
         // ensemble_forms ku: forms offset, stride, Ω, accumulate
         let f_k_omega = ku("forms k Ω", &[0, FORMS as u32, 1, 0])?;
         let f_s_plain = ku("forms σ", &[50, FORMS as u32, 0, 0])?;
@@ -363,7 +376,9 @@ impl GpuEnsembleField {
         let mix_add = ku("combine +", &[1])?;
         let vec0 = ku("vec gram", &[0])?;
         let vec1 = ku("vec combine", &[1])?;
-        let modes = [ku("modes box", &[0])?, ku("modes stage", &[1])?];
+        // the box means read N at the state's lapse slot, or after the slab's gathered metric
+        let lapse_slot = if split { 6 } else { var::LAPSE as u32 };
+        let modes = [ku("modes box", &[0, lapse_slot])?, ku("modes stage", &[1, 0])?];
         let apply_x_k = ku("apply k x", &[1, var::PHI as u32 * nn, FORMS as u32, 0])?;
         let apply_x_p = ku("apply p x", &[1, var::PHI as u32 * nn, FORMS as u32, 25])?;
         let apply_v_b = ku("apply b x", &[1, 0, 25, 0])?;
@@ -374,7 +389,7 @@ impl GpuEnsembleField {
             .map(|&(a, s0, cnt)| Ok((ku("taper M²", &[a, (m * m) as u32, s0, cnt])?, ku("taper M", &[a, m as u32, s0, cnt])?)))
             .collect::<anyhow::Result<_>>()?;
         let comb: Vec<wgpu::Buffer> = (0..4).map(|s| ku("combine members", &[member as u32, s])).collect::<Result<_, _>>()?;
-        let comb_g: Vec<wgpu::Buffer> = (0..4).map(|s| ku("combine Γ_k", &[3 * nn, s])).collect::<Result<_, _>>()?;
+        let comb_g: Vec<wgpu::Buffer> = (0..4).map(|s| ku("combine Γ_k", &[3 * ng as u32, s])).collect::<Result<_, _>>()?;
         let drift_kr: Vec<wgpu::Buffer> =
             STAGES.iter().map(|st| scal("combine w c", &[st.w * setup.dt, st.c * setup.dt])).collect::<anyhow::Result<_>>()?;
         // the separable taper of per-block vectors of width w in `a` (scratch `b`): the buffer holding the result
@@ -432,28 +447,37 @@ impl GpuEnsembleField {
             let u = f.inputs[s];
             let d = din[s];
             let mut pre = Vec::new();
-            halo(&mut pre, d, m);
+            halo(&mut pre, d, 2, m);
             if let (0, Some(dw)) = (s, f.dw) {
+                if smoothed {
+                    // on a slab the device smooths ζ on the local lattice, so dW is one GPU's only R planes inside
+                    // its edges: the ghost planes the noise flow reads come from their owners
+                    halo(&mut pre, dw, 6, 1);
+                }
                 // the noise forms with the step-start coefficients: dW is drawn at t_n (before stage 0), so the
                 // noise flow needs only these forms, not the coefficients
                 pre.push(op(K::NoiseForms, &[&pu, &pr, u, dw, &fb], n));
             }
-            if q.renormalize {
-                match &slab {
-                    Some(sp) => {
-                        pre.push(Op::GatherMetric(u.clone()));
-                        pre.push(op(K::Vacuum, &[&pu_vac, &pr, &sp.metric, &sig, &loc], 64));
-                    }
-                    None => pre.push(op(K::Vacuum, &[&pu, &pr, u, &sig, &loc], 64)),
+            // what Γvac and the box means read: the stage input, or on a slab the whole lattice's gathered metric
+            let whole_u = match &slab {
+                Some(sp) if !sp.gathered.is_empty() => {
+                    pre.push(Op::GatherMetric(u.clone()));
+                    &sp.metric
                 }
+                _ => u,
+            };
+            if q.renormalize {
+                pre.push(op(K::Vacuum, &[&pu_vac, &pr, whole_u, &sig, &loc], 64));
             }
             pre.push(op(K::LocalCov, &[&pu, &pr, &eu, &loc_members, &r_norm, d, &dummy, &dummy, &loc], n));
             let mut br = &loc;
             if let (Some(hy), Some(hb), Some(gy), Some(gb)) = (&hy, &hbufs, &gy, &gbufs) {
                 let h_in = [hy, &hb[1], &hb[1], &hb[1]][s];
                 let g_in = [gy, &gb[1], &gb[2], &gb[1]][s];
-                pre.push(op(K::Modes, &[&pu, &pr, &modes[0], u, &sig, g_in, &boxb, &gb[3]], 64));
-                pre.push(op(K::ModeSums, &[&fpu, &sig, g_in, &partials], n));
+                halo(&mut pre, h_in, 2, m);
+                // Γ_k is the whole lattice's on every rank: its kernels run over the whole lattice's momenta
+                pre.push(op(K::Modes, &[&pu_vac, &pr, &modes[0], whole_u, &sig, g_in, &boxb, &gb[3]], 64));
+                pre.push(op(K::ModeSums, &[&fpu, &sig, g_in, &partials], ng));
                 pre.push(op(K::SumPartials, &[&ku_msum, &partials, &reference], 64));
                 pre.push(op(K::LocalCov, &[&pu, &pr, &eu, &loc_cv, &r_norm, h_in, &loc, &reference, &brloc], n));
                 br = &brloc;
@@ -479,8 +503,8 @@ impl GpuEnsembleField {
                 let g_next = [&gb[1], &gb[2], &gb[1], &gb[2]][s];
                 post.push(op(K::Forms, &[&pu, &pr, &eu, &f_kbar_omega, &r_one, &boxb, h_in, &hb[2]], n * m));
                 post.push(op(K::Combine, &[&comb[s], &drift_kr[s], &hb[2], hy, &hb[0], h_next], member));
-                post.push(op(K::Modes, &[&pu, &pr, &modes[1], u, &sig, g_in, &boxb, &gb[3]], n));
-                post.push(op(K::Combine, &[&comb_g[s], &drift_kr[s], &gb[3], gy, &gb[0], g_next], 3 * n));
+                post.push(op(K::Modes, &[&pu_vac, &pr, &modes[1], u, &sig, g_in, &boxb, &gb[3]], ng));
+                post.push(op(K::Combine, &[&comb_g[s], &drift_kr[s], &gb[3], gy, &gb[0], g_next], 3 * ng));
             }
             drift_pre.push(pre);
             drift_post.push(post);
@@ -489,7 +513,7 @@ impl GpuEnsembleField {
         let flow_h = [zeros("1 h", 2)?, zeros("1 −h", 2)?];
         let (mut cond_pre, mut pass) = (Vec::new(), Vec::new());
         if f.dw.is_some() {
-            halo(&mut cond_pre, &dy, m);
+            halo(&mut cond_pre, &dy, 2, m);
             cond_pre.push(op(K::LocalCov, &[&pu, &pr, &eu, &loc_members, &r_norm, &dy, &dummy, &dummy, &loc], n));
             cond_pre.push(op(K::Strength, &[&pu_strength, &loc, &fb, &strength], n));
             // one fixed-point pass: mid = ½(d₀ + d), x_m = ½(x₀ + x̄); g = G_B(mid) mid; d = d₀ + h g; x̄ = x₀ − h Γ_ρ(mid) B x_m
@@ -509,6 +533,7 @@ impl GpuEnsembleField {
             n,
             m,
             lattice: lat,
+            global,
             slab,
             precision: p,
             control_variate: cv,
@@ -549,10 +574,10 @@ impl GpuEnsembleField {
         for o in ops {
             match o {
                 Op::Kernel { kernel, group, threads } => self.kernels[*kernel as usize].dispatch(encoder, group, *threads),
-                Op::Halo(b, width) => sp.exchange(ctx, encoder, b, *width, domain)?,
+                Op::Halo { buf, fields, width } => sp.exchange(ctx, encoder, buf, *fields, *width, domain)?,
                 Op::GatherMetric(u) => {
                     flush(ctx, encoder);
-                    let fields: Vec<Range<usize>> = (var::G..var::G + 6).map(|v| v * self.n + sp.owned.start..v * self.n + sp.owned.end).collect();
+                    let fields: Vec<Range<usize>> = sp.gathered.iter().map(|v| v * self.n + sp.owned.start..v * self.n + sp.owned.end).collect();
                     gather_regions(ctx, domain, u, &fields, sp.real_bytes, &sp.metric)?;
                 }
             }
@@ -563,7 +588,7 @@ impl GpuEnsembleField {
     /// On a slab: the ghost planes of `buf` (2 fields of `width` values per site) refilled (nothing on one GPU).
     fn halo(&self, ctx: &GpuContext, encoder: &mut wgpu::CommandEncoder, buf: &wgpu::Buffer, width: usize, domain: &dyn SiteDomain) -> anyhow::Result<()> {
         match &self.slab {
-            Some(sp) => sp.exchange(ctx, encoder, buf, width, domain),
+            Some(sp) => sp.exchange(ctx, encoder, buf, 2, width, domain),
             None => Ok(()),
         }
     }
@@ -677,10 +702,10 @@ impl GpuQuantumField for GpuEnsembleField {
         let p = self.precision;
         let d = ctx.read_reals(&self.dy, self.member_reals(), p)?;
         let cv = match (&self.hy, &self.gy) {
-            (Some(h), Some(g)) => Some((ctx.read_reals(h, self.member_reals(), p)?, ctx.read_reals(g, 3 * self.n, p)?)),
+            (Some(h), Some(g)) => Some((ctx.read_reals(h, self.member_reals(), p)?, ctx.read_reals(g, 3 * self.global.sites(), p)?)),
             _ => None,
         };
-        Ok(ensemble_data(d, cv, self.lattice.shape, self.m))
+        Ok(ensemble_data(d, cv, self.lattice.shape, self.global.shape, self.m))
     }
 
     fn upload(&self, ctx: &GpuContext, q: &QuantumData) -> anyhow::Result<()> {
@@ -694,7 +719,7 @@ impl GpuQuantumField for GpuEnsembleField {
                 Ok(())
             };
             put(&self.hy, "shadows", self.member_reals())?;
-            put(&self.gy, "reference", 3 * self.n)?;
+            put(&self.gy, "reference", 3 * self.global.sites())?;
         }
         Ok(())
     }
