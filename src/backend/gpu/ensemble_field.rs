@@ -201,7 +201,13 @@ impl GpuEnsembleField {
             anyhow::ensure!(pairs.is_some(), "the GPU slabs take the ensemble localised by site pairs only (matter.localization below 8 spacings)");
         }
         let member = 2 * n * m;
-        let need = device_bytes(n, m, gram_blocks, cv, p);
+        // on a slab also what it holds of the whole lattice: the reference Γ_k with its RK4 copies (15 per site of the
+        // whole lattice instead of the local one) and the gathered metric (6, `vacuum` or the control variate) and lapse
+        // (1, the control variate)
+        let metric_fields = if q.renormalize || cv { 6 } else { 0 };
+        let gathered: Vec<usize> = (var::G..var::G + metric_fields).chain(cv.then_some(var::LAPSE)).collect();
+        let whole = if split { (if cv { 15 * (ng - n) } else { 0 } + gathered.len() * ng) as u64 * rb } else { 0 };
+        let need = device_bytes(n, m, gram_blocks, cv, p) + whole;
         let explain = |e: GpuError| {
             anyhow::anyhow!(
                 "{e}: the ensemble of {m} members on {n} sites needs about {:.2} GiB on the device in {p:?}; use fewer \
@@ -255,8 +261,6 @@ impl GpuEnsembleField {
         let slab = split.then(|| -> anyhow::Result<SlabPlanes> {
             let plane = lat.shape[0] * lat.shape[1];
             let owned = f.domain.owned();
-            let metric_fields = if q.renormalize || cv { 6 } else { 0 };
-            let gathered: Vec<usize> = (var::G..var::G + metric_fields).chain(cv.then_some(var::LAPSE)).collect();
             let metric = zeros("whole lattice's metric (ensemble slab)", gathered.len() * ng)?;
             Ok(SlabPlanes { ghost: owned.start / plane, owned, plane, sites: n, real_bytes: rb, gathered, metric })
         });
