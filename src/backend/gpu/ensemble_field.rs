@@ -206,8 +206,12 @@ impl GpuEnsembleField {
         // (1, the control variate)
         let metric_fields = if q.renormalize || cv { 6 } else { 0 };
         let gathered: Vec<usize> = (var::G..var::G + metric_fields).chain(cv.then_some(var::LAPSE)).collect();
-        let whole = if split { (if cv { 15 * (ng - n) } else { 0 } + gathered.len() * ng) as u64 * rb } else { 0 };
-        let need = device_bytes(n, m, gram_blocks, cv, p) + whole;
+        // (a slab's local lattice, with its ghost planes, may hold more sites than the whole lattice)
+        let reference = |sites: usize| if cv { (15 * sites) as u64 * rb } else { 0 };
+        let need = match split {
+            true => device_bytes(n, m, gram_blocks, cv, p) - reference(n) + reference(ng) + (gathered.len() * ng) as u64 * rb,
+            false => device_bytes(n, m, gram_blocks, cv, p),
+        };
         let explain = |e: GpuError| {
             anyhow::anyhow!(
                 "{e}: the ensemble of {m} members on {n} sites needs about {:.2} GiB on the device in {p:?}; use fewer \
